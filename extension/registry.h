@@ -1,0 +1,61 @@
+/* The plugin registry: loads built-in and shared-object plugins, checks their
+ * ABI, and indexes what they contribute (tables, commands, routes, jobs) for
+ * the query shell, extension mode and `orchard serve`. */
+#ifndef ORCHARD_REGISTRY_H
+#define ORCHARD_REGISTRY_H
+
+#include <orchard/plugin.h>
+#include <stddef.h>
+
+typedef struct orchard_registry orchard_registry;
+
+typedef struct orchard_loaded_plugin {
+    const orchard_plugin *plugin;
+    const char *path; /* NULL for a built-in plugin */
+} orchard_loaded_plugin;
+
+orchard_registry *orchard_registry_new(void);
+/** Call every plugin's deinit (newest first), unload .so files, free. */
+void orchard_registry_free(orchard_registry *reg);
+
+/**
+ * Add a plugin compiled into the host. Returns 0, ORCHARD_EABI (the plugin's
+ * structs are not ABI v1) or ORCHARD_EEXIST (a table or command name already
+ * registered); *error_msg (g_free) names the plugin and the problem. A
+ * refused plugin contributes nothing.
+ */
+int orchard_registry_add_builtin(orchard_registry *reg, orchard_plugin_entry_fn entry,
+                                 char **error_msg);
+
+/**
+ * Load a plugin from a shared object with GModule. Returns 0, ORCHARD_EIO
+ * (cannot open, no entry symbol), ORCHARD_EABI (built for another ABI: the
+ * message names the plugin, its ABI version and ours), ORCHARD_EEXIST or the
+ * plugin's own refusal code. On failure the object is unloaded.
+ */
+int orchard_registry_load(orchard_registry *reg, const char *path, char **error_msg);
+
+size_t orchard_registry_plugin_count(const orchard_registry *reg);
+const orchard_loaded_plugin *orchard_registry_plugin(const orchard_registry *reg, size_t i);
+
+size_t orchard_registry_table_count(const orchard_registry *reg);
+const orchard_table *orchard_registry_table(const orchard_registry *reg, size_t i);
+const orchard_table *orchard_registry_find_table(const orchard_registry *reg, const char *name);
+
+size_t orchard_registry_command_count(const orchard_registry *reg);
+const orchard_command *orchard_registry_command(const orchard_registry *reg, size_t i);
+/**
+ * The command whose (possibly multi-word) name is the longest match for the
+ * start of argv; *n_words says how many argv entries the name took.
+ */
+const orchard_command *orchard_registry_find_command(const orchard_registry *reg, int argc,
+                                                     char **argv, int *n_words);
+
+/** The host API handed to every plugin (static; never NULL). */
+const orchard_host_api *orchard_host_api_get(void);
+
+/** The registry of this process, set by main; NULL before. */
+orchard_registry *orchard_registry_global(void);
+void orchard_registry_set_global(orchard_registry *reg);
+
+#endif

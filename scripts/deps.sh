@@ -1,0 +1,32 @@
+#!/bin/sh
+# Install the Debian packages orchard builds, tests and benchmarks with.
+# Idempotent: asks dpkg first and says nothing when everything is present.
+set -eu
+
+PKGS="build-essential cmake pkg-config
+libglib2.0-dev libthrift-c-glib-dev thrift-compiler
+libsqlite3-dev sqlite3 libjson-glib-dev libcunit1-dev
+libssl-dev openssl libplist-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
+python3 python3-thrift procps"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing$missing"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+        echo "deps: missing packages:$missing; run as root or install them" >&2
+        exit 1
+    fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "deps: done"
