@@ -45,9 +45,21 @@ GHashTable *orchard_ext_registry(const orchard_registry *reg, GHashTable *exclud
     return registry;
 }
 
+/* Fields are set directly, not with g_object_set: Thrift's generated
+ * finalize never chains up to GObject's, so the notify queue g_object_set
+ * leaves in the object's qdata would leak with every reply. */
+void orchard_ext_set_status(osqueryExtensionStatus *st, int code, const char *message)
+{
+    st->code = code;
+    st->__isset_code = TRUE;
+    g_free(st->message);
+    st->message = g_strdup(message);
+    st->__isset_message = TRUE;
+}
+
 static void set_status(osqueryExtensionResponse *resp, int code, const char *message)
 {
-    g_object_set(resp->status, "code", code, "message", message, NULL);
+    orchard_ext_set_status(resp->status, code, message);
     resp->__isset_status = TRUE;
 }
 

@@ -31,4 +31,8 @@ GHashTable *orchard_ext_registry(const orchard_registry *reg, GHashTable *exclud
 void orchard_ext_call(const orchard_registry *reg, const char *registry, const char *item,
                       GHashTable *request, osqueryExtensionResponse *resp);
 
+/** Set an ExtensionStatus's code and message (never use g_object_set on
+ * Thrift structs: see ext_call.c). */
+void orchard_ext_set_status(osqueryExtensionStatus *st, int code, const char *message);
+
 #endif

@@ -55,7 +55,7 @@ static gboolean handler_ping(osqueryExtensionIf *iface, osqueryExtensionStatus *
 {
     (void)iface;
     (void)error;
-    g_object_set(*ret, "code", 0, "message", "OK", NULL);
+    orchard_ext_set_status(*ret, 0, "OK");
     return TRUE;
 }
 

@@ -75,44 +75,6 @@ static int load_plugins(orchard_registry *reg, const global_opts *g)
     return 0;
 }
 
-static void print_commands(FILE *out)
-{
-    const orchard_registry *reg = orchard_registry_global();
-    fprintf(out, "usage: orchard [--config F] [--plugin PATH]... <command> [args]\n\ncommands:\n");
-    for (size_t i = 0; i < orchard_registry_command_count(reg); i++) {
-        const orchard_command *c = orchard_registry_command(reg, i);
-        fprintf(out, "  %-22s %s\n", c->name, c->summary ? c->summary : "");
-    }
-    fprintf(out, "\nRun `orchard help <command>` for a command's options.\n");
-}
-
-int orchard_cmd_help(int argc, char **argv, void *payload)
-{
-    (void)payload;
-    if (argc <= 1) {
-        print_commands(stdout);
-        return 0;
-    }
-    int n = 0;
-    const orchard_command *c =
-        orchard_registry_find_command(orchard_registry_global(), argc - 1, argv + 1, &n);
-    if (!c || n != argc - 1) {
-        fprintf(stderr, "orchard help: no command '%s'\n", argv[1]);
-        return 2;
-    }
-    printf("%s\n\n%s\n", c->summary ? c->summary : c->name, c->usage ? c->usage : "");
-    return 0;
-}
-
-int orchard_cmd_version(int argc, char **argv, void *payload)
-{
-    (void)argc;
-    (void)argv;
-    (void)payload;
-    printf("orchard %s (plugin ABI %u)\n", ORCHARD_VERSION, ORCHARD_ABI_VERSION);
-    return 0;
-}
-
 /* Run the command argv names (after the global options are gone). */
 static int dispatch(orchard_registry *reg, int argc, char **argv)
 {
@@ -123,14 +85,14 @@ static int dispatch(orchard_registry *reg, int argc, char **argv)
         return orchard_cmd_extension(argc, argv, NULL);
     }
     if (argc < 2) {
-        print_commands(stderr);
+        orchard_print_commands(stderr);
         return 2;
     }
     int n = 0;
     const orchard_command *cmd = orchard_registry_find_command(reg, argc - 1, argv + 1, &n);
     if (!cmd) {
         fprintf(stderr, "orchard: unknown command '%s'\n\n", argv[1]);
-        print_commands(stderr);
+        orchard_print_commands(stderr);
         return 2;
     }
     /* The command sees argv[0] = its full name, then its own arguments. */

@@ -85,6 +85,8 @@ class Spec:
             exec(compile(source, self.path, "exec"), env)
         except SpecError as e:
             raise SpecError("%s: %s" % (self.path, e))
+        except Exception as e:  # a spec is data: any other fault is a bad spec
+            raise SpecError("%s: %s: %s" % (self.path, type(e).__name__, e))
         if not self.name:
             raise SpecError("%s: no table_name()" % self.path)
         if not self.columns:
@@ -230,7 +232,7 @@ def main(argv):
         return 2
     try:
         specs = [Spec(p).load() for p in argv[3:]]
-    except (SpecError, SyntaxError, NameError, TypeError) as e:
+    except SpecError as e:
         sys.stderr.write("gentables: %s\n" % e)
         return 1
     names = [s.name for s in specs]
