@@ -42,14 +42,6 @@ static void manager_close(manager_conn *mc)
         close(mc->fd);
 }
 
-/* Turn a failed call's GError into our code and message. */
-static int call_failed(const char *what, GError *err, char **error_msg)
-{
-    *error_msg = g_strdup_printf("%s: %s", what, err ? err->message : "failed");
-    g_clear_error(&err);
-    return ORCHARD_EIO;
-}
-
 static int check_status(const char *what, osqueryExtensionStatus *st, char **error_msg)
 {
     if (st->code == 0)
@@ -59,95 +51,149 @@ static int check_status(const char *what, osqueryExtensionStatus *st, char **err
     return ORCHARD_EPROTO;
 }
 
-int orchard_manager_ping(const char *path, int timeout_ms, char **error_msg)
+/* One method call: returns FALSE with *err set when the transport fails. */
+typedef gboolean (*manager_call_fn)(osqueryExtensionManagerIf *client, void *data,
+                                    int *rc, char **error_msg, GError **err);
+
+/* Connect, make one call, close: every public function below is this. */
+static int with_manager(const char *path, int timeout_ms, const char *what,
+                        manager_call_fn call, void *data, char **error_msg)
 {
     manager_conn mc = {-1, NULL, NULL};
     GError *err = NULL;
     int rc = manager_open(path, timeout_ms, &mc, error_msg);
     if (rc)
         return rc;
-    osqueryExtensionStatus *st = g_object_new(OSQUERY_TYPE_EXTENSION_STATUS, NULL);
-    if (!osquery_extension_if_ping(OSQUERY_EXTENSION_IF(mc.client), &st, &err))
-        rc = call_failed("ping", err, error_msg);
-    else
-        rc = check_status("ping", st, error_msg);
-    g_object_unref(st);
+    if (!call(mc.client, data, &rc, error_msg, &err)) {
+        *error_msg = g_strdup_printf("%s: %s", what, err ? err->message : "failed");
+        rc = ORCHARD_EIO;
+    }
+    g_clear_error(&err);
     manager_close(&mc);
     return rc;
+}
+
+static gboolean call_ping(osqueryExtensionManagerIf *client, void *data, int *rc,
+                          char **error_msg, GError **err)
+{
+    (void)data;
+    osqueryExtensionStatus *st = g_object_new(OSQUERY_TYPE_EXTENSION_STATUS, NULL);
+    gboolean ok = osquery_extension_if_ping(OSQUERY_EXTENSION_IF(client), &st, err);
+    if (ok)
+        *rc = check_status("ping", st, error_msg);
+    g_object_unref(st);
+    return ok;
+}
+
+int orchard_manager_ping(const char *path, int timeout_ms, char **error_msg)
+{
+    return with_manager(path, timeout_ms, "ping", call_ping, NULL, error_msg);
+}
+
+typedef struct {
+    const char *name, *version;
+    GHashTable *registry;
+    gint64 uuid;
+} register_call;
+
+static gboolean call_register(osqueryExtensionManagerIf *client, void *data, int *rc,
+                              char **error_msg, GError **err)
+{
+    register_call *rq = data;
+    osqueryInternalExtensionInfo *info = g_object_new(
+        OSQUERY_TYPE_INTERNAL_EXTENSION_INFO, "name", rq->name, "version", rq->version,
+        "sdk_version", "", "min_sdk_version", "", NULL);
+    osqueryExtensionStatus *st = g_object_new(OSQUERY_TYPE_EXTENSION_STATUS, NULL);
+    gboolean ok = osquery_extension_manager_if_register_extension(client, &st, info,
+                                                                  rq->registry, err);
+    if (ok && (*rc = check_status("registerExtension", st, error_msg)) == 0)
+        rq->uuid = st->uuid;
+    g_object_unref(st);
+    g_object_unref(info);
+    return ok;
 }
 
 int orchard_manager_register(const char *path, int timeout_ms, const char *name,
                              const char *version, GHashTable *registry, gint64 *uuid,
                              char **error_msg)
 {
-    manager_conn mc = {-1, NULL, NULL};
-    GError *err = NULL;
-    int rc = manager_open(path, timeout_ms, &mc, error_msg);
-    if (rc)
-        return rc;
-    osqueryInternalExtensionInfo *info = g_object_new(
-        OSQUERY_TYPE_INTERNAL_EXTENSION_INFO, "name", name, "version", version, "sdk_version",
-        "", "min_sdk_version", "", NULL);
-    osqueryExtensionStatus *st = g_object_new(OSQUERY_TYPE_EXTENSION_STATUS, NULL);
-    if (!osquery_extension_manager_if_register_extension(mc.client, &st, info, registry, &err))
-        rc = call_failed("registerExtension", err, error_msg);
-    else if ((rc = check_status("registerExtension", st, error_msg)) == 0)
-        *uuid = st->uuid;
-    g_object_unref(st);
-    g_object_unref(info);
-    manager_close(&mc);
+    register_call rq = {name, version, registry, 0};
+    int rc = with_manager(path, timeout_ms, "registerExtension", call_register, &rq, error_msg);
+    if (rc == 0)
+        *uuid = rq.uuid;
     return rc;
+}
+
+static gboolean call_deregister(osqueryExtensionManagerIf *client, void *data, int *rc,
+                                char **error_msg, GError **err)
+{
+    osqueryExtensionStatus *st = g_object_new(OSQUERY_TYPE_EXTENSION_STATUS, NULL);
+    gboolean ok = osquery_extension_manager_if_deregister_extension(client, &st,
+                                                                    *(gint64 *)data, err);
+    if (ok)
+        *rc = check_status("deregisterExtension", st, error_msg);
+    g_object_unref(st);
+    return ok;
 }
 
 int orchard_manager_deregister(const char *path, int timeout_ms, gint64 uuid, char **error_msg)
 {
-    manager_conn mc = {-1, NULL, NULL};
-    GError *err = NULL;
-    int rc = manager_open(path, timeout_ms, &mc, error_msg);
-    if (rc)
-        return rc;
-    osqueryExtensionStatus *st = g_object_new(OSQUERY_TYPE_EXTENSION_STATUS, NULL);
-    if (!osquery_extension_manager_if_deregister_extension(mc.client, &st, uuid, &err))
-        rc = call_failed("deregisterExtension", err, error_msg);
-    else
-        rc = check_status("deregisterExtension", st, error_msg);
-    g_object_unref(st);
-    manager_close(&mc);
-    return rc;
+    return with_manager(path, timeout_ms, "deregisterExtension", call_deregister, &uuid,
+                        error_msg);
+}
+
+typedef struct {
+    gint64 uuid;
+    int present;
+} extensions_call;
+
+static gboolean call_extensions(osqueryExtensionManagerIf *client, void *data, int *rc,
+                                char **error_msg, GError **err)
+{
+    (void)rc;
+    (void)error_msg;
+    extensions_call *ec = data;
+    GHashTable *list = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_object_unref);
+    gboolean ok = osquery_extension_manager_if_extensions(client, &list, err);
+    if (ok)
+        ec->present = g_hash_table_contains(list, &ec->uuid) ? 1 : 0;
+    g_hash_table_destroy(list);
+    return ok;
 }
 
 int orchard_manager_has_extension(const char *path, int timeout_ms, gint64 uuid, int *present,
                                   char **error_msg)
 {
-    manager_conn mc = {-1, NULL, NULL};
-    GError *err = NULL;
-    int rc = manager_open(path, timeout_ms, &mc, error_msg);
-    if (rc)
-        return rc;
-    GHashTable *list = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_object_unref);
-    if (!osquery_extension_manager_if_extensions(mc.client, &list, &err))
-        rc = call_failed("extensions", err, error_msg);
-    else
-        *present = g_hash_table_contains(list, &uuid) ? 1 : 0;
-    g_hash_table_destroy(list);
-    manager_close(&mc);
+    extensions_call ec = {uuid, 0};
+    int rc = with_manager(path, timeout_ms, "extensions", call_extensions, &ec, error_msg);
+    if (rc == 0)
+        *present = ec.present;
     return rc;
+}
+
+typedef struct {
+    const char *sql;
+    GPtrArray *rows;
+} query_call;
+
+static gboolean call_query(osqueryExtensionManagerIf *client, void *data, int *rc,
+                           char **error_msg, GError **err)
+{
+    query_call *qc = data;
+    osqueryExtensionResponse *resp = g_object_new(OSQUERY_TYPE_EXTENSION_RESPONSE, NULL);
+    gboolean ok = osquery_extension_manager_if_query(client, &resp, qc->sql, err);
+    if (ok && (*rc = check_status("query", resp->status, error_msg)) == 0)
+        qc->rows = g_ptr_array_ref(resp->response);
+    g_object_unref(resp);
+    return ok;
 }
 
 int orchard_manager_query(const char *path, int timeout_ms, const char *sql, GPtrArray **rows,
                           char **error_msg)
 {
-    manager_conn mc = {-1, NULL, NULL};
-    GError *err = NULL;
-    int rc = manager_open(path, timeout_ms, &mc, error_msg);
-    if (rc)
-        return rc;
-    osqueryExtensionResponse *resp = g_object_new(OSQUERY_TYPE_EXTENSION_RESPONSE, NULL);
-    if (!osquery_extension_manager_if_query(mc.client, &resp, sql, &err))
-        rc = call_failed("query", err, error_msg);
-    else if ((rc = check_status("query", resp->status, error_msg)) == 0)
-        *rows = g_ptr_array_ref(resp->response);
-    g_object_unref(resp);
-    manager_close(&mc);
+    query_call qc = {sql, NULL};
+    int rc = with_manager(path, timeout_ms, "query", call_query, &qc, error_msg);
+    if (rc == 0)
+        *rows = qc.rows;
     return rc;
 }

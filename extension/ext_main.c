@@ -35,12 +35,14 @@ typedef struct {
     const orchard_registry *reg;
     gint64 uuid;
     orchard_ext_server *server;
+    int refused; /* consecutive checks that found nobody listening */
 } ext_state;
 
 static int parse_flags(int argc, char **argv, ext_state *st)
 {
     for (int i = 1; i < argc;) {
         const char *v = NULL;
+        const char *flag = argv[i];
         int r;
         if ((r = orchard_arg_value(&i, argc, argv, "socket", &v)) > 0) {
             st->socket = v;
@@ -63,7 +65,7 @@ static int parse_flags(int argc, char **argv, ext_state *st)
         }
         continue;
     bad_value:
-        fprintf(stderr, "orchard extension: invalid value '%s' for %s\n", v, argv[i - 1]);
+        fprintf(stderr, "orchard extension: invalid value '%s' for %s\n", v, flag);
         return 2;
     }
     return 0;
@@ -142,6 +144,7 @@ static void on_shutdown_rpc(void *payload)
 static int register_and_serve(ext_state *st)
 {
     g_autofree char *err = NULL;
+    g_autofree char *path = NULL;
     GHashTable *clash = clashing_tables(st);
     GHashTable *registry = orchard_ext_registry(st->reg, clash);
     GHashTable *tables = g_hash_table_lookup(registry, "table");
@@ -159,7 +162,7 @@ static int register_and_serve(ext_state *st)
         orchard_error("extension", "registration refused: %s", err);
         goto out;
     }
-    g_autofree char *path = g_strdup_printf("%s.%" G_GINT64_FORMAT, st->socket, st->uuid);
+    path = g_strdup_printf("%s.%" G_GINT64_FORMAT, st->socket, st->uuid);
     rc = orchard_ext_server_start(path, st->reg, CONN_IO_TIMEOUT_MS,
                                   on_shutdown_rpc, NULL, &st->server);
     if (rc) {
@@ -195,15 +198,32 @@ static int check_registration(ext_state *st)
         return 0;
     }
     int rc = orchard_manager_has_extension(st->socket, timeout_ms(st), st->uuid, &present, &err);
+    st->refused = rc == ORCHARD_ENOTFOUND ? st->refused + 1 : 0;
+    if (st->refused >= 2) {
+        /* A killed osqueryd leaves its socket file behind: nobody will come back to it. */
+        orchard_info("extension", "nobody listens on %s any more: exiting", st->socket);
+        return 0;
+    }
     if (rc) {
         orchard_warn("extension", "registration check failed: %s", err);
         return 1;
     }
     if (present && st->server && socket_exists(orchard_ext_server_path(st->server)))
         return 1;
-    orchard_warn("extension", "osqueryd %s: registering again",
-                 !present ? "no longer lists us (it restarted)"
-                          : st->server ? "removed our socket" : "lists us, but we stopped serving");
+    if (present) {
+        /* Still registered but our socket file is gone (or we stopped): serve
+         * the same <socket>.<uuid> again rather than register twice. */
+        g_autofree char *path = g_strdup_printf("%s.%" G_GINT64_FORMAT, st->socket, st->uuid);
+        orchard_warn("extension", "our socket %s disappeared: serving it again", path);
+        orchard_ext_server_stop(st->server);
+        st->server = NULL;
+        rc = orchard_ext_server_start(path, st->reg, CONN_IO_TIMEOUT_MS, on_shutdown_rpc, NULL,
+                                      &st->server);
+        if (rc)
+            orchard_error("extension", "cannot serve on %s: %s", path, orchard_strerror(rc));
+        return 1;
+    }
+    orchard_warn("extension", "osqueryd no longer lists us (it restarted): registering again");
     orchard_ext_server_stop(st->server);
     st->server = NULL;
     rc = register_and_serve(st);
@@ -213,7 +233,7 @@ static int check_registration(ext_state *st)
 int orchard_cmd_extension(int argc, char **argv, void *payload)
 {
     (void)payload;
-    ext_state st = {DEFAULT_SOCKET, 3, 3, orchard_registry_global(), 0, NULL};
+    ext_state st = {DEFAULT_SOCKET, 3, 3, orchard_registry_global(), 0, NULL, 0};
     sigset_t set;
     int rc = parse_flags(argc, argv, &st);
     if (rc)

@@ -1,7 +1,9 @@
 /* Extension-side Thrift server. ThriftSimpleServer serves one connection at a
- * time and cannot be stopped from another thread, so the accept loop is ours:
- * poll() on the listening socket and a wake pipe, each connection handed to a
- * GThreadPool worker that runs the generated processor until the peer hangs up. */
+ * time and cannot be stopped from another thread, so the serving loop is ours:
+ * leader/follower threads block in accept() on the listening socket; the one
+ * that gets a connection serves it to the end, and if no other thread is left
+ * waiting it first starts one, so a slow generate never delays a ping. One
+ * wake-up per connection, no hand-off between threads. */
 #include "ext_server.h"
 
 #include "ext_call.h"
@@ -11,14 +13,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <osquery_extension.h>
 
+/* Connections served at once; past this, new ones wait in the backlog. */
 #define MAX_WORKERS 64
+#define INITIAL_WORKERS 2
 
 /* --- the Thrift handler: Extension.ping / call / shutdown */
 
@@ -37,16 +40,16 @@ G_DEFINE_TYPE(OrchardExtHandler, orchard_ext_handler, OSQUERY_TYPE_EXTENSION_HAN
 struct orchard_ext_server {
     char *path;
     int listen_fd;
-    int wake[2]; /* pipe: a byte stops the accept loop */
     const orchard_registry *reg;
     int io_timeout_ms;
     orchard_ext_shutdown_fn on_shutdown;
     void *payload;
-    GThread *acceptor;
-    GThreadPool *pool;
     OrchardExtHandler *handler;
     ThriftProcessor *processor;
-    GMutex lock;
+    GMutex lock;          /* guards everything below */
+    int stopping;
+    int n_idle;           /* threads waiting in accept() */
+    GPtrArray *threads;   /* every GThread started, joined at stop */
     GHashTable *open_fds; /* connections being served, to end them on stop */
 };
 
@@ -91,55 +94,81 @@ static void orchard_ext_handler_class_init(OrchardExtHandlerClass *klass)
 
 /* --- connections */
 
-/* Serve one connection until the peer closes it, a read times out, or a
- * message is malformed (then the connection is dropped, as Thrift does). */
-static void serve_connection(gpointer data, gpointer user)
+/* Wait for the next request; 0 when the peer hung up or went quiet. osqueryd
+ * closes after every call, and Thrift's processor would log each such EOF as
+ * a warning, so EOF is caught here first. */
+static int next_request_ready(orchard_thrift_conn *conn, int fd)
 {
-    orchard_ext_server *srv = user;
-    int fd = GPOINTER_TO_INT(data);
-    orchard_thrift_conn *conn = orchard_thrift_conn_new(fd);
-    GError *err = NULL;
-
-    while (thrift_processor_process(srv->processor, conn->proto, conn->proto, &err)) {
-    }
-    if (err && err->domain != THRIFT_TRANSPORT_ERROR)
-        orchard_warn("extension", "dropped a connection: %s", err->message);
-    else if (err && err->code != THRIFT_TRANSPORT_ERROR_RECEIVE &&
-             err->code != THRIFT_TRANSPORT_ERROR_CLOSE)
-        orchard_debug("extension", "connection ended: %s", err->message);
-    g_clear_error(&err);
-    g_mutex_lock(&srv->lock);
-    g_hash_table_remove(srv->open_fds, GINT_TO_POINTER(fd));
-    g_mutex_unlock(&srv->lock);
-    orchard_thrift_conn_free(conn);
-    close(fd);
+    char byte;
+    ssize_t n;
+    if (orchard_thrift_conn_buffered(conn) > 0)
+        return 1; /* a pipelined request is already buffered */
+    do
+        n = recv(fd, &byte, 1, MSG_PEEK);
+    while (n < 0 && errno == EINTR);
+    return n > 0;
 }
 
-static gpointer accept_loop(gpointer data)
+/* Serve one connection until the peer closes it, a read times out, or a
+ * message is malformed (then the connection is dropped, as Thrift does). */
+static void serve_connection(orchard_ext_server *srv, int fd)
+{
+    orchard_thrift_conn *conn = orchard_thrift_conn_new(fd);
+    GError *err = NULL;
+    int first = 1; /* a peer connects to send a request: no need to peek for it */
+
+    while ((first || next_request_ready(conn, fd)) &&
+           thrift_processor_process(srv->processor, conn->proto, conn->proto, &err))
+        first = 0;
+    if (err)
+        orchard_warn("extension", "dropped a connection: %s", err->message);
+    g_clear_error(&err);
+    orchard_thrift_conn_free(conn);
+}
+
+static gpointer serve_loop(gpointer data);
+
+/* Start one more waiting thread. Caller holds srv->lock. */
+static void spawn_worker(orchard_ext_server *srv)
+{
+    srv->n_idle++;
+    g_ptr_array_add(srv->threads, g_thread_new("ext-serve", serve_loop, srv));
+}
+
+static gpointer serve_loop(gpointer data)
 {
     orchard_ext_server *srv = data;
-    struct pollfd fds[2] = {{srv->listen_fd, POLLIN, 0}, {srv->wake[0], POLLIN, 0}};
-
     for (;;) {
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            orchard_error("extension", "poll on %s: %s", srv->path, strerror(errno));
+        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        int err = errno;
+        g_mutex_lock(&srv->lock);
+        if (srv->stopping) {
+            g_mutex_unlock(&srv->lock);
+            if (fd >= 0)
+                close(fd);
             break;
         }
-        if (fds[1].revents)
-            break;
-        int fd = accept4(srv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                orchard_warn("extension", "accept on %s: %s", srv->path, strerror(errno));
+            g_mutex_unlock(&srv->lock);
+            if (err != EINTR && err != ECONNABORTED && err != EAGAIN) {
+                orchard_warn("extension", "accept on %s: %s", srv->path, strerror(err));
+                g_usleep(10 * 1000); /* e.g. out of fds: don't spin */
+            }
             continue;
         }
-        orchard_socket_set_timeouts(fd, srv->io_timeout_ms);
-        g_mutex_lock(&srv->lock);
+        if (--srv->n_idle == 0 && srv->threads->len < MAX_WORKERS)
+            spawn_worker(srv);
         g_hash_table_add(srv->open_fds, GINT_TO_POINTER(fd));
         g_mutex_unlock(&srv->lock);
-        g_thread_pool_push(srv->pool, GINT_TO_POINTER(fd), NULL);
+
+        orchard_socket_set_timeouts(fd, srv->io_timeout_ms);
+        serve_connection(srv, fd);
+
+        g_mutex_lock(&srv->lock);
+        g_hash_table_remove(srv->open_fds, GINT_TO_POINTER(fd));
+        srv->n_idle++;
+        g_mutex_unlock(&srv->lock);
+        close(fd);
     }
     return NULL;
 }
@@ -151,12 +180,9 @@ int orchard_ext_server_start(const char *path, const orchard_registry *reg, int 
     int fd = orchard_unix_listen(path);
     if (fd < 0)
         return fd;
+    /* Workers block in accept(); stop wakes them with shutdown(). */
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     orchard_ext_server *srv = g_new0(orchard_ext_server, 1);
-    if (pipe2(srv->wake, O_CLOEXEC) != 0) {
-        close(fd);
-        g_free(srv);
-        return ORCHARD_EIO;
-    }
     srv->path = g_strdup(path);
     srv->listen_fd = fd;
     srv->reg = reg;
@@ -165,11 +191,14 @@ int orchard_ext_server_start(const char *path, const orchard_registry *reg, int 
     srv->payload = payload;
     g_mutex_init(&srv->lock);
     srv->open_fds = g_hash_table_new(NULL, NULL);
+    srv->threads = g_ptr_array_new();
     srv->handler = g_object_new(orchard_ext_handler_get_type(), NULL);
     srv->handler->srv = srv;
     srv->processor = g_object_new(OSQUERY_TYPE_EXTENSION_PROCESSOR, "handler", srv->handler, NULL);
-    srv->pool = g_thread_pool_new(serve_connection, srv, MAX_WORKERS, FALSE, NULL);
-    srv->acceptor = g_thread_new("ext-accept", accept_loop, srv);
+    g_mutex_lock(&srv->lock);
+    for (int i = 0; i < INITIAL_WORKERS; i++)
+        spawn_worker(srv);
+    g_mutex_unlock(&srv->lock);
     *out = srv;
     return 0;
 }
@@ -183,23 +212,25 @@ void orchard_ext_server_stop(orchard_ext_server *srv)
 
     if (!srv)
         return;
-    (void)!write(srv->wake[1], "x", 1);
-    g_thread_join(srv->acceptor);
-    close(srv->listen_fd);
-    unlink(srv->path);
-    /* Idle connections wake with EOF; one in a generate still sends its reply. */
     g_mutex_lock(&srv->lock);
+    srv->stopping = 1;
+    /* Waiting threads leave accept() with EINVAL; idle connections wake with
+     * EOF; one in a generate still sends its reply, then finds EOF. */
+    shutdown(srv->listen_fd, SHUT_RDWR);
     g_hash_table_iter_init(&it, srv->open_fds);
     while (g_hash_table_iter_next(&it, &key, NULL))
         shutdown(GPOINTER_TO_INT(key), SHUT_RD);
     g_mutex_unlock(&srv->lock);
-    g_thread_pool_free(srv->pool, FALSE, TRUE);
+    /* No thread is started once stopping is set, so the array is final. */
+    for (guint i = 0; i < srv->threads->len; i++)
+        g_thread_join(g_ptr_array_index(srv->threads, i));
+    g_ptr_array_unref(srv->threads);
+    close(srv->listen_fd);
+    unlink(srv->path);
     g_object_unref(srv->processor);
     g_object_unref(srv->handler);
     g_hash_table_destroy(srv->open_fds);
     g_mutex_clear(&srv->lock);
-    close(srv->wake[0]);
-    close(srv->wake[1]);
     g_free(srv->path);
     g_free(srv);
 }

@@ -289,6 +289,17 @@ int orchard_registry_load(orchard_registry *reg, const char *path, char **error_
         *error_msg = g_strdup_printf("cannot load plugin %s: %s", path, g_module_error());
         return ORCHARD_EIO;
     }
+    /* GModule hands back the same handle for a file already open: its plugin
+     * is live, so refuse before calling into it again (entry or deinit). */
+    for (guint i = 0; i < reg->plugins->len; i++) {
+        const plugin_entry *e = g_ptr_array_index(reg->plugins, i);
+        if (e->module == module) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s) is already loaded from %s",
+                                         e->pub.plugin->name, path, e->path);
+            g_module_close(module);
+            return ORCHARD_EEXIST;
+        }
+    }
     if (!g_module_symbol(module, ORCHARD_PLUGIN_ENTRY_SYMBOL, &sym) || !sym) {
         *error_msg = g_strdup_printf("%s is not an orchard plugin: no %s symbol", path,
                                      ORCHARD_PLUGIN_ENTRY_SYMBOL);
