@@ -5,7 +5,7 @@
 #include "columns.h"
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,8 +103,9 @@ const char *orchard_ctx_missing_required(const orchard_query_ctx *ctx,
     return NULL;
 }
 
-/* json-glib's parser recurses per nesting level; refuse deep input before it
- * sees it. Counts brackets outside strings. */
+/* A context is two levels deep; refuse anything deeper before a parser
+ * recurses into it (jansson's own limit is 2048). Counts brackets outside
+ * strings. */
 static int json_depth_ok(const char *s, size_t len, int max)
 {
     int depth = 0, in_str = 0;
@@ -127,92 +128,86 @@ static int json_depth_ok(const char *s, size_t len, int max)
     return 1;
 }
 
-static int parse_op(JsonNode *node, int *op)
+static int parse_op(const json_t *node, int *op)
 {
-    if (JSON_NODE_HOLDS_VALUE(node)) {
-        GType t = json_node_get_value_type(node);
-        if (t == G_TYPE_INT64) {
-            *op = (int)json_node_get_int(node);
+    if (json_is_integer(node)) {
+        json_int_t v = json_integer_value(node);
+        if (v < 0 || v > 255)
+            return -1;
+        *op = (int)v;
+        return 0;
+    }
+    if (json_is_string(node)) { /* old osquery sent the op as a string */
+        char *end = NULL;
+        const char *s = json_string_value(node);
+        long v = strtol(s, &end, 10);
+        if (end != s && *end == '\0' && v >= 0 && v < 256) {
+            *op = (int)v;
             return 0;
-        }
-        if (t == G_TYPE_STRING) {
-            char *end = NULL;
-            const char *s = json_node_get_string(node);
-            long v = strtol(s, &end, 10);
-            if (end != s && *end == '\0' && v >= 0 && v < 256) {
-                *op = (int)v;
-                return 0;
-            }
         }
     }
     return -1;
 }
 
-/* expr: osquery sends strings; tolerate numbers and null. */
-static int parse_expr(JsonNode *node, char **expr)
+/* expr: osquery sends strings; tolerate numbers, booleans and null. */
+static int parse_expr(const json_t *node, char **expr)
 {
-    if (!node || JSON_NODE_HOLDS_NULL(node)) {
-        *expr = NULL;
+    *expr = NULL;
+    if (!node || json_is_null(node))
         return 0;
-    }
-    if (!JSON_NODE_HOLDS_VALUE(node))
-        return -1;
-    GType t = json_node_get_value_type(node);
-    if (t == G_TYPE_STRING)
-        *expr = g_strdup(json_node_get_string(node));
-    else if (t == G_TYPE_INT64)
-        *expr = g_strdup_printf("%" G_GINT64_FORMAT, json_node_get_int(node));
-    else if (t == G_TYPE_DOUBLE)
-        *expr = g_strdup_printf("%.17g", json_node_get_double(node));
-    else if (t == G_TYPE_BOOLEAN)
-        *expr = g_strdup(json_node_get_boolean(node) ? "1" : "0");
+    if (json_is_string(node))
+        *expr = g_strdup(json_string_value(node));
+    else if (json_is_integer(node))
+        *expr = g_strdup_printf("%" JSON_INTEGER_FORMAT, json_integer_value(node));
+    else if (json_is_real(node))
+        *expr = g_strdup_printf("%.17g", json_real_value(node));
+    else if (json_is_boolean(node))
+        *expr = g_strdup(json_is_true(node) ? "1" : "0");
     else
         return -1;
     return 0;
 }
 
-static int parse_constraint(const orchard_table *t, orchard_query_ctx *ctx,
-                            JsonNode *node, char **error_msg)
+static int parse_constraint(const orchard_table *t, orchard_query_ctx *ctx, const json_t *node,
+                            char **error_msg)
 {
-    if (!JSON_NODE_HOLDS_OBJECT(node)) {
+    if (!json_is_object(node)) {
         *error_msg = g_strdup("context: a constraint is not an object");
         return ORCHARD_EINVAL;
     }
-    JsonObject *obj = json_node_get_object(node);
-    JsonNode *name = json_object_get_member(obj, "name");
-    JsonNode *list = json_object_get_member(obj, "list");
-    if (!name || !JSON_NODE_HOLDS_VALUE(name) ||
-        json_node_get_value_type(name) != G_TYPE_STRING) {
+    const json_t *name = json_object_get(node, "name");
+    const json_t *list = json_object_get(node, "list");
+    if (!json_is_string(name)) {
         *error_msg = g_strdup("context: a constraint has no string \"name\"");
         return ORCHARD_EINVAL;
     }
-    const char *column = json_node_get_string(name);
+    const char *column = json_string_value(name);
     const orchard_column *col = orchard_table_column(t, column);
-    if (!list || (JSON_NODE_HOLDS_VALUE(list) &&
-                  json_node_get_value_type(list) == G_TYPE_STRING &&
-                  *json_node_get_string(list) == '\0'))
+    if (!list || (json_is_string(list) && json_string_length(list) == 0))
         return 0; /* old osquery: "list": "" means none */
-    if (!JSON_NODE_HOLDS_ARRAY(list)) {
+    if (!json_is_array(list)) {
         *error_msg = g_strdup_printf("context: constraint list of %s is not an array", column);
         return ORCHARD_EINVAL;
     }
-    JsonArray *arr = json_node_get_array(list);
-    for (guint i = 0; i < json_array_get_length(arr); i++) {
-        JsonNode *item = json_array_get_element(arr, i);
+    size_t i;
+    const json_t *item;
+    json_array_foreach(list, i, item) {
         int op;
         char *expr = NULL;
-        if (!JSON_NODE_HOLDS_OBJECT(item)) {
-            *error_msg = g_strdup_printf("context: constraint %u on %s is not an object", i, column);
+        if (!json_is_object(item)) {
+            *error_msg = g_strdup_printf("context: constraint %zu on %s is not an object", i,
+                                         column);
             return ORCHARD_EINVAL;
         }
-        JsonObject *o = json_node_get_object(item);
-        JsonNode *opn = json_object_get_member(o, "op");
+        const json_t *opn = json_object_get(item, "op");
         if (!opn || parse_op(opn, &op) != 0) {
-            *error_msg = g_strdup_printf("context: constraint %u on %s has no valid \"op\"", i, column);
+            *error_msg = g_strdup_printf("context: constraint %zu on %s has no valid \"op\"", i,
+                                         column);
             return ORCHARD_EINVAL;
         }
-        if (parse_expr(json_object_get_member(o, "expr"), &expr) != 0) {
-            *error_msg = g_strdup_printf("context: constraint %u on %s has an invalid \"expr\"", i, column);
+        if (parse_expr(json_object_get(item, "expr"), &expr) != 0) {
+            *error_msg = g_strdup_printf("context: constraint %zu on %s has an invalid \"expr\"",
+                                         i, column);
             return ORCHARD_EINVAL;
         }
         if (col && orchard_column_takes_constraints(col))
@@ -222,24 +217,42 @@ static int parse_constraint(const orchard_table *t, orchard_query_ctx *ctx,
     return 0;
 }
 
-static int parse_cols_used(orchard_query_ctx *ctx, JsonNode *node)
+static void parse_cols_used(orchard_query_ctx *ctx, const json_t *node)
 {
-    if (!node || !JSON_NODE_HOLDS_ARRAY(node))
-        return 0; /* absent or odd: treat every column as used */
-    JsonArray *arr = json_node_get_array(node);
-    for (guint i = 0; i < json_array_get_length(arr); i++) {
-        JsonNode *n = json_array_get_element(arr, i);
-        if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
-            orchard_ctx_mark_used(ctx, json_node_get_string(n));
+    size_t i;
+    const json_t *n;
+    if (!json_is_array(node))
+        return; /* absent or odd: treat every column as used */
+    json_array_foreach(node, i, n)
+        if (json_is_string(n))
+            orchard_ctx_mark_used(ctx, json_string_value(n));
+}
+
+static int parse_context(const orchard_table *table, orchard_query_ctx *ctx, const json_t *root,
+                         char **error_msg)
+{
+    const json_t *cons = json_object_get(root, "constraints");
+    if (json_is_array(cons)) {
+        size_t i;
+        const json_t *c;
+        json_array_foreach(cons, i, c) {
+            int rc = parse_constraint(table, ctx, c, error_msg);
+            if (rc)
+                return rc;
+        }
+    } else if (cons && !json_is_string(cons)) {
+        *error_msg = g_strdup("context: \"constraints\" is not an array");
+        return ORCHARD_EINVAL;
     }
+    parse_cols_used(ctx, json_object_get(root, "colsUsed"));
     return 0;
 }
 
 int orchard_ctx_from_json(const orchard_table *table, const char *json, size_t len,
                           orchard_query_ctx **out, char **error_msg)
 {
-    g_autoptr(JsonParser) parser = NULL;
-    g_autoptr(GError) err = NULL;
+    json_error_t jerr;
+    json_t *root = NULL;
     orchard_query_ctx *ctx = orchard_ctx_new();
     int rc = 0;
 
@@ -252,44 +265,32 @@ int orchard_ctx_from_json(const orchard_table *table, const char *json, size_t l
         *error_msg = g_strdup_printf("context: %zu bytes, over the %u byte cap", len,
                                      ORCHARD_CTX_MAX_BYTES);
         rc = ORCHARD_ETOOBIG;
-        goto fail;
+        goto out;
     }
     if (!json_depth_ok(json, len, ORCHARD_CTX_MAX_DEPTH)) {
         *error_msg = g_strdup_printf("context: nested deeper than %d", ORCHARD_CTX_MAX_DEPTH);
         rc = ORCHARD_ETOOBIG;
-        goto fail;
+        goto out;
     }
-    parser = json_parser_new_immutable();
-    if (!json_parser_load_from_data(parser, json, (gssize)len, &err)) {
-        *error_msg = g_strdup_printf("context: not JSON: %s", err->message);
+    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        *error_msg = g_strdup_printf("context: not JSON: %s (at byte %d)", jerr.text,
+                                     jerr.position);
         rc = ORCHARD_EINVAL;
-        goto fail;
+        goto out;
     }
-    JsonNode *root = json_parser_get_root(parser);
-    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+    if (!json_is_object(root)) {
         *error_msg = g_strdup("context: not a JSON object");
         rc = ORCHARD_EINVAL;
-        goto fail;
+        goto out;
     }
-    JsonObject *obj = json_node_get_object(root);
-    JsonNode *cons = json_object_get_member(obj, "constraints");
-    if (cons && JSON_NODE_HOLDS_ARRAY(cons)) {
-        JsonArray *arr = json_node_get_array(cons);
-        for (guint i = 0; i < json_array_get_length(arr) && rc == 0; i++)
-            rc = parse_constraint(table, ctx, json_array_get_element(arr, i), error_msg);
-        if (rc)
-            goto fail;
-    } else if (cons && !(JSON_NODE_HOLDS_VALUE(cons) &&
-                         json_node_get_value_type(cons) == G_TYPE_STRING)) {
-        *error_msg = g_strdup("context: \"constraints\" is not an array");
-        rc = ORCHARD_EINVAL;
-        goto fail;
+    rc = parse_context(table, ctx, root, error_msg);
+out:
+    json_decref(root);
+    if (rc) {
+        orchard_ctx_free(ctx);
+        return rc;
     }
-    parse_cols_used(ctx, json_object_get_member(obj, "colsUsed"));
     *out = ctx;
     return 0;
-
-fail:
-    orchard_ctx_free(ctx);
-    return rc;
 }

@@ -8,7 +8,7 @@
 #include "vtab.h"
 
 #include <glib.h>
-#include <json-glib/json-glib.h>
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,25 +69,66 @@ static void print_table(const result_set *rs)
     g_free(w);
 }
 
-static void json_add_value(JsonBuilder *b, sqlite3_stmt *st, int i)
+static json_t *json_value(sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER: json_builder_add_int_value(b, sqlite3_column_int64(st, i)); break;
-    case SQLITE_FLOAT: json_builder_add_double_value(b, sqlite3_column_double(st, i)); break;
-    case SQLITE_NULL: json_builder_add_null_value(b); break;
-    default: json_builder_add_string_value(b, (const char *)sqlite3_column_text(st, i)); break;
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT: return json_real(sqlite3_column_double(st, i));
+    case SQLITE_NULL: return json_null();
+    default: {
+        const char *text = (const char *)sqlite3_column_text(st, i);
+        if (g_utf8_validate(text, -1, NULL))
+            return json_string(text);
+        g_autofree char *valid = g_utf8_make_valid(text, -1); /* JSON is UTF-8 */
+        return json_string(valid);
     }
+    }
+}
+
+/* One row as a JSON object, printed as part of the array `orchard query
+ * --json` streams (rows are never all held in memory). */
+static void print_json_row(sqlite3_stmt *st, int ncol, int first)
+{
+    json_t *obj = json_object();
+    for (int i = 0; i < ncol; i++)
+        json_object_set_new(obj, sqlite3_column_name(st, i), json_value(st, i));
+    char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputs(first ? "  " : ",\n  ", stdout);
+    for (const char *p = text ? text : "{}"; *p; p++) { /* nest it one level */
+        putchar(*p);
+        if (*p == '\n')
+            fputs("  ", stdout);
+    }
+    free(text);
+    json_decref(obj);
+}
+
+/* Collect a statement's rows for the aligned table (widths need them all). */
+static void collect_row(result_set *rs, sqlite3_stmt *st)
+{
+    size_t bytes = (size_t)rs->ncol * sizeof(char *);
+    for (int i = 0; i < rs->ncol; i++) {
+        const char *v = (const char *)sqlite3_column_text(st, i);
+        bytes += v ? strlen(v) + 1 : 0;
+    }
+    char **row = g_malloc(bytes ? bytes : 1);
+    char *p = (char *)(row + rs->ncol);
+    for (int i = 0; i < rs->ncol; i++) {
+        const char *v = (const char *)sqlite3_column_text(st, i);
+        row[i] = v ? strcpy(p, v) : NULL;
+        p += v ? strlen(v) + 1 : 0;
+    }
+    g_ptr_array_add(rs->rows, row);
 }
 
 /* Run every statement of `sql`; rows of all of them go to one output. */
 static int run_sql(sqlite3 *db, const char *sql, int as_json)
 {
     const char *tail = sql;
-    JsonBuilder *b = as_json ? json_builder_new() : NULL;
-    int rc = 0;
+    int rc = 0, json_rows = 0;
 
-    if (b)
-        json_builder_begin_array(b);
+    if (as_json)
+        printf("[\n");
     while (tail && *tail && rc == 0) {
         sqlite3_stmt *st = NULL;
         if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
@@ -105,49 +146,22 @@ static int run_sql(sqlite3 *db, const char *sql, int as_json)
         rs.rows = g_ptr_array_new_with_free_func(g_free);
         int step;
         while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-            if (b) {
-                json_builder_begin_object(b);
-                for (int i = 0; i < rs.ncol; i++) {
-                    json_builder_set_member_name(b, rs.names[i]);
-                    json_add_value(b, st, i);
-                }
-                json_builder_end_object(b);
-                continue;
-            }
-            /* One block: the pointer array, then the strings. */
-            size_t bytes = (size_t)rs.ncol * sizeof(char *);
-            for (int i = 0; i < rs.ncol; i++)
-                bytes += sqlite3_column_text(st, i) ? strlen((const char *)sqlite3_column_text(st, i)) + 1 : 0;
-            char **row = g_malloc(bytes ? bytes : 1);
-            char *p = (char *)(row + rs.ncol);
-            for (int i = 0; i < rs.ncol; i++) {
-                const char *v = (const char *)sqlite3_column_text(st, i);
-                row[i] = v ? strcpy(p, v) : NULL;
-                p += v ? strlen(v) + 1 : 0;
-            }
-            g_ptr_array_add(rs.rows, row);
+            if (as_json)
+                print_json_row(st, rs.ncol, json_rows++ == 0);
+            else
+                collect_row(&rs, st);
         }
         if (step != SQLITE_DONE) {
             fprintf(stderr, "orchard query: %s\n", sqlite3_errmsg(db));
             rc = 1;
-        } else if (!b && rs.ncol > 0) {
+        } else if (!as_json && rs.ncol > 0) {
             print_table(&rs);
         }
         result_clear(&rs);
         sqlite3_finalize(st);
     }
-    if (b) {
-        json_builder_end_array(b);
-        if (rc == 0) {
-            g_autoptr(JsonGenerator) gen = json_generator_new();
-            g_autoptr(JsonNode) root = json_builder_get_root(b);
-            json_generator_set_root(gen, root);
-            json_generator_set_pretty(gen, TRUE);
-            g_autofree char *text = json_generator_to_data(gen, NULL);
-            puts(text);
-        }
-        g_object_unref(b);
-    }
+    if (as_json)
+        printf("%s]\n", json_rows ? "\n" : "");
     return rc;
 }
 
