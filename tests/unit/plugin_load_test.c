@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <gmodule.h>
+#include <glib/gstdio.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -292,6 +293,29 @@ static void test_binary_query_with_plugin(void)
     json_decref(rows);
 }
 
+/* Plugins named by the configuration's `plugins:` list load like --plugin. */
+static void test_binary_plugins_from_config(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("orchard-cfg-XXXXXX", NULL);
+    g_autofree char *cfg = g_build_filename(dir, "orchard.yml", NULL);
+    g_autofree char *yaml = g_strdup_printf("plugins:\n  - %s\n", FAKE_PLUGIN);
+    g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL;
+    CU_ASSERT_TRUE_FATAL(g_file_set_contents(cfg, yaml, -1, NULL));
+
+    char *argv[] = {ORCHARD_BIN, "query", "--config", cfg,
+                    "select path from orchard_plugins where name = 'fake'", NULL};
+    CU_ASSERT_EQUAL(run_orchard(argv, &out, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, FAKE_PLUGIN));
+
+    /* a config naming a missing plugin fails the command, naming the path */
+    g_autofree char *bad = g_strdup_printf("plugins: [%s/missing.so]\n", dir);
+    CU_ASSERT_TRUE_FATAL(g_file_set_contents(cfg, bad, -1, NULL));
+    CU_ASSERT_EQUAL(run_orchard(argv, &out2, &err2), 1);
+    CU_ASSERT_PTR_NOT_NULL(err2 && strstr(err2, "missing.so"));
+    g_unlink(cfg);
+    g_rmdir(dir);
+}
+
 static void test_binary_command_and_refusal(void)
 {
     char *hello[] = {ORCHARD_BIN, "--plugin", FAKE_PLUGIN, "fake", "hello", NULL};
@@ -317,5 +341,6 @@ void plugin_load_suite(void)
                       {"load_twice_keeps_first_alive", test_load_twice_keeps_first_alive},
                       {"not_a_plugin", test_not_a_plugin},
                       {"binary_query_with_plugin", test_binary_query_with_plugin},
+                      {"binary_plugins_from_config", test_binary_plugins_from_config},
                       {"binary_command_and_refusal", test_binary_command_and_refusal});
 }
