@@ -187,7 +187,8 @@ static int socket_exists(const char *path)
     return stat(path, &sb) == 0 && S_ISSOCK(sb.st_mode);
 }
 
-/* One --interval tick. Returns 1 to keep going, 0 to exit cleanly, <0 on error. */
+/* One --interval tick. Returns 1 to keep going, 0 to exit (cleanly: osqueryd
+ * is gone, so there is nobody to deregister from). */
 static int check_registration(ext_state *st)
 {
     g_autofree char *err = NULL;
@@ -258,7 +259,6 @@ int orchard_cmd_extension(int argc, char **argv, void *payload)
     if (register_and_serve(&st) != 0)
         return 1;
 
-    rc = 0;
     struct timespec tick = {st.interval_s, 0};
     while (!stop_requested) {
         int sig = sigtimedwait(&set, NULL, &tick);
@@ -269,11 +269,9 @@ int orchard_cmd_extension(int argc, char **argv, void *payload)
         }
         if (errno == EINTR)
             continue;
-        int keep = check_registration(&st);
-        if (keep <= 0) {
-            rc = keep < 0 ? 1 : 0;
+        if (!check_registration(&st)) {
             orchard_ext_server_stop(st.server);
-            return rc;
+            return 0;
         }
     }
     g_autofree char *err = NULL;
