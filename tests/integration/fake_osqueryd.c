@@ -210,6 +210,7 @@ static gboolean h_register(osqueryExtensionManagerIf *iface, osqueryExtensionSta
                            const osqueryInternalExtensionInfo *info,
                            const osqueryExtensionRegistry *registry, GError **error)
 {
+    gint64 received_us = g_get_monotonic_time();
     fake_osqueryd *f = handler_owner(iface);
     GHashTable *tables = g_hash_table_lookup((GHashTable *)registry, "table");
     const char *name = info->name ? info->name : "";
@@ -228,6 +229,7 @@ static gboolean h_register(osqueryExtensionManagerIf *iface, osqueryExtensionSta
     r->name = g_strdup(name);
     r->version = g_strdup(info->version ? info->version : "");
     r->tables = copy_tables(tables);
+    r->received_us = received_us;
     g_ptr_array_add(f->history, r);
     g_hash_table_insert(f->current, &r->uuid, r);
     set_status(*ret, 0, "OK", r->uuid);

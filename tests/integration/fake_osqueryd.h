@@ -16,6 +16,7 @@ typedef struct fake_registration {
     char *name;
     char *version;
     GHashTable *tables; /* table name -> GPtrArray of column maps (GHashTable str->str) */
+    gint64 received_us; /* g_get_monotonic_time() when the call arrived */
 } fake_registration;
 
 /**
