@@ -16,6 +16,8 @@ struct orchard_config {
     GHashTable *values; /* char* key -> char* value */
     GHashTable *lists;  /* char* key -> GPtrArray of char* */
     GHashTable *env;    /* char* key -> char* value, cached env lookups */
+    GHashTable *cli;    /* char* key -> char* value, command-line overrides */
+    GPtrArray *retired; /* replaced command-line values, kept for borrowers */
     GMutex lock;
     char *path;
 };
@@ -27,6 +29,8 @@ orchard_config *orchard_config_new(void)
     cfg->lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify)g_ptr_array_unref);
     cfg->env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    cfg->cli = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    cfg->retired = g_ptr_array_new_with_free_func(g_free);
     g_mutex_init(&cfg->lock);
     return cfg;
 }
@@ -38,6 +42,8 @@ void orchard_config_free(orchard_config *cfg)
     g_hash_table_destroy(cfg->values);
     g_hash_table_destroy(cfg->lists);
     g_hash_table_destroy(cfg->env);
+    g_hash_table_destroy(cfg->cli); /* its values are all in retired */
+    g_ptr_array_unref(cfg->retired);
     g_mutex_clear(&cfg->lock);
     g_free(cfg->path);
     g_free(cfg);
@@ -51,12 +57,23 @@ char *orchard_config_env_name(const char *key)
     return g_string_free(s, FALSE);
 }
 
+void orchard_config_set(orchard_config *cfg, const char *key, const char *value)
+{
+    char *copy = g_strdup(value);
+    g_mutex_lock(&cfg->lock);
+    g_ptr_array_add(cfg->retired, copy);
+    g_hash_table_replace(cfg->cli, g_strdup(key), copy);
+    g_mutex_unlock(&cfg->lock);
+}
+
 const char *orchard_config_get(orchard_config *cfg, const char *key)
 {
     const char *value;
 
     g_mutex_lock(&cfg->lock);
-    value = g_hash_table_lookup(cfg->env, key);
+    value = g_hash_table_lookup(cfg->cli, key);
+    if (!value)
+        value = g_hash_table_lookup(cfg->env, key);
     if (!value) {
         g_autofree char *name = orchard_config_env_name(key);
         const char *env = g_getenv(name);

@@ -1,5 +1,6 @@
 /* Configuration: a YAML file flattened to "section.key" -> value, with
- * environment overrides ORCHARD_<SECTION>_<KEY> (dots and dashes become '_').
+ * environment overrides ORCHARD_<SECTION>_<KEY> (dots and dashes become '_'),
+ * and command-line overrides over both (orchard_config_set).
  * Fleet's key names are kept (mdm.apple_scep_challenge, ...). Sequences are
  * kept as lists (top-level `plugins:` names .so plugins to load). */
 #ifndef ORCHARD_CONFIG_H
@@ -24,7 +25,14 @@ int orchard_config_load_file(orchard_config *cfg, const char *path, char **error
 int orchard_config_load_string(orchard_config *cfg, const char *yaml, size_t len,
                                const char *origin, char **error_msg);
 
-/** Value of "section.key" after environment override; NULL when unset. Borrowed. */
+/**
+ * Set "section.key" from the command line: it wins over the environment and
+ * the file. The previous value stays allocated (a borrowed pointer handed
+ * out earlier stays valid).
+ */
+void orchard_config_set(orchard_config *cfg, const char *key, const char *value);
+
+/** Value of "section.key": command line, then environment, then file; NULL when unset. Borrowed. */
 const char *orchard_config_get(orchard_config *cfg, const char *key);
 
 /** The list under `key` (never NULL, maybe empty). Borrowed. */

@@ -21,7 +21,7 @@
 
 /* Connections served at once; past this, new ones wait in the backlog. */
 #define MAX_WORKERS 64
-#define INITIAL_WORKERS 2
+#define INITIAL_WORKERS 1 /* it starts a second when it takes a connection */
 
 /* --- the Thrift handler: Extension.ping / call / shutdown */
 

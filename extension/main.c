@@ -4,8 +4,11 @@
  * Global options, accepted anywhere on the line:
  *   --config F       YAML configuration (Fleet key names; env ORCHARD_* overrides)
  *   --plugin PATH    load a plugin .so (repeatable; also the config's `plugins:` list)
- *   --verbose        debug logging */
+ *   --verbose        debug logging
+ *   --root DIR, --profiles_bin PATH, --nudge_json PATH
+ *                    the agent tables' sources (config agent.root, ...) */
 #include "args.h"
+#include "agent.h"
 #include "commands.h"
 #include "config.h"
 #include "log.h"
@@ -14,6 +17,16 @@
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
+
+/* Command-line flags that set a configuration key (and win over it). */
+static const struct {
+    const char *flag;
+    const char *key;
+} config_flags[] = {
+    {"root", "agent.root"},
+    {"profiles_bin", "agent.profiles_bin"},
+    {"nudge_json", "agent.nudge_json"},
+};
 
 typedef struct {
     const char *config;
@@ -41,6 +54,14 @@ static int take_global_opts(int *argc, char **argv, global_opts *g)
             g_ptr_array_add(g->plugins, (gpointer)v);
             continue;
         }
+        for (size_t k = 0; k < G_N_ELEMENTS(config_flags) && r == 0; k++) {
+            if ((r = orchard_arg_value(&i, *argc, argv, config_flags[k].flag, &v)) > 0)
+                orchard_config_set(orchard_config_global(), config_flags[k].key, v);
+        }
+        if (r < 0)
+            goto missing_value;
+        if (r > 0)
+            continue;
         if (orchard_arg_flag(argv[i], "verbose"))
             g->verbose = 1; /* extension mode reads it too: keep it in argv */
         argv[out++] = argv[i++];
@@ -56,7 +77,8 @@ missing_value:
 static int load_plugins(orchard_registry *reg, const global_opts *g)
 {
     g_autofree char *err = NULL;
-    if (orchard_registry_add_builtin(reg, orchard_core_plugin_entry, &err) != 0) {
+    if (orchard_registry_add_builtin(reg, orchard_core_plugin_entry, &err) != 0 ||
+        orchard_registry_add_builtin(reg, orchard_agent_plugin_entry, &err) != 0) {
         fprintf(stderr, "orchard: %s\n", err);
         return 1;
     }

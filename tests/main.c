@@ -20,6 +20,9 @@ static const struct {
     {"gentables", gentables_suite},
     {"plugin_load", plugin_load_suite},
     {"integration", integration_suite},
+    {"mac_source", mac_source_suite},
+    {"nudge_logic", nudge_logic_suite},
+    {"agent_tables", agent_tables_suite},
 };
 
 void orchard_add_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,

@@ -15,6 +15,9 @@ void ext_call_suite(void);
 void gentables_suite(void);
 void plugin_load_suite(void);
 void integration_suite(void);
+void mac_source_suite(void);
+void nudge_logic_suite(void);
+void agent_tables_suite(void);
 
 /* Add a suite and its tests: ORCHARD_SUITE("x", {"case", fn}, ...). */
 typedef struct {

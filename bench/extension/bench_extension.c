@@ -93,11 +93,16 @@ static void dump_log(const child *ch)
         fprintf(stderr, "---- extension output ----\n%s--------------------------\n", text);
 }
 
-/* The first table a registration carries (what the load calls), or NULL. */
-static const char *first_table(const fake_registration *reg)
+/* The table the load calls: the small one both extensions serve
+ * (orchard_plugins, or the Python peer's copy py_plugins), else the first. */
+static const char *load_table(const fake_registration *reg)
 {
+    static const char *const small[] = {"orchard_plugins", "py_plugins"};
     GHashTableIter it;
     gpointer name = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(small); i++)
+        if (g_hash_table_contains(reg->tables, small[i]))
+            return small[i];
     g_hash_table_iter_init(&it, reg->tables);
     g_hash_table_iter_next(&it, &name, NULL);
     return name;
@@ -259,7 +264,7 @@ static int one_run(const options *o, fake_osqueryd *f, int run, results *r)
             o->label, run + 1, r->reg_us[run] / 1000.0, r->ready_us[run] / 1000.0,
             r->rss_kib[run]);
     if (run == o->runs - 1) {
-        r->table = g_strdup(first_table(reg));
+        r->table = g_strdup(load_table(reg));
         for (int t = 1; t <= MAX_THREADS; t++) {
             r->rate[t] = run_load(ext_path, r->table, t, o->seconds, o->count, &r->errors);
             fprintf(stderr, "  %s generate, new connection per call, %d thread(s): %.0f/s\n",

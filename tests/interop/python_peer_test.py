@@ -345,8 +345,30 @@ def fresh(ctx, label, extra_tables=()):
     return manager, OrchardExt(ctx["binary"], manager.path, workdir, label)
 
 
+def orchard_tables(binary):
+    """Every table the binary registers, asked of the binary itself."""
+    out = subprocess.run([binary.replace(".ext", ""), "query", "--json",
+                          "select tables from orchard_plugins"],
+                         capture_output=True, check=True, timeout=30).stdout
+    return sorted(t for row in json.loads(out) for t in row["tables"].split(",") if t)
+
+
+def sc_clash_leaves_out(ctx):
+    # fleetd registers mdm and macos_profiles: one clash would reject everything.
+    taken = ("mdm", "macos_profiles")
+    manager, ext = fresh(ctx, "fleetd", extra_tables=taken)
+    _, _, registry, _ = wait_registered(manager, ext)
+    tables = sorted(registry["table"])
+    for t in taken:
+        check(t not in tables, "%s registered although osqueryd already has it" % t)
+    check(TABLE in tables, "%s left out too: %r" % (TABLE, tables))
+    err = ext.stderr()
+    check(all(t in err for t in taken), "stderr does not name %s:\n%s" % (taken, err))
+
+
 def sc_clash_exits(ctx):
-    manager, ext = fresh(ctx, "clash", extra_tables=(TABLE,))
+    taken = orchard_tables(ctx["binary"])
+    manager, ext = fresh(ctx, "clash", extra_tables=taken)
     rc = ext.wait_exit(EXT_TIMEOUT_S + 5, "finding every table taken")
     err = ext.stderr()
     check(rc > 0, "exit code %d with nothing to register, want a non-zero exit (not a signal);"
@@ -382,7 +404,8 @@ SCENARIOS = [
     ("unknown table gives code 1", sc_unknown_table),
     ("osqueryd restart: re-registers on a new uuid", sc_restart_reregisters),
     ("SIGTERM: deregisters, exits 0", sc_sigterm),
-    ("orchard_plugins taken: leaves it out, exits non-zero", sc_clash_exits),
+    ("mdm and macos_profiles taken (fleetd): the rest registers", sc_clash_leaves_out),
+    ("every table taken: exits non-zero", sc_clash_exits),
     ("manager socket removed: exits 0", sc_manager_socket_removed),
     ("shutdown(): exits 0", sc_shutdown_rpc),
 ]
