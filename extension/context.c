@@ -103,31 +103,6 @@ const char *orchard_ctx_missing_required(const orchard_query_ctx *ctx,
     return NULL;
 }
 
-/* A context is two levels deep; refuse anything deeper before a parser
- * recurses into it (jansson's own limit is 2048). Counts brackets outside
- * strings. */
-static int json_depth_ok(const char *s, size_t len, int max)
-{
-    int depth = 0, in_str = 0;
-    for (size_t i = 0; i < len; i++) {
-        char ch = s[i];
-        if (in_str) {
-            if (ch == '\\')
-                i++;
-            else if (ch == '"')
-                in_str = 0;
-        } else if (ch == '"') {
-            in_str = 1;
-        } else if (ch == '[' || ch == '{') {
-            if (++depth > max)
-                return 0;
-        } else if (ch == ']' || ch == '}') {
-            depth--;
-        }
-    }
-    return 1;
-}
-
 static int parse_op(const json_t *node, int *op)
 {
     if (json_is_integer(node)) {
@@ -267,16 +242,14 @@ int orchard_ctx_from_json(const orchard_table *table, const char *json, size_t l
         rc = ORCHARD_ETOOBIG;
         goto out;
     }
-    if (!json_depth_ok(json, len, ORCHARD_CTX_MAX_DEPTH)) {
-        *error_msg = g_strdup_printf("context: nested deeper than %d", ORCHARD_CTX_MAX_DEPTH);
-        rc = ORCHARD_ETOOBIG;
-        goto out;
-    }
+    /* jansson bounds its own recursion (2048 levels): deeper is refused. */
     root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        *error_msg = g_strdup_printf("context: not JSON: %s (at byte %d)", jerr.text,
+        int deep = json_error_code(&jerr) == json_error_stack_overflow;
+        *error_msg = g_strdup_printf("context: %s: %s (at byte %d)",
+                                     deep ? "nested too deep" : "not JSON", jerr.text,
                                      jerr.position);
-        rc = ORCHARD_EINVAL;
+        rc = deep ? ORCHARD_ETOOBIG : ORCHARD_EINVAL;
         goto out;
     }
     if (!json_is_object(root)) {

@@ -7,9 +7,8 @@
 #include <orchard/plugin.h>
 #include <stddef.h>
 
-/* Caps on a context JSON; larger or deeper is refused, never parsed. */
+/* Cap on a context JSON; larger is refused, never parsed. */
 #define ORCHARD_CTX_MAX_BYTES (1u << 20)
-#define ORCHARD_CTX_MAX_DEPTH 32
 
 /** An empty context: no constraints, every column used. Never NULL. */
 orchard_query_ctx *orchard_ctx_new(void);

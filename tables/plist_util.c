@@ -57,9 +57,10 @@ char *orchard_format_utc(gint64 unix_seconds)
     return dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ") : NULL;
 }
 
-static json_t *dict_to_json(plist_t node)
+/* The keys of a dictionary, in its order (g_ptr_array_unref). */
+static GPtrArray *dict_keys(plist_t node)
 {
-    json_t *obj = json_object();
+    GPtrArray *keys = g_ptr_array_new_with_free_func(free);
     plist_dict_iter it = NULL;
     plist_dict_new_iter(node, &it);
     for (;;) {
@@ -70,14 +71,24 @@ static json_t *dict_to_json(plist_t node)
             free(key);
             break;
         }
-        json_t *j = orchard_plist_to_json(val);
-        if (key && j)
-            json_object_set_new(obj, key, j);
-        else
-            json_decref(j);
-        free(key);
+        if (key)
+            g_ptr_array_add(keys, key);
     }
     free(it);
+    return keys;
+}
+
+static json_t *dict_to_json(plist_t node)
+{
+    json_t *obj = json_object();
+    GPtrArray *keys = dict_keys(node);
+    for (guint i = 0; i < keys->len; i++) {
+        const char *k = g_ptr_array_index(keys, i);
+        json_t *j = orchard_plist_to_json(plist_dict_get_item(node, k));
+        if (j)
+            json_object_set_new(obj, k, j);
+    }
+    g_ptr_array_unref(keys);
     return obj;
 }
 
@@ -142,20 +153,7 @@ static plist_t sorted_copy(plist_t node)
     }
     if (t != PLIST_DICT)
         return plist_copy(node);
-    GPtrArray *keys = g_ptr_array_new_with_free_func(free);
-    plist_dict_iter it = NULL;
-    plist_dict_new_iter(node, &it);
-    for (;;) {
-        char *key = NULL;
-        plist_t val = NULL;
-        plist_dict_next_item(node, it, &key, &val);
-        if (!val) {
-            free(key);
-            break;
-        }
-        g_ptr_array_add(keys, key);
-    }
-    free(it);
+    GPtrArray *keys = dict_keys(node);
     qsort(keys->pdata, keys->len, sizeof(char *), compare_keys);
     plist_t dict = plist_new_dict();
     for (guint i = 0; i < keys->len; i++) {
