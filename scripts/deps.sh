@@ -7,7 +7,7 @@ PKGS="build-essential cmake pkg-config
 libglib2.0-dev libthrift-c-glib-dev thrift-compiler
 libsqlite3-dev sqlite3 libjansson-dev libcunit1-dev
 libssl-dev openssl libplist-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
-python3 python3-thrift procps"
+python3 python3-thrift procps libplist-utils"
 
 missing=""
 for p in $PKGS; do
