@@ -8,7 +8,6 @@
  *   --root DIR, --profiles_bin PATH, --nudge_json PATH
  *                    the agent tables' sources (config agent.root, ...) */
 #include "args.h"
-#include "agent.h"
 #include "commands.h"
 #include "config.h"
 #include "log.h"
@@ -74,11 +73,17 @@ missing_value:
     return 2;
 }
 
-static int load_plugins(orchard_registry *reg, const global_opts *g)
+/* Started as orchard.ext or `orchard extension`? */
+static int extension_mode(int argc, char **argv)
+{
+    g_autofree char *base = g_path_get_basename(argv[0]);
+    return g_str_has_suffix(base, ".ext") || (argc > 1 && strcmp(argv[1], "extension") == 0);
+}
+
+static int load_plugins(orchard_registry *reg, const global_opts *g, int scan_dir)
 {
     g_autofree char *err = NULL;
-    if (orchard_registry_add_builtin(reg, orchard_core_plugin_entry, &err) != 0 ||
-        orchard_registry_add_builtin(reg, orchard_agent_plugin_entry, &err) != 0) {
+    if (orchard_registry_load_defaults(reg, scan_dir, &err) != 0) {
         fprintf(stderr, "orchard: %s\n", err);
         return 1;
     }
@@ -147,7 +152,7 @@ int main(int argc, char **argv)
     }
     reg = orchard_registry_new();
     orchard_registry_set_global(reg);
-    rc = load_plugins(reg, &g);
+    rc = load_plugins(reg, &g, !extension_mode(argc, argv));
     if (rc == 0)
         rc = dispatch(reg, argc, argv);
 out:

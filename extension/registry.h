@@ -35,6 +35,15 @@ int orchard_registry_add_builtin(orchard_registry *reg, orchard_plugin_entry_fn 
  */
 int orchard_registry_load(orchard_registry *reg, const char *path, char **error_msg);
 
+/**
+ * What every command starts with: the built-in plugins, then each *.so of the
+ * plugin directory (config plugin_dir / ORCHARD_PLUGIN_DIR, else plugins/
+ * beside the binary, else the installed lib/orchard; the last two only when
+ * `scan_dir`). A plugin there that fails to load is warned about and skipped.
+ * Returns 0, or a built-in's refusal (a bug) with *error_msg.
+ */
+int orchard_registry_load_defaults(orchard_registry *reg, int scan_dir, char **error_msg);
+
 size_t orchard_registry_plugin_count(const orchard_registry *reg);
 const orchard_loaded_plugin *orchard_registry_plugin(const orchard_registry *reg, size_t i);
 

@@ -23,6 +23,9 @@ static const struct {
     {"mac_source", mac_source_suite},
     {"nudge_logic", nudge_logic_suite},
     {"agent_tables", agent_tables_suite},
+    {"server_generate", server_generate_suite},
+    {"server_config", server_config_suite},
+    {"server_token", server_token_suite},
 };
 
 void orchard_add_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,

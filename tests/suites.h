@@ -18,6 +18,9 @@ void integration_suite(void);
 void mac_source_suite(void);
 void nudge_logic_suite(void);
 void agent_tables_suite(void);
+void server_generate_suite(void);
+void server_config_suite(void);
+void server_token_suite(void);
 
 /* Add a suite and its tests: ORCHARD_SUITE("x", {"case", fn}, ...). */
 typedef struct {

@@ -6,8 +6,6 @@
 
 #include "fake_osqueryd.h"
 
-#include "agent.h"
-#include "commands.h"
 #include "registry.h"
 #include "unix_socket.h"
 
@@ -247,8 +245,7 @@ static GPtrArray *all_table_names(void)
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
     orchard_registry *reg = orchard_registry_new();
     g_autofree char *err = NULL;
-    if (orchard_registry_add_builtin(reg, orchard_core_plugin_entry, &err) == 0 &&
-        orchard_registry_add_builtin(reg, orchard_agent_plugin_entry, &err) == 0 &&
+    if (orchard_registry_load_defaults(reg, 0, &err) == 0 &&
         orchard_registry_load(reg, FAKE_PLUGIN, &err) == 0)
         for (size_t i = 0; i < orchard_registry_table_count(reg); i++)
             g_ptr_array_add(names, g_strdup(orchard_registry_table(reg, i)->name));

@@ -1,0 +1,287 @@
+/* `get mdm-apple`, `get mdm-apple-bm` and `config check`: what an admin runs
+ * to see the configured APNs certificate, ABM token and configuration. They
+ * read everything through mdm_config and never print a secret. */
+#include "mdm_config.h"
+#include "server.h"
+#include "x509_util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define RENEW_APNS "Renew it in the Apple Push Certificates Portal " \
+    "(https://identity.apple.com) with the same Apple ID, using Renew: a new certificate " \
+    "has another topic and every device would have to enroll again."
+#define RENEW_ABM "Download a new token in Apple Business Manager (Preferences > your " \
+    "MDM server > Download Token) and set mdm.apple_bm_server_token."
+
+/* The options of a get command: only --json. 0, or 2 after a usage error. */
+static int parse_get_args(int argc, char **argv, int *as_json)
+{
+    *as_json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-json") == 0 ||
+            strcmp(argv[i], "--json=true") == 0) {
+            *as_json = 1;
+            continue;
+        }
+        fprintf(stderr, "orchard %s: unknown argument %s\nusage: orchard %s [--config F] "
+                "[--json]\n", argv[0], argv[i], argv[0]);
+        return 2;
+    }
+    return 0;
+}
+
+static gint64 now_seconds(void) { return g_get_real_time() / G_USEC_PER_SEC; }
+
+static void print_json(json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        printf("%s\n", text);
+    free(text);
+    json_decref(obj);
+}
+
+static orchard_mdm_config *load_or_complain(const char *cmd, unsigned flags)
+{
+    orchard_mdm_config *cfg = NULL;
+    g_autofree char *err = NULL;
+    if (orchard_mdm_config_load_ex(orchard_server_host, flags, &cfg, &err) != 0) {
+        fprintf(stderr, "orchard %s: %s\n", cmd, err ? err : "invalid configuration");
+        return NULL;
+    }
+    return cfg;
+}
+
+/* --- get mdm-apple */
+
+static int get_mdm_apple(int argc, char **argv, void *payload)
+{
+    int as_json, rc;
+    gint64 days;
+    (void)payload;
+
+    if ((rc = parse_get_args(argc, argv, &as_json)))
+        return rc;
+    orchard_mdm_config *cfg = load_or_complain(argv[0], 0);
+    if (!cfg)
+        return 1;
+    if (!cfg->apns_cert) {
+        fprintf(stderr, "orchard %s: MDM is not configured: mdm.apple_apns_cert is not set. "
+                "Run `orchard generate mdm-apple` to make the APNs key, CSR and SCEP CA, get "
+                "the APNs certificate from Apple, then set mdm.apple_apns_cert, "
+                "mdm.apple_apns_key, mdm.apple_scep_cert, mdm.apple_scep_key and "
+                "mdm.apple_scep_challenge.\n", argv[0]);
+        orchard_mdm_config_free(cfg);
+        return 1;
+    }
+    g_autofree char *cn = orchard_x509_name_entry(cfg->apns_cert, 0, NID_commonName);
+    g_autofree char *issuer = orchard_x509_name_entry(cfg->apns_cert, 1, NID_commonName);
+    g_autofree char *serial = orchard_x509_serial_decimal(cfg->apns_cert);
+    gint64 not_after = orchard_x509_not_after(cfg->apns_cert);
+    g_autofree char *renew = orchard_format_renew_date(not_after);
+    g_autofree char *nb = orchard_mdm_format_utc(orchard_x509_not_before(cfg->apns_cert));
+    g_autofree char *na = orchard_mdm_format_utc(not_after);
+    const char *status = orchard_mdm_expiry_status(not_after, now_seconds(), &days);
+
+    if (as_json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "common_name", json_string(cn ? cn : ""));
+        json_object_set_new(o, "serial_number", json_string(serial ? serial : ""));
+        json_object_set_new(o, "issuer", json_string(issuer ? issuer : ""));
+        json_object_set_new(o, "renew_date", json_string(renew ? renew : ""));
+        json_object_set_new(o, "topic", json_string(cfg->apns_topic));
+        json_object_set_new(o, "not_before", json_string(nb));
+        json_object_set_new(o, "not_after", json_string(na));
+        json_object_set_new(o, "days_left", json_integer(days));
+        json_object_set_new(o, "status", json_string(status));
+        print_json(o);
+    } else {
+        printf("Common name (CN): %s\nSerial number: %s\nIssuer: %s\nRenew date: %s\n"
+               "Topic: %s\n", cn ? cn : "", serial ? serial : "", issuer ? issuer : "",
+               renew ? renew : "", cfg->apns_topic);
+    }
+    rc = 0;
+    if (g_str_equal(status, "expired")) {
+        fprintf(stderr, "\nERROR: Your Apple Push Notification service (APNs) certificate "
+                "expired on %s. MDM features are turned off. " RENEW_APNS "\n", renew);
+        rc = 1;
+    } else if (g_str_equal(status, "expiring")) {
+        fprintf(stderr, "\nWARNING: Your Apple Push Notification service (APNs) certificate "
+                "expires in %" G_GINT64_FORMAT " days (%s). If it expires, MDM features will "
+                "be turned off. " RENEW_APNS "\n", days, renew);
+    }
+    orchard_mdm_config_free(cfg);
+    return rc;
+}
+
+/* --- get mdm-apple-bm */
+
+static int get_mdm_apple_bm(int argc, char **argv, void *payload)
+{
+    int as_json, rc;
+    gint64 days;
+    (void)payload;
+
+    if ((rc = parse_get_args(argc, argv, &as_json)))
+        return rc;
+    orchard_mdm_config *cfg = load_or_complain(argv[0], ORCHARD_MDM_CONFIG_KEEP_EXPIRED_BM_TOKEN);
+    if (!cfg)
+        return 1;
+    if (!cfg->bm_token) {
+        fprintf(stderr, "orchard %s: Apple Business Manager is not configured: "
+                "mdm.apple_bm_server_token is not set. Run `orchard generate mdm-apple-bm`, "
+                "upload the public key to Apple Business Manager, download the server token, "
+                "then set mdm.apple_bm_server_token, mdm.apple_bm_cert and mdm.apple_bm_key.\n",
+                argv[0]);
+        orchard_mdm_config_free(cfg);
+        return 1;
+    }
+    gint64 expiry = cfg->bm_token->expiry;
+    g_autofree char *renew = orchard_format_renew_date(expiry);
+    g_autofree char *at = orchard_mdm_format_utc(expiry);
+    g_autofree char *url = cfg->url ? g_strconcat(cfg->url, "/mdm/apple/mdm", NULL) : NULL;
+    const char *status = orchard_mdm_expiry_status(expiry, now_seconds(), &days);
+
+    if (as_json) {
+        json_t *o = json_object();
+        if (url)
+            json_object_set_new(o, "mdm_server_url", json_string(url));
+        json_object_set_new(o, "renew_date", json_string(renew ? renew : ""));
+        json_object_set_new(o, "expires_at", json_string(at));
+        json_object_set_new(o, "days_left", json_integer(days));
+        json_object_set_new(o, "status", json_string(status));
+        print_json(o);
+    } else {
+        if (url)
+            printf("MDM server URL: %s\n", url);
+        printf("Renew date: %s\n", renew ? renew : "");
+        printf("(Apple ID, organization name and default team appear once the DEP client "
+               "syncs with Apple Business Manager.)\n");
+    }
+    rc = 0;
+    if (g_str_equal(status, "expired")) {
+        fprintf(stderr, "\nERROR: Your Apple Business Manager (ABM) server token expired on "
+                "%s. MDM features that use Apple Business Manager (automatic enrollment) are "
+                "turned off. " RENEW_ABM "\n", renew);
+        rc = 1;
+    } else if (g_str_equal(status, "expiring")) {
+        fprintf(stderr, "\nWARNING: Your Apple Business Manager (ABM) server token expires in "
+                "%" G_GINT64_FORMAT " days (%s). If it expires, automatic enrollment stops. "
+                RENEW_ABM "\n", days, renew);
+    }
+    orchard_mdm_config_free(cfg);
+    return rc;
+}
+
+/* --- config check */
+
+/* One key as config check shows it; NULL to leave it out. g_free. */
+static char *shown_value(const orchard_mdm_config_key *k)
+{
+    const char *v = orchard_server_host->config_get(k->key);
+    if (!v || !*v)
+        return k->default_value ? g_strdup_printf("%s  # default", k->default_value) : NULL;
+    if (k->secret)
+        return g_strdup("REDACTED");
+    if (g_str_has_suffix(k->key, "_bytes"))
+        return g_strdup_printf("(PEM, %zu bytes)", strlen(v));
+    return g_strdup(v);
+}
+
+static void print_effective(void)
+{
+    const char *section = "";
+    for (size_t i = 0; i < orchard_mdm_config_n_keys; i++) {
+        const orchard_mdm_config_key *k = &orchard_mdm_config_keys[i];
+        const char *dot = strchr(k->key, '.');
+        g_autofree char *value = shown_value(k);
+        if (!value)
+            continue;
+        if (strncmp(section, k->key, (size_t)(dot - k->key) + 1) != 0) {
+            printf("%.*s:\n", (int)(dot - k->key), k->key);
+            section = k->key;
+        }
+        printf("  %s: %s\n", dot + 1, value);
+    }
+}
+
+static void print_state(const orchard_mdm_config *cfg)
+{
+    gint64 days;
+    if (cfg->mdm_enabled) {
+        gint64 na = orchard_x509_not_after(cfg->apns_cert);
+        g_autofree char *renew = orchard_format_renew_date(na);
+        const char *st = orchard_mdm_expiry_status(na, now_seconds(), &days);
+        printf("\nMDM is on: APNs topic %s, certificate renew date %s.\n", cfg->apns_topic,
+               renew);
+        if (!g_str_equal(st, "ok"))
+            fprintf(stderr, "warning: the APNs certificate (mdm.apple_apns_cert) %s %s: "
+                    "MDM features %s turned off. Run `orchard get mdm-apple`.\n",
+                    g_str_equal(st, "expired") ? "expired on" : "expires on", renew,
+                    g_str_equal(st, "expired") ? "are" : "will be");
+    } else {
+        printf("\n%s.\n", cfg->mdm_off_reason);
+    }
+    if (cfg->bm_token) {
+        g_autofree char *renew = orchard_format_renew_date(cfg->bm_token->expiry);
+        const char *st = orchard_mdm_expiry_status(cfg->bm_token->expiry, now_seconds(), &days);
+        printf("Apple Business Manager: token renew date %s.\n", renew);
+        if (g_str_equal(st, "expiring"))
+            fprintf(stderr, "warning: the ABM token (mdm.apple_bm_server_token) expires in "
+                    "%" G_GINT64_FORMAT " days.\n", days);
+    } else {
+        printf("Apple Business Manager: not configured.\n");
+    }
+}
+
+static int config_check(int argc, char **argv, void *payload)
+{
+    (void)payload;
+    if (argc > 1) {
+        fprintf(stderr, "orchard %s: unknown argument %s\nusage: orchard %s [--config F]\n",
+                argv[0], argv[1], argv[0]);
+        return 2;
+    }
+    orchard_mdm_config *cfg = load_or_complain(argv[0], 0);
+    if (!cfg)
+        return 1;
+    print_effective();
+    print_state(cfg);
+    printf("The configuration is valid.\n");
+    orchard_mdm_config_free(cfg);
+    return 0;
+}
+
+const orchard_command orchard_cmd_get_mdm_apple = {
+    ORCHARD_STRUCT_HEADER(orchard_command),
+    /* name */ "get mdm-apple",
+    /* summary */ "Show the APNs certificate: CN, serial, issuer, renew date, topic",
+    /* usage */ "orchard get mdm-apple [--config F] [--json]\n"
+                "  Exit 1 when MDM is not configured, the configuration is invalid, or the "
+                "certificate expired.",
+    /* run */ get_mdm_apple,
+    /* payload */ NULL,
+};
+
+const orchard_command orchard_cmd_get_mdm_apple_bm = {
+    ORCHARD_STRUCT_HEADER(orchard_command),
+    /* name */ "get mdm-apple-bm",
+    /* summary */ "Show the Apple Business Manager token's renew date",
+    /* usage */ "orchard get mdm-apple-bm [--config F] [--json]\n"
+                "  Exit 1 when ABM is not configured, the configuration is invalid, or the "
+                "token expired.",
+    /* run */ get_mdm_apple_bm,
+    /* payload */ NULL,
+};
+
+const orchard_command orchard_cmd_config_check = {
+    ORCHARD_STRUCT_HEADER(orchard_command),
+    /* name */ "config check",
+    /* summary */ "Validate the server configuration and print it with secrets redacted",
+    /* usage */ "orchard config check [--config F]\n"
+                "  Exit 1 with the first invalid item's message.",
+    /* run */ config_check,
+    /* payload */ NULL,
+};

@@ -1,0 +1,98 @@
+/* The server plugin's configuration (`server:`, `store:`, `mdm:`), read
+ * through host->config_get with Fleet's key names and checked against every
+ * rule of REFERENCE §3; `config check`, `get` and the tables start here. */
+#ifndef ORCHARD_MDM_CONFIG_H
+#define ORCHARD_MDM_CONFIG_H
+
+#include "abm_token.h"
+
+#include <orchard/plugin.h>
+
+#include <glib.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* Under this many days left, a certificate or token is "expiring". */
+#define ORCHARD_MDM_EXPIRY_WARN_DAYS 30
+
+/**
+ * A loaded, valid configuration. Everything is owned by the struct
+ * (orchard_mdm_config_free). A pair is either fully set or NULL.
+ */
+typedef struct orchard_mdm_config {
+    /* server: */
+    char *address; /* server.address, default 127.0.0.1:8080 */
+    char *url;     /* server.url, NULL when unset */
+    X509 *tls_cert;
+    EVP_PKEY *tls_key;
+    X509 *profile_signing_cert;
+    EVP_PKEY *profile_signing_key;
+    /* store: */
+    char *sqlite; /* NULL when unset */
+    /* mdm: APNs and SCEP, both or neither */
+    X509 *apns_cert;
+    EVP_PKEY *apns_key;
+    char *apns_topic; /* the subject UID, com.apple.mgmt... */
+    X509 *scep_cert;
+    EVP_PKEY *scep_key;
+    char *scep_challenge; /* secret; set whenever SCEP is */
+    gint64 scep_challenge_ttl;          /* seconds, default 1h */
+    long scep_signer_validity_days;     /* default 365 */
+    long scep_signer_allow_renewal_days; /* default 14 */
+    gint64 dep_sync_periodicity;        /* seconds, default 1m */
+    /* mdm: Apple Business Manager, all three or none */
+    X509 *bm_cert;
+    EVP_PKEY *bm_key;
+    orchard_abm_token *bm_token;
+    /* MDM runs only with APNs and SCEP; otherwise mdm_off_reason says why. */
+    int mdm_enabled;
+    char *mdm_off_reason;
+} orchard_mdm_config;
+
+/* orchard_mdm_config_load_ex flags. */
+enum {
+    /* Keep an expired ABM token instead of failing (get mdm-apple-bm shows it). */
+    ORCHARD_MDM_CONFIG_KEEP_EXPIRED_BM_TOKEN = 1
+};
+
+/**
+ * Read and validate the configuration through host->config_get (so
+ * environment overrides apply). Returns 0 and *out (orchard_mdm_config_free),
+ * or the first invalid item with *error_msg (g_free) naming its key, e.g.
+ * "mdm.apple_scep_challenge is required when SCEP is configured ...":
+ *   ORCHARD_EINVAL     a rule is broken or a value is malformed;
+ *   ORCHARD_ENOTFOUND  a configured file does not exist;
+ *   ORCHARD_ETOOBIG    a file is over its cap.
+ * *out is NULL on failure.
+ */
+int orchard_mdm_config_load(const orchard_host_api *host, orchard_mdm_config **out,
+                            char **error_msg);
+int orchard_mdm_config_load_ex(const orchard_host_api *host, unsigned flags,
+                               orchard_mdm_config **out, char **error_msg);
+
+/** Free everything, wiping the challenge and the token. NULL is fine. */
+void orchard_mdm_config_free(orchard_mdm_config *cfg);
+
+/** One configuration key, for `config check`. */
+typedef struct orchard_mdm_config_key {
+    const char *key;           /* "section.key" */
+    const char *default_value; /* NULL: none */
+    int secret;                /* print as REDACTED */
+} orchard_mdm_config_key;
+
+extern const orchard_mdm_config_key orchard_mdm_config_keys[];
+extern const size_t orchard_mdm_config_n_keys;
+
+/**
+ * "ok", "expiring" (under ORCHARD_MDM_EXPIRY_WARN_DAYS) or "expired" for an
+ * end of validity; *days_left gets whole days left (negative once past).
+ */
+const char *orchard_mdm_expiry_status(gint64 not_after, gint64 now, gint64 *days_left);
+
+/** "YYYY-MM-DDTHH:MM:SSZ" in UTC. g_free. */
+char *orchard_mdm_format_utc(gint64 unix_seconds);
+
+/** Parse "1h", "30m", "90s", "1h30m" into seconds (> 0); -1 when malformed. */
+gint64 orchard_mdm_parse_duration(const char *text);
+
+#endif

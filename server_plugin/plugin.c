@@ -1,0 +1,49 @@
+/* orchard_server.so's entry: the commands and tables of the MDM server
+ * (server.h lists where each lives). */
+#include "server.h"
+
+#include "abm_token.gen.h"
+#include "apns_certificate.gen.h"
+
+#include <stddef.h>
+
+const orchard_host_api *orchard_server_host;
+
+static const orchard_table *const tables[] = {
+    &orchard_table_apns_certificate,
+    &orchard_table_abm_token,
+};
+
+static const orchard_command *const commands[] = {
+    &orchard_cmd_generate_mdm_apple,
+    &orchard_cmd_generate_mdm_apple_bm,
+    &orchard_cmd_get_mdm_apple,
+    &orchard_cmd_get_mdm_apple_bm,
+    &orchard_cmd_config_check,
+};
+
+static const orchard_plugin server_plugin = {
+    ORCHARD_STRUCT_HEADER(orchard_plugin),
+    /* name */ "orchard-server",
+    /* version */ ORCHARD_VERSION,
+    /* description */ "Apple MDM server: setup commands, configuration, server-state tables",
+    /* tables */ tables,
+    /* n_tables */ sizeof tables / sizeof *tables,
+    /* commands */ commands,
+    /* n_commands */ sizeof commands / sizeof *commands,
+    /* routes */ NULL,
+    /* n_routes */ 0,
+    /* jobs */ NULL,
+    /* n_jobs */ 0,
+    /* deinit */ NULL,
+};
+
+ORCHARD_EXPORT int orchard_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
+{
+    if (!host || host->abi_version != ORCHARD_ABI_VERSION ||
+        !ORCHARD_HAS_FIELD(host, orchard_host_api, config_get))
+        return ORCHARD_EABI;
+    orchard_server_host = host;
+    *out = &server_plugin;
+    return 0;
+}

@@ -1,0 +1,21 @@
+/* The MDM server plugin (orchard_server.so): what its parts contribute, and
+ * the host API it was given. Each flow lives in its own folder:
+ * setup/ (generate commands), config/ (the mdm: configuration and its
+ * rules, `config check`, `get`), crypto/, dep/ (the ABM token), tables/. */
+#ifndef ORCHARD_SERVER_H
+#define ORCHARD_SERVER_H
+
+#include <orchard/plugin.h>
+
+extern const orchard_host_api *orchard_server_host;
+
+/* setup/ */
+extern const orchard_command orchard_cmd_generate_mdm_apple;
+extern const orchard_command orchard_cmd_generate_mdm_apple_bm;
+
+/* config/ */
+extern const orchard_command orchard_cmd_get_mdm_apple;
+extern const orchard_command orchard_cmd_get_mdm_apple_bm;
+extern const orchard_command orchard_cmd_config_check;
+
+#endif
