@@ -80,7 +80,11 @@ static int decrypt(CMS_ContentInfo *cms, X509 *cert, EVP_PKEY *key, char **text,
 
     if (!out)
         return ORCHARD_ENOMEM;
-    if (!CMS_decrypt(cms, key, cert, NULL, out, 0))
+    /* CMS_DEBUG_DECRYPT: fail when no recipient key decrypts. Without it OpenSSL
+     * decrypts with a random key (a defence for online decryption oracles, not
+     * needed for a local file) and a token for another key pair comes out as
+     * garbage, or now and then as "no MESSAGE block" (2026-11-27, seen in CI). */
+    if (!CMS_decrypt(cms, key, cert, NULL, out, CMS_DEBUG_DECRYPT))
         goto cleanup;
     n = BIO_get_mem_data(out, &mem);
     if (n <= 0 || (unsigned long)n > ORCHARD_ABM_TOKEN_MAX_BYTES) {
