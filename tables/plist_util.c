@@ -154,7 +154,8 @@ static plist_t sorted_copy(plist_t node)
     if (t != PLIST_DICT)
         return plist_copy(node);
     GPtrArray *keys = dict_keys(node);
-    qsort(keys->pdata, keys->len, sizeof(char *), compare_keys);
+    if (keys->len > 1) /* an empty GPtrArray's pdata is NULL: not for qsort */
+        qsort(keys->pdata, keys->len, sizeof(char *), compare_keys);
     plist_t dict = plist_new_dict();
     for (guint i = 0; i < keys->len; i++) {
         const char *k = g_ptr_array_index(keys, i);
