@@ -87,8 +87,14 @@ static int decrypt(CMS_ContentInfo *cms, X509 *cert, EVP_PKEY *key, char **text,
     if (!CMS_decrypt(cms, key, cert, NULL, out, CMS_DEBUG_DECRYPT))
         goto cleanup;
     n = BIO_get_mem_data(out, &mem);
-    if (n <= 0 || (unsigned long)n > ORCHARD_ABM_TOKEN_MAX_BYTES) {
-        rc = n > 0 ? ORCHARD_ETOOBIG : ORCHARD_EINVAL;
+    if (n <= 0) { /* decrypted, but to nothing */
+        *text = g_strdup("");
+        *len = 0;
+        rc = 0;
+        goto cleanup;
+    }
+    if ((unsigned long)n > ORCHARD_ABM_TOKEN_MAX_BYTES) {
+        rc = ORCHARD_ETOOBIG;
         goto cleanup;
     }
     *text = g_malloc((size_t)n + 1);
@@ -171,9 +177,14 @@ static int parse_message(const char *text, size_t len, const char *what,
     /* JSON counts CR and LF as white space: CRLF needs no special case. */
     json_t *doc = json_loadb(begin, (size_t)(end - begin), JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(doc)) {
-        /* Not jerr.text: it quotes the input, which holds the secrets. */
-        *error_msg = g_strdup_printf("%s: the token's MESSAGE block is not a JSON object "
-                                     "(line %d, column %d)", what, jerr.line, jerr.column);
+        /* Not jerr.text: it quotes the input, which holds the secrets. The
+         * position is known only when parsing failed (doc is then NULL). */
+        if (doc)
+            *error_msg = g_strdup_printf("%s: the token's MESSAGE block is JSON but not an "
+                                         "object", what);
+        else
+            *error_msg = g_strdup_printf("%s: the token's MESSAGE block is not a JSON object "
+                                         "(line %d, column %d)", what, jerr.line, jerr.column);
         if (doc)
             wipe_json(doc);
         json_decref(doc);
