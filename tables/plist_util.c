@@ -151,6 +151,13 @@ static plist_t sorted_copy(plist_t node)
             plist_array_append_item(arr, sorted_copy(plist_array_get_item(node, i)));
         return arr;
     }
+    if (t == PLIST_STRING) {
+        /* A binary plist's string may hold a NUL before its stated length;
+         * libplist 2.2's XML writer then copies past the end of its buffer
+         * (found by tests/fuzz/fuzz_plist, 2026-11-27). Rebuild it as C text. */
+        const char *str = plist_get_string_ptr(node, NULL);
+        return plist_new_string(str ? str : "");
+    }
     if (t != PLIST_DICT)
         return plist_copy(node);
     GPtrArray *keys = dict_keys(node);
