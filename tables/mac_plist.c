@@ -155,6 +155,78 @@ static int bp_children(bplist *bp, uint64_t idx, uint64_t pos, uint64_t n_refs, 
     return 0;
 }
 
+/* A key object's text as UTF-8 (g_free), or NULL when it is not a string,
+ * holds a NUL, or is not valid text. */
+static char *bp_key_text(bplist *bp, uint64_t ref)
+{
+    uint64_t off = be_uint(bp->data + bp->table_off + ref * bp->offset_size, bp->offset_size);
+    if (off < 8 || off >= bp->table_off)
+        return NULL;
+    unsigned type = bp->data[off] >> 4, info = bp->data[off] & 0x0F;
+    uint64_t pos = off + 1, count = 0;
+    if ((type != 0x5 && type != 0x6) || bp_count(bp, &pos, info, &count) != 0)
+        return NULL;
+    uint64_t bytes = type == 0x6 ? count * 2 : count;
+    if (count > bp->len || bytes > bp->table_off - pos)
+        return NULL;
+    if (type == 0x5)
+        return memchr(bp->data + pos, 0, bytes) ? NULL
+                                                : g_strndup((const char *)bp->data + pos, bytes);
+    gunichar2 *units = g_new(gunichar2, count + 1);
+    char *text = NULL;
+    uint64_t i;
+    for (i = 0; i < count; i++)
+        if ((units[i] = (gunichar2)be_uint(bp->data + pos + 2 * i, 2)) == 0)
+            break;
+    if (i == count) /* no NUL; NULL for broken surrogates */
+        text = g_utf16_to_utf8(units, (glong)count, NULL, NULL, NULL);
+    g_free(units);
+    return text;
+}
+
+/* The keys of the dict whose key refs start at `pos` must be strings, without
+ * NULs, and distinct as text. libplist 2.2 trusts all three; a dict with
+ * duplicate keys (in any spelling: ASCII or UTF-16) parsed, then aborted on an
+ * assert when it was walked (tests/fuzz/fuzz_plist, 2026-11-27). */
+static int bp_keys_are_strings(bplist *bp, uint64_t pos, uint64_t n_keys)
+{
+    if (n_keys > (bp->refs_end - pos) / bp->ref_size)
+        return bp_fail(bp, ORCHARD_EINVAL, "container runs past its end");
+    GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    int rc = 0;
+    for (uint64_t i = 0; i < n_keys && rc == 0; i++) {
+        uint64_t ref = be_uint(bp->data + pos + i * bp->ref_size, bp->ref_size);
+        char *key = ref < bp->n_objects ? bp_key_text(bp, ref) : NULL;
+        if (!key)
+            rc = bp_fail(bp, ORCHARD_EINVAL, "a dictionary key is not a plain string");
+        else if (!g_hash_table_add(seen, key))
+            rc = bp_fail(bp, ORCHARD_EINVAL, "a dictionary key appears twice");
+    }
+    g_hash_table_destroy(seen);
+    return rc;
+}
+
+/* A UTF-16BE string of `units` code units at pos must pair its surrogates:
+ * libplist 2.2 turns a broken one into a node that later trips an assert
+ * (found by tests/fuzz/fuzz_plist, 2026-11-27). */
+static int bp_utf16_ok(const bplist *bp, uint64_t pos, uint64_t units)
+{
+    for (uint64_t i = 0; i < units; i++) {
+        unsigned u = (unsigned)be_uint(bp->data + pos + 2 * i, 2);
+        if (u >= 0xDC00 && u <= 0xDFFF)
+            return 0; /* a low surrogate with no high one before it */
+        if (u >= 0xD800 && u <= 0xDBFF) {
+            if (i + 1 >= units)
+                return 0;
+            unsigned lo = (unsigned)be_uint(bp->data + pos + 2 * (i + 1), 2);
+            if (lo < 0xDC00 || lo > 0xDFFF)
+                return 0;
+            i++;
+        }
+    }
+    return 1;
+}
+
 /* Check object idx, reached with `depth` containers above it. */
 static int bp_visit(bplist *bp, uint64_t idx, int depth)
 {
@@ -187,6 +259,13 @@ static int bp_visit(bplist *bp, uint64_t idx, int depth)
         need = type == 0x6 ? count * 2 : count;
         if (!rc && count > bp->len)
             rc = bp_fail(bp, ORCHARD_EINVAL, "length out of range");
+        if (!rc && type == 0x6 && need <= bp->table_off - pos && !bp_utf16_ok(bp, pos, count))
+            rc = bp_fail(bp, ORCHARD_EINVAL, "broken UTF-16 string");
+        /* Writers use the ASCII form only for ASCII text (else UTF-16). */
+        if (!rc && type == 0x5 && need <= bp->table_off - pos)
+            for (uint64_t i = 0; i < count && !rc; i++)
+                if (bp->data[pos + i] >= 0x80)
+                    rc = bp_fail(bp, ORCHARD_EINVAL, "non-ASCII byte in an ASCII string");
         break;
     case 0x8: need = info + 1; break;               /* UID */
     case 0xA: case 0xB: case 0xC: case 0xD:         /* array, ordset, set, dict */
@@ -197,6 +276,8 @@ static int bp_visit(bplist *bp, uint64_t idx, int depth)
         rc = bp_count(bp, &pos, info, &count);
         if (!rc && type == 0xD && count > UINT64_MAX / 2)
             rc = bp_fail(bp, ORCHARD_EINVAL, "length out of range");
+        if (!rc && type == 0xD)
+            rc = bp_keys_are_strings(bp, pos, count);
         if (!rc)
             rc = bp_children(bp, idx, pos, type == 0xD ? count * 2 : count, depth + 1);
         break;
