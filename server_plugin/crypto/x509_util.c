@@ -45,40 +45,42 @@ static int open_pem(const char *path, const char *pem, const char *what, BIO **o
 
 static const char *source_of(const char *path) { return path ? path : "the configured value"; }
 
-int orchard_x509_load_cert(const char *path, const char *pem, const char *what, X509 **out,
-                           char **error_msg)
+/* Read one PEM object of a kind from `path` or `pem`. */
+typedef void *(*pem_reader)(BIO *bio);
+
+static void *read_cert(BIO *bio) { return PEM_read_bio_X509(bio, NULL, NULL, NULL); }
+
+/* A "" passphrase refuses encrypted keys instead of prompting for one. */
+static void *read_key(BIO *bio) { return PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)""); }
+
+static int load_pem(const char *path, const char *pem, const char *what, pem_reader reader,
+                    const char *kind, void **out, char **error_msg)
 {
     BIO *bio = NULL;
     int rc = open_pem(path, pem, what, &bio, error_msg);
     if (rc)
         return rc;
-    *out = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    *out = reader(bio);
     BIO_free(bio);
     ERR_clear_error();
     if (!*out) {
-        *error_msg = g_strdup_printf("%s: %s is not a PEM certificate", what, source_of(path));
+        *error_msg = g_strdup_printf("%s: %s is not %s", what, source_of(path), kind);
         return ORCHARD_EINVAL;
     }
     return 0;
 }
 
+int orchard_x509_load_cert(const char *path, const char *pem, const char *what, X509 **out,
+                           char **error_msg)
+{
+    return load_pem(path, pem, what, read_cert, "a PEM certificate", (void **)out, error_msg);
+}
+
 int orchard_x509_load_key(const char *path, const char *pem, const char *what, EVP_PKEY **out,
                           char **error_msg)
 {
-    BIO *bio = NULL;
-    int rc = open_pem(path, pem, what, &bio, error_msg);
-    if (rc)
-        return rc;
-    /* A NULL passphrase callback with "" refuses encrypted keys instead of prompting. */
-    *out = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
-    BIO_free(bio);
-    ERR_clear_error();
-    if (!*out) {
-        *error_msg = g_strdup_printf("%s: %s is not an unencrypted PEM private key", what,
-                                     source_of(path));
-        return ORCHARD_EINVAL;
-    }
-    return 0;
+    return load_pem(path, pem, what, read_key, "an unencrypted PEM private key", (void **)out,
+                    error_msg);
 }
 
 int orchard_x509_key_matches(X509 *cert, EVP_PKEY *key)
