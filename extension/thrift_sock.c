@@ -169,11 +169,72 @@ static void orchard_sock_transport_class_init(OrchardSockTransportClass *klass)
     ttc->flush = sock_flush;
 }
 
+/* --- the binary protocol, with a cap on strings before they are allocated */
+
+typedef struct {
+    ThriftBinaryProtocol parent;
+} OrchardBinaryProtocol;
+
+typedef struct {
+    ThriftBinaryProtocolClass parent;
+} OrchardBinaryProtocolClass;
+
+GType orchard_binary_protocol_get_type(void);
+G_DEFINE_TYPE(OrchardBinaryProtocol, orchard_binary_protocol, THRIFT_TYPE_BINARY_PROTOCOL)
+
+/* Thrift's reader allocates (and zeroes) whatever length the peer claims, up
+ * to 2 GiB, before reading a byte of it; g_new0 aborts the process when that
+ * fails. Check the length first. */
+static gint32 proto_read_binary(ThriftProtocol *p, gpointer *buf, guint32 *len, GError **error)
+{
+    gint32 n = 0, ret = thrift_protocol_read_i32(p, &n, error);
+    *buf = NULL;
+    *len = 0;
+    if (ret < 0)
+        return -1;
+    if (n < 0 || n > ORCHARD_THRIFT_MAX_STRING) {
+        g_set_error(error, THRIFT_PROTOCOL_ERROR, THRIFT_PROTOCOL_ERROR_SIZE_LIMIT,
+                    "string of %d bytes: over the %d byte limit", n, ORCHARD_THRIFT_MAX_STRING);
+        return -1;
+    }
+    if (n == 0)
+        return ret;
+    guint8 *data = g_malloc((gsize)n + 1);
+    if (thrift_transport_read_all(p->transport, data, (guint32)n, error) < 0) {
+        g_free(data);
+        return -1;
+    }
+    data[n] = '\0'; /* read_string's callers take it as C text */
+    *buf = data;
+    *len = (guint32)n;
+    return ret + n;
+}
+
+static gint32 proto_read_string(ThriftProtocol *p, gchar **str, GError **error)
+{
+    gpointer buf = NULL;
+    guint32 len = 0;
+    gint32 ret = proto_read_binary(p, &buf, &len, error);
+    *str = buf;
+    return ret;
+}
+
+static void orchard_binary_protocol_init(OrchardBinaryProtocol *self) { (void)self; }
+
+static void orchard_binary_protocol_class_init(OrchardBinaryProtocolClass *klass)
+{
+    ThriftProtocolClass *pc = THRIFT_PROTOCOL_CLASS(klass);
+    pc->read_binary = proto_read_binary;
+    pc->read_string = proto_read_string;
+}
+
+GType orchard_thrift_binary_protocol_type(void) { return orchard_binary_protocol_get_type(); }
+
 orchard_thrift_conn *orchard_thrift_conn_new(int fd)
 {
     orchard_thrift_conn *c = g_new0(orchard_thrift_conn, 1);
     c->transport = g_object_new(orchard_sock_transport_get_type(), "fd", fd, NULL);
-    c->proto = g_object_new(THRIFT_TYPE_BINARY_PROTOCOL, "transport", c->transport, NULL);
+    c->proto = g_object_new(orchard_binary_protocol_get_type(), "transport", c->transport, NULL);
     return c;
 }
 

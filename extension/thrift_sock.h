@@ -16,11 +16,16 @@
 
 /* Cap on one incoming message, as Thrift's default max message size. */
 #define ORCHARD_THRIFT_MAX_MESSAGE (100 * 1024 * 1024)
+/* Cap on one string or binary value in it, checked before allocating. */
+#define ORCHARD_THRIFT_MAX_STRING (16 * 1024 * 1024)
 
 typedef struct orchard_thrift_conn {
     ThriftTransport *transport; /* buffered socket transport */
     ThriftProtocol *proto;      /* binary protocol over it: use this one */
 } orchard_thrift_conn;
+
+/** The binary protocol type the conns use (caps strings before allocating). */
+GType orchard_thrift_binary_protocol_type(void);
 
 /** Wrap `fd`; the fd stays owned by the caller. Never NULL. */
 orchard_thrift_conn *orchard_thrift_conn_new(int fd);

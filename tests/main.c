@@ -17,6 +17,7 @@ static const struct {
     {"vtab", vtab_suite},
     {"registry", registry_suite},
     {"ext_call", ext_call_suite},
+    {"thrift_sock", thrift_sock_suite},
     {"gentables", gentables_suite},
     {"plugin_load", plugin_load_suite},
     {"integration", integration_suite},

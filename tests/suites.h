@@ -12,6 +12,7 @@ void rows_suite(void);
 void vtab_suite(void);
 void registry_suite(void);
 void ext_call_suite(void);
+void thrift_sock_suite(void);
 void gentables_suite(void);
 void plugin_load_suite(void);
 void integration_suite(void);

@@ -22,6 +22,7 @@
 #include "ext_call.h"
 #include "log.h"
 #include "registry.h"
+#include "thrift_sock.h"
 
 #include <glib-object.h>
 #include <string.h>
@@ -121,7 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bytes = g_byte_array_sized_new((guint)size);
     g_byte_array_append(bytes, data, (guint)size);
     t = buffer_new(bytes, (guint32)size, (glong)size);
-    p = g_object_new(THRIFT_TYPE_BINARY_PROTOCOL, "transport", t, NULL);
+    /* orchard's protocol, as the extension socket uses (thrift_sock.c) */
+    p = g_object_new(orchard_thrift_binary_protocol_type(), "transport", t, NULL);
     args = g_object_new(OSQUERY_TYPE_EXTENSION_CALL_ARGS, NULL);
 
     if (size >= 2 && data[0] == 0x80 && data[1] == 0x01) {
