@@ -225,19 +225,29 @@ out:
 }
 
 
+/* Resolve `path` (under the root, or as given) and read it with the caps.
+ * *full (g_free) is the path read, for messages. */
+static int read_source(const orchard_mac_source *src, const char *path, int under_root,
+                       char **full, char **data, size_t *len, char **error_msg)
+{
+    *full = under_root ? orchard_mac_path(src, path) : g_strdup(path);
+    if (!*full) {
+        *error_msg = g_strdup_printf("%s: refused (no path, or a \"..\" component)",
+                                     path ? path : "(null)");
+        return ORCHARD_EINVAL;
+    }
+    return read_capped(*full, data, len, error_msg);
+}
+
 int orchard_mac_read_plist(const orchard_mac_source *src, const char *rel, plist_t *out,
                            char **error_msg)
 {
-    *out = NULL;
-    *error_msg = NULL;
-    g_autofree char *path = orchard_mac_path(src, rel);
-    if (!path) {
-        *error_msg = g_strdup_printf("%s: refused (a \"..\" component)", rel ? rel : "(null)");
-        return ORCHARD_EINVAL;
-    }
+    g_autofree char *path = NULL;
     char *data = NULL;
     size_t len = 0;
-    int rc = read_capped(path, &data, &len, error_msg);
+    *out = NULL;
+    *error_msg = NULL;
+    int rc = read_source(src, rel, 1, &path, &data, &len, error_msg);
     if (rc)
         return rc;
     rc = orchard_mac_parse_plist(data, len, path, out, error_msg);
@@ -279,15 +289,10 @@ int orchard_mac_read_json(const orchard_mac_source *src, const char *path, int u
 {
     *out = NULL;
     *error_msg = NULL;
-    g_autofree char *full = under_root ? orchard_mac_path(src, path) : g_strdup(path);
-    if (!full) {
-        *error_msg = g_strdup_printf("%s: refused (no path, or a \"..\" component)",
-                                     path ? path : "(null)");
-        return ORCHARD_EINVAL;
-    }
+    g_autofree char *full = NULL;
     char *data = NULL;
     size_t len = 0;
-    int rc = read_capped(full, &data, &len, error_msg);
+    int rc = read_source(src, path, under_root, &full, &data, &len, error_msg);
     if (rc)
         return rc;
     rc = json_depth_scan(data, len, full, error_msg);
