@@ -54,6 +54,7 @@ const char *orchard_strerror(int code)
     case ORCHARD_ETOOBIG: return "too big";
     case ORCHARD_EREADONLY: return "table is read-only";
     case ORCHARD_ECONSTRAINT: return "a required constraint is missing";
+    case ORCHARD_EBUSY: return "the store is busy";
     default: return code <= ORCHARD_EFATAL ? "fatal error" : "unknown error";
     }
 }

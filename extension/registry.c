@@ -4,6 +4,8 @@
 #include "registry.h"
 
 #include "config.h"
+#include "http/http_api.h"
+#include "store/store.h"
 #include "context.h"
 #include "log.h"
 #include "rows.h"
@@ -52,6 +54,33 @@ static const orchard_host_api host_api = {
     /* ctx_column_used */ orchard_ctx_column_used,
     /* row_add */ orchard_rows_add,
     /* rows_fail */ orchard_rows_fail,
+    /* since 1.1: HTTP */
+    orchard_http_method,
+    orchard_http_path,
+    orchard_http_query,
+    orchard_http_header,
+    orchard_http_body,
+    orchard_http_remote_addr,
+    orchard_http_set_header,
+    orchard_http_respond,
+    orchard_http_serve,
+    /* since 1.1: the store */
+    orchard_store_migrate,
+    orchard_store_begin,
+    orchard_store_commit,
+    orchard_store_rollback,
+    orchard_store_errmsg,
+    orchard_stmt_prepare,
+    orchard_stmt_bind_int,
+    orchard_stmt_bind_text,
+    orchard_stmt_bind_blob,
+    orchard_stmt_step,
+    orchard_stmt_column_is_null,
+    orchard_stmt_column_int,
+    orchard_stmt_column_text,
+    orchard_stmt_column_blob,
+    orchard_stmt_changes,
+    orchard_stmt_finish,
 };
 
 const orchard_host_api *orchard_host_api_get(void) { return &host_api; }

@@ -27,6 +27,11 @@ static const struct {
     {"server_generate", server_generate_suite},
     {"server_config", server_config_suite},
     {"server_token", server_token_suite},
+    {"store", store_suite},
+    {"http", http_suite},
+    {"scep", scep_suite},
+    {"enroll", enroll_suite},
+    {"serve", serve_suite},
 };
 
 void orchard_add_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,

@@ -22,6 +22,11 @@ void agent_tables_suite(void);
 void server_generate_suite(void);
 void server_config_suite(void);
 void server_token_suite(void);
+void store_suite(void);
+void http_suite(void);
+void scep_suite(void);
+void enroll_suite(void);
+void serve_suite(void);
 
 /* Add a suite and its tests: ORCHARD_SUITE("x", {"case", fn}, ...). */
 typedef struct {

@@ -78,6 +78,7 @@ typedef enum orchard_error_code {
     ORCHARD_ETOOBIG = -9,     /* input over a size or depth cap */
     ORCHARD_EREADONLY = -10,  /* write action on a read-only table */
     ORCHARD_ECONSTRAINT = -11,/* a required constraint is missing */
+    ORCHARD_EBUSY = -12,      /* the store stayed locked past its busy timeout (since 1.1) */
     ORCHARD_EFATAL = -100     /* threshold: codes <= this are fatal */
 } orchard_error_code;
 
@@ -197,7 +198,9 @@ typedef struct orchard_http_response orchard_http_response; /* opaque */
 /**
  * Handle one request whose path starts with the route's prefix. The request
  * and response are read and written through orchard_host_api's http_*
- * functions (appended to the host API by the release that ships `serve`).
+ * functions (since 1.1). The host picks the route whose method matches and
+ * whose prefix is the longest one that equals the path or ends where the
+ * path continues with '/'.
  * Returns 0, or a negative code: the host then answers 500 unless the
  * handler already set a status.
  */
@@ -256,6 +259,10 @@ typedef struct orchard_plugin {
 /* The host's services. A function the running host lacks is NULL or lies
  * beyond struct_size: test with ORCHARD_HAS_FIELD() before use. */
 
+/** A store transaction and a prepared statement (opaque; since 1.1). */
+typedef struct orchard_store_tx orchard_store_tx;
+typedef struct orchard_stmt orchard_stmt;
+
 enum orchard_log_level {
     ORCHARD_LOG_ERROR = 0,
     ORCHARD_LOG_WARNING = 1,
@@ -303,6 +310,81 @@ typedef struct orchard_host_api {
     /** Record why generate fails; the caller shows it to the user. */
     void (*rows_fail)(orchard_rows *rows, const char *fmt, ...)
         ORCHARD_PRINTF(2, 3);
+
+    /* ---- since 1.1: HTTP (orchard serve). Request strings are borrowed for
+     * the handler's call; the host copies what a handler gives it. ---- */
+
+    /** "GET", "POST", ... */
+    const char *(*http_method)(const orchard_http_request *req);
+    /** The decoded path, without the query string: "/mdm/apple/scep". */
+    const char *(*http_path)(const orchard_http_request *req);
+    /** The decoded value of query parameter `key`; NULL when absent. */
+    const char *(*http_query)(const orchard_http_request *req, const char *key);
+    /** The value of request header `name` (case-insensitive); NULL when absent. */
+    const char *(*http_header)(const orchard_http_request *req, const char *name);
+    /** The request body (never over the host's cap); *len 0 when empty. */
+    const unsigned char *(*http_body)(const orchard_http_request *req, size_t *len);
+    /** The peer's address as text ("127.0.0.1"). */
+    const char *(*http_remote_addr)(const orchard_http_request *req);
+    /** Add a response header. Returns 0, ORCHARD_EINVAL (CR/LF in it) or ORCHARD_ENOMEM. */
+    int (*http_set_header)(orchard_http_response *resp, const char *name, const char *value);
+    /**
+     * Set the status and body (copied; content_type NULL for none). The last
+     * call wins. A handler that returns 0 without responding answers 204.
+     */
+    int (*http_respond)(orchard_http_response *resp, int status, const char *content_type,
+                        const void *body, size_t len);
+    /**
+     * Serve every loaded plugin's routes until SIGTERM or SIGINT (config
+     * server.address, default 127.0.0.1:8080; TLS when server.tls_cert and
+     * server.tls_key are set). `ready` (may be NULL) is called once with the
+     * base URL ("http://127.0.0.1:8080") when the socket listens. On a signal,
+     * stops accepting, lets requests in flight finish, closes the store and
+     * returns 0; returns a negative code (logged) when it cannot start.
+     */
+    int (*http_serve)(void (*ready)(const char *base_url, void *ud), void *ud);
+
+    /* ---- since 1.1: the store (config store.sqlite). Every statement runs
+     * inside a transaction. Write transactions take the store's single
+     * writer path one at a time; read transactions see a snapshot and run in
+     * parallel. SQL is the portable subset every backend speaks: `?`
+     * placeholders, INTEGER, TEXT and BLOB columns, no SQLite-only syntax. ---- */
+
+    /**
+     * Apply the plugin's schema migrations once each, in order, in one write
+     * transaction per step: migrations[i] is version i + 1 of `owner` (the
+     * plugin's name); versions already applied are skipped. Returns 0, or a
+     * negative code with the failing version and SQLite's message logged.
+     */
+    int (*store_migrate)(const char *owner, const char *const *migrations, size_t n);
+    /** Begin a transaction (write: 1 for the writer path). Returns 0 and *tx. */
+    int (*store_begin)(orchard_store_tx **tx, int write);
+    /** Commit and free the transaction (also on failure: it is rolled back). */
+    int (*store_commit)(orchard_store_tx *tx);
+    /** Roll back and free the transaction. NULL is fine. */
+    void (*store_rollback)(orchard_store_tx *tx);
+    /** The message of the last failure in this transaction ("" when none). */
+    const char *(*store_errmsg)(const orchard_store_tx *tx);
+    /**
+     * Prepare (or take from the cache) one SQL statement in `tx`. Returns 0
+     * and *stmt, which stays valid until stmt_finish or the end of `tx`.
+     */
+    int (*stmt_prepare)(orchard_store_tx *tx, const char *sql, orchard_stmt **stmt);
+    /** Bind parameter `i` (1-based). Text and blobs are copied. */
+    int (*stmt_bind_int)(orchard_stmt *stmt, int i, int64_t value);
+    int (*stmt_bind_text)(orchard_stmt *stmt, int i, const char *value); /* NULL binds NULL */
+    int (*stmt_bind_blob)(orchard_stmt *stmt, int i, const void *value, size_t len);
+    /** Run to the next row: 1 a row is ready, 0 done, negative on failure. */
+    int (*stmt_step)(orchard_stmt *stmt);
+    /** Columns of the current row (0-based). Borrowed until the next step. */
+    int (*stmt_column_is_null)(orchard_stmt *stmt, int i);
+    int64_t (*stmt_column_int)(orchard_stmt *stmt, int i);
+    const char *(*stmt_column_text)(orchard_stmt *stmt, int i); /* NULL for NULL */
+    const void *(*stmt_column_blob)(orchard_stmt *stmt, int i, size_t *len);
+    /** Rows changed by the last write statement of `stmt`. */
+    int64_t (*stmt_changes)(orchard_stmt *stmt);
+    /** Done with the statement (it goes back to the cache). NULL is fine. */
+    void (*stmt_finish)(orchard_stmt *stmt);
 } orchard_host_api;
 
 /**
