@@ -10,17 +10,49 @@
 #include <stdint.h>
 
 /**
- * Open the process's store on `target` (for SQLite: a file path). Returns 0,
- * or a negative code with *error_msg (g_free). Opening again while open
- * fails with ORCHARD_EEXIST. Store calls made before any open open the store
- * named by config store.sqlite (ORCHARD_ENOTFOUND, logged, when unset).
+ * Open the process's store on `target` (for SQLite: a file path, created
+ * with mode 0600 when missing; its directory must exist). Options come from
+ * config (store.busy_timeout_ms, store.read_connections). Returns 0, or a
+ * negative code with *error_msg (g_free): ORCHARD_EEXIST (already open),
+ * ORCHARD_ENOTFOUND (no such directory), ORCHARD_EIO (not a database,
+ * corrupt, unreadable), ORCHARD_EINVAL (a bad option). Store calls made
+ * before any open open the store named by config store.sqlite
+ * (ORCHARD_ENOTFOUND, logged, when unset; ORCHARD_EINVAL when
+ * store.postgres is set too).
  */
 int orchard_store_open(const char *target, char **error_msg);
-/** Wait for open transactions to end, then close. Safe when not open. */
+/**
+ * Wait for open transactions to end, then close (SQLite: checkpoint the WAL
+ * into the file first). Safe when not open. Never call it from a thread that
+ * holds a transaction: it would wait for itself. A later store call opens
+ * the store from config again.
+ */
 void orchard_store_close(void);
 /** 1 when the store is open. */
 int orchard_store_is_open(void);
 
+/*
+ * The host-API entries (include/orchard/plugin.h documents them). What the
+ * store adds to that contract:
+ *
+ * Errors: ORCHARD_EINVAL (bad SQL, bad parameter index, misuse such as a
+ * write statement in a read transaction, BEGIN/COMMIT through
+ * stmt_prepare, step after done, bind after step, a NOT NULL, CHECK or
+ * foreign key constraint), ORCHARD_EEXIST (a unique or primary key
+ * constraint), ORCHARD_EBUSY (the writer path stayed taken past
+ * store.busy_timeout_ms, in this process or another), ORCHARD_EIO (disk,
+ * I/O, a corrupt or non-database file), ORCHARD_ENOMEM, ORCHARD_ETOOBIG.
+ *
+ * A failed call dooms its transaction, on every backend: later calls in it
+ * fail with ORCHARD_EINVAL, and commit rolls back and returns the first
+ * failure's code. store_errmsg() is the last failure's message, valid until
+ * the transaction's next call. Statements still open at commit or rollback
+ * are finished then. A transaction is used by one thread at a time; do not
+ * begin a second write transaction in a thread that holds one (it waits for
+ * itself, then fails with ORCHARD_EBUSY). A child of fork() must not use a
+ * store its parent had open (SQLite's rule): close it before forking, or
+ * open the store in the child only.
+ */
 int orchard_store_migrate(const char *owner, const char *const *migrations, size_t n);
 int orchard_store_begin(orchard_store_tx **tx, int write);
 int orchard_store_commit(orchard_store_tx *tx);
@@ -37,5 +69,13 @@ const char *orchard_stmt_column_text(orchard_stmt *stmt, int i);
 const void *orchard_stmt_column_blob(orchard_stmt *stmt, int i, size_t *len);
 int64_t orchard_stmt_changes(orchard_stmt *stmt);
 void orchard_stmt_finish(orchard_stmt *stmt);
+
+/**
+ * Host only (not in the host API): run a script of one or more statements in
+ * write transaction `tx`, as migrations do. Returns 0, or the codes above
+ * (ORCHARD_EINVAL also for a read transaction or a statement that would end
+ * the transaction); the failure dooms tx like any other.
+ */
+int orchard_store_exec(orchard_store_tx *tx, const char *script);
 
 #endif
