@@ -26,6 +26,7 @@ struct orchard_registry {
     GPtrArray *plugins;   /* plugin_entry*, load order */
     GPtrArray *tables;    /* const orchard_table* */
     GPtrArray *commands;  /* const orchard_command* */
+    GPtrArray *routes;    /* const orchard_route* */
 };
 
 static orchard_registry *global_registry;
@@ -91,6 +92,7 @@ orchard_registry *orchard_registry_new(void)
     reg->plugins = g_ptr_array_new();
     reg->tables = g_ptr_array_new();
     reg->commands = g_ptr_array_new();
+    reg->routes = g_ptr_array_new();
     return reg;
 }
 
@@ -110,6 +112,7 @@ void orchard_registry_free(orchard_registry *reg)
     g_ptr_array_unref(reg->plugins);
     g_ptr_array_unref(reg->tables);
     g_ptr_array_unref(reg->commands);
+    g_ptr_array_unref(reg->routes);
     if (global_registry == reg)
         global_registry = NULL;
     g_free(reg);
@@ -186,6 +189,23 @@ static int check_table(const orchard_table *t, const char *plugin, const char *o
     return 0;
 }
 
+static int same_route(const orchard_route *a, const orchard_route *b)
+{
+    return strcmp(a->method, b->method) == 0 && strcmp(a->path_prefix, b->path_prefix) == 0;
+}
+
+/* Is p's route i (already checked) registered, or earlier in p itself? */
+static int route_taken(const orchard_registry *reg, const orchard_plugin *p, size_t i)
+{
+    for (guint j = 0; j < reg->routes->len; j++)
+        if (same_route(g_ptr_array_index(reg->routes, j), p->routes[i]))
+            return 1;
+    for (size_t j = 0; j < i; j++)
+        if (same_route(p->routes[j], p->routes[i]))
+            return 1;
+    return 0;
+}
+
 static int check_plugin(orchard_registry *reg, const orchard_plugin *p, const char *origin,
                         char **error_msg)
 {
@@ -248,10 +268,18 @@ static int check_plugin(orchard_registry *reg, const orchard_plugin *p, const ch
                                      V1_SIZE(orchard_route, payload), "route", label, origin,
                                      error_msg)))
             return r ? rc : ORCHARD_EINVAL;
-        if (!r->method || !r->path_prefix || r->path_prefix[0] != '/' || !r->handle) {
+        if (!r->method || !*r->method || !r->path_prefix || r->path_prefix[0] != '/' ||
+            !r->handle) {
             *error_msg = g_strdup_printf("plugin '%s' (%s): route %zu needs a method, a path "
                                          "starting with / and a handler", label, origin, i);
             return ORCHARD_EINVAL;
+        }
+        /* Two handlers for one method and prefix: which would win is an
+         * accident of load order, so refuse like a clashing table name. */
+        if (route_taken(reg, p, i)) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): route %s %s is already registered",
+                                         label, origin, r->method, r->path_prefix);
+            return ORCHARD_EEXIST;
         }
     }
     for (size_t i = 0; i < p->n_jobs; i++) {
@@ -297,6 +325,8 @@ static int add_plugin(orchard_registry *reg, orchard_plugin_entry_fn entry, cons
         g_ptr_array_add(reg->tables, (gpointer)p->tables[i]);
     for (size_t i = 0; i < p->n_commands; i++)
         g_ptr_array_add(reg->commands, (gpointer)p->commands[i]);
+    for (size_t i = 0; i < p->n_routes; i++)
+        g_ptr_array_add(reg->routes, (gpointer)p->routes[i]);
     orchard_debug("plugins", "loaded %s %s from %s: %zu tables, %zu commands, %zu routes, "
                   "%zu jobs", p->name, p->version, origin, p->n_tables, p->n_commands,
                   p->n_routes, p->n_jobs);
@@ -407,6 +437,73 @@ const orchard_command *orchard_registry_find_command(const orchard_registry *reg
     }
     if (n_words)
         *n_words = best_k;
+    return best;
+}
+
+size_t orchard_registry_route_count(const orchard_registry *reg) { return reg->routes->len; }
+
+const orchard_route *orchard_registry_route(const orchard_registry *reg, size_t i)
+{
+    return i < reg->routes->len ? g_ptr_array_index(reg->routes, i) : NULL;
+}
+
+/* Does `prefix` cover `path`? Only at a segment boundary: "/mdm/apple/scep"
+ * covers "/mdm/apple/scep" and "/mdm/apple/scep/x", never "/mdm/apple/scepX".
+ * A prefix that ends in '/' carries its boundary and covers all below it. */
+static int prefix_covers(const char *prefix, const char *path)
+{
+    size_t len = strlen(prefix);
+    if (strncmp(prefix, path, len) != 0)
+        return 0;
+    return path[len] == '\0' || path[len] == '/' || (len > 0 && prefix[len - 1] == '/');
+}
+
+/* HEAD is GET without the body (libmicrohttpd drops it), so GET routes take it. */
+static int method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, "*") == 0 || strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+/* Add `method` to the Allow list unless it is there. */
+static void allow_add(GPtrArray **methods, const char *method)
+{
+    if (!*methods)
+        *methods = g_ptr_array_new();
+    for (guint i = 0; i < (*methods)->len; i++)
+        if (strcmp(g_ptr_array_index(*methods, i), method) == 0)
+            return;
+    g_ptr_array_add(*methods, (gpointer)method);
+}
+
+const orchard_route *orchard_registry_find_route(const orchard_registry *reg, const char *method,
+                                                 const char *path, char **allow)
+{
+    const orchard_route *best = NULL;
+    size_t best_len = 0;
+    GPtrArray *others = NULL; /* methods of covering routes that don't take `method` */
+
+    for (guint i = 0; i < reg->routes->len; i++) {
+        const orchard_route *r = g_ptr_array_index(reg->routes, i);
+        size_t len = strlen(r->path_prefix);
+        if (!prefix_covers(r->path_prefix, path))
+            continue;
+        if (!method_matches(r->method, method))
+            allow_add(&others, r->method);
+        else if (!best || len > best_len) {
+            best = r;
+            best_len = len;
+        }
+    }
+    if (allow) {
+        *allow = NULL;
+        if (!best && others) {
+            g_ptr_array_add(others, NULL);
+            *allow = g_strjoinv(", ", (char **)others->pdata);
+        }
+    }
+    if (others)
+        g_ptr_array_unref(others);
     return best;
 }
 

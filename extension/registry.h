@@ -20,9 +20,9 @@ void orchard_registry_free(orchard_registry *reg);
 
 /**
  * Add a plugin compiled into the host. Returns 0, ORCHARD_EABI (the plugin's
- * structs are not ABI v1) or ORCHARD_EEXIST (a table or command name already
- * registered); *error_msg (g_free) names the plugin and the problem. A
- * refused plugin contributes nothing.
+ * structs are not ABI v1) or ORCHARD_EEXIST (a table or command name, or a
+ * route's method and prefix, already registered); *error_msg (g_free) names
+ * the plugin and the problem. A refused plugin contributes nothing.
  */
 int orchard_registry_add_builtin(orchard_registry *reg, orchard_plugin_entry_fn entry,
                                  char **error_msg);
@@ -59,6 +59,20 @@ const orchard_command *orchard_registry_command(const orchard_registry *reg, siz
  */
 const orchard_command *orchard_registry_find_command(const orchard_registry *reg, int argc,
                                                      char **argv, int *n_words);
+
+size_t orchard_registry_route_count(const orchard_registry *reg);
+const orchard_route *orchard_registry_route(const orchard_registry *reg, size_t i);
+/**
+ * The route that serves `method` on the decoded `path`: among the routes
+ * whose method is `method` or "*" (a GET route also takes HEAD), the one with
+ * the longest path_prefix that equals `path` or is followed in it by '/' (a
+ * prefix ending in '/' covers everything below it). NULL when none; then,
+ * when `allow` is given, *allow (g_free) lists the methods of the routes whose
+ * prefix did cover the path ("GET, POST": answer 405), or is NULL (404).
+ * Registration refuses a second route with the same method and prefix.
+ */
+const orchard_route *orchard_registry_find_route(const orchard_registry *reg, const char *method,
+                                                 const char *path, char **allow);
 
 /** The host API handed to every plugin (static; never NULL). */
 const orchard_host_api *orchard_host_api_get(void);
