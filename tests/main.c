@@ -31,7 +31,7 @@ static const struct {
     {"http", http_suite},
     {"scep", scep_suite},
     {"enroll", enroll_suite},
-    {"serve", serve_suite},
+    {"server_store", server_store_suite},
 };
 
 void orchard_add_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,

@@ -26,7 +26,7 @@ void store_suite(void);
 void http_suite(void);
 void scep_suite(void);
 void enroll_suite(void);
-void serve_suite(void);
+void server_store_suite(void);
 
 /* Add a suite and its tests: ORCHARD_SUITE("x", {"case", fn}, ...). */
 typedef struct {

@@ -15,7 +15,7 @@
 #include <string.h>
 
 /* OpenSSL's first queued error as text, for messages; clears the queue. */
-static char *ssl_error(const char *what)
+char *orchard_ssl_error(const char *what)
 {
     char buf[256] = "unknown error";
     unsigned long e = ERR_peek_last_error();
@@ -29,7 +29,7 @@ int orchard_cert_rsa_key(int bits, EVP_PKEY **out, char **error_msg)
 {
     *out = EVP_RSA_gen((unsigned int)bits);
     if (!*out) {
-        *error_msg = ssl_error("RSA key generation failed");
+        *error_msg = orchard_ssl_error("RSA key generation failed");
         return ORCHARD_EIO;
     }
     return 0;
@@ -67,7 +67,7 @@ int orchard_cert_csr(EVP_PKEY *key, const orchard_cert_name *subject, X509_REQ *
     *out = req;
     return 0;
 fail:
-    *error_msg = ssl_error(rc == ORCHARD_EINVAL ? "invalid CSR subject" : "CSR signing failed");
+    *error_msg = orchard_ssl_error(rc == ORCHARD_EINVAL ? "invalid CSR subject" : "CSR signing failed");
     X509_REQ_free(req);
     return rc;
 }
@@ -77,6 +77,11 @@ static int set_serial(X509 *cert, long serial)
 {
     if (serial > 0)
         return ASN1_INTEGER_set(X509_get_serialNumber(cert), serial);
+    return orchard_cert_random_serial(cert);
+}
+
+int orchard_cert_random_serial(X509 *cert)
+{
     int ok = 0;
     BIGNUM *bn = BN_new();
     if (!bn)
@@ -103,12 +108,12 @@ static int set_validity(X509 *cert, int years, int days)
            ASN1_TIME_set(X509_getm_notAfter(cert), (time_t)g_date_time_to_unix(end));
 }
 
-static int add_ext(X509 *cert, int nid, const char *value)
+int orchard_cert_add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 {
     if (!value)
         return 1;
     X509V3_CTX ctx;
-    X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
+    X509V3_set_ctx(&ctx, issuer ? issuer : cert, cert, NULL, NULL, 0);
     X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
     int ok = ext && X509_add_ext(cert, ext, -1);
     X509_EXTENSION_free(ext);
@@ -117,9 +122,9 @@ static int add_ext(X509 *cert, int nid, const char *value)
 
 static int add_extensions(X509 *cert, const orchard_cert_spec *spec)
 {
-    return add_ext(cert, NID_basic_constraints, spec->basic_constraints) &&
-           add_ext(cert, NID_key_usage, spec->key_usage) &&
-           add_ext(cert, NID_subject_key_identifier, spec->subject_key_id ? "hash" : NULL);
+    return orchard_cert_add_ext(cert, NULL, NID_basic_constraints, spec->basic_constraints) &&
+           orchard_cert_add_ext(cert, NULL, NID_key_usage, spec->key_usage) &&
+           orchard_cert_add_ext(cert, NULL, NID_subject_key_identifier, spec->subject_key_id ? "hash" : NULL);
 }
 
 int orchard_cert_self_signed(EVP_PKEY *key, const orchard_cert_spec *spec, X509 **out,
@@ -141,7 +146,7 @@ int orchard_cert_self_signed(EVP_PKEY *key, const orchard_cert_spec *spec, X509 
     *out = cert;
     return 0;
 fail:
-    *error_msg = ssl_error(rc == ORCHARD_EINVAL ? "invalid certificate subject"
+    *error_msg = orchard_ssl_error(rc == ORCHARD_EINVAL ? "invalid certificate subject"
                                                 : "certificate signing failed");
     X509_free(cert);
     return rc;
@@ -194,7 +199,7 @@ int orchard_cert_sign_sha256(EVP_PKEY *key, const void *data, size_t len, GBytes
     rc = 0;
 done:
     if (rc)
-        *error_msg = ssl_error("signing the CSR with the vendor key failed");
+        *error_msg = orchard_ssl_error("signing the CSR with the vendor key failed");
     g_free(buf);
     EVP_MD_CTX_free(md);
     return rc;

@@ -42,6 +42,19 @@ int orchard_cert_csr(EVP_PKEY *key, const orchard_cert_name *subject, X509_REQ *
 int orchard_cert_self_signed(EVP_PKEY *key, const orchard_cert_spec *spec, X509 **out,
                              char **error_msg);
 
+/** A random positive 128-bit serial number. 1 on success, 0 on failure (OpenSSL style). */
+int orchard_cert_random_serial(X509 *cert);
+
+/**
+ * Add an extension given as OpenSSL config text ("critical,digitalSignature"),
+ * with `issuer` (NULL: self-signed) for authorityKeyIdentifier. NULL value:
+ * nothing to add. 1 on success, 0 on failure.
+ */
+int orchard_cert_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
+
+/** "<what>: <OpenSSL's last queued error>"; clears the queue. g_free. */
+char *orchard_ssl_error(const char *what);
+
 /** PEM text of a CSR ("CERTIFICATE REQUEST"). NULL on failure. g_free. */
 char *orchard_cert_csr_pem(X509_REQ *req);
 

@@ -1,0 +1,140 @@
+/* /mdm/apple/scep: SCEP over HTTP (REFERENCE §4). GetCACert, GetCACaps and
+ * PKIOperation by GET (base64 `message`) or POST (DER body). Each refusal is
+ * logged with its reason; the body cap is the host's (413 before reading). */
+#include "server.h"
+
+#include "scep_service.h"
+#include "serve_state.h"
+#include "server.h"
+
+#include <openssl/x509.h>
+#include <string.h>
+
+#define PLUGIN "orchard-server"
+
+static void respond_text(orchard_http_response *resp, int status, const char *text)
+{
+    orchard_server_host->http_respond(resp, status, "text/plain; charset=utf-8", text,
+                                      strlen(text));
+}
+
+static int get_ca_cert(const orchard_mdm_config *cfg, orchard_http_response *resp)
+{
+    unsigned char *der = NULL;
+    int n = i2d_X509(cfg->scep_cert, &der);
+    if (n <= 0)
+        return ORCHARD_EIO;
+    /* One CA, no RA: the DER certificate itself. */
+    orchard_server_host->http_respond(resp, 200, "application/x-x509-ca-cert", der, (size_t)n);
+    OPENSSL_free(der);
+    return 0;
+}
+
+/*
+ * The GET form's base64. Some clients leave '+' unescaped, which a URL
+ * decoder turns into ' '; put it back. Anything else outside the base64
+ * alphabet makes the message unreadable.
+ */
+static guchar *decode_get_message(const char *text, gsize *len)
+{
+    g_autofree char *fixed = g_strdup(text);
+    for (char *p = fixed; *p; p++) {
+        if (*p == ' ')
+            *p = '+';
+        else if (!g_ascii_isalnum(*p) && *p != '+' && *p != '/' && *p != '=' && *p != '\n' &&
+                 *p != '\r')
+            return NULL;
+    }
+    guchar *out = g_base64_decode(fixed, len);
+    if (out && *len == 0) {
+        g_free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static int pki_operation(const orchard_http_request *req, const orchard_mdm_config *cfg,
+                         orchard_http_response *resp)
+{
+    const orchard_host_api *h = orchard_server_host;
+    g_autofree guchar *decoded = NULL;
+    const unsigned char *msg;
+    size_t len = 0;
+    if (strcmp(h->http_method(req), "POST") == 0) {
+        msg = h->http_body(req, &len);
+    } else {
+        const char *b64 = h->http_query(req, "message");
+        gsize n = 0;
+        msg = decoded = b64 ? decode_get_message(b64, &n) : NULL;
+        len = n;
+    }
+    if (!msg || len == 0) {
+        h->log(ORCHARD_LOG_WARNING, PLUGIN, "scep: %s from %s refused: empty message",
+               h->http_method(req), h->http_remote_addr(req));
+        respond_text(resp, 400, "SCEP PKIOperation needs a message: a DER PKCS#7 body (POST) "
+                                "or a base64 `message` parameter (GET)\n");
+        return 0;
+    }
+    orchard_scep_service svc = {
+        .ca = cfg->scep_cert,
+        .ca_key = cfg->scep_key,
+        .static_challenge = cfg->scep_challenge,
+        .validity_days = cfg->scep_signer_validity_days,
+        .allow_renewal_days = cfg->scep_signer_allow_renewal_days,
+    };
+    orchard_scep_result res;
+    orchard_scep_pki_operation(&svc, msg, len, g_get_real_time() / G_USEC_PER_SEC, &res);
+    if (res.issued)
+        h->log(ORCHARD_LOG_INFO, PLUGIN, "scep: issued certificate %s to %s", res.serial,
+               h->http_remote_addr(req));
+    else
+        h->log(ORCHARD_LOG_WARNING, PLUGIN, "scep: request from %s refused: %s",
+               h->http_remote_addr(req), res.reason ? res.reason : "unknown");
+    if (res.http_status == 200) {
+        h->http_respond(resp, 200, "application/x-pki-message", res.body, res.body_len);
+    } else if (res.http_status == 400) {
+        g_autofree char *text = g_strdup_printf("bad SCEP message: %s\n", res.reason);
+        respond_text(resp, 400, text);
+    } else {
+        respond_text(resp, res.http_status, "the SCEP server could not answer; try again\n");
+    }
+    orchard_scep_result_clear(&res);
+    return 0;
+}
+
+static int scep_handle(const orchard_http_request *req, orchard_http_response *resp,
+                       void *payload)
+{
+    const orchard_host_api *h = orchard_server_host;
+    (void)payload;
+    if (orchard_serve_mdm_gate(resp))
+        return 0;
+    const orchard_mdm_config *cfg = orchard_serve_config();
+    const char *op = h->http_query(req, "operation");
+    const char *method = h->http_method(req);
+    int is_get = strcmp(method, "GET") == 0;
+    if (strcmp(h->http_path(req), "/mdm/apple/scep") != 0) {
+        respond_text(resp, 404, "not found\n");
+        return 0;
+    }
+    if (op && is_get && strcmp(op, "GetCACert") == 0)
+        return get_ca_cert(cfg, resp);
+    if (op && is_get && strcmp(op, "GetCACaps") == 0) {
+        h->http_respond(resp, 200, "text/plain", orchard_scep_ca_caps,
+                        strlen(orchard_scep_ca_caps));
+        return 0;
+    }
+    if (op && strcmp(op, "PKIOperation") == 0 && (is_get || strcmp(method, "POST") == 0))
+        return pki_operation(req, cfg, resp);
+    respond_text(resp, 400, "unknown SCEP operation: use GetCACert, GetCACaps or PKIOperation "
+                            "(GET, or POST for PKIOperation)\n");
+    return 0;
+}
+
+const orchard_route orchard_route_scep = {
+    ORCHARD_STRUCT_HEADER(orchard_route),
+    /* method */ "*",
+    /* path_prefix */ "/mdm/apple/scep",
+    /* handle */ scep_handle,
+    /* payload */ NULL,
+};
