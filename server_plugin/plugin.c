@@ -4,6 +4,7 @@
 
 #include "abm_token.gen.h"
 #include "apns_certificate.gen.h"
+#include "scep_certificates.gen.h"
 
 #include <stddef.h>
 
@@ -12,6 +13,7 @@ const orchard_host_api *orchard_server_host;
 static const orchard_table *const tables[] = {
     &orchard_table_apns_certificate,
     &orchard_table_abm_token,
+    &orchard_table_scep_certificates,
 };
 
 static const orchard_command *const commands[] = {
@@ -20,6 +22,14 @@ static const orchard_command *const commands[] = {
     &orchard_cmd_get_mdm_apple,
     &orchard_cmd_get_mdm_apple_bm,
     &orchard_cmd_config_check,
+    &orchard_cmd_enroll_token_create,
+    &orchard_cmd_serve,
+};
+
+static const orchard_route *const routes[] = {
+    &orchard_route_scep,
+    &orchard_route_enroll,
+    &orchard_route_mdm_apple,
 };
 
 static const orchard_plugin server_plugin = {
@@ -31,8 +41,8 @@ static const orchard_plugin server_plugin = {
     /* n_tables */ sizeof tables / sizeof *tables,
     /* commands */ commands,
     /* n_commands */ sizeof commands / sizeof *commands,
-    /* routes */ NULL,
-    /* n_routes */ 0,
+    /* routes */ routes,
+    /* n_routes */ sizeof routes / sizeof *routes,
     /* jobs */ NULL,
     /* n_jobs */ 0,
     /* deinit */ NULL,

@@ -1,7 +1,9 @@
 /* The MDM server plugin (orchard_server.so): what its parts contribute, and
  * the host API it was given. Each flow lives in its own folder:
  * setup/ (generate commands), config/ (the mdm: configuration and its
- * rules, `config check`, `get`), crypto/, dep/ (the ABM token), tables/. */
+ * rules, `config check`, `get`), crypto/, dep/ (the ABM token), tables/,
+ * store/ (the plugin's schema and queries), scep/ (the SCEP server),
+ * serve/ (`orchard serve` and what its routes share), enroll/ (profiles). */
 #ifndef ORCHARD_SERVER_H
 #define ORCHARD_SERVER_H
 
@@ -17,5 +19,16 @@ extern const orchard_command orchard_cmd_generate_mdm_apple_bm;
 extern const orchard_command orchard_cmd_get_mdm_apple;
 extern const orchard_command orchard_cmd_get_mdm_apple_bm;
 extern const orchard_command orchard_cmd_config_check;
+
+/* enroll/ */
+extern const orchard_route orchard_route_enroll;
+extern const orchard_command orchard_cmd_enroll_token_create;
+
+/* serve/ */
+extern const orchard_command orchard_cmd_serve;
+extern const orchard_route orchard_route_mdm_apple;
+
+/* scep/ */
+extern const orchard_route orchard_route_scep;
 
 #endif

@@ -14,6 +14,10 @@
 
 #define DEFAULT_ADDRESS "127.0.0.1:8080"
 #define TOPIC_PREFIX "com.apple.mgmt"
+#define DEFAULT_ORG_NAME "orchard"
+/* The profile asks devices for CN "<org> Identity", and X.520 caps a CN at
+ * 64 characters: a longer name gets CSRs that strict parsers refuse. */
+#define ORG_NAME_MAX_CHARS 55
 
 const orchard_mdm_config_key orchard_mdm_config_keys[] = {
     {"server.address", DEFAULT_ADDRESS, 0},
@@ -42,6 +46,7 @@ const orchard_mdm_config_key orchard_mdm_config_keys[] = {
     {"mdm.apple_bm_key", NULL, 0},
     {"mdm.apple_bm_key_bytes", NULL, 1},
     {"mdm.apple_dep_sync_periodicity", "1m", 0},
+    {"org_info.org_name", DEFAULT_ORG_NAME, 0},
 };
 const size_t orchard_mdm_config_n_keys = G_N_ELEMENTS(orchard_mdm_config_keys);
 
@@ -93,7 +98,7 @@ static int check_address(const loader *l, orchard_mdm_config *cfg)
     }
     if (colon && valid_host(v, (size_t)(colon - v)) && colon[1] &&
         strspn(colon + 1, "0123456789") == strlen(colon + 1) && strlen(colon + 1) <= 5 &&
-        atoi(colon + 1) >= 1 && atoi(colon + 1) <= 65535) {
+        atoi(colon + 1) >= 0 && atoi(colon + 1) <= 65535) { /* 0: any free port */
         cfg->address = g_strdup(v);
         return 0;
     }
@@ -166,6 +171,36 @@ static int check_count(const loader *l, const char *key, long dflt, long *out)
     size_t n = strlen(v);
     if (n == 0 || n > 9 || strspn(v, "0123456789") != n || (*out = atol(v)) <= 0)
         return fail(l, ORCHARD_EINVAL, "%s must be a positive integer, got \"%.64s\"", key, v);
+    return 0;
+}
+
+/* The organization name goes into enrollment profiles and certificate
+ * subjects: refuse what would break either (control characters can't be
+ * written in XML 1.0; see enroll/profile.c) rather than serve a bad profile. */
+static int check_org_name(const loader *l, orchard_mdm_config *cfg)
+{
+    const char *v = get(l, "org_info.org_name");
+    const char *why = NULL;
+    if (!v) {
+        cfg->org_name = g_strdup(DEFAULT_ORG_NAME);
+        return 0;
+    }
+    if (!g_utf8_validate(v, -1, NULL))
+        why = "is not UTF-8";
+    for (const char *p = v; !why && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            why = "holds a control character (tab, newline, ...)";
+    if (!why && g_utf8_strlen(v, -1) > ORG_NAME_MAX_CHARS)
+        why = "is longer than 55 characters (devices get the certificate subject "
+              "CN \"<name> Identity\", at most 64)";
+    if (!why) {
+        g_autofree char *trimmed = g_strstrip(g_strdup(v));
+        if (!*trimmed)
+            why = "is blank";
+    }
+    if (why)
+        return fail(l, ORCHARD_EINVAL, "org_info.org_name %s", why);
+    cfg->org_name = g_strdup(v);
     return 0;
 }
 
@@ -365,7 +400,8 @@ int orchard_mdm_config_load_ex(const orchard_host_api *host, unsigned flags,
                           &cfg->scep_signer_allow_renewal_days)) ||
         (rc = check_bm(&l, cfg, flags)) ||
         (rc = check_duration(&l, "mdm.apple_dep_sync_periodicity", "1m",
-                             &cfg->dep_sync_periodicity)))
+                             &cfg->dep_sync_periodicity)) ||
+        (rc = check_org_name(&l, cfg)))
         goto fail;
     *out = cfg;
     return 0;
@@ -404,6 +440,7 @@ void orchard_mdm_config_free(orchard_mdm_config *cfg)
     EVP_PKEY_free(cfg->bm_key);
     orchard_abm_token_free(cfg->bm_token);
     g_free(cfg->mdm_off_reason);
+    g_free(cfg->org_name);
     g_free(cfg);
 }
 

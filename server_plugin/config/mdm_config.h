@@ -47,6 +47,8 @@ typedef struct orchard_mdm_config {
     /* MDM runs only with APNs and SCEP; otherwise mdm_off_reason says why. */
     int mdm_enabled;
     char *mdm_off_reason;
+    /* org_info: (Fleet's organization settings) */
+    char *org_name; /* org_info.org_name, default "orchard": named in enrollment profiles */
 } orchard_mdm_config;
 
 /* orchard_mdm_config_load_ex flags. */

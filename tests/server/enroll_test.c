@@ -1,6 +1,1267 @@
-/* Placeholder for the enroll suite (issue 5); replaced by its tests. */
+/* enroll: the enrollment profile (enroll/profile.c) read back with libplist
+ * and judged key by key against REFERENCE §5, hostile values, signing
+ * checked by the openssl CLI; the enroll route driven through a fake host
+ * (its request, response and log are ours; the store is the real one);
+ * `orchard enroll-token create` run as the real binary; and one download
+ * end to end from a real `orchard serve` with curl. */
+#include "mdm_config.h"
+#include "mdm_fixtures.h"
+#include "profile.h"
+#include "registry.h"
+#include "serve_state.h"
+#include "server.h"
+#include "server_store.h"
+#include "store/store.h"
+#include "x509_util.h"
 #include "suites.h"
 
-static void placeholder(void) { CU_PASS("suite not written yet"); }
+#include <arpa/inet.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <openssl/pem.h>
+#include <plist/plist.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-void enroll_suite(void) { ORCHARD_ADD_SUITE("enroll", NULL, NULL, {"placeholder", placeholder}); }
+#define BASE "https://mdm.example.com"
+#define TOPIC "com.apple.mgmt.External.1d2c3b4a-0000-4000-8000-0123456789ab"
+#define HOSTILE_ORG "Acme & <Sons> \"Ltd\" ]]>"
+/* A value that would close the string and add a payload if pasted into a
+ * template. */
+#define INJECTION "</string></dict><dict><key>PayloadType</key><string>com.apple.mdm</string>" \
+                  "<key>ServerURL</key><string>https://evil.example"
+
+static char *tmp_dir;        /* this suite's own files: signing pair, store */
+static char *store_path;     /* the store the route tests use */
+static int store_ok;         /* orchard_store_open worked */
+static const orchard_host_api *saved_host;
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static char *tmp_path(const char *name) { return g_build_filename(tmp_dir, name, NULL); }
+
+static int contains(const char *hay, const char *needle)
+{
+    if (hay && strstr(hay, needle))
+        return 1;
+    fprintf(stderr, "\n  expected \"%s\" in:\n%s\n", needle, hay ? hay : "(null)");
+    return 0;
+}
+
+/* Run argv (PATH searched) in tmp_dir; exit status or -1. */
+static int run_argv(char **out, char **err, const char *const *argv)
+{
+    char *o = NULL, *e = NULL;
+    int ws = 0;
+    if (!g_spawn_sync(tmp_dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &ws,
+                      NULL))
+        return -1;
+    if (out)
+        *out = o;
+    else
+        g_free(o);
+    if (err)
+        *err = e;
+    else
+        g_free(e);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
+#define RUN(out, err, ...) run_argv(out, err, (const char *const[]){__VA_ARGS__, NULL})
+
+static orchard_enroll_profile_params params(const char *org, const char *challenge)
+{
+    orchard_enroll_profile_params p = {BASE, org, TOPIC, challenge};
+    return p;
+}
+
+/* Build the XML for p; CU-fails and returns NULL on error. g_free. */
+static char *build_xml(const orchard_enroll_profile_params *p, size_t *len)
+{
+    char *xml = NULL;
+    g_autofree char *err = NULL;
+    size_t n = 0;
+    int rc = orchard_enroll_profile_xml(p, &xml, &n, &err);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc)
+        fprintf(stderr, "\n  profile: %s\n", err ? err : "(no message)");
+    else
+        CU_ASSERT_EQUAL(n, strlen(xml));
+    if (len)
+        *len = n;
+    return xml;
+}
+
+static plist_t parse_xml(const char *xml, size_t len)
+{
+    plist_t root = NULL;
+    plist_from_xml(xml, (uint32_t)len, &root);
+    return root;
+}
+
+/* ---- judging a profile --------------------------------------------------- */
+
+/* `d` is a dict with exactly the NULL-terminated `keys`. */
+static int keys_are(plist_t d, const char *const *keys)
+{
+    uint32_t n = 0;
+    if (!d || plist_get_node_type(d) != PLIST_DICT)
+        return 0;
+    for (; keys[n]; n++)
+        if (!plist_dict_get_item(d, keys[n])) {
+            fprintf(stderr, "\n  missing key %s\n", keys[n]);
+            return 0;
+        }
+    if (plist_dict_get_size(d) != n) {
+        fprintf(stderr, "\n  %u keys, expected %u\n", plist_dict_get_size(d), n);
+        return 0;
+    }
+    return 1;
+}
+
+static int str_is(plist_t d, const char *key, const char *want)
+{
+    plist_t v = plist_dict_get_item(d, key);
+    if (v && plist_get_node_type(v) == PLIST_STRING && plist_string_val_compare(v, want) == 0)
+        return 1;
+    fprintf(stderr, "\n  %s is not the string \"%s\"\n", key, want);
+    return 0;
+}
+
+static int uint_is(plist_t d, const char *key, uint64_t want)
+{
+    plist_t v = plist_dict_get_item(d, key);
+    return v && plist_get_node_type(v) == PLIST_UINT && plist_uint_val_compare(v, want) == 0;
+}
+
+static int true_at(plist_t d, const char *key)
+{
+    plist_t v = plist_dict_get_item(d, key);
+    return v && plist_get_node_type(v) == PLIST_BOOLEAN && plist_bool_val_is_true(v);
+}
+
+/* The string at `key`, borrowed from the tree; "" when not a string. */
+static const char *str_at(plist_t d, const char *key)
+{
+    plist_t v = plist_dict_get_item(d, key);
+    if (!v || plist_get_node_type(v) != PLIST_STRING)
+        return "";
+    return plist_get_string_ptr(v, NULL);
+}
+
+/* An upper-case RFC 4122 UUID. */
+static int uuid_ok(const char *u)
+{
+    g_autofree char *lower = g_ascii_strdown(u, -1);
+    g_autofree char *upper = g_ascii_strup(u, -1);
+    return g_uuid_string_is_valid(lower) && strcmp(u, upper) == 0;
+}
+
+/* arr is [[oid, value]]: one RDN with one pair. */
+static int rdn_is(plist_t arr, const char *oid, const char *value)
+{
+    plist_t pair = plist_array_get_item(arr, 0);
+    return plist_get_node_type(arr) == PLIST_ARRAY && plist_array_get_size(arr) == 1 && pair &&
+           plist_get_node_type(pair) == PLIST_ARRAY && plist_array_get_size(pair) == 2 &&
+           plist_get_node_type(plist_array_get_item(pair, 0)) == PLIST_STRING &&
+           plist_string_val_compare(plist_array_get_item(pair, 0), oid) == 0 &&
+           plist_get_node_type(plist_array_get_item(pair, 1)) == PLIST_STRING &&
+           plist_string_val_compare(plist_array_get_item(pair, 1), value) == 0;
+}
+
+/* What a profile must hold; uuids[] gets outer, SCEP, MDM (borrowed from root). */
+typedef struct {
+    const char *base, *org, *topic, *challenge;
+    const char *uuids[3];
+} expected;
+
+static void check_scep(plist_t scep, expected *e)
+{
+    static const char *const payload_keys[] = {"PayloadContent", "PayloadIdentifier",
+                                               "PayloadType", "PayloadUUID", "PayloadVersion",
+                                               NULL};
+    static const char *const content_keys[] = {"URL", "Challenge", "Keysize", "Key Type",
+                                               "Key Usage", "Subject", NULL};
+    g_autofree char *url = g_strconcat(e->base, "/mdm/apple/scep", NULL);
+    g_autofree char *cn = g_strconcat(e->org, " Identity", NULL);
+
+    CU_ASSERT_FATAL(keys_are(scep, payload_keys));
+    CU_ASSERT(str_is(scep, "PayloadType", "com.apple.security.scep"));
+    CU_ASSERT(str_is(scep, "PayloadIdentifier", ORCHARD_ENROLL_PROFILE_ID ".scep"));
+    CU_ASSERT(uint_is(scep, "PayloadVersion", 1));
+    e->uuids[1] = str_at(scep, "PayloadUUID");
+    plist_t c = plist_dict_get_item(scep, "PayloadContent");
+    CU_ASSERT_FATAL(keys_are(c, content_keys));
+    CU_ASSERT(str_is(c, "URL", url));
+    CU_ASSERT(str_is(c, "Challenge", e->challenge));
+    CU_ASSERT(uint_is(c, "Keysize", 2048));
+    CU_ASSERT(str_is(c, "Key Type", "RSA"));
+    CU_ASSERT(uint_is(c, "Key Usage", 5));
+    /* [[["O", org]], [["CN", "<org> Identity"]]] */
+    plist_t subject = plist_dict_get_item(c, "Subject");
+    CU_ASSERT_FATAL(plist_get_node_type(subject) == PLIST_ARRAY);
+    CU_ASSERT_FATAL(plist_array_get_size(subject) == 2);
+    CU_ASSERT(rdn_is(plist_array_get_item(subject, 0), "O", e->org));
+    CU_ASSERT(rdn_is(plist_array_get_item(subject, 1), "CN", cn));
+}
+
+static void check_mdm(plist_t mdm, expected *e)
+{
+    static const char *const keys[] = {"PayloadIdentifier", "PayloadType", "PayloadUUID",
+                                       "PayloadVersion", "ServerURL", "Topic", "AccessRights",
+                                       "SignMessage", "CheckOutWhenRemoved",
+                                       "IdentityCertificateUUID", "ServerCapabilities", NULL};
+    g_autofree char *url = g_strconcat(e->base, "/mdm/apple/mdm", NULL);
+
+    CU_ASSERT_FATAL(keys_are(mdm, keys));
+    CU_ASSERT(str_is(mdm, "PayloadType", "com.apple.mdm"));
+    CU_ASSERT(str_is(mdm, "PayloadIdentifier", ORCHARD_ENROLL_PROFILE_ID ".mdm"));
+    CU_ASSERT(uint_is(mdm, "PayloadVersion", 1));
+    CU_ASSERT(str_is(mdm, "ServerURL", url));
+    CU_ASSERT(str_is(mdm, "Topic", e->topic));
+    CU_ASSERT(uint_is(mdm, "AccessRights", 8191));
+    CU_ASSERT(true_at(mdm, "SignMessage"));
+    CU_ASSERT(true_at(mdm, "CheckOutWhenRemoved"));
+    e->uuids[2] = str_at(mdm, "PayloadUUID");
+    /* The MDM identity is the certificate the SCEP payload gets. */
+    CU_ASSERT_STRING_EQUAL(str_at(mdm, "IdentityCertificateUUID"), e->uuids[1]);
+    plist_t caps = plist_dict_get_item(mdm, "ServerCapabilities");
+    CU_ASSERT_FATAL(plist_get_node_type(caps) == PLIST_ARRAY);
+    CU_ASSERT_FATAL(plist_array_get_size(caps) == 2);
+    CU_ASSERT(plist_string_val_compare(plist_array_get_item(caps, 0),
+                                       "com.apple.mdm.per-user-connections") == 0);
+    CU_ASSERT(plist_string_val_compare(plist_array_get_item(caps, 1),
+                                       "com.apple.mdm.bootstraptoken") == 0);
+}
+
+/* Every key, value and type of §5; nothing more. */
+static void check_profile(plist_t root, expected *e)
+{
+    static const char *const keys[] = {"PayloadContent", "PayloadDisplayName",
+                                       "PayloadIdentifier", "PayloadOrganization",
+                                       "PayloadScope", "PayloadType", "PayloadUUID",
+                                       "PayloadVersion", NULL};
+    g_autofree char *display = g_strconcat(e->org, " enrollment", NULL);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+    CU_ASSERT_FATAL(keys_are(root, keys));
+    CU_ASSERT(str_is(root, "PayloadType", "Configuration"));
+    CU_ASSERT(str_is(root, "PayloadScope", "System"));
+    CU_ASSERT(str_is(root, "PayloadIdentifier", ORCHARD_ENROLL_PROFILE_ID));
+    CU_ASSERT(str_is(root, "PayloadDisplayName", display));
+    CU_ASSERT(str_is(root, "PayloadOrganization", e->org));
+    CU_ASSERT(uint_is(root, "PayloadVersion", 1));
+    e->uuids[0] = str_at(root, "PayloadUUID");
+
+    plist_t payloads = plist_dict_get_item(root, "PayloadContent");
+    CU_ASSERT_FATAL(plist_get_node_type(payloads) == PLIST_ARRAY);
+    /* Exactly two: anything injected would show up here. */
+    CU_ASSERT_FATAL(plist_array_get_size(payloads) == 2);
+    check_scep(plist_array_get_item(payloads, 0), e);
+    check_mdm(plist_array_get_item(payloads, 1), e);
+
+    for (int i = 0; i < 3; i++) {
+        CU_ASSERT(uuid_ok(e->uuids[i]));
+        for (int j = 0; j < i; j++)
+            CU_ASSERT(strcmp(e->uuids[i], e->uuids[j]) != 0);
+    }
+}
+
+/* xmllint (libxml2, another parser than libplist's) accepts the text. */
+static void check_xmllint(const char *xml, size_t len)
+{
+    g_autofree char *lint = g_find_program_in_path("xmllint");
+    if (!lint)
+        return; /* libplist's parse above is the check then */
+    g_autofree char *p = tmp_path("lint.xml");
+    CU_ASSERT_FATAL(g_file_set_contents(p, xml, (gssize)len, NULL));
+    g_autofree char *err = NULL;
+    int rc = RUN(NULL, &err, lint, "--noout", "--nonet", p);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc)
+        fprintf(stderr, "\n  xmllint: %s\n", err ? err : "");
+}
+
+/* ---- the fake host: our request, response and log ----------------------- */
+
+typedef struct {
+    const char *method, *path, *token;
+} fake_req;
+
+typedef struct {
+    int status;
+    char *content_type;
+    GByteArray *body;
+    GPtrArray *headers; /* "Name: value" */
+    int rc;
+} fake_resp;
+
+static orchard_host_api fake_host;
+static GPtrArray *log_lines;
+static int fail_begin;       /* store_begin fails: 1 every transaction, 2 writes only */
+
+static void fake_log(int level, const char *plugin, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_ptr_array_add(log_lines, g_strdup_printf("%d %s %s", level, plugin, msg));
+}
+
+static const char *fake_method(const orchard_http_request *req)
+{
+    return ((const fake_req *)req)->method;
+}
+
+static const char *fake_path(const orchard_http_request *req)
+{
+    return ((const fake_req *)req)->path;
+}
+
+static const char *fake_query(const orchard_http_request *req, const char *key)
+{
+    return strcmp(key, "token") == 0 ? ((const fake_req *)req)->token : NULL;
+}
+
+static const char *fake_header(const orchard_http_request *req, const char *name)
+{
+    (void)req;
+    (void)name;
+    return NULL;
+}
+
+static const char *fake_remote(const orchard_http_request *req)
+{
+    (void)req;
+    return "192.0.2.7";
+}
+
+static int fake_set_header(orchard_http_response *resp, const char *name, const char *value)
+{
+    fake_resp *r = (fake_resp *)resp;
+    g_ptr_array_add(r->headers, g_strdup_printf("%s: %s", name, value));
+    return 0;
+}
+
+static int fake_respond(orchard_http_response *resp, int status, const char *content_type,
+                        const void *body, size_t len)
+{
+    fake_resp *r = (fake_resp *)resp;
+    r->status = status;
+    g_free(r->content_type);
+    r->content_type = g_strdup(content_type);
+    g_byte_array_set_size(r->body, 0);
+    g_byte_array_append(r->body, body, (guint)len);
+    return 0;
+}
+
+static int fake_store_begin(orchard_store_tx **tx, int write)
+{
+    if (fail_begin == 1 || (fail_begin == 2 && write))
+        return ORCHARD_EBUSY;
+    return orchard_host_api_get()->store_begin(tx, write);
+}
+
+static void fake_host_init(void)
+{
+    fake_host = *orchard_host_api_get();
+    fake_host.log = fake_log;
+    fake_host.http_method = fake_method;
+    fake_host.http_path = fake_path;
+    fake_host.http_query = fake_query;
+    fake_host.http_header = fake_header;
+    fake_host.http_remote_addr = fake_remote;
+    fake_host.http_set_header = fake_set_header;
+    fake_host.http_respond = fake_respond;
+    fake_host.store_begin = fake_store_begin;
+}
+
+static void resp_init(fake_resp *r)
+{
+    memset(r, 0, sizeof *r);
+    r->body = g_byte_array_new();
+    r->headers = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void resp_clear(fake_resp *r)
+{
+    g_free(r->content_type);
+    g_byte_array_unref(r->body);
+    g_ptr_array_unref(r->headers);
+}
+
+/* GET path?token=token through the route, as the host would call it. */
+static void get(const char *path, const char *token, fake_resp *r)
+{
+    fake_req q = {"GET", path, token};
+    resp_init(r);
+    g_ptr_array_set_size(log_lines, 0);
+    r->rc = orchard_route_enroll.handle((const orchard_http_request *)&q,
+                                        (orchard_http_response *)r, orchard_route_enroll.payload);
+}
+
+/* The body as a string (it is text or a plist). g_free. */
+static char *body_text(const fake_resp *r)
+{
+    return g_strndup((const char *)r->body->data, r->body->len);
+}
+
+static const char *header(const fake_resp *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (guint i = 0; i < r->headers->len; i++) {
+        const char *h = r->headers->pdata[i];
+        if (g_ascii_strncasecmp(h, name, n) == 0 && h[n] == ':')
+            return h + n + 2;
+    }
+    return NULL;
+}
+
+/* No log line holds `secret`. */
+static int logs_free_of(const char *secret)
+{
+    for (guint i = 0; i < log_lines->len; i++)
+        if (strstr(log_lines->pdata[i], secret)) {
+            fprintf(stderr, "\n  log shows a secret: %s\n", (char *)log_lines->pdata[i]);
+            return 0;
+        }
+    return 1;
+}
+
+/* Serve with the fixtures' good configuration plus kv. */
+static void serve_with(const char *const *kv)
+{
+    orchard_mdm_config *cfg = NULL;
+    g_autofree char *err = NULL;
+    mdmfx_apply_config(kv);
+    int rc = orchard_mdm_config_load(&fake_host, &cfg, &err);
+    if (rc)
+        fprintf(stderr, "\n  config: %s\n", err);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    orchard_serve_state_set(cfg);
+    orchard_serve_set_listen_url("http://127.0.0.1:8080");
+}
+
+/* ---- suite setup ------------------------------------------------------------ */
+
+/* A throwaway profile-signing pair, made now and never committed. */
+static int make_signing_pair(void)
+{
+    return RUN(NULL, NULL, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+               "sign.key", "-subj", "/O=orchard tests/CN=Profile Signing", "-days", "2", "-out",
+               "sign.crt") == 0 &&
+                   RUN(NULL, NULL, "openssl", "genrsa", "-out", "other.key", "2048") == 0
+               ? 0
+               : -1;
+}
+
+/* (Re)open the process's store on `path`; 0 on success. */
+static int reopen_store(const char *path)
+{
+    g_autofree char *err = NULL;
+    orchard_store_close();
+    int rc = orchard_store_open(path, &err);
+    if (rc)
+        fprintf(stderr, "\n  store %s: %s\n", path, err ? err : "(no message)");
+    return rc;
+}
+
+static int suite_init(void)
+{
+    if (mdmfx_setup())
+        return -1;
+    tmp_dir = g_dir_make_tmp("orchard-enroll-XXXXXX", NULL);
+    if (!tmp_dir || make_signing_pair())
+        return -1;
+    log_lines = g_ptr_array_new_with_free_func(g_free);
+    fake_host_init();
+    saved_host = orchard_server_host;
+    orchard_server_host = &fake_host;
+    store_path = tmp_path("enroll.db");
+    store_ok = reopen_store(store_path) == 0 && orchard_server_store_migrate() == 0;
+    return 0;
+}
+
+static int suite_cleanup(void)
+{
+    orchard_serve_state_set(NULL);
+    orchard_store_close();
+    orchard_server_host = saved_host;
+    if (tmp_dir) {
+        const char *argv[] = {"rm", "-rf", tmp_dir, NULL};
+        g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                     NULL, NULL);
+    }
+    g_clear_pointer(&tmp_dir, g_free);
+    g_clear_pointer(&store_path, g_free);
+    g_clear_pointer(&log_lines, g_ptr_array_unref);
+    return mdmfx_teardown();
+}
+
+/* The tests below that need the host's store say so when it is missing. */
+#define NEED_STORE()                                                                          \
+    do {                                                                                      \
+        if (!store_ok)                                                                        \
+            fprintf(stderr, "\n  the host store (extension/store) could not be opened\n");   \
+        CU_ASSERT_FATAL(store_ok);                                                            \
+    } while (0)
+
+/* ---- the profile ------------------------------------------------------------- */
+
+static void test_profile__layout(void)
+{
+    orchard_enroll_profile_params p = params("Acme", "chal-123");
+    size_t len = 0;
+    g_autofree char *xml = build_xml(&p, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
+    plist_t root = parse_xml(xml, len);
+    expected e = {BASE, "Acme", TOPIC, "chal-123", {0}};
+    check_profile(root, &e);
+    plist_free(root);
+    check_xmllint(xml, len);
+    CU_ASSERT(g_str_has_prefix(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+}
+
+static void test_profile__fresh_uuids(void)
+{
+    orchard_enroll_profile_params p = params("Acme", "chal-123");
+    size_t l1 = 0, l2 = 0;
+    g_autofree char *a = build_xml(&p, &l1);
+    g_autofree char *b = build_xml(&p, &l2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    plist_t ra = parse_xml(a, l1), rb = parse_xml(b, l2);
+    expected ea = {BASE, "Acme", TOPIC, "chal-123", {0}}, eb = ea;
+    check_profile(ra, &ea);
+    check_profile(rb, &eb);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++)
+            CU_ASSERT(strcmp(ea.uuids[i], eb.uuids[j]) != 0);
+    plist_free(ra);
+    plist_free(rb);
+}
+
+/* A hostile org name (REFERENCE §10) comes out escaped and round-trips. */
+static void test_profile__hostile_org_escaped(void)
+{
+    const char *orgs[] = {HOSTILE_ORG, INJECTION, "O'Brien &amp; Co", "<![CDATA[x]]>",
+                          "Caf\xc3\xa9 \xe2\x80\x94 M\xc3\xbcller", "a\tb\nc"};
+    for (size_t i = 0; i < G_N_ELEMENTS(orgs); i++) {
+        orchard_enroll_profile_params p = params(orgs[i], "chal-123");
+        size_t len = 0;
+        g_autofree char *xml = build_xml(&p, &len);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
+        CU_ASSERT(!strstr(xml, "<Sons>"));
+        CU_ASSERT(!strstr(xml, "</string></dict><dict>"));
+        if (i == 0)
+            CU_ASSERT(contains(xml, "Acme &amp; &lt;Sons&gt; \"Ltd\" ]]&gt;"));
+        plist_t root = parse_xml(xml, len);
+        expected e = {BASE, orgs[i], TOPIC, "chal-123", {0}};
+        check_profile(root, &e);
+        plist_free(root);
+        check_xmllint(xml, len);
+    }
+}
+
+static void test_profile__hostile_challenge_escaped(void)
+{
+    const char *challenge = "]]><!-- " INJECTION " & &amp; <x/>";
+    orchard_enroll_profile_params p = params(HOSTILE_ORG, challenge);
+    size_t len = 0;
+    g_autofree char *xml = build_xml(&p, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
+    CU_ASSERT(!strstr(xml, "<x/>"));
+    CU_ASSERT(!strstr(xml, "<!--"));
+    plist_t root = parse_xml(xml, len);
+    expected e = {BASE, HOSTILE_ORG, TOPIC, challenge, {0}};
+    check_profile(root, &e);
+    plist_free(root);
+    check_xmllint(xml, len);
+}
+
+/* Control characters and bad UTF-8 can't be written as XML: refused, in
+ * every substituted value, with a message naming it. */
+static void test_profile__control_chars_refused(void)
+{
+    const char *bad[] = {"a\x01z", "a\rz", "a\x1bz", "a\x7fz", "a\x1fz", "a\xffz",
+                         "a\xc3z", "a\xef\xbf\xbfz", "a\xef\xbf\xbez"};
+    const char *names[] = {"server URL", "org_info.org_name", "APNs topic", "SCEP challenge"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        for (size_t field = 0; field < 4; field++) {
+            orchard_enroll_profile_params p = params("Acme", "chal");
+            const char **slot[] = {&p.base_url, &p.org_name, &p.topic, &p.challenge};
+            g_autofree char *val = field == 0 ? g_strconcat(BASE, bad[i], NULL) : g_strdup(bad[i]);
+            *slot[field] = val;
+            char *xml = (char *)"untouched";
+            size_t len = 99;
+            g_autofree char *err = NULL;
+            CU_ASSERT_EQUAL(orchard_enroll_profile_xml(&p, &xml, &len, &err), ORCHARD_EINVAL);
+            CU_ASSERT_PTR_NULL(xml);
+            CU_ASSERT_EQUAL(len, 0);
+            CU_ASSERT(contains(err, names[field]));
+        }
+    }
+}
+
+static void test_profile__empty_refused(void)
+{
+    for (size_t field = 0; field < 4; field++) {
+        for (int empty = 0; empty < 2; empty++) {
+            orchard_enroll_profile_params p = params("Acme", "chal");
+            const char **slot[] = {&p.base_url, &p.org_name, &p.topic, &p.challenge};
+            *slot[field] = empty ? "" : NULL;
+            char *xml = NULL;
+            size_t len = 0;
+            g_autofree char *err = NULL;
+            CU_ASSERT_EQUAL(orchard_enroll_profile_xml(&p, &xml, &len, &err), ORCHARD_EINVAL);
+            CU_ASSERT_PTR_NULL(xml);
+            CU_ASSERT(contains(err, "is empty"));
+        }
+    }
+}
+
+/* openssl cms -verify on `der` (trusting the signing cert); the content. g_free. */
+static char *cms_verify(const unsigned char *der, size_t len, gsize *content_len)
+{
+    g_autofree char *in = tmp_path("signed.mobileconfig");
+    g_autofree char *out = tmp_path("content.xml");
+    g_autofree char *err = NULL;
+    char *content = NULL;
+    g_unlink(out);
+    CU_ASSERT_FATAL(g_file_set_contents(in, (const char *)der, (gssize)len, NULL));
+    int rc = RUN(NULL, &err, "openssl", "cms", "-verify", "-inform", "DER", "-in", in,
+                 "-CAfile", "sign.crt", "-purpose", "any", "-binary", "-out", out);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc) {
+        fprintf(stderr, "\n  openssl cms -verify: %s\n", err ? err : "");
+        return NULL;
+    }
+    CU_ASSERT(contains(err, "Verification successful"));
+    CU_ASSERT_FATAL(g_file_get_contents(out, &content, content_len, NULL));
+    return content;
+}
+
+static int load_pair(const char *cert_name, const char *key_name, X509 **cert, EVP_PKEY **key)
+{
+    g_autofree char *cp = tmp_path(cert_name), *kp = tmp_path(key_name);
+    g_autofree char *err = NULL;
+    int rc = orchard_x509_load_cert(cp, NULL, "test", cert, &err);
+    if (rc == 0)
+        rc = orchard_x509_load_key(kp, NULL, "test", key, &err);
+    return rc;
+}
+
+/* Signed: CMS SignedData that openssl verifies against the signing cert,
+ * the signer's certificate inside, SHA-256, content the XML byte for byte. */
+static void test_profile__signed_verifies(void)
+{
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    CU_ASSERT_EQUAL_FATAL(load_pair("sign.crt", "sign.key", &cert, &key), 0);
+    orchard_enroll_profile_params p = params(HOSTILE_ORG, "chal-123");
+    size_t xml_len = 0, der_len = 0;
+    g_autofree char *xml = build_xml(&p, &xml_len);
+    unsigned char *der = NULL;
+    g_autofree char *err = NULL;
+    CU_ASSERT_EQUAL(orchard_enroll_profile_sign(xml, xml_len, cert, key, &der, &der_len, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(der);
+
+    gsize content_len = 0;
+    g_autofree char *content = cms_verify(der, der_len, &content_len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(content);
+    CU_ASSERT_EQUAL(content_len, xml_len);
+    CU_ASSERT(content_len == xml_len && memcmp(content, xml, xml_len) == 0);
+
+    /* Verifies without -certfile, so the signer's certificate is inside;
+     * and the digest is SHA-256. */
+    g_autofree char *printed = NULL;
+    CU_ASSERT_EQUAL(RUN(&printed, NULL, "openssl", "cms", "-cmsout", "-print", "-inform", "DER",
+                        "-in", "signed.mobileconfig"), 0);
+    CU_ASSERT(contains(printed, "Profile Signing"));
+    CU_ASSERT(contains(printed, "sha256"));
+    CU_ASSERT(contains(printed, "pkcs7-signedData"));
+    g_free(der);
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+static void test_profile__sign_wrong_key(void)
+{
+    X509 *cert = NULL;
+    EVP_PKEY *key = NULL;
+    CU_ASSERT_EQUAL_FATAL(load_pair("sign.crt", "other.key", &cert, &key), 0);
+    unsigned char *der = (unsigned char *)"untouched";
+    size_t len = 9;
+    g_autofree char *err = NULL;
+    CU_ASSERT_EQUAL(orchard_enroll_profile_sign("<plist/>", 8, cert, key, &der, &len, &err),
+                    ORCHARD_EINVAL);
+    CU_ASSERT_PTR_NULL(der);
+    CU_ASSERT(contains(err, "does not match"));
+    X509_free(cert);
+    EVP_PKEY_free(key);
+}
+
+/* build(): the plain XML without a signing pair, CMS with one. */
+static void test_profile__build_plain_and_signed(void)
+{
+    orchard_mdm_config *cfg = g_new0(orchard_mdm_config, 1);
+    cfg->org_name = g_strdup("Acme");
+    cfg->apns_topic = g_strdup(TOPIC);
+    unsigned char *out = NULL;
+    size_t len = 0;
+    int is_signed = -1;
+    g_autofree char *err = NULL;
+
+    CU_ASSERT_EQUAL(orchard_enroll_profile_build(cfg, BASE, "chal-9", &out, &len, &is_signed,
+                                                 &err), 0);
+    CU_ASSERT_EQUAL(is_signed, 0);
+    plist_t root = parse_xml((const char *)out, len);
+    expected e = {BASE, "Acme", TOPIC, "chal-9", {0}};
+    check_profile(root, &e);
+    plist_free(root);
+    g_free(out);
+
+    CU_ASSERT_EQUAL_FATAL(load_pair("sign.crt", "sign.key", &cfg->profile_signing_cert,
+                                    &cfg->profile_signing_key), 0);
+    CU_ASSERT_EQUAL(orchard_enroll_profile_build(cfg, BASE, "chal-9", &out, &len, &is_signed,
+                                                 &err), 0);
+    CU_ASSERT_EQUAL(is_signed, 1);
+    CU_ASSERT_FATAL(len > 0 && out[0] == 0x30); /* DER SEQUENCE, not XML */
+    gsize content_len = 0;
+    g_autofree char *content = cms_verify(out, len, &content_len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(content);
+    root = parse_xml(content, content_len);
+    expected e2 = {BASE, "Acme", TOPIC, "chal-9", {0}};
+    check_profile(root, &e2);
+    plist_free(root);
+    g_free(out);
+    orchard_mdm_config_free(cfg);
+}
+
+static void test_profile__filename(void)
+{
+    const struct {
+        const char *org, *want;
+    } cases[] = {
+        {"Acme", "Acme-enrollment.mobileconfig"},
+        {HOSTILE_ORG, "Acme-Sons-Ltd-enrollment.mobileconfig"},
+        {"../../etc/passwd", "etc-passwd-enrollment.mobileconfig"},
+        {"a\"b\r\nc", "a-b-c-enrollment.mobileconfig"},
+        {"Caf\xc3\xa9 M\xc3\xbcller", "Caf-M-ller-enrollment.mobileconfig"},
+        {"\xe6\x97\xa5\xe6\x9c\xac", "orchard-enrollment.mobileconfig"},
+        {"", "orchard-enrollment.mobileconfig"},
+        {NULL, "orchard-enrollment.mobileconfig"},
+        {"my_org.v2", "my_org.v2-enrollment.mobileconfig"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *f = orchard_enroll_profile_filename(cases[i].org);
+        CU_ASSERT_STRING_EQUAL(f, cases[i].want);
+    }
+    g_autofree char *long_org = g_strnfill(300, 'x');
+    g_autofree char *f = orchard_enroll_profile_filename(long_org);
+    CU_ASSERT(strlen(f) <= 64 + strlen("-enrollment.mobileconfig"));
+}
+
+/* ---- configuration: org_info.org_name --------------------------------------- */
+
+static int load_org(const char *value, orchard_mdm_config **cfg, char **err)
+{
+    const char *kv[] = {"org_info.org_name", value, NULL};
+    mdmfx_apply_config(kv);
+    return orchard_mdm_config_load(&fake_host, cfg, err);
+}
+
+static void test_config__org_name(void)
+{
+    orchard_mdm_config *cfg = NULL;
+    g_autofree char *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(load_org(NULL, &cfg, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cfg->org_name, "orchard");
+    orchard_mdm_config_free(cfg);
+
+    CU_ASSERT_EQUAL_FATAL(load_org(HOSTILE_ORG, &cfg, &err), 0);
+    CU_ASSERT_STRING_EQUAL(cfg->org_name, HOSTILE_ORG);
+    orchard_mdm_config_free(cfg);
+
+    /* 55 characters (110 bytes of UTF-8) fit; 56 don't. */
+    GString *s = g_string_new(NULL);
+    for (int i = 0; i < 55; i++)
+        g_string_append(s, "\xc3\xa9");
+    CU_ASSERT_EQUAL(load_org(s->str, &cfg, &err), 0);
+    orchard_mdm_config_free(cfg);
+    g_string_append_c(s, 'x');
+    const char *bad[] = {s->str, "Acme\nInc", "Acme\x1b[31m", "Acme\xff", "   "};
+    const char *why[] = {"longer than 55", "control character", "control character",
+                         "not UTF-8", "blank"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_clear_pointer(&err, g_free);
+        cfg = NULL;
+        CU_ASSERT_EQUAL(load_org(bad[i], &cfg, &err), ORCHARD_EINVAL);
+        CU_ASSERT_PTR_NULL(cfg);
+        CU_ASSERT(contains(err, "org_info.org_name"));
+        CU_ASSERT(contains(err, why[i]));
+    }
+    g_string_free(s, TRUE);
+    mdmfx_apply_config(NULL);
+}
+
+/* `config check` lists the key, with its default or value. */
+static void test_config__check_shows_org_name(void)
+{
+    g_autofree char *path = mdmfx_write_config(NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    const char *args[] = {"--config", path, "config", "check", NULL};
+    CU_ASSERT_EQUAL(mdmfx_run(args, NULL, &out, &err), 0);
+    CU_ASSERT(contains(out, "org_info:\n  org_name: orchard  # default"));
+    g_free(out);
+    g_free(err);
+    const char *env[] = {"ORCHARD_ORG_INFO_ORG_NAME=Acme Corp", NULL};
+    CU_ASSERT_EQUAL(mdmfx_run(args, env, &out, &err), 0);
+    CU_ASSERT(contains(out, "org_name: Acme Corp"));
+}
+
+/* ---- the route ------------------------------------------------------------- */
+
+/* MDM off (or not serving): 404 that says why, before the token is looked at. */
+static void test_route__mdm_off(void)
+{
+    fake_resp r;
+    orchard_serve_state_set(NULL);
+    get("/api/mdm/apple/enroll", "whatever", &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    g_autofree char *t1 = body_text(&r);
+    CU_ASSERT(contains(t1, "MDM is not configured"));
+    resp_clear(&r);
+
+    const char *kv[] = {"mdm.apple_apns_cert", NULL, "mdm.apple_apns_key", NULL,
+                        "mdm.apple_scep_cert", NULL, "mdm.apple_scep_key", NULL, NULL};
+    serve_with(kv);
+    get("/api/mdm/apple/enroll", "whatever", &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    g_autofree char *t2 = body_text(&r);
+    CU_ASSERT(contains(t2, "mdm.apple_apns_cert"));
+    resp_clear(&r);
+    orchard_serve_state_set(NULL);
+}
+
+/* Missing, empty, malformed: one 404 that doesn't say which. */
+static void test_route__bad_token(void)
+{
+    const char *tokens[] = {NULL, "", "has space", "a/b", "<script>", "x;DROP TABLE"};
+    serve_with(NULL);
+    g_autofree char *long_token = g_strnfill(500, 'A');
+    for (size_t i = 0; i <= G_N_ELEMENTS(tokens); i++) {
+        fake_resp r;
+        get("/api/mdm/apple/enroll", i < G_N_ELEMENTS(tokens) ? tokens[i] : long_token, &r);
+        CU_ASSERT_EQUAL(r.status, 404);
+        g_autofree char *t = body_text(&r);
+        CU_ASSERT_STRING_EQUAL(t, "unknown enrollment token\n");
+        resp_clear(&r);
+    }
+    orchard_serve_state_set(NULL);
+}
+
+static void test_route__subpath(void)
+{
+    fake_resp r;
+    serve_with(NULL);
+    get("/api/mdm/apple/enroll/x", "whatever", &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    resp_clear(&r);
+    orchard_serve_state_set(NULL);
+}
+
+static void test_route__unknown_token(void)
+{
+    NEED_STORE();
+    serve_with(NULL);
+    fake_resp r;
+    /* Well formed, never created. */
+    get("/api/mdm/apple/enroll", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    g_autofree char *t = body_text(&r);
+    CU_ASSERT_STRING_EQUAL(t, "unknown enrollment token\n");
+    resp_clear(&r);
+    orchard_serve_state_set(NULL);
+}
+
+/* The store failing: 503 and a log line, never a profile. */
+static void test_route__store_failure(void)
+{
+    serve_with(NULL);
+    fake_resp r;
+    fail_begin = 1; /* the token can't be checked */
+    get("/api/mdm/apple/enroll", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", &r);
+    fail_begin = 0;
+    CU_ASSERT_EQUAL(r.status, 503);
+    CU_ASSERT(g_strcmp0(r.content_type, "application/x-apple-aspen-config") != 0);
+    CU_ASSERT(log_lines->len >= 1);
+    resp_clear(&r);
+
+    if (store_ok) { /* the token is good but the challenge can't be stored */
+        char *token = NULL;
+        CU_ASSERT_EQUAL_FATAL(orchard_server_store_token_create("store failure", &token), 0);
+        fail_begin = 2;
+        get("/api/mdm/apple/enroll", token, &r);
+        fail_begin = 0;
+        CU_ASSERT_EQUAL(r.status, 503);
+        CU_ASSERT(g_strcmp0(r.content_type, "application/x-apple-aspen-config") != 0);
+        g_autofree char *t = body_text(&r);
+        CU_ASSERT(!strstr(t, "PayloadContent"));
+        CU_ASSERT(logs_free_of(token));
+        resp_clear(&r);
+        g_free(token);
+    }
+    orchard_serve_state_set(NULL);
+}
+
+/* The challenge inside a served profile (SCEP payload). g_free. */
+static char *challenge_of(plist_t root)
+{
+    plist_t scep = plist_array_get_item(plist_dict_get_item(root, "PayloadContent"), 0);
+    return g_strdup(str_at(plist_dict_get_item(scep, "PayloadContent"), "Challenge"));
+}
+
+static void test_route__serves_profile(void)
+{
+    NEED_STORE();
+    const char *kv[] = {"org_info.org_name", HOSTILE_ORG, NULL};
+    serve_with(kv);
+    char *token = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_server_store_token_create("Sales laptops", &token), 0);
+
+    fake_resp r;
+    get("/api/mdm/apple/enroll", token, &r);
+    CU_ASSERT_EQUAL_FATAL(r.status, 200);
+    CU_ASSERT_EQUAL(r.rc, 0);
+    CU_ASSERT_STRING_EQUAL(r.content_type, "application/x-apple-aspen-config");
+    CU_ASSERT_STRING_EQUAL(header(&r, "Content-Disposition"),
+                           "attachment; filename=\"Acme-Sons-Ltd-enrollment.mobileconfig\"");
+    CU_ASSERT_STRING_EQUAL(header(&r, "Cache-Control"), "no-store");
+
+    plist_t root = parse_xml((const char *)r.body->data, r.body->len);
+    g_autofree char *challenge = challenge_of(root);
+    /* server.url, not the listening address; the one-time challenge, which
+     * the SCEP server will find in the store, never the static one. */
+    expected e = {"https://mdm.example.com", HOSTILE_ORG, mdmfx_state.topic, challenge, {0}};
+    check_profile(root, &e);
+    plist_free(root);
+    CU_ASSERT(strcmp(challenge, MDMFX_CHALLENGE) != 0);
+    CU_ASSERT(strlen(challenge) >= 43);
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    CU_ASSERT_EQUAL(orchard_server_store_challenge_check(challenge, now), 0);
+    /* ... and it lives mdm.apple_scep_challenge_ttl (1h by default). */
+    CU_ASSERT_EQUAL(orchard_server_store_challenge_check(challenge, now + 3500), 0);
+    CU_ASSERT_EQUAL(orchard_server_store_challenge_check(challenge, now + 3700),
+                    ORCHARD_ENOTFOUND);
+
+    /* One INFO line, without the token or the challenge. */
+    int info = 0;
+    for (guint i = 0; i < log_lines->len; i++)
+        info += g_str_has_prefix(log_lines->pdata[i], "2 ") &&
+                strstr(log_lines->pdata[i], "profile served");
+    CU_ASSERT_EQUAL(info, 1);
+    CU_ASSERT(logs_free_of(token));
+    CU_ASSERT(logs_free_of(challenge));
+    resp_clear(&r);
+
+    /* Every download gets its own challenge. */
+    get("/api/mdm/apple/enroll", token, &r);
+    CU_ASSERT_EQUAL_FATAL(r.status, 200);
+    root = parse_xml((const char *)r.body->data, r.body->len);
+    g_autofree char *challenge2 = challenge_of(root);
+    plist_free(root);
+    CU_ASSERT(strcmp(challenge, challenge2) != 0);
+    resp_clear(&r);
+    g_free(token);
+    orchard_serve_state_set(NULL);
+}
+
+static void test_route__serves_signed_profile(void)
+{
+    NEED_STORE();
+    g_autofree char *cert = tmp_path("sign.crt"), *key = tmp_path("sign.key");
+    const char *kv[] = {"server.profile_signing_cert", cert, "server.profile_signing_key", key,
+                        NULL};
+    serve_with(kv);
+    char *token = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_server_store_token_create(NULL, &token), 0);
+    fake_resp r;
+    get("/api/mdm/apple/enroll", token, &r);
+    CU_ASSERT_EQUAL_FATAL(r.status, 200);
+    CU_ASSERT_STRING_EQUAL(r.content_type, "application/x-apple-aspen-config");
+    CU_ASSERT_STRING_EQUAL(header(&r, "Content-Disposition"),
+                           "attachment; filename=\"orchard-enrollment.mobileconfig\"");
+    gsize len = 0;
+    g_autofree char *content = cms_verify(r.body->data, r.body->len, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(content);
+    plist_t root = parse_xml(content, len);
+    g_autofree char *challenge = challenge_of(root);
+    expected e = {"https://mdm.example.com", "orchard", mdmfx_state.topic, challenge, {0}};
+    check_profile(root, &e);
+    plist_free(root);
+    CU_ASSERT(contains(log_lines->len ? log_lines->pdata[log_lines->len - 1] : "",
+                       "signed profile served"));
+    resp_clear(&r);
+    g_free(token);
+    orchard_serve_state_set(NULL);
+}
+
+/* ---- enroll-token create ------------------------------------------------------ */
+
+/* Run `orchard --config <kv config> enroll-token create args...`. */
+static int token_cmd(const char *const *kv, const char *const *args, char **out, char **err)
+{
+    g_autofree char *path = mdmfx_write_config(kv);
+    const char *argv[16] = {"--config", path, "enroll-token", "create"};
+    size_t n = 4;
+    for (size_t i = 0; args && args[i] && n < G_N_ELEMENTS(argv) - 1; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return mdmfx_run(argv, NULL, out, err);
+}
+
+/* The last line of `out`. g_free. */
+static char *last_line(const char *out)
+{
+    g_auto(GStrv) lines = g_strsplit(out ? out : "", "\n", -1);
+    guint n = g_strv_length(lines);
+    while (n > 0 && !*lines[n - 1])
+        n--;
+    return g_strdup(n ? lines[n - 1] : "");
+}
+
+static void test_token_cmd__create(void)
+{
+    NEED_STORE();
+    g_autofree char *db = tmp_path("tokens.db");
+    const char *kv[] = {"store.sqlite", db, NULL};
+    const char *args[] = {"--name", "Sales laptops", NULL};
+    g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL;
+
+    int rc = token_cmd(kv, args, &out, &err);
+    CU_ASSERT_EQUAL(rc, 0);
+    if (rc)
+        fprintf(stderr, "\n  enroll-token create: %s\n", err);
+    g_autofree char *token = last_line(out);
+    CU_ASSERT_EQUAL(strlen(token), 43);
+    CU_ASSERT_EQUAL(strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                  "0123456789-_"), strlen(token));
+    CU_ASSERT(contains(out, "Sales laptops"));
+    g_autofree char *url = g_strdup_printf("https://mdm.example.com/api/mdm/apple/enroll?token=%s",
+                                           token);
+    CU_ASSERT(contains(out, url));
+
+    CU_ASSERT_EQUAL(token_cmd(kv, NULL, &out2, &err2), 0);
+    g_autofree char *token2 = last_line(out2);
+    CU_ASSERT(strcmp(token, token2) != 0);
+
+    /* Both are in the store the command was pointed at. */
+    CU_ASSERT_EQUAL_FATAL(reopen_store(db), 0);
+    CU_ASSERT_EQUAL(orchard_server_store_token_check(token, NULL), 0);
+    CU_ASSERT_EQUAL(orchard_server_store_token_check(token2, NULL), 0);
+    CU_ASSERT_EQUAL(orchard_server_store_token_check("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", NULL),
+                    ORCHARD_ENOTFOUND);
+    CU_ASSERT_EQUAL(reopen_store(store_path), 0);
+    CU_ASSERT_EQUAL(mdmfx_leaks(), 0);
+}
+
+static void test_token_cmd__without_url(void)
+{
+    NEED_STORE();
+    g_autofree char *db = tmp_path("tokens-nourl.db");
+    const char *kv[] = {"store.sqlite", db, "server.url", NULL, NULL};
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(token_cmd(kv, NULL, &out, &err), 0);
+    CU_ASSERT(contains(out, "server.url is not set"));
+    g_autofree char *token = last_line(out);
+    CU_ASSERT_EQUAL(strlen(token), 43);
+}
+
+static void test_token_cmd__no_store(void)
+{
+    const char *kv[] = {"store.sqlite", NULL, NULL};
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(token_cmd(kv, NULL, &out, &err), 1);
+    CU_ASSERT(contains(err, "store.sqlite"));
+    CU_ASSERT(contains(err, "not configured"));
+}
+
+static void test_token_cmd__bad_args(void)
+{
+    const char *const cases[][4] = {
+        {"--bogus", NULL, NULL},
+        {"--name", NULL, NULL},
+        {"--name", "", NULL},
+        {"--name", "a\nb", NULL},
+        {"stray", NULL, NULL},
+        {"--name", "a", "--name=b"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *out = NULL, *err = NULL;
+        CU_ASSERT_EQUAL(token_cmd(NULL, cases[i], &out, &err), 2);
+        CU_ASSERT(contains(err, "usage: orchard enroll-token create"));
+    }
+    g_autofree char *out = NULL, *err = NULL;
+    const char *help[] = {"--help", NULL};
+    CU_ASSERT_EQUAL(token_cmd(NULL, help, &out, &err), 0);
+    CU_ASSERT(contains(out, "--name N"));
+}
+
+/* ---- end to end: `orchard serve` and curl ------------------------------------- */
+
+/* A port nobody listens on right now (the kernel's pick; small race). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Read the child's stdout until `want` shows up or 15 s pass. */
+static int wait_for_output(int fd, const char *want)
+{
+    GString *seen = g_string_new(NULL);
+    gint64 deadline = g_get_monotonic_time() + 15 * G_USEC_PER_SEC;
+    int found = 0;
+    while (!found && g_get_monotonic_time() < deadline) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char buf[512];
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n <= 0)
+            break;
+        g_string_append_len(seen, buf, n);
+        found = strstr(seen->str, want) != NULL;
+    }
+    if (!found)
+        fprintf(stderr, "\n  serve said:\n%s\n", seen->str);
+    g_string_free(seen, TRUE);
+    return found;
+}
+
+/* curl `url` into tmp_dir/body.bin and hdr.txt; the HTTP status, or -1. */
+static int curl_get(const char *curl, const char *url)
+{
+    g_autofree char *out = NULL;
+    if (RUN(&out, NULL, curl, "-sS", "--max-time", "20", "-D", "hdr.txt", "-o", "body.bin",
+            "-w", "%{http_code}", url) != 0)
+        return -1;
+    return atoi(out);
+}
+
+static void test_e2e__serve_and_download(void)
+{
+    NEED_STORE();
+    g_autofree char *curl = g_find_program_in_path("curl");
+    if (!curl) {
+        fprintf(stderr, "\n  curl not found: end-to-end download not tested\n");
+        return;
+    }
+    int port = free_port();
+    CU_ASSERT_FATAL(port > 0);
+    g_autofree char *db = tmp_path("e2e.db");
+    g_autofree char *address = g_strdup_printf("127.0.0.1:%d", port);
+    const char *kv[] = {"store.sqlite", db, "server.address", address, NULL};
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(token_cmd(kv, NULL, &out, &err), 0);
+    g_autofree char *token = last_line(out);
+
+    g_autofree char *cfg_path = mdmfx_write_config(kv);
+    const char *argv[] = {ORCHARD_BIN, "--config", cfg_path, "serve", NULL};
+    GPid pid = 0;
+    int out_fd = -1;
+    CU_ASSERT_FATAL(g_spawn_async_with_pipes(tmp_dir, (char **)argv, NULL,
+                                             G_SPAWN_DO_NOT_REAP_CHILD |
+                                                 G_SPAWN_STDERR_TO_DEV_NULL,
+                                             NULL, NULL, &pid, NULL, &out_fd, NULL, NULL));
+    int up = wait_for_output(out_fd, "listening on");
+    CU_ASSERT(up);
+    if (up) {
+        g_autofree char *url = g_strdup_printf(
+            "http://%s/api/mdm/apple/enroll?token=%s", address, token);
+        CU_ASSERT_EQUAL(curl_get(curl, url), 200);
+        g_autofree char *hdr = NULL, *body = NULL;
+        gsize len = 0;
+        g_autofree char *hp = tmp_path("hdr.txt"), *bp = tmp_path("body.bin");
+        CU_ASSERT(g_file_get_contents(hp, &hdr, NULL, NULL));
+        CU_ASSERT(g_file_get_contents(bp, &body, &len, NULL));
+        g_autofree char *lower = g_ascii_strdown(hdr ? hdr : "", -1);
+        CU_ASSERT(contains(lower, "content-type: application/x-apple-aspen-config"));
+        CU_ASSERT(contains(lower, "content-disposition: attachment; "
+                                  "filename=\"orchard-enrollment.mobileconfig\""));
+        CU_ASSERT(contains(lower, "cache-control: no-store"));
+        plist_t root = body ? parse_xml(body, len) : NULL;
+        CU_ASSERT_PTR_NOT_NULL(root);
+        if (root) {
+            g_autofree char *challenge = challenge_of(root);
+            expected e = {"https://mdm.example.com", "orchard", mdmfx_state.topic, challenge,
+                          {0}};
+            check_profile(root, &e);
+            plist_free(root);
+            /* The challenge is in the server's store, one-time and unused. */
+            CU_ASSERT_EQUAL_FATAL(reopen_store(db), 0);
+            CU_ASSERT_EQUAL(orchard_server_store_challenge_check(
+                                challenge, g_get_real_time() / G_USEC_PER_SEC), 0);
+            CU_ASSERT_EQUAL(reopen_store(store_path), 0);
+        }
+        g_autofree char *bad = g_strdup_printf(
+            "http://%s/api/mdm/apple/enroll?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            address);
+        CU_ASSERT_EQUAL(curl_get(curl, bad), 404);
+        g_autofree char *nobody = g_strdup_printf("http://%s/api/mdm/apple/enroll", address);
+        CU_ASSERT_EQUAL(curl_get(curl, nobody), 404);
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    g_spawn_close_pid(pid);
+    close(out_fd);
+}
+
+void enroll_suite(void)
+{
+    ORCHARD_ADD_SUITE("enroll", suite_init, suite_cleanup,
+                      {"profile__layout", test_profile__layout},
+                      {"profile__fresh_uuids", test_profile__fresh_uuids},
+                      {"profile__hostile_org_escaped", test_profile__hostile_org_escaped},
+                      {"profile__hostile_challenge_escaped",
+                       test_profile__hostile_challenge_escaped},
+                      {"profile__control_chars_refused", test_profile__control_chars_refused},
+                      {"profile__empty_refused", test_profile__empty_refused},
+                      {"profile__signed_verifies", test_profile__signed_verifies},
+                      {"profile__sign_wrong_key", test_profile__sign_wrong_key},
+                      {"profile__build_plain_and_signed", test_profile__build_plain_and_signed},
+                      {"profile__filename", test_profile__filename},
+                      {"config__org_name", test_config__org_name},
+                      {"config__check_shows_org_name", test_config__check_shows_org_name},
+                      {"route__mdm_off", test_route__mdm_off},
+                      {"route__bad_token", test_route__bad_token},
+                      {"route__subpath", test_route__subpath},
+                      {"route__unknown_token", test_route__unknown_token},
+                      {"route__store_failure", test_route__store_failure},
+                      {"route__serves_profile", test_route__serves_profile},
+                      {"route__serves_signed_profile", test_route__serves_signed_profile},
+                      {"token_cmd__create", test_token_cmd__create},
+                      {"token_cmd__without_url", test_token_cmd__without_url},
+                      {"token_cmd__no_store", test_token_cmd__no_store},
+                      {"token_cmd__bad_args", test_token_cmd__bad_args},
+                      {"e2e__serve_and_download", test_e2e__serve_and_download});
+}

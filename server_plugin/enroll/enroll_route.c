@@ -1,0 +1,134 @@
+/* GET /api/mdm/apple/enroll?token=T: hands an enrollment profile to whoever
+ * holds an enrollment token (`orchard enroll-token create`). Each download
+ * gets its own one-time SCEP challenge, stored before the profile leaves,
+ * so the static mdm.apple_scep_challenge never travels in a profile. */
+#include "profile.h"
+#include "serve_state.h"
+#include "server.h"
+#include "server_store.h"
+
+#include <glib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+
+#define ENROLL_PATH "/api/mdm/apple/enroll"
+#define PROFILE_TYPE "application/x-apple-aspen-config"
+#define TEXT_TYPE "text/plain; charset=utf-8"
+/* Tokens are 43 base64url characters; anything far off is no token of ours
+ * and is turned away before it costs a store lookup. */
+#define TOKEN_MAX_LEN 128
+
+static const orchard_host_api *host(void) { return orchard_server_host; }
+
+static int respond_text(orchard_http_response *resp, int status, const char *text)
+{
+    return host()->http_respond(resp, status, TEXT_TYPE, text, strlen(text));
+}
+
+/* One answer for a missing, malformed and unknown token, so a prober
+ * learns nothing about which tokens exist. */
+static int not_found(orchard_http_response *resp)
+{
+    return respond_text(resp, 404, "unknown enrollment token\n");
+}
+
+static int unavailable(orchard_http_response *resp, const char *what, int rc)
+{
+    host()->log(ORCHARD_LOG_ERROR, "orchard-server",
+                "enroll: %s failed (%s): no profile served", what, host()->strerror(rc));
+    return respond_text(resp, 503, "the enrollment store is unavailable; try again later\n");
+}
+
+static int token_well_formed(const char *token)
+{
+    size_t n = token ? strlen(token) : 0;
+    if (n == 0 || n > TOKEN_MAX_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!g_ascii_isalnum(token[i]) && token[i] != '-' && token[i] != '_')
+            return 0;
+    return 1;
+}
+
+/* Devices refuse an MDM server over plain http: say so once. */
+static void warn_plain_http(const char *base_url)
+{
+    static gint warned;
+    if (!g_str_has_prefix(base_url, "https://") && g_atomic_int_compare_and_exchange(&warned, 0, 1))
+        host()->log(ORCHARD_LOG_WARNING, "orchard-server",
+                    "enroll: serving profiles that point at %s; Macs only enroll over https: "
+                    "set server.url", base_url);
+}
+
+static int send_profile(const orchard_http_request *req, orchard_http_response *resp,
+                        const orchard_mdm_config *cfg, const char *token_name,
+                        const char *challenge)
+{
+    const char *base = orchard_serve_base_url();
+    g_autofree char *err = NULL;
+    unsigned char *body = NULL;
+    size_t len = 0;
+    int is_signed = 0;
+
+    int rc = orchard_enroll_profile_build(cfg, base, challenge, &body, &len, &is_signed, &err);
+    if (rc) {
+        host()->log(ORCHARD_LOG_ERROR, "orchard-server", "enroll: %s", err);
+        return respond_text(resp, 500, "the enrollment profile could not be built; "
+                                       "the server log says why\n");
+    }
+    g_autofree char *filename = orchard_enroll_profile_filename(cfg->org_name);
+    g_autofree char *disposition = g_strdup_printf("attachment; filename=\"%s\"", filename);
+    warn_plain_http(base);
+    host()->http_set_header(resp, "Content-Disposition", disposition);
+    /* The profile carries a one-time secret: no cache may keep a copy. */
+    host()->http_set_header(resp, "Cache-Control", "no-store");
+    rc = host()->http_respond(resp, 200, PROFILE_TYPE, body, len);
+    host()->log(ORCHARD_LOG_INFO, "orchard-server",
+                "enroll: %s profile served to %s (enrollment token \"%s\")",
+                is_signed ? "signed" : "unsigned", host()->http_remote_addr(req),
+                token_name ? token_name : "unnamed");
+    OPENSSL_cleanse(body, len);
+    g_free(body);
+    return rc;
+}
+
+static int handle_enroll(const orchard_http_request *req, orchard_http_response *resp,
+                         void *payload)
+{
+    (void)payload;
+    if (orchard_serve_mdm_gate(resp))
+        return 0;
+    /* The host also routes "/api/mdm/apple/enroll/..." here. */
+    if (strcmp(host()->http_path(req), ENROLL_PATH) != 0)
+        return respond_text(resp, 404, "not found\n");
+
+    const orchard_mdm_config *cfg = orchard_serve_config();
+    const char *token = host()->http_query(req, "token");
+    if (!token_well_formed(token))
+        return not_found(resp);
+    g_autofree char *token_name = NULL;
+    int rc = orchard_server_store_token_check(token, &token_name);
+    if (rc == ORCHARD_ENOTFOUND)
+        return not_found(resp);
+    if (rc)
+        return unavailable(resp, "checking the enrollment token", rc);
+
+    /* Stored first: a profile whose challenge the SCEP server doesn't know
+     * would fail on the device, long after the download looked fine. */
+    char *challenge = NULL;
+    if ((rc = orchard_server_store_challenge_create(cfg->scep_challenge_ttl, &challenge)))
+        return unavailable(resp, "storing a one-time SCEP challenge", rc);
+    rc = send_profile(req, resp, cfg, token_name, challenge);
+    OPENSSL_cleanse(challenge, strlen(challenge));
+    g_free(challenge);
+    return rc;
+}
+
+const orchard_route orchard_route_enroll = {
+    ORCHARD_STRUCT_HEADER(orchard_route),
+    /* method */ "GET",
+    /* path_prefix */ ENROLL_PATH,
+    /* handle */ handle_enroll,
+    /* payload */ NULL,
+};
