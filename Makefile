@@ -16,13 +16,17 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The main job. Until `orchard serve` exists it is the local query shell.
+# The main job: the MDM server on the embedded SQLite store. The first run
+# makes dev/ (scripts/dev_setup.sh: SCEP CA, a development stand-in APNs
+# certificate, a challenge, dev/orchard.yml) and an enrollment token.
+DEV ?= dev
 run: build
-	@echo '$$ orchard query "select * from orchard_plugins"'
-	@$(BUILD)/orchard query "select * from orchard_plugins"
-	@echo
-	@echo 'Ask more with $(BUILD)/orchard query "SQL" (add --json for JSON),'
-	@echo 'list commands with $(BUILD)/orchard help, and see docs/tables.md for every table.'
+	@sh scripts/dev_setup.sh $(BUILD)/orchard $(DEV)
+	@[ -s $(DEV)/enroll-token ] || ( umask 077; $(BUILD)/orchard enroll-token create \
+		--name "make run" --config $(DEV)/orchard.yml | tail -n 1 > $(DEV)/enroll-token )
+	@echo "enrollment profile: http://127.0.0.1:8080/api/mdm/apple/enroll?token=$$(cat $(DEV)/enroll-token)"
+	@echo "query the server's state: $(BUILD)/orchard query --config $(DEV)/orchard.yml \"select * from scep_certificates\""
+	@exec $(BUILD)/orchard serve --config $(DEV)/orchard.yml
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -1,5 +1,7 @@
 #!/bin/sh
-# Install the Debian packages orchard builds, tests and benchmarks with.
+# Install the Debian packages orchard builds, tests and benchmarks with
+# (scep: micromdm's scepclient and scepserver, the SCEP peers of the tests
+# and of bench/scep).
 # Idempotent: asks dpkg first and says nothing when everything is present.
 set -eu
 
@@ -7,7 +9,8 @@ PKGS="build-essential cmake pkg-config
 libglib2.0-dev libthrift-c-glib-dev thrift-compiler
 libsqlite3-dev sqlite3 libjansson-dev libcunit1-dev
 libssl-dev openssl libplist-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
-python3 python3-thrift procps libplist-utils"
+python3 python3-thrift procps libplist-utils
+scep curl"
 
 missing=""
 for p in $PKGS; do
