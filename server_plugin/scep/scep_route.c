@@ -53,6 +53,42 @@ static guchar *decode_get_message(const char *text, gsize *len)
     return out;
 }
 
+/*
+ * The CA key, one copy per HTTP worker thread. OpenSSL blinds RSA private
+ * operations; a key shared by threads uses its shared blinding under a lock
+ * and recomputes the unblinding factor per operation, three times per
+ * enrollment. A thread's own copy keeps its own blinding. The copies live as
+ * long as the threads (libmicrohttpd's pool, for the life of the server).
+ */
+typedef struct {
+    EVP_PKEY *shared; /* the configured key this is a copy of */
+    EVP_PKEY *copy;
+} thread_key_copy;
+
+static void thread_key_free(gpointer p)
+{
+    thread_key_copy *t = p;
+    EVP_PKEY_free(t->copy);
+    g_free(t);
+}
+
+static GPrivate thread_key = G_PRIVATE_INIT(thread_key_free);
+
+static EVP_PKEY *thread_ca_key(EVP_PKEY *shared)
+{
+    thread_key_copy *t = g_private_get(&thread_key);
+    if (t && t->shared == shared)
+        return t->copy;
+    EVP_PKEY *copy = EVP_PKEY_dup(shared);
+    if (!copy)
+        return shared;
+    t = g_new0(thread_key_copy, 1);
+    t->shared = shared;
+    t->copy = copy;
+    g_private_replace(&thread_key, t);
+    return copy;
+}
+
 static int pki_operation(const orchard_http_request *req, const orchard_mdm_config *cfg,
                          orchard_http_response *resp)
 {
@@ -77,7 +113,7 @@ static int pki_operation(const orchard_http_request *req, const orchard_mdm_conf
     }
     orchard_scep_service svc = {
         .ca = cfg->scep_cert,
-        .ca_key = cfg->scep_key,
+        .ca_key = thread_ca_key(cfg->scep_key),
         .static_challenge = cfg->scep_challenge,
         .validity_days = cfg->scep_signer_validity_days,
         .allow_renewal_days = cfg->scep_signer_allow_renewal_days,
