@@ -1,6 +1,7 @@
 # orchard: everything a person needs, wrapped. `make run` and `make test`
 # install missing Debian packages first (scripts/deps.sh), then build.
 BUILD ?= build
+MAKEFLAGS += --no-print-directory
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -22,8 +23,9 @@ build: deps
 DEV ?= dev
 run: build
 	@sh scripts/dev_setup.sh $(BUILD)/orchard $(DEV)
-	@[ -s $(DEV)/enroll-token ] || ( umask 077; $(BUILD)/orchard enroll-token create \
-		--name "make run" --config $(DEV)/orchard.yml | tail -n 1 > $(DEV)/enroll-token )
+	@[ -s $(DEV)/enroll-token ] || { umask 077; \
+		t=$$($(BUILD)/orchard enroll-token create --name "make run" --config $(DEV)/orchard.yml) \
+		&& printf '%s\n' "$$t" | tail -n 1 > $(DEV)/enroll-token; }
 	@echo "enrollment profile: http://127.0.0.1:8080/api/mdm/apple/enroll?token=$$(cat $(DEV)/enroll-token)"
 	@echo "query the server's state: $(BUILD)/orchard query --config $(DEV)/orchard.yml \"select * from scep_certificates\""
 	@exec $(BUILD)/orchard serve --config $(DEV)/orchard.yml

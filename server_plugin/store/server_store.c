@@ -104,6 +104,15 @@ static void log_fail(const orchard_host_api *h, orchard_store_tx *tx, const char
            *msg ? ": " : "", msg);
 }
 
+/* Begin a transaction; a failure is logged as `what` failing. */
+static int begin(const orchard_host_api *h, int write, const char *what, orchard_store_tx **tx)
+{
+    int rc = h->store_begin(tx, write);
+    if (rc)
+        log_fail(h, NULL, what, rc);
+    return rc;
+}
+
 /*
  * Run one statement in `tx` with text/int parameters described by `types`
  * ('t' text, 'i' gint64), stepping it to the end. Returns the number of
@@ -140,11 +149,9 @@ static gint64 exec_write(const char *what, const char *sql, const char *types, .
     orchard_store_tx *tx = NULL;
     if (!h)
         return ORCHARD_EABI;
-    int rc = h->store_begin(&tx, 1);
-    if (rc) {
-        log_fail(h, NULL, what, rc);
+    int rc = begin(h, 1, what, &tx);
+    if (rc)
         return rc;
-    }
     va_list ap;
     va_start(ap, types);
     gint64 n = exec_inv(tx, sql, types, ap);
@@ -187,9 +194,8 @@ static int read_one(const char *what, const char *sql, const char *key,
     orchard_stmt *st = NULL;
     if (!h)
         return ORCHARD_EABI;
-    int rc = h->store_begin(&tx, 0);
+    int rc = begin(h, 0, what, &tx);
     if (rc) {
-        log_fail(h, NULL, what, rc);
         /* An unset store.sqlite is ENOTFOUND too: not "no such row". */
         return rc == ORCHARD_ENOTFOUND ? ORCHARD_EIO : rc;
     }
@@ -262,11 +268,9 @@ int orchard_server_store_cert_record(const orchard_issued_cert *cert, const char
     orchard_store_tx *tx = NULL;
     if (!h)
         return ORCHARD_EABI;
-    int rc = h->store_begin(&tx, 1);
-    if (rc) {
-        log_fail(h, NULL, "recording a certificate", rc);
+    int rc = begin(h, 1, "recording a certificate", &tx);
+    if (rc)
         return rc;
-    }
     if (cert->challenge_kind == ORCHARD_CHALLENGE_ONE_TIME) {
         g_autofree char *hash = challenge ? sha256_hex(challenge) : NULL;
         gint64 n = hash ? exec_in(tx,
