@@ -76,6 +76,7 @@ class Env:
     def __init__(self, args, tmp):
         self.orchard = args.orchard
         self.scepclient = args.scepclient
+        self.scep_check = args.scep_check
         self.tmp = tmp
         self.dev = os.path.join(tmp, "dev")
         subprocess.run(["sh", args.dev_setup, self.orchard, self.dev], check=True,
@@ -188,6 +189,58 @@ def test_one_time_challenge(env):
     assert rc != 0 and cert is None, "a spent one-time challenge must be refused: " + out
 
 
+def test_scep_check_get_post_hostile(env):
+    """The tests' own requester: POST, GET (base64 in the URL), DES3, and
+    hostile requests (wrong or missing challenge, bad signature, envelope
+    for another CA) refused."""
+    if not env.scep_check:
+        raise AssertionError("scep_check binary not given")
+    out = subprocess.run([env.scep_check, "--url", env.scep_url, "--challenge", env.challenge],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert not re.search(r"^FAIL ", out.stdout, re.M), out.stdout
+
+
+def post(env, body, ctype="application/x-pki-message"):
+    req = urllib.request.Request(env.scep_url + "?operation=PKIOperation", data=body,
+                                 headers={"Content-Type": ctype}, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=20) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def test_bad_bodies(env):
+    before = len(rows(env))
+    code, body = post(env, b"")
+    assert code == 400 and b"needs a message" in body, (code, body)  # "invalid data len 0"
+    code, body = post(env, b"\x30\x82\xff\xff garbage")
+    assert code == 400 and b"bad SCEP message" in body, (code, body)
+    # 3 MiB: refused from Content-Length (413) before the body is read; curl
+    # waits for "100 Continue" the server never sends.
+    big = os.path.join(env.tmp, "big.bin")
+    with open(big, "wb") as f:
+        f.write(b"\x30" * (3 * 1024 * 1024))
+    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                          "-H", "Content-Type: application/x-pki-message",
+                          "--data-binary", "@" + big, env.scep_url + "?operation=PKIOperation"],
+                         capture_output=True, text=True, timeout=30)
+    assert out.stdout == "413", out.stdout + out.stderr
+    with urllib.request.urlopen(env.scep_url + "?operation=GetCACaps", timeout=10) as r:
+        caps = r.read().decode().split()
+    assert "POSTPKIOperation" in caps and "Renewal" in caps and "AES" in caps, caps
+    with urllib.request.urlopen(env.scep_url + "?operation=GetCACert", timeout=10) as r:
+        assert r.headers["Content-Type"] == "application/x-x509-ca-cert"
+        der = r.read()
+    with open(env.ca, "rb") as f:
+        pem = f.read()
+    got = subprocess.run(["openssl", "x509", "-inform", "DER", "-outform", "PEM"],
+                         input=der, capture_output=True).stdout
+    assert got.strip() == pem.strip(), "GetCACert is the configured CA, DER"
+    assert len(rows(env)) == before, "nothing issued"
+
+
 def test_unknown_token_404(env):
     try:
         urllib.request.urlopen(env.base + "/api/mdm/apple/enroll?token=nope", timeout=10)
@@ -298,6 +351,9 @@ def run(args):
             ("wrong challenge refused, nothing recorded", test_wrong_challenge_refused),
             ("one-time challenge from a profile works once", test_one_time_challenge),
             ("unknown enrollment token answers 404", test_unknown_token_404),
+            ("scep_check: POST, GET, DES3 work; hostile requests refused",
+             test_scep_check_get_post_hostile),
+            ("empty, garbage and oversized bodies; GetCACaps, GetCACert", test_bad_bodies),
             ("kill -9 during enrollments loses no issued certificate",
              lambda e: test_kill9_keeps_every_issued_certificate(e, server_box)),
             ("a new APNs topic is refused unless accepted",
@@ -329,6 +385,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--orchard", required=True)
     p.add_argument("--dev-setup", required=True)
+    p.add_argument("--scep-check", help="bench/scep/scep_check (the tests' requester)")
     p.add_argument("--scepclient", default=shutil.which("scepclient") or "/usr/bin/scepclient")
     args = p.parse_args()
     if not os.access(args.scepclient, os.X_OK):
