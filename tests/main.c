@@ -28,9 +28,12 @@ static const struct {
     {"server_config", server_config_suite},
     {"server_token", server_token_suite},
     {"store", store_suite},
+    {"store_process", store_process_suite},
     {"http", http_suite},
+    {"http_routes", http_routes_suite},
     {"scep", scep_suite},
     {"enroll", enroll_suite},
+    {"enroll_profile", enroll_profile_suite},
     {"server_store", server_store_suite},
 };
 

@@ -23,9 +23,12 @@ void server_generate_suite(void);
 void server_config_suite(void);
 void server_token_suite(void);
 void store_suite(void);
+void store_process_suite(void);
 void http_suite(void);
+void http_routes_suite(void);
 void scep_suite(void);
 void enroll_suite(void);
+void enroll_profile_suite(void);
 void server_store_suite(void);
 
 /* Add a suite and its tests: ORCHARD_SUITE("x", {"case", fn}, ...). */

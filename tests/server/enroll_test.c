@@ -1,9 +1,10 @@
-/* enroll: the enrollment profile (enroll/profile.c) read back with libplist
- * and judged key by key against REFERENCE §5, hostile values, signing
- * checked by the openssl CLI; the enroll route driven through a fake host
- * (its request, response and log are ours; the store is the real one);
- * `orchard enroll-token create` run as the real binary; and one download
- * end to end from a real `orchard serve` with curl. */
+/* enroll: the enrollment profile as the server hands it out. org_info.org_name
+ * in the configuration; the enroll route driven through a fake host (its
+ * request, response and log are ours; the store is the real one); `orchard
+ * enroll-token create` run as the real binary; and one download end to end
+ * from a real `orchard serve` with curl. Profiles served are judged by
+ * enroll_fixture.c; the builder alone is enroll_profile_test.c's. */
+#include "enroll_fixture.h"
 #include "mdm_config.h"
 #include "mdm_fixtures.h"
 #include "profile.h"
@@ -12,14 +13,12 @@
 #include "server.h"
 #include "server_store.h"
 #include "store/store.h"
-#include "x509_util.h"
 #include "suites.h"
 
+#include <CUnit/CUnit.h>
 #include <arpa/inet.h>
 #include <glib.h>
-#include <glib/gstdio.h>
 #include <netinet/in.h>
-#include <openssl/pem.h>
 #include <plist/plist.h>
 #include <poll.h>
 #include <signal.h>
@@ -31,264 +30,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define BASE "https://mdm.example.com"
-#define TOPIC "com.apple.mgmt.External.1d2c3b4a-0000-4000-8000-0123456789ab"
-#define HOSTILE_ORG "Acme & <Sons> \"Ltd\" ]]>"
-/* A value that would close the string and add a payload if pasted into a
- * template. */
-#define INJECTION "</string></dict><dict><key>PayloadType</key><string>com.apple.mdm</string>" \
-                  "<key>ServerURL</key><string>https://evil.example"
-
-static char *tmp_dir;        /* this suite's own files: signing pair, store */
 static char *store_path;     /* the store the route tests use */
 static int store_ok;         /* orchard_store_open worked */
 static const orchard_host_api *saved_host;
-
-/* ---- small helpers ------------------------------------------------------- */
-
-static char *tmp_path(const char *name) { return g_build_filename(tmp_dir, name, NULL); }
-
-static int contains(const char *hay, const char *needle)
-{
-    if (hay && strstr(hay, needle))
-        return 1;
-    fprintf(stderr, "\n  expected \"%s\" in:\n%s\n", needle, hay ? hay : "(null)");
-    return 0;
-}
-
-/* Run argv (PATH searched) in tmp_dir; exit status or -1. */
-static int run_argv(char **out, char **err, const char *const *argv)
-{
-    char *o = NULL, *e = NULL;
-    int ws = 0;
-    if (!g_spawn_sync(tmp_dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &ws,
-                      NULL))
-        return -1;
-    if (out)
-        *out = o;
-    else
-        g_free(o);
-    if (err)
-        *err = e;
-    else
-        g_free(e);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-}
-
-#define RUN(out, err, ...) run_argv(out, err, (const char *const[]){__VA_ARGS__, NULL})
-
-static orchard_enroll_profile_params params(const char *org, const char *challenge)
-{
-    orchard_enroll_profile_params p = {BASE, org, TOPIC, challenge};
-    return p;
-}
-
-/* Build the XML for p; CU-fails and returns NULL on error. g_free. */
-static char *build_xml(const orchard_enroll_profile_params *p, size_t *len)
-{
-    char *xml = NULL;
-    g_autofree char *err = NULL;
-    size_t n = 0;
-    int rc = orchard_enroll_profile_xml(p, &xml, &n, &err);
-    CU_ASSERT_EQUAL(rc, 0);
-    if (rc)
-        fprintf(stderr, "\n  profile: %s\n", err ? err : "(no message)");
-    else
-        CU_ASSERT_EQUAL(n, strlen(xml));
-    if (len)
-        *len = n;
-    return xml;
-}
-
-static plist_t parse_xml(const char *xml, size_t len)
-{
-    plist_t root = NULL;
-    plist_from_xml(xml, (uint32_t)len, &root);
-    return root;
-}
-
-/* ---- judging a profile --------------------------------------------------- */
-
-/* `d` is a dict with exactly the NULL-terminated `keys`. */
-static int keys_are(plist_t d, const char *const *keys)
-{
-    uint32_t n = 0;
-    if (!d || plist_get_node_type(d) != PLIST_DICT)
-        return 0;
-    for (; keys[n]; n++)
-        if (!plist_dict_get_item(d, keys[n])) {
-            fprintf(stderr, "\n  missing key %s\n", keys[n]);
-            return 0;
-        }
-    if (plist_dict_get_size(d) != n) {
-        fprintf(stderr, "\n  %u keys, expected %u\n", plist_dict_get_size(d), n);
-        return 0;
-    }
-    return 1;
-}
-
-static int str_is(plist_t d, const char *key, const char *want)
-{
-    plist_t v = plist_dict_get_item(d, key);
-    if (v && plist_get_node_type(v) == PLIST_STRING && plist_string_val_compare(v, want) == 0)
-        return 1;
-    fprintf(stderr, "\n  %s is not the string \"%s\"\n", key, want);
-    return 0;
-}
-
-static int uint_is(plist_t d, const char *key, uint64_t want)
-{
-    plist_t v = plist_dict_get_item(d, key);
-    return v && plist_get_node_type(v) == PLIST_UINT && plist_uint_val_compare(v, want) == 0;
-}
-
-static int true_at(plist_t d, const char *key)
-{
-    plist_t v = plist_dict_get_item(d, key);
-    return v && plist_get_node_type(v) == PLIST_BOOLEAN && plist_bool_val_is_true(v);
-}
-
-/* The string at `key`, borrowed from the tree; "" when not a string. */
-static const char *str_at(plist_t d, const char *key)
-{
-    plist_t v = plist_dict_get_item(d, key);
-    if (!v || plist_get_node_type(v) != PLIST_STRING)
-        return "";
-    return plist_get_string_ptr(v, NULL);
-}
-
-/* An upper-case RFC 4122 UUID. */
-static int uuid_ok(const char *u)
-{
-    g_autofree char *lower = g_ascii_strdown(u, -1);
-    g_autofree char *upper = g_ascii_strup(u, -1);
-    return g_uuid_string_is_valid(lower) && strcmp(u, upper) == 0;
-}
-
-/* arr is [[oid, value]]: one RDN with one pair. */
-static int rdn_is(plist_t arr, const char *oid, const char *value)
-{
-    plist_t pair = plist_array_get_item(arr, 0);
-    return plist_get_node_type(arr) == PLIST_ARRAY && plist_array_get_size(arr) == 1 && pair &&
-           plist_get_node_type(pair) == PLIST_ARRAY && plist_array_get_size(pair) == 2 &&
-           plist_get_node_type(plist_array_get_item(pair, 0)) == PLIST_STRING &&
-           plist_string_val_compare(plist_array_get_item(pair, 0), oid) == 0 &&
-           plist_get_node_type(plist_array_get_item(pair, 1)) == PLIST_STRING &&
-           plist_string_val_compare(plist_array_get_item(pair, 1), value) == 0;
-}
-
-/* What a profile must hold; uuids[] gets outer, SCEP, MDM (borrowed from root). */
-typedef struct {
-    const char *base, *org, *topic, *challenge;
-    const char *uuids[3];
-} expected;
-
-static void check_scep(plist_t scep, expected *e)
-{
-    static const char *const payload_keys[] = {"PayloadContent", "PayloadIdentifier",
-                                               "PayloadType", "PayloadUUID", "PayloadVersion",
-                                               NULL};
-    static const char *const content_keys[] = {"URL", "Challenge", "Keysize", "Key Type",
-                                               "Key Usage", "Subject", NULL};
-    g_autofree char *url = g_strconcat(e->base, "/mdm/apple/scep", NULL);
-    g_autofree char *cn = g_strconcat(e->org, " Identity", NULL);
-
-    CU_ASSERT_FATAL(keys_are(scep, payload_keys));
-    CU_ASSERT(str_is(scep, "PayloadType", "com.apple.security.scep"));
-    CU_ASSERT(str_is(scep, "PayloadIdentifier", ORCHARD_ENROLL_PROFILE_ID ".scep"));
-    CU_ASSERT(uint_is(scep, "PayloadVersion", 1));
-    e->uuids[1] = str_at(scep, "PayloadUUID");
-    plist_t c = plist_dict_get_item(scep, "PayloadContent");
-    CU_ASSERT_FATAL(keys_are(c, content_keys));
-    CU_ASSERT(str_is(c, "URL", url));
-    CU_ASSERT(str_is(c, "Challenge", e->challenge));
-    CU_ASSERT(uint_is(c, "Keysize", 2048));
-    CU_ASSERT(str_is(c, "Key Type", "RSA"));
-    CU_ASSERT(uint_is(c, "Key Usage", 5));
-    /* [[["O", org]], [["CN", "<org> Identity"]]] */
-    plist_t subject = plist_dict_get_item(c, "Subject");
-    CU_ASSERT_FATAL(plist_get_node_type(subject) == PLIST_ARRAY);
-    CU_ASSERT_FATAL(plist_array_get_size(subject) == 2);
-    CU_ASSERT(rdn_is(plist_array_get_item(subject, 0), "O", e->org));
-    CU_ASSERT(rdn_is(plist_array_get_item(subject, 1), "CN", cn));
-}
-
-static void check_mdm(plist_t mdm, expected *e)
-{
-    static const char *const keys[] = {"PayloadIdentifier", "PayloadType", "PayloadUUID",
-                                       "PayloadVersion", "ServerURL", "Topic", "AccessRights",
-                                       "SignMessage", "CheckOutWhenRemoved",
-                                       "IdentityCertificateUUID", "ServerCapabilities", NULL};
-    g_autofree char *url = g_strconcat(e->base, "/mdm/apple/mdm", NULL);
-
-    CU_ASSERT_FATAL(keys_are(mdm, keys));
-    CU_ASSERT(str_is(mdm, "PayloadType", "com.apple.mdm"));
-    CU_ASSERT(str_is(mdm, "PayloadIdentifier", ORCHARD_ENROLL_PROFILE_ID ".mdm"));
-    CU_ASSERT(uint_is(mdm, "PayloadVersion", 1));
-    CU_ASSERT(str_is(mdm, "ServerURL", url));
-    CU_ASSERT(str_is(mdm, "Topic", e->topic));
-    CU_ASSERT(uint_is(mdm, "AccessRights", 8191));
-    CU_ASSERT(true_at(mdm, "SignMessage"));
-    CU_ASSERT(true_at(mdm, "CheckOutWhenRemoved"));
-    e->uuids[2] = str_at(mdm, "PayloadUUID");
-    /* The MDM identity is the certificate the SCEP payload gets. */
-    CU_ASSERT_STRING_EQUAL(str_at(mdm, "IdentityCertificateUUID"), e->uuids[1]);
-    plist_t caps = plist_dict_get_item(mdm, "ServerCapabilities");
-    CU_ASSERT_FATAL(plist_get_node_type(caps) == PLIST_ARRAY);
-    CU_ASSERT_FATAL(plist_array_get_size(caps) == 2);
-    CU_ASSERT(plist_string_val_compare(plist_array_get_item(caps, 0),
-                                       "com.apple.mdm.per-user-connections") == 0);
-    CU_ASSERT(plist_string_val_compare(plist_array_get_item(caps, 1),
-                                       "com.apple.mdm.bootstraptoken") == 0);
-}
-
-/* Every key, value and type of §5; nothing more. */
-static void check_profile(plist_t root, expected *e)
-{
-    static const char *const keys[] = {"PayloadContent", "PayloadDisplayName",
-                                       "PayloadIdentifier", "PayloadOrganization",
-                                       "PayloadScope", "PayloadType", "PayloadUUID",
-                                       "PayloadVersion", NULL};
-    g_autofree char *display = g_strconcat(e->org, " enrollment", NULL);
-
-    CU_ASSERT_PTR_NOT_NULL_FATAL(root);
-    CU_ASSERT_FATAL(keys_are(root, keys));
-    CU_ASSERT(str_is(root, "PayloadType", "Configuration"));
-    CU_ASSERT(str_is(root, "PayloadScope", "System"));
-    CU_ASSERT(str_is(root, "PayloadIdentifier", ORCHARD_ENROLL_PROFILE_ID));
-    CU_ASSERT(str_is(root, "PayloadDisplayName", display));
-    CU_ASSERT(str_is(root, "PayloadOrganization", e->org));
-    CU_ASSERT(uint_is(root, "PayloadVersion", 1));
-    e->uuids[0] = str_at(root, "PayloadUUID");
-
-    plist_t payloads = plist_dict_get_item(root, "PayloadContent");
-    CU_ASSERT_FATAL(plist_get_node_type(payloads) == PLIST_ARRAY);
-    /* Exactly two: anything injected would show up here. */
-    CU_ASSERT_FATAL(plist_array_get_size(payloads) == 2);
-    check_scep(plist_array_get_item(payloads, 0), e);
-    check_mdm(plist_array_get_item(payloads, 1), e);
-
-    for (int i = 0; i < 3; i++) {
-        CU_ASSERT(uuid_ok(e->uuids[i]));
-        for (int j = 0; j < i; j++)
-            CU_ASSERT(strcmp(e->uuids[i], e->uuids[j]) != 0);
-    }
-}
-
-/* xmllint (libxml2, another parser than libplist's) accepts the text. */
-static void check_xmllint(const char *xml, size_t len)
-{
-    g_autofree char *lint = g_find_program_in_path("xmllint");
-    if (!lint)
-        return; /* libplist's parse above is the check then */
-    g_autofree char *p = tmp_path("lint.xml");
-    CU_ASSERT_FATAL(g_file_set_contents(p, xml, (gssize)len, NULL));
-    g_autofree char *err = NULL;
-    int rc = RUN(NULL, &err, lint, "--noout", "--nonet", p);
-    CU_ASSERT_EQUAL(rc, 0);
-    if (rc)
-        fprintf(stderr, "\n  xmllint: %s\n", err ? err : "");
-}
 
 /* ---- the fake host: our request, response and log ----------------------- */
 
@@ -453,17 +197,6 @@ static void serve_with(const char *const *kv)
 
 /* ---- suite setup ------------------------------------------------------------ */
 
-/* A throwaway profile-signing pair, made now and never committed. */
-static int make_signing_pair(void)
-{
-    return RUN(NULL, NULL, "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-               "sign.key", "-subj", "/O=orchard tests/CN=Profile Signing", "-days", "2", "-out",
-               "sign.crt") == 0 &&
-                   RUN(NULL, NULL, "openssl", "genrsa", "-out", "other.key", "2048") == 0
-               ? 0
-               : -1;
-}
-
 /* (Re)open the process's store on `path`; 0 on success. */
 static int reopen_store(const char *path)
 {
@@ -477,10 +210,7 @@ static int reopen_store(const char *path)
 
 static int suite_init(void)
 {
-    if (mdmfx_setup())
-        return -1;
-    tmp_dir = g_dir_make_tmp("orchard-enroll-XXXXXX", NULL);
-    if (!tmp_dir || make_signing_pair())
+    if (mdmfx_setup() || enroll_fixture_init())
         return -1;
     log_lines = g_ptr_array_new_with_free_func(g_free);
     fake_host_init();
@@ -496,12 +226,7 @@ static int suite_cleanup(void)
     orchard_serve_state_set(NULL);
     orchard_store_close();
     orchard_server_host = saved_host;
-    if (tmp_dir) {
-        const char *argv[] = {"rm", "-rf", tmp_dir, NULL};
-        g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
-                     NULL, NULL);
-    }
-    g_clear_pointer(&tmp_dir, g_free);
+    enroll_fixture_cleanup();
     g_clear_pointer(&store_path, g_free);
     g_clear_pointer(&log_lines, g_ptr_array_unref);
     return mdmfx_teardown();
@@ -514,262 +239,6 @@ static int suite_cleanup(void)
             fprintf(stderr, "\n  the host store (extension/store) could not be opened\n");   \
         CU_ASSERT_FATAL(store_ok);                                                            \
     } while (0)
-
-/* ---- the profile ------------------------------------------------------------- */
-
-static void test_profile__layout(void)
-{
-    orchard_enroll_profile_params p = params("Acme", "chal-123");
-    size_t len = 0;
-    g_autofree char *xml = build_xml(&p, &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
-    plist_t root = parse_xml(xml, len);
-    expected e = {BASE, "Acme", TOPIC, "chal-123", {0}};
-    check_profile(root, &e);
-    plist_free(root);
-    check_xmllint(xml, len);
-    CU_ASSERT(g_str_has_prefix(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
-}
-
-static void test_profile__fresh_uuids(void)
-{
-    orchard_enroll_profile_params p = params("Acme", "chal-123");
-    size_t l1 = 0, l2 = 0;
-    g_autofree char *a = build_xml(&p, &l1);
-    g_autofree char *b = build_xml(&p, &l2);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    plist_t ra = parse_xml(a, l1), rb = parse_xml(b, l2);
-    expected ea = {BASE, "Acme", TOPIC, "chal-123", {0}}, eb = ea;
-    check_profile(ra, &ea);
-    check_profile(rb, &eb);
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            CU_ASSERT(strcmp(ea.uuids[i], eb.uuids[j]) != 0);
-    plist_free(ra);
-    plist_free(rb);
-}
-
-/* A hostile org name (REFERENCE §10) comes out escaped and round-trips. */
-static void test_profile__hostile_org_escaped(void)
-{
-    const char *orgs[] = {HOSTILE_ORG, INJECTION, "O'Brien &amp; Co", "<![CDATA[x]]>",
-                          "Caf\xc3\xa9 \xe2\x80\x94 M\xc3\xbcller", "a\tb\nc"};
-    for (size_t i = 0; i < G_N_ELEMENTS(orgs); i++) {
-        orchard_enroll_profile_params p = params(orgs[i], "chal-123");
-        size_t len = 0;
-        g_autofree char *xml = build_xml(&p, &len);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
-        CU_ASSERT(!strstr(xml, "<Sons>"));
-        CU_ASSERT(!strstr(xml, "</string></dict><dict>"));
-        if (i == 0)
-            CU_ASSERT(contains(xml, "Acme &amp; &lt;Sons&gt; \"Ltd\" ]]&gt;"));
-        plist_t root = parse_xml(xml, len);
-        expected e = {BASE, orgs[i], TOPIC, "chal-123", {0}};
-        check_profile(root, &e);
-        plist_free(root);
-        check_xmllint(xml, len);
-    }
-}
-
-static void test_profile__hostile_challenge_escaped(void)
-{
-    const char *challenge = "]]><!-- " INJECTION " & &amp; <x/>";
-    orchard_enroll_profile_params p = params(HOSTILE_ORG, challenge);
-    size_t len = 0;
-    g_autofree char *xml = build_xml(&p, &len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(xml);
-    CU_ASSERT(!strstr(xml, "<x/>"));
-    CU_ASSERT(!strstr(xml, "<!--"));
-    plist_t root = parse_xml(xml, len);
-    expected e = {BASE, HOSTILE_ORG, TOPIC, challenge, {0}};
-    check_profile(root, &e);
-    plist_free(root);
-    check_xmllint(xml, len);
-}
-
-/* Control characters and bad UTF-8 can't be written as XML: refused, in
- * every substituted value, with a message naming it. */
-static void test_profile__control_chars_refused(void)
-{
-    const char *bad[] = {"a\x01z", "a\rz", "a\x1bz", "a\x7fz", "a\x1fz", "a\xffz",
-                         "a\xc3z", "a\xef\xbf\xbfz", "a\xef\xbf\xbez"};
-    const char *names[] = {"server URL", "org_info.org_name", "APNs topic", "SCEP challenge"};
-    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-        for (size_t field = 0; field < 4; field++) {
-            orchard_enroll_profile_params p = params("Acme", "chal");
-            const char **slot[] = {&p.base_url, &p.org_name, &p.topic, &p.challenge};
-            g_autofree char *val = field == 0 ? g_strconcat(BASE, bad[i], NULL) : g_strdup(bad[i]);
-            *slot[field] = val;
-            char *xml = (char *)"untouched";
-            size_t len = 99;
-            g_autofree char *err = NULL;
-            CU_ASSERT_EQUAL(orchard_enroll_profile_xml(&p, &xml, &len, &err), ORCHARD_EINVAL);
-            CU_ASSERT_PTR_NULL(xml);
-            CU_ASSERT_EQUAL(len, 0);
-            CU_ASSERT(contains(err, names[field]));
-        }
-    }
-}
-
-static void test_profile__empty_refused(void)
-{
-    for (size_t field = 0; field < 4; field++) {
-        for (int empty = 0; empty < 2; empty++) {
-            orchard_enroll_profile_params p = params("Acme", "chal");
-            const char **slot[] = {&p.base_url, &p.org_name, &p.topic, &p.challenge};
-            *slot[field] = empty ? "" : NULL;
-            char *xml = NULL;
-            size_t len = 0;
-            g_autofree char *err = NULL;
-            CU_ASSERT_EQUAL(orchard_enroll_profile_xml(&p, &xml, &len, &err), ORCHARD_EINVAL);
-            CU_ASSERT_PTR_NULL(xml);
-            CU_ASSERT(contains(err, "is empty"));
-        }
-    }
-}
-
-/* openssl cms -verify on `der` (trusting the signing cert); the content. g_free. */
-static char *cms_verify(const unsigned char *der, size_t len, gsize *content_len)
-{
-    g_autofree char *in = tmp_path("signed.mobileconfig");
-    g_autofree char *out = tmp_path("content.xml");
-    g_autofree char *err = NULL;
-    char *content = NULL;
-    g_unlink(out);
-    CU_ASSERT_FATAL(g_file_set_contents(in, (const char *)der, (gssize)len, NULL));
-    int rc = RUN(NULL, &err, "openssl", "cms", "-verify", "-inform", "DER", "-in", in,
-                 "-CAfile", "sign.crt", "-purpose", "any", "-binary", "-out", out);
-    CU_ASSERT_EQUAL(rc, 0);
-    if (rc) {
-        fprintf(stderr, "\n  openssl cms -verify: %s\n", err ? err : "");
-        return NULL;
-    }
-    CU_ASSERT(contains(err, "Verification successful"));
-    CU_ASSERT_FATAL(g_file_get_contents(out, &content, content_len, NULL));
-    return content;
-}
-
-static int load_pair(const char *cert_name, const char *key_name, X509 **cert, EVP_PKEY **key)
-{
-    g_autofree char *cp = tmp_path(cert_name), *kp = tmp_path(key_name);
-    g_autofree char *err = NULL;
-    int rc = orchard_x509_load_cert(cp, NULL, "test", cert, &err);
-    if (rc == 0)
-        rc = orchard_x509_load_key(kp, NULL, "test", key, &err);
-    return rc;
-}
-
-/* Signed: CMS SignedData that openssl verifies against the signing cert,
- * the signer's certificate inside, SHA-256, content the XML byte for byte. */
-static void test_profile__signed_verifies(void)
-{
-    X509 *cert = NULL;
-    EVP_PKEY *key = NULL;
-    CU_ASSERT_EQUAL_FATAL(load_pair("sign.crt", "sign.key", &cert, &key), 0);
-    orchard_enroll_profile_params p = params(HOSTILE_ORG, "chal-123");
-    size_t xml_len = 0, der_len = 0;
-    g_autofree char *xml = build_xml(&p, &xml_len);
-    unsigned char *der = NULL;
-    g_autofree char *err = NULL;
-    CU_ASSERT_EQUAL(orchard_enroll_profile_sign(xml, xml_len, cert, key, &der, &der_len, &err), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(der);
-
-    gsize content_len = 0;
-    g_autofree char *content = cms_verify(der, der_len, &content_len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(content);
-    CU_ASSERT_EQUAL(content_len, xml_len);
-    CU_ASSERT(content_len == xml_len && memcmp(content, xml, xml_len) == 0);
-
-    /* Verifies without -certfile, so the signer's certificate is inside;
-     * and the digest is SHA-256. */
-    g_autofree char *printed = NULL;
-    CU_ASSERT_EQUAL(RUN(&printed, NULL, "openssl", "cms", "-cmsout", "-print", "-inform", "DER",
-                        "-in", "signed.mobileconfig"), 0);
-    CU_ASSERT(contains(printed, "Profile Signing"));
-    CU_ASSERT(contains(printed, "sha256"));
-    CU_ASSERT(contains(printed, "pkcs7-signedData"));
-    g_free(der);
-    X509_free(cert);
-    EVP_PKEY_free(key);
-}
-
-static void test_profile__sign_wrong_key(void)
-{
-    X509 *cert = NULL;
-    EVP_PKEY *key = NULL;
-    CU_ASSERT_EQUAL_FATAL(load_pair("sign.crt", "other.key", &cert, &key), 0);
-    unsigned char *der = (unsigned char *)"untouched";
-    size_t len = 9;
-    g_autofree char *err = NULL;
-    CU_ASSERT_EQUAL(orchard_enroll_profile_sign("<plist/>", 8, cert, key, &der, &len, &err),
-                    ORCHARD_EINVAL);
-    CU_ASSERT_PTR_NULL(der);
-    CU_ASSERT(contains(err, "does not match"));
-    X509_free(cert);
-    EVP_PKEY_free(key);
-}
-
-/* build(): the plain XML without a signing pair, CMS with one. */
-static void test_profile__build_plain_and_signed(void)
-{
-    orchard_mdm_config *cfg = g_new0(orchard_mdm_config, 1);
-    cfg->org_name = g_strdup("Acme");
-    cfg->apns_topic = g_strdup(TOPIC);
-    unsigned char *out = NULL;
-    size_t len = 0;
-    int is_signed = -1;
-    g_autofree char *err = NULL;
-
-    CU_ASSERT_EQUAL(orchard_enroll_profile_build(cfg, BASE, "chal-9", &out, &len, &is_signed,
-                                                 &err), 0);
-    CU_ASSERT_EQUAL(is_signed, 0);
-    plist_t root = parse_xml((const char *)out, len);
-    expected e = {BASE, "Acme", TOPIC, "chal-9", {0}};
-    check_profile(root, &e);
-    plist_free(root);
-    g_free(out);
-
-    CU_ASSERT_EQUAL_FATAL(load_pair("sign.crt", "sign.key", &cfg->profile_signing_cert,
-                                    &cfg->profile_signing_key), 0);
-    CU_ASSERT_EQUAL(orchard_enroll_profile_build(cfg, BASE, "chal-9", &out, &len, &is_signed,
-                                                 &err), 0);
-    CU_ASSERT_EQUAL(is_signed, 1);
-    CU_ASSERT_FATAL(len > 0 && out[0] == 0x30); /* DER SEQUENCE, not XML */
-    gsize content_len = 0;
-    g_autofree char *content = cms_verify(out, len, &content_len);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(content);
-    root = parse_xml(content, content_len);
-    expected e2 = {BASE, "Acme", TOPIC, "chal-9", {0}};
-    check_profile(root, &e2);
-    plist_free(root);
-    g_free(out);
-    orchard_mdm_config_free(cfg);
-}
-
-static void test_profile__filename(void)
-{
-    const struct {
-        const char *org, *want;
-    } cases[] = {
-        {"Acme", "Acme-enrollment.mobileconfig"},
-        {HOSTILE_ORG, "Acme-Sons-Ltd-enrollment.mobileconfig"},
-        {"../../etc/passwd", "etc-passwd-enrollment.mobileconfig"},
-        {"a\"b\r\nc", "a-b-c-enrollment.mobileconfig"},
-        {"Caf\xc3\xa9 M\xc3\xbcller", "Caf-M-ller-enrollment.mobileconfig"},
-        {"\xe6\x97\xa5\xe6\x9c\xac", "orchard-enrollment.mobileconfig"},
-        {"", "orchard-enrollment.mobileconfig"},
-        {NULL, "orchard-enrollment.mobileconfig"},
-        {"my_org.v2", "my_org.v2-enrollment.mobileconfig"},
-    };
-    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        g_autofree char *f = orchard_enroll_profile_filename(cases[i].org);
-        CU_ASSERT_STRING_EQUAL(f, cases[i].want);
-    }
-    g_autofree char *long_org = g_strnfill(300, 'x');
-    g_autofree char *f = orchard_enroll_profile_filename(long_org);
-    CU_ASSERT(strlen(f) <= 64 + strlen("-enrollment.mobileconfig"));
-}
 
 /* ---- configuration: org_info.org_name --------------------------------------- */
 
@@ -1239,17 +708,6 @@ static void test_e2e__serve_and_download(void)
 void enroll_suite(void)
 {
     ORCHARD_ADD_SUITE("enroll", suite_init, suite_cleanup,
-                      {"profile__layout", test_profile__layout},
-                      {"profile__fresh_uuids", test_profile__fresh_uuids},
-                      {"profile__hostile_org_escaped", test_profile__hostile_org_escaped},
-                      {"profile__hostile_challenge_escaped",
-                       test_profile__hostile_challenge_escaped},
-                      {"profile__control_chars_refused", test_profile__control_chars_refused},
-                      {"profile__empty_refused", test_profile__empty_refused},
-                      {"profile__signed_verifies", test_profile__signed_verifies},
-                      {"profile__sign_wrong_key", test_profile__sign_wrong_key},
-                      {"profile__build_plain_and_signed", test_profile__build_plain_and_signed},
-                      {"profile__filename", test_profile__filename},
                       {"config__org_name", test_config__org_name},
                       {"config__check_shows_org_name", test_config__check_shows_org_name},
                       {"route__mdm_off", test_route__mdm_off},

@@ -1,15 +1,15 @@
-/* The host's HTTP service end to end: a built-in test plugin's routes served
- * by orchard_http_serve (the real orchard_http.so from the build tree) on
- * 127.0.0.1:0 in a thread, with libcurl as the client. Also route lookup in
- * the registry and the response checks, called directly. Handlers run on the
- * server's threads, so they only record; assertions stay on this thread. */
+/* The host's HTTP service end to end: the test plugin's routes
+ * (http_fixture.c) served by orchard_http_serve (the real orchard_http.so
+ * from the build tree) on 127.0.0.1:0 in a thread, with libcurl as the
+ * client: routing, bodies, stopping, TLS, start errors, the access log.
+ * Handlers run on the server's threads, so they only record; assertions
+ * stay on this thread. What needs no server is in http_routes_test.c. */
 #include "suites.h"
 
 #include "config.h"
 #include "http/http_api.h"
-#include "http/http_internal.h"
+#include "http_fixture.h"
 #include "log.h"
-#include "registry.h"
 
 #include <CUnit/CUnit.h>
 #include <arpa/inet.h>
@@ -27,149 +27,7 @@
 #define MODULE_PATH BUILD_DIR "/modules/orchard_http.so"
 #define CAP ((size_t)2 * 1024 * 1024)
 
-/* ---- the test plugin */
-
-static const orchard_host_api *H;
-static atomic_int slow_started;
-
-static int reply(orchard_http_response *resp, int status, const char *text)
-{
-    return H->http_respond(resp, status, "text/plain", text, strlen(text));
-}
-
-static const char *or_none(const char *s) { return s ? s : "(none)"; }
-
-static int h_scep(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)p;
-    g_autofree char *t = g_strdup_printf(
-        "scep %s %s op=%s msg=%s remote=%s", H->http_method(req), H->http_path(req),
-        or_none(H->http_query(req, "operation")), or_none(H->http_query(req, "message")),
-        H->http_remote_addr(req));
-    return reply(resp, 200, t);
-}
-
-static int h_body(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    size_t len = 99;
-    const unsigned char *body = H->http_body(req, &len);
-    (void)p;
-    g_autofree char *n = g_strdup_printf("%zu", len);
-    H->http_set_header(resp, "X-Body-Len", n);
-    return H->http_respond(resp, 200, "application/octet-stream", body, len);
-}
-
-static int h_apple(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)p;
-    g_autofree char *t = g_strdup_printf("apple %s", H->http_path(req));
-    return reply(resp, 200, t);
-}
-
-static int h_api(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)p;
-    g_autofree char *t = g_strdup_printf("api %s", H->http_path(req));
-    return reply(resp, 200, t);
-}
-
-static int h_any(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)p;
-    return reply(resp, 200, H->http_method(req));
-}
-
-static int h_headers(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)p;
-    int bad_value = H->http_set_header(resp, "X-Bad", "a\r\nInjected: 1");
-    int bad_lf = H->http_set_header(resp, "X-Bad", "a\nInjected: 1");
-    int bad_name = H->http_set_header(resp, "Bad:Name", "v");
-    H->http_set_header(resp, "X-Reply", "yes");
-    g_autofree char *t = g_strdup_printf(
-        "lower=%s upper=%s missing=%s bad_value=%d bad_lf=%d bad_name=%d",
-        or_none(H->http_header(req, "x-orchard-test")),
-        or_none(H->http_header(req, "X-ORCHARD-TEST")), or_none(H->http_header(req, "X-Nope")),
-        bad_value, bad_lf, bad_name);
-    return reply(resp, 200, t);
-}
-
-static int h_fail(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)req;
-    (void)p;
-    H->http_set_header(resp, "X-Partial", "1");
-    return ORCHARD_EIO;
-}
-
-static int h_fail_after(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)req;
-    (void)p;
-    reply(resp, 418, "teapot");
-    return ORCHARD_EIO;
-}
-
-static int h_silent(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)req;
-    (void)p;
-    H->http_set_header(resp, "X-Silent", "1");
-    return 0;
-}
-
-static int h_slow(const orchard_http_request *req, orchard_http_response *resp, void *p)
-{
-    (void)req;
-    (void)p;
-    atomic_store(&slow_started, 1);
-    g_usleep(1500 * 1000);
-    return reply(resp, 200, "slow done");
-}
-
-#define ROUTE(m, prefix, fn) {ORCHARD_STRUCT_HEADER(orchard_route), m, prefix, fn, NULL}
-static const orchard_route routes[] = {
-    ROUTE("GET", "/mdm/apple/scep", h_scep),   ROUTE("POST", "/mdm/apple/scep", h_body),
-    ROUTE("GET", "/mdm/apple", h_apple),       ROUTE("GET", "/api/", h_api),
-    ROUTE("*", "/any", h_any),                 ROUTE("GET", "/headers", h_headers),
-    ROUTE("GET", "/fail", h_fail),             ROUTE("GET", "/fail-after", h_fail_after),
-    ROUTE("GET", "/silent", h_silent),         ROUTE("GET", "/slow", h_slow),
-};
-static const orchard_route *const route_ptrs[] = {
-    &routes[0], &routes[1], &routes[2], &routes[3], &routes[4],
-    &routes[5], &routes[6], &routes[7], &routes[8], &routes[9],
-};
-
-static const orchard_plugin http_plugin = {
-    ORCHARD_STRUCT_HEADER(orchard_plugin), "http-test", "1.0", "routes for the http suite",
-    NULL, 0, NULL, 0, route_ptrs, G_N_ELEMENTS(route_ptrs), NULL, 0, NULL,
-};
-
-static int http_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
-{
-    H = host;
-    *out = &http_plugin;
-    return 0;
-}
-
-/* A second plugin that claims a route the first one has. */
-static const orchard_route dup_route = ROUTE("GET", "/mdm/apple/scep", h_apple);
-static const orchard_route *const dup_ptrs[] = {&dup_route};
-static const orchard_plugin dup_plugin = {
-    ORCHARD_STRUCT_HEADER(orchard_plugin), "http-dup", "1.0", "clashing route",
-    NULL, 0, NULL, 0, dup_ptrs, 1, NULL, 0, NULL,
-};
-static int dup_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
-{
-    (void)host;
-    *out = &dup_plugin;
-    return 0;
-}
-
-/* ---- suite state: our registry is the global one while the suite runs */
-
-static orchard_registry *reg, *saved_reg;
-static int saved_level;
+/* ---- suite state: the fixture's registry, and the server's configuration */
 
 static void config(const char *key, const char *value)
 {
@@ -178,19 +36,11 @@ static void config(const char *key, const char *value)
 
 static int suite_init(void)
 {
-    g_autofree char *err = NULL;
-    saved_reg = orchard_registry_global();
-    reg = orchard_registry_new();
-    if (orchard_registry_add_builtin(reg, http_plugin_entry, &err) != 0) {
-        fprintf(stderr, "http: %s\n", err);
+    if (http_fixture_init() != 0)
         return 1;
-    }
-    orchard_registry_set_global(reg);
     config("http_module", MODULE_PATH);
     config("server.address", "127.0.0.1:0");
     config("server.threads", "3");
-    saved_level = orchard_log_get_level();
-    orchard_log_set_level(ORCHARD_LOG_WARNING);
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : 1;
 }
 
@@ -200,9 +50,7 @@ static int suite_cleanup(void)
                           "server.tls_key"};
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
         config(keys[i], NULL);
-    orchard_registry_free(reg);
-    orchard_registry_set_global(saved_reg);
-    orchard_log_set_level(saved_level);
+    http_fixture_cleanup();
     curl_global_cleanup();
     return 0;
 }
@@ -361,81 +209,6 @@ static int has_header(const response *r, const char *line)
         if (text)                                                          \
             CU_ASSERT_STRING_EQUAL((r).body->str, (const char *)(text));   \
     } while (0)
-
-/* ---- route lookup and response checks, without a server */
-
-static void test_http__find_route(void)
-{
-    g_autofree char *allow = NULL;
-    const orchard_route *r;
-
-#define FIND(m, p) orchard_registry_find_route(reg, m, p, &allow)
-    CU_ASSERT_EQUAL(orchard_registry_route_count(reg), G_N_ELEMENTS(routes));
-    CU_ASSERT_PTR_EQUAL(FIND("GET", "/mdm/apple/scep"), &routes[0]);
-    CU_ASSERT_PTR_EQUAL(FIND("GET", "/mdm/apple/scep/pkiclient.exe"), &routes[0]);
-    CU_ASSERT_PTR_EQUAL(FIND("POST", "/mdm/apple/scep"), &routes[1]);
-    /* Only at a '/' boundary: scepX belongs to the shorter /mdm/apple. */
-    CU_ASSERT_PTR_EQUAL(FIND("GET", "/mdm/apple/scepX"), &routes[2]);
-    CU_ASSERT_PTR_EQUAL(FIND("HEAD", "/mdm/apple"), &routes[2]);
-    CU_ASSERT_PTR_EQUAL(FIND("GET", "/api/x/y"), &routes[3]);
-    CU_ASSERT_PTR_EQUAL(FIND("DELETE", "/any/thing"), &routes[4]);
-    CU_ASSERT_PTR_NULL(FIND("GET", "/mdm/applex"));
-    CU_ASSERT_PTR_NULL(allow);
-    CU_ASSERT_PTR_NULL(FIND("GET", "/api"));
-    CU_ASSERT_PTR_NULL(FIND("POST", "/mdm/apple"));
-    CU_ASSERT_STRING_EQUAL(allow, "GET");
-    g_clear_pointer(&allow, g_free);
-    r = FIND("PUT", "/mdm/apple/scep/x");
-    CU_ASSERT_PTR_NULL(r);
-    CU_ASSERT_STRING_EQUAL(allow, "GET, POST");
-#undef FIND
-}
-
-static void test_http__duplicate_route_refused(void)
-{
-    g_autofree char *err = NULL;
-    CU_ASSERT_EQUAL(orchard_registry_add_builtin(reg, dup_plugin_entry, &err), ORCHARD_EEXIST);
-    CU_ASSERT_PTR_NOT_NULL(err);
-    CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, "GET /mdm/apple/scep") : NULL);
-    CU_ASSERT_EQUAL(orchard_registry_route_count(reg), G_N_ELEMENTS(routes));
-}
-
-static void test_http__response_checks(void)
-{
-    orchard_http_response *resp = orchard_http_response_new();
-
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "X-A", "b\r\nX-Injected: 1"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "X-A", "b\nc"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "X-A", "b\rc"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "X-A\r\n", "b"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "X A", "b"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "", "b"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "Content-Length", "3"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(resp->n_headers, 0);
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "X-A", "tab\tis fine"), 0);
-    CU_ASSERT_EQUAL(orchard_http_set_header(resp, "Content-Type", "text/html"), 0);
-    CU_ASSERT_EQUAL(resp->n_headers, 2);
-
-    CU_ASSERT_EQUAL(orchard_http_respond(resp, 99, NULL, NULL, 0), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_respond(resp, 600, NULL, NULL, 0), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_respond(resp, 200, NULL, NULL, 1), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_http_respond(resp, 200, "a\r\nb", "x", 1), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(resp->status, 0);
-    /* The last call wins; respond's content type replaces the header's. */
-    CU_ASSERT_EQUAL(orchard_http_respond(resp, 201, "text/plain", "one", 3), 0);
-    CU_ASSERT_EQUAL(orchard_http_respond(resp, 202, "application/json", "{}", 2), 0);
-    CU_ASSERT_EQUAL(resp->status, 202);
-    CU_ASSERT_EQUAL(resp->body_len, 2);
-    orchard_http_response_finish(resp);
-    CU_ASSERT_EQUAL(resp->n_headers, 1);
-    CU_ASSERT_STRING_EQUAL(resp->headers[0].name, "X-A");
-    CU_ASSERT_STRING_EQUAL(resp->content_type, "application/json");
-    orchard_http_response_free(resp);
-
-    CU_ASSERT_EQUAL(orchard_http_set_header(NULL, "X-A", "b"), ORCHARD_EINVAL);
-    CU_ASSERT_PTR_NULL(orchard_http_header(NULL, "Host"));
-    CU_ASSERT_PTR_NULL(orchard_http_query(NULL, "operation"));
-}
 
 /* ---- served */
 
@@ -928,9 +701,6 @@ static void test_http__ipv6(void)
 void http_suite(void)
 {
     ORCHARD_ADD_SUITE("http", suite_init, suite_cleanup,
-                      {"find_route", test_http__find_route},
-                      {"duplicate_route_refused", test_http__duplicate_route_refused},
-                      {"response_checks", test_http__response_checks},
                       {"routing", test_http__routing},
                       {"not_found_and_method_not_allowed",
                        test_http__not_found_and_method_not_allowed},
