@@ -14,14 +14,16 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
-/* OpenSSL's first queued error as text, for messages; clears the queue. */
+/* OpenSSL's last queued error as text, for messages; clears the queue.
+ * Some failures queue nothing: then `what` alone says it. */
 char *orchard_ssl_error(const char *what)
 {
-    char buf[256] = "unknown error";
+    char buf[256];
     unsigned long e = ERR_peek_last_error();
-    if (e)
-        ERR_error_string_n(e, buf, sizeof buf);
     ERR_clear_error();
+    if (!e)
+        return g_strdup(what);
+    ERR_error_string_n(e, buf, sizeof buf);
     return g_strdup_printf("%s: %s", what, buf);
 }
 

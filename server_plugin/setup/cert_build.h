@@ -52,7 +52,8 @@ int orchard_cert_random_serial(X509 *cert);
  */
 int orchard_cert_add_ext(X509 *cert, X509 *issuer, int nid, const char *value);
 
-/** "<what>: <OpenSSL's last queued error>"; clears the queue. g_free. */
+/** "<what>: <OpenSSL's last queued error>", or `what` when none is queued;
+ *  clears the queue. g_free. */
 char *orchard_ssl_error(const char *what);
 
 /** PEM text of a CSR ("CERTIFICATE REQUEST"). NULL on failure. g_free. */
