@@ -2,6 +2,7 @@
  * directory and its signing pair, running commands in it, and the judge of
  * a profile, which both the builder's tests and the route's use. */
 #include "enroll_fixture.h"
+#include "mdm_fixtures.h"
 
 #include "profile.h"
 
@@ -28,20 +29,7 @@ int contains(const char *hay, const char *needle)
 /* Run argv (PATH searched) in tmp_dir; exit status or -1. */
 int run_argv(char **out, char **err, const char *const *argv)
 {
-    char *o = NULL, *e = NULL;
-    int ws = 0;
-    if (!g_spawn_sync(tmp_dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &ws,
-                      NULL))
-        return -1;
-    if (out)
-        *out = o;
-    else
-        g_free(o);
-    if (err)
-        *err = e;
-    else
-        g_free(e);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    return mdmfx_spawn(tmp_dir, out, err, argv);
 }
 
 plist_t parse_xml(const char *xml, size_t len)

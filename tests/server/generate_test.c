@@ -2,6 +2,7 @@
  * real binary runs in a temporary folder and the `openssl` CLI (and libplist
  * for the push request) judges what it wrote; every error must leave the
  * folder exactly as it was. */
+#include "mdm_fixtures.h"
 #include "suites.h"
 
 #include <glib.h>
@@ -22,31 +23,14 @@ static char *other_key;    /* a key that belongs to no vendor certificate */
 /* ---- running programs ---------------------------------------------------- */
 
 /* Run argv in `dir`; the exit status, or -1 when it did not exit normally. */
-static int run_argv(const char *dir, char **out, char **err, const char **argv)
+static int run_argv(const char *dir, char **out, char **err, const char *const *argv)
 {
-    char *o = NULL, *e = NULL;
-    int ws = 0;
-    GError *gerr = NULL;
-    if (!g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &ws,
-                      &gerr)) {
-        fprintf(stderr, "spawn %s: %s\n", argv[0], gerr->message);
-        g_error_free(gerr);
-        return -1;
-    }
-    if (out)
-        *out = o;
-    else
-        g_free(o);
-    if (err)
-        *err = e;
-    else
-        g_free(e);
-    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+    return mdmfx_spawn(dir, out, err, argv);
 }
 
 #define ORCH(dir, out, err, ...)                                                               \
-    run_argv(dir, out, err, (const char *[]){ORCHARD_BIN, __VA_ARGS__, NULL})
-#define OSSL(dir, out, ...) run_argv(dir, out, NULL, (const char *[]){"openssl", __VA_ARGS__, NULL})
+    run_argv(dir, out, err, (const char *const[]){ORCHARD_BIN, __VA_ARGS__, NULL})
+#define OSSL(dir, out, ...) run_argv(dir, out, NULL, (const char *const[]){"openssl", __VA_ARGS__, NULL})
 #define GEN(dir, out, err, ...) ORCH(dir, out, err, "generate", "mdm-apple", __VA_ARGS__)
 #define GEN_BM(dir, out, err, ...) ORCH(dir, out, err, "generate", "mdm-apple-bm", __VA_ARGS__)
 

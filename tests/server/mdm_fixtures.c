@@ -16,6 +16,28 @@ mdmfx mdmfx_state;
 static int refs;
 static int leaks;
 
+int mdmfx_spawn(const char *dir, char **out, char **err, const char *const *argv)
+{
+    char *o = NULL, *e = NULL;
+    int ws = 0;
+    GError *gerr = NULL;
+    if (!g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &o, &e, &ws,
+                      &gerr)) {
+        fprintf(stderr, "spawn %s: %s\n", argv[0], gerr->message);
+        g_error_free(gerr);
+        return -1;
+    }
+    if (out)
+        *out = o;
+    else
+        g_free(o);
+    if (err)
+        *err = e;
+    else
+        g_free(e);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
+}
+
 char *mdmfx_path(const char *name) { return g_build_filename(mdmfx_state.dir, name, NULL); }
 
 char *mdmfx_read(const char *name)

@@ -45,6 +45,12 @@ extern mdmfx mdmfx_state;
 int mdmfx_setup(void);
 int mdmfx_teardown(void);
 
+/**
+ * Run argv (PATH searched) in `dir`; *out / *err (g_free) get its output when
+ * not NULL. The exit status, or -1 when it could not start or did not exit.
+ */
+int mdmfx_spawn(const char *dir, char **out, char **err, const char *const *argv);
+
 /** g_build_filename(dir, name). g_free. */
 char *mdmfx_path(const char *name);
 /** The content of a fixture file. g_free. */
