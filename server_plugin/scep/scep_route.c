@@ -101,8 +101,14 @@ static int pki_operation(const orchard_http_request *req, const orchard_mdm_conf
     } else {
         const char *b64 = h->http_query(req, "message");
         gsize n = 0;
-        msg = decoded = b64 ? decode_get_message(b64, &n) : NULL;
+        msg = decoded = b64 && *b64 ? decode_get_message(b64, &n) : NULL;
         len = n;
+        if (b64 && *b64 && !msg) {
+            h->log(ORCHARD_LOG_WARNING, PLUGIN, "scep: GET from %s refused: message is not base64",
+                   h->http_remote_addr(req));
+            respond_text(resp, 400, "bad SCEP message: the message parameter is not base64\n");
+            return 0;
+        }
     }
     if (!msg || len == 0) {
         h->log(ORCHARD_LOG_WARNING, PLUGIN, "scep: %s from %s refused: empty message",

@@ -215,6 +215,12 @@ def test_bad_bodies(env):
     before = len(rows(env))
     code, body = post(env, b"")
     assert code == 400 and b"needs a message" in body, (code, body)  # "invalid data len 0"
+    try:
+        urllib.request.urlopen(env.scep_url + "?operation=PKIOperation&message=%25%25%25%25",
+                               timeout=10)
+        raise AssertionError("a GET message that is not base64 answered 200")
+    except urllib.error.HTTPError as e:
+        assert e.code == 400 and b"not base64" in e.read(), e.code
     code, body = post(env, b"\x30\x82\xff\xff garbage")
     assert code == 400 and b"bad SCEP message" in body, (code, body)
     # 3 MiB: refused from Content-Length (413) before the body is read; curl
