@@ -14,7 +14,15 @@
  * Handles: a backend's connection (`conn`) and statement (`stmt`) are its own
  * types behind void pointers; store.c never looks inside them. A conn is used
  * by one thread at a time (store.c's caller holds the transaction), so a
- * backend needs no locking on it, only on what its connections share. */
+ * backend needs no locking on it, only on what its connections share.
+ *
+ * A PostgreSQL backend (libpq) would: rewrite `?` placeholders to $1..$n at
+ * prepare; keep BLOB columns as bytea (a migration's CREATE TABLE needs the
+ * same translation); take a transaction-level advisory lock as the one
+ * writer path; open readers as REPEATABLE READ READ ONLY; map SQLSTATE 23505
+ * to ORCHARD_EEXIST and lock_timeout to ORCHARD_EBUSY; register its
+ * constructor in store.c's table (the store.postgres slot); and add a row to
+ * the store tests' backend table (file_based 0). */
 #ifndef ORCHARD_STORE_BACKEND_H
 #define ORCHARD_STORE_BACKEND_H
 
