@@ -9,7 +9,6 @@
 
 #include <glib.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <string.h>
 
 #define ENROLL_PATH "/api/mdm/apple/enroll"
