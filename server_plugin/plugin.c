@@ -32,6 +32,11 @@ static const orchard_route *const routes[] = {
     &orchard_route_mdm_apple,
 };
 
+static void server_deinit(void)
+{
+    orchard_scep_route_cleanup();
+}
+
 static const orchard_plugin server_plugin = {
     ORCHARD_STRUCT_HEADER(orchard_plugin),
     /* name */ "orchard-server",
@@ -45,7 +50,7 @@ static const orchard_plugin server_plugin = {
     /* n_routes */ sizeof routes / sizeof *routes,
     /* jobs */ NULL,
     /* n_jobs */ 0,
-    /* deinit */ NULL,
+    /* deinit */ server_deinit,
 };
 
 ORCHARD_EXPORT int orchard_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)

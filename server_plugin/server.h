@@ -30,5 +30,7 @@ extern const orchard_route orchard_route_mdm_apple;
 
 /* scep/ */
 extern const orchard_route orchard_route_scep;
+/** What the SCEP route keeps for the process; the plugin's deinit frees it. */
+void orchard_scep_route_cleanup(void);
 
 #endif

@@ -72,4 +72,11 @@ int orchard_scep_certrep(const orchard_scep_request *req, X509 *ca, EVP_PKEY *ca
                          X509 *issued, orchard_scep_fail_info fail, unsigned char **out,
                          size_t *out_len);
 
+/**
+ * Unload the providers opening envelopes loaded (OpenSSL's legacy one, for
+ * single-DES requests). Call when no request is in flight: the plugin's
+ * deinit does, before the host unloads it.
+ */
+void orchard_scep_message_cleanup(void);
+
 #endif

@@ -1,13 +1,13 @@
 /* /mdm/apple/scep: SCEP over HTTP (REFERENCE §4). GetCACert, GetCACaps and
  * PKIOperation by GET (base64 `message`) or POST (DER body). Each refusal is
  * logged with its reason; the body cap is the host's (413 before reading). */
-#include "server.h"
-
 #include "scep_service.h"
 #include "serve_state.h"
+#include "scep_message.h"
 #include "server.h"
 
 #include <openssl/x509.h>
+#include <pthread.h>
 #include <string.h>
 
 #define PLUGIN "orchard-server"
@@ -65,27 +65,73 @@ typedef struct {
     EVP_PKEY *copy;
 } thread_key_copy;
 
-static void thread_key_free(gpointer p)
+static void thread_key_free(void *p)
 {
     thread_key_copy *t = p;
     EVP_PKEY_free(t->copy);
     g_free(t);
 }
 
-static GPrivate thread_key = G_PRIVATE_INIT(thread_key_free);
+/* This thread's copy, if any (a thread that served requests and lives on). */
+static pthread_key_t thread_key;
+
+static void thread_key_free_current(void)
+{
+    thread_key_copy *t = pthread_getspecific(thread_key);
+    if (t) {
+        pthread_setspecific(thread_key, NULL);
+        thread_key_free(t);
+    }
+}
+
+/* A pthread key rather than a GPrivate: GLib allocates a GPrivate's key and
+ * never frees it, which LeakSanitizer reports at exit. */
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+
+static int thread_key_made;
+
+static void thread_key_init(void)
+{
+    thread_key_made = pthread_key_create(&thread_key, thread_key_free) == 0;
+}
+
+/* The plugin's deinit: the HTTP server has stopped and its threads are gone
+ * (their copies freed on the way out); the key's destructor must not outlive
+ * the plugin's code. */
+void orchard_scep_route_cleanup(void)
+{
+    if (thread_key_made) {
+        thread_key_free_current();
+        pthread_key_delete(thread_key);
+        thread_key_made = 0;
+        thread_key_once = (pthread_once_t)PTHREAD_ONCE_INIT;
+    }
+    orchard_scep_message_cleanup();
+}
 
 static EVP_PKEY *thread_ca_key(EVP_PKEY *shared)
 {
-    thread_key_copy *t = g_private_get(&thread_key);
+    pthread_once(&thread_key_once, thread_key_init);
+    if (!thread_key_made)
+        return shared;
+    thread_key_copy *t = pthread_getspecific(thread_key);
     if (t && t->shared == shared)
         return t->copy;
     EVP_PKEY *copy = EVP_PKEY_dup(shared);
     if (!copy)
         return shared;
-    t = g_new0(thread_key_copy, 1);
+    if (t) {
+        EVP_PKEY_free(t->copy);
+    } else {
+        t = g_new0(thread_key_copy, 1);
+        if (pthread_setspecific(thread_key, t) != 0) {
+            g_free(t);
+            EVP_PKEY_free(copy);
+            return shared;
+        }
+    }
     t->shared = shared;
     t->copy = copy;
-    g_private_replace(&thread_key, t);
     return copy;
 }
 
