@@ -193,66 +193,116 @@ done:
 
 /*
  * micromdm's scepclient and other field clients still encrypt requests with
- * single DES, which OpenSSL 3 keeps in its legacy provider. The first
- * envelope opened loads it into the default library context beside the
- * default provider (loading one provider explicitly turns off the implicit
- * default, so both). Only what a peer chose can use it: everything we
- * produce names AES-256 and SHA-256. A private library context would keep it
- * apart, but every RSA operation there exports the CA key across contexts,
- * and OpenSSL 3.0 leaks per-thread state of a context freed after its
- * threads (LeakSanitizer, 6.5 KB per server run).
+ * single DES, which OpenSSL 3 keeps in its legacy provider. Envelopes open
+ * in the default library context; only when that fails for want of the
+ * cipher is the envelope read again in a private context that also has the
+ * legacy provider. Loading legacy into the default context instead made
+ * every enrollment 19% slower (more providers behind every fetch and decoder
+ * lookup; bench/RESULTS.md). A thread that used the private context drops its
+ * per-thread state there when it exits (orchard_scep_message_thread_stop),
+ * or OpenSSL 3.0 leaks it.
  */
 static GMutex legacy_lock;
-static OSSL_PROVIDER *legacy_provider, *default_provider;
+static OSSL_LIB_CTX *legacy_libctx;
+static OSSL_PROVIDER *legacy_providers[2];
 static int legacy_tried;
 
-static void load_legacy(void)
+static OSSL_LIB_CTX *legacy_ctx(void)
 {
     if (g_atomic_int_get(&legacy_tried))
-        return;
+        return legacy_libctx;
     g_mutex_lock(&legacy_lock);
     if (!legacy_tried) {
-        default_provider = OSSL_PROVIDER_load(NULL, "default");
-        legacy_provider = default_provider ? OSSL_PROVIDER_load(NULL, "legacy") : NULL;
-        ERR_clear_error(); /* without legacy, DES3 and AES still open */
+        OSSL_LIB_CTX *c = OSSL_LIB_CTX_new();
+        if (c && (!(legacy_providers[0] = OSSL_PROVIDER_load(c, "default")) ||
+                  !(legacy_providers[1] = OSSL_PROVIDER_load(c, "legacy")))) {
+            for (int i = 0; i < 2; i++)
+                if (legacy_providers[i])
+                    OSSL_PROVIDER_unload(legacy_providers[i]);
+            legacy_providers[0] = legacy_providers[1] = NULL;
+            OSSL_LIB_CTX_free(c);
+            c = NULL;
+        }
+        ERR_clear_error();
+        legacy_libctx = c;
         g_atomic_int_set(&legacy_tried, 1);
     }
     g_mutex_unlock(&legacy_lock);
+    return legacy_libctx;
+}
+
+void orchard_scep_message_thread_stop(void)
+{
+    if (g_atomic_int_get(&legacy_tried) && legacy_libctx)
+        OPENSSL_thread_stop_ex(legacy_libctx);
 }
 
 void orchard_scep_message_cleanup(void)
 {
     g_mutex_lock(&legacy_lock);
-    if (legacy_provider)
-        OSSL_PROVIDER_unload(legacy_provider);
-    if (default_provider)
-        OSSL_PROVIDER_unload(default_provider);
-    legacy_provider = default_provider = NULL;
+    for (int i = 1; i >= 0; i--)
+        if (legacy_providers[i])
+            OSSL_PROVIDER_unload(legacy_providers[i]);
+    legacy_providers[0] = legacy_providers[1] = NULL;
+    OSSL_LIB_CTX_free(legacy_libctx);
+    legacy_libctx = NULL;
     g_atomic_int_set(&legacy_tried, 0);
     g_mutex_unlock(&legacy_lock);
+}
+
+/* The EnvelopedData in `ctx` (NULL: the default context). */
+static CMS_ContentInfo *read_envelope(const orchard_scep_request *req, OSSL_LIB_CTX *ctx)
+{
+    const unsigned char *p = req->envelope;
+    CMS_ContentInfo *env = ctx ? CMS_ContentInfo_new_ex(ctx, NULL) : NULL;
+    if (ctx && !env)
+        return NULL;
+    /* On failure d2i frees the object it was given and returns NULL. */
+    env = d2i_CMS_ContentInfo(ctx ? &env : NULL, &p, (long)req->envelope_len);
+    if (env && (p != req->envelope + req->envelope_len ||
+                OBJ_obj2nid(CMS_get0_type(env)) != NID_pkcs7_enveloped)) {
+        CMS_ContentInfo_free(env);
+        env = NULL;
+    }
+    return env;
+}
+
+/* Decrypt into `plain`; 1 when the failure was a cipher this context lacks. */
+static int decrypt_envelope(CMS_ContentInfo *env, X509 *ca, EVP_PKEY *ca_key, BIO *plain,
+                            int *missing_cipher)
+{
+    /* With the CA certificate given, only the recipient issued to it is
+     * tried: a message for another CA fails as "no matching recipient". */
+    if (CMS_decrypt(env, ca_key, ca, NULL, plain, CMS_BINARY) == 1)
+        return 1;
+    unsigned long e = ERR_peek_last_error();
+    *missing_cipher = ERR_GET_LIB(e) == ERR_LIB_CMS &&
+                      ERR_GET_REASON(e) == CMS_R_CIPHER_INITIALISATION_ERROR;
+    return 0;
 }
 
 int orchard_scep_request_open(const orchard_scep_request *req, X509 *ca, EVP_PKEY *ca_key,
                               X509_REQ **csr, char **reason)
 {
-    const unsigned char *p = req->envelope;
     BIO *plain = NULL;
     int rc = ORCHARD_EINVAL;
     *csr = NULL;
-    load_legacy();
-    CMS_ContentInfo *env = d2i_CMS_ContentInfo(NULL, &p, (long)req->envelope_len);
-    if (!env || p != req->envelope + req->envelope_len ||
-        OBJ_obj2nid(CMS_get0_type(env)) != NID_pkcs7_enveloped) {
+    CMS_ContentInfo *env = read_envelope(req, NULL);
+    int missing_cipher = 0;
+    if (!env) {
         *reason = g_strdup("the signed content is not a PKCS#7 EnvelopedData");
         goto done;
     }
-    /* With the CA certificate given, only the recipient issued to it is
-     * tried: a message for another CA fails as "no matching recipient". */
-    if (!(plain = BIO_new(BIO_s_mem())) ||
-        CMS_decrypt(env, ca_key, ca, NULL, plain, CMS_BINARY) != 1) {
-        *reason = orchard_ssl_error("cannot open the envelope with the CA key (not encrypted "
-                                    "to this CA, or corrupt)");
-        goto done;
+    if (!(plain = BIO_new(BIO_s_mem())))
+        goto fail_open;
+    if (!decrypt_envelope(env, ca, ca_key, plain, &missing_cipher)) {
+        OSSL_LIB_CTX *legacy = missing_cipher ? legacy_ctx() : NULL;
+        CMS_ContentInfo_free(env);
+        env = legacy ? read_envelope(req, legacy) : NULL;
+        (void)BIO_reset(plain);
+        ERR_clear_error();
+        if (!env || !decrypt_envelope(env, ca, ca_key, plain, &missing_cipher))
+            goto fail_open;
     }
     const unsigned char *d = NULL;
     long n = BIO_get_mem_data(plain, (char **)&d);
@@ -271,6 +321,10 @@ int orchard_scep_request_open(const orchard_scep_request *req, X509 *ca, EVP_PKE
     }
     *csr = r;
     rc = 0;
+    goto done;
+fail_open:
+    *reason = orchard_ssl_error("cannot open the envelope with the CA key (not encrypted "
+                                "to this CA, or corrupt)");
 done:
     ERR_clear_error();
     BIO_free(plain);

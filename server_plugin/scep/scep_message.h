@@ -73,10 +73,13 @@ int orchard_scep_certrep(const orchard_scep_request *req, X509 *ca, EVP_PKEY *ca
                          size_t *out_len);
 
 /**
- * Unload the providers opening envelopes loaded (OpenSSL's legacy one, for
- * single-DES requests). Call when no request is in flight: the plugin's
- * deinit does, before the host unloads it.
+ * Free the library context kept for single-DES envelopes (OpenSSL's legacy
+ * provider). Call when no request is in flight: the plugin's deinit does,
+ * before the host unloads it.
  */
 void orchard_scep_message_cleanup(void);
+
+/** Drop this thread's OpenSSL state in that context; call as a thread ends. */
+void orchard_scep_message_thread_stop(void);
 
 #endif

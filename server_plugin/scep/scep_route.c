@@ -65,11 +65,13 @@ typedef struct {
     EVP_PKEY *copy;
 } thread_key_copy;
 
+/* Runs as a worker thread that served PKIOperations ends. */
 static void thread_key_free(void *p)
 {
     thread_key_copy *t = p;
     EVP_PKEY_free(t->copy);
     g_free(t);
+    orchard_scep_message_thread_stop();
 }
 
 /* This thread's copy, if any (a thread that served requests and lives on). */
