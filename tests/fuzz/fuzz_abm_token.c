@@ -10,11 +10,11 @@
  *     which is what is fed. Random bytes never decrypt, so without this the
  *     MESSAGE block and JSON parsing would be out of the fuzzer's reach. */
 #include "fuzz.h"
+#include "fuzz_cms.h"
 
 #include "abm_token.h"
 
 #include <openssl/bio.h>
-#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <string.h>
@@ -46,30 +46,7 @@ static void make_key_pair(void)
 /* `plain` encrypted to the key pair, as an S/MIME file; NULL if OpenSSL refuses. */
 static char *wrap(const uint8_t *plain, size_t len, size_t *out_len)
 {
-    BIO *in = BIO_new_mem_buf(plain, (int)len);
-    BIO *out = BIO_new(BIO_s_mem());
-    STACK_OF(X509) *to = sk_X509_new_null();
-    CMS_ContentInfo *cms = NULL;
-    char *file = NULL, *mem;
-    long n;
-
-    if (!in || !out || !to || !sk_X509_push(to, cert))
-        goto cleanup;
-    cms = CMS_encrypt(to, in, EVP_aes_256_cbc(), CMS_BINARY);
-    if (!cms || !SMIME_write_CMS(out, cms, NULL, CMS_BINARY))
-        goto cleanup;
-    n = BIO_get_mem_data(out, &mem);
-    if (n > 0) {
-        file = g_memdup2(mem, (gsize)n);
-        *out_len = (size_t)n;
-    }
-cleanup:
-    CMS_ContentInfo_free(cms);
-    sk_X509_free(to);
-    BIO_free(in);
-    BIO_free(out);
-    ERR_clear_error();
-    return file;
+    return (char *)fuzz_cms_encrypt(plain, len, cert, EVP_aes_256_cbc(), 1, out_len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

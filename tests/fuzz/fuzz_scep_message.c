@@ -20,6 +20,7 @@
  * Whenever a CSR comes out, both CSR readers run on it and the CertRep
  * FAILURE is built. orchard_scep_pki_operation is left out: it needs the store. */
 #include "fuzz.h"
+#include "fuzz_cms.h"
 
 #include "cert_build.h"
 #include "scep_csr.h"
@@ -27,7 +28,6 @@
 
 #include <orchard/plugin.h>
 #include <openssl/bio.h>
-#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,31 +60,7 @@ static void make_ca(void)
 /* `plain` encrypted to the CA as a DER EnvelopedData; NULL if OpenSSL refuses. */
 static unsigned char *envelope_for_ca(const uint8_t *plain, size_t len, size_t *out_len)
 {
-    BIO *in = BIO_new_mem_buf(plain, (int)len);
-    BIO *out = BIO_new(BIO_s_mem());
-    STACK_OF(X509) *to = sk_X509_new_null();
-    CMS_ContentInfo *cms = NULL;
-    unsigned char *der = NULL;
-    char *mem;
-    long n;
-
-    if (!in || !out || !to || !sk_X509_push(to, ca))
-        goto cleanup;
-    cms = CMS_encrypt(to, in, EVP_aes_128_cbc(), CMS_BINARY);
-    if (!cms || i2d_CMS_bio(out, cms) != 1)
-        goto cleanup;
-    n = BIO_get_mem_data(out, &mem);
-    if (n > 0) {
-        der = g_memdup2(mem, (gsize)n);
-        *out_len = (size_t)n;
-    }
-cleanup:
-    CMS_ContentInfo_free(cms);
-    sk_X509_free(to);
-    BIO_free(in);
-    BIO_free(out);
-    ERR_clear_error();
-    return der;
+    return fuzz_cms_encrypt(plain, len, ca, EVP_aes_128_cbc(), 0, out_len);
 }
 
 /* What the server does with a request it could read, short of the store. */
