@@ -1,11 +1,11 @@
 /* Extension.call dispatch: osqueryd's requests for one of our tables, turned
  * into generate calls on the registry, and the results into Thrift maps. */
-#include "ext_call.h"
+#include "extension/ext_call.h"
 
-#include "columns.h"
-#include "context.h"
-#include "log.h"
-#include "rows.h"
+#include "host/query/columns.h"
+#include "host/query/context.h"
+#include "host/log.h"
+#include "host/query/rows.h"
 
 #include <string.h>
 

@@ -3,7 +3,7 @@
 #ifndef ORCHARD_EXT_CALL_H
 #define ORCHARD_EXT_CALL_H
 
-#include "registry.h"
+#include "host/plugins/registry.h"
 
 #include <glib.h>
 #include <osquery_osquery_types.h>

@@ -1,9 +1,9 @@
 /* Manager client: connect, call one method through the generated Thrift
  * client, close. */
-#include "ext_client.h"
+#include "extension/ext_client.h"
 
-#include "thrift_sock.h"
-#include "unix_socket.h"
+#include "extension/thrift_sock.h"
+#include "extension/unix_socket.h"
 
 #include <orchard/plugin.h>
 #include <osquery_extension_manager.h>

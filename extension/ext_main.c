@@ -5,14 +5,14 @@
  *   -> every --interval s: is the manager socket still there (else exit 0)?
  *      does extensions() still list our uuid (else register again)?
  *   -> SIGTERM/SIGINT or shutdown(): deregister, stop serving, exit 0. */
-#include "args.h"
-#include "commands.h"
-#include "ext_call.h"
-#include "ext_client.h"
-#include "ext_server.h"
-#include "log.h"
-#include "registry.h"
-#include "unix_socket.h"
+#include "host/args.h"
+#include "host/commands.h"
+#include "extension/ext_call.h"
+#include "extension/ext_client.h"
+#include "extension/ext_server.h"
+#include "host/log.h"
+#include "host/plugins/registry.h"
+#include "extension/unix_socket.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -4,12 +4,12 @@
  * that gets a connection serves it to the end, and if no other thread is left
  * waiting it first starts one, so a slow generate never delays a ping. One
  * wake-up per connection, no hand-off between threads. */
-#include "ext_server.h"
+#include "extension/ext_server.h"
 
-#include "ext_call.h"
-#include "log.h"
-#include "thrift_sock.h"
-#include "unix_socket.h"
+#include "extension/ext_call.h"
+#include "host/log.h"
+#include "extension/thrift_sock.h"
+#include "extension/unix_socket.h"
 
 #include <errno.h>
 #include <fcntl.h>

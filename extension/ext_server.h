@@ -4,7 +4,7 @@
 #ifndef ORCHARD_EXT_SERVER_H
 #define ORCHARD_EXT_SERVER_H
 
-#include "registry.h"
+#include "host/plugins/registry.h"
 
 typedef struct orchard_ext_server orchard_ext_server;
 

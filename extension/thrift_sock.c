@@ -1,6 +1,6 @@
 /* A buffered socket transport for Thrift c_glib (see thrift_sock.h for why it
  * replaces Thrift's own pair). */
-#include "thrift_sock.h"
+#include "extension/thrift_sock.h"
 
 #include <errno.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* Socket plumbing shared by extension mode (client of the manager, server of
  * our own socket) and by the test stand-in for osqueryd. */
-#include "unix_socket.h"
+#include "extension/unix_socket.h"
 
 #include <orchard/plugin.h>
 

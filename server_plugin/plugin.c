@@ -1,6 +1,6 @@
 /* orchard_server.so's entry: the commands and tables of the MDM server
  * (server.h lists where each lives). */
-#include "server.h"
+#include "server_plugin/server.h"
 
 #include "abm_token.gen.h"
 #include "apns_certificate.gen.h"

@@ -1,7 +1,7 @@
 /* The built-in "orchard-agent" plugin: the Mac's tables (mdm, macos_profiles,
  * nudge), all reading through mac_source. */
-#include "agent.h"
-#include "mac_source.h"
+#include "tables/agent.h"
+#include "tables/mac/mac_source.h"
 #include "macos_profiles.gen.h"
 #include "mdm.gen.h"
 #include "nudge.gen.h"

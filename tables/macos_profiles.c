@@ -9,9 +9,9 @@
  */
 #include "macos_profiles.gen.h"
 
-#include "agent.h"
-#include "computer_profiles.h"
-#include "plist_util.h"
+#include "tables/agent.h"
+#include "tables/mac/computer_profiles.h"
+#include "tables/mac/plist_util.h"
 
 #include <string.h>
 

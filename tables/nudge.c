@@ -10,10 +10,10 @@
  */
 #include "nudge.gen.h"
 
-#include "agent.h"
-#include "mac_source.h"
-#include "nudge_logic.h"
-#include "plist_util.h"
+#include "tables/agent.h"
+#include "tables/mac/mac_source.h"
+#include "tables/nudge_logic.h"
+#include "tables/mac/plist_util.h"
 
 #include <string.h>
 

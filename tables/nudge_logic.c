@@ -1,5 +1,5 @@
 /* Nudge's rules (see nudge_logic.h). */
-#include "nudge_logic.h"
+#include "tables/nudge_logic.h"
 
 #include <string.h>
 

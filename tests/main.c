@@ -1,6 +1,6 @@
 /* The one CUnit runner: `orchard_tests [SUITE...]` runs the named suites, or
  * all of them. Exit status is non-zero when any test fails. */
-#include "suites.h"
+#include "tests/suites.h"
 
 #include <CUnit/Basic.h>
 #include <stdio.h>
@@ -10,31 +10,9 @@ static const struct {
     const char *name;
     void (*add)(void);
 } suites[] = {
-    {"args", args_suite},
-    {"config", config_suite},
-    {"context", context_suite},
-    {"rows", rows_suite},
-    {"vtab", vtab_suite},
-    {"registry", registry_suite},
-    {"ext_call", ext_call_suite},
-    {"thrift_sock", thrift_sock_suite},
-    {"gentables", gentables_suite},
-    {"plugin_load", plugin_load_suite},
-    {"integration", integration_suite},
-    {"mac_source", mac_source_suite},
-    {"nudge_logic", nudge_logic_suite},
-    {"agent_tables", agent_tables_suite},
-    {"server_generate", server_generate_suite},
-    {"server_config", server_config_suite},
-    {"server_token", server_token_suite},
-    {"store", store_suite},
-    {"store_process", store_process_suite},
-    {"http", http_suite},
-    {"http_routes", http_routes_suite},
-    {"scep", scep_suite},
-    {"enroll", enroll_suite},
-    {"enroll_profile", enroll_profile_suite},
-    {"server_store", server_store_suite},
+#define ORCHARD_SUITE(name, ...) {#name, name##_suite},
+#include "tests/suites.def"
+#undef ORCHARD_SUITE
 };
 
 void orchard_add_suite(const char *name, CU_InitializeFunc init, CU_CleanupFunc cleanup,

@@ -1,35 +1,13 @@
-/* Every CUnit suite of the runner. Each <name>_suite() adds one suite named
- * <name> with its tests (tests/<area>/<module>_test.c). */
+/* Every CUnit suite of the runner (the list is tests/suites.def). Each
+ * <name>_suite() adds one suite named <name> with its tests. */
 #ifndef ORCHARD_TEST_SUITES_H
 #define ORCHARD_TEST_SUITES_H
 
 #include <CUnit/CUnit.h>
 
-void args_suite(void);
-void config_suite(void);
-void context_suite(void);
-void rows_suite(void);
-void vtab_suite(void);
-void registry_suite(void);
-void ext_call_suite(void);
-void thrift_sock_suite(void);
-void gentables_suite(void);
-void plugin_load_suite(void);
-void integration_suite(void);
-void mac_source_suite(void);
-void nudge_logic_suite(void);
-void agent_tables_suite(void);
-void server_generate_suite(void);
-void server_config_suite(void);
-void server_token_suite(void);
-void store_suite(void);
-void store_process_suite(void);
-void http_suite(void);
-void http_routes_suite(void);
-void scep_suite(void);
-void enroll_suite(void);
-void enroll_profile_suite(void);
-void server_store_suite(void);
+#define ORCHARD_SUITE(name, ...) void name##_suite(void);
+#include "tests/suites.def"
+#undef ORCHARD_SUITE
 
 /* Add a suite and its tests: ORCHARD_SUITE("x", {"case", fn}, ...). */
 typedef struct {

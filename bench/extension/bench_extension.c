@@ -1,6 +1,6 @@
 /* Load generator for osquery extensions (run.sh drives it). It plays
  * osqueryd twice over, with the integration tests' osqueryd stand-in
- * (tests/integration/fake_osqueryd.h): first its extension manager, which the
+ * (tests/support/fake_osqueryd.h): first its extension manager, which the
  * extension registers with, then its client, timing exec -> registered,
  * reading VmRSS, and counting `generate` round trips per second with one new
  * connection per call, as osqueryd makes them.
@@ -9,7 +9,7 @@
  *
  * CMD gets `--socket <dir>/osquery.em --timeout 3 --interval 3` appended.
  * Human-readable progress goes to stderr; one `key=value ...` line to stdout. */
-#include "fake_osqueryd.h"
+#include "tests/support/fake_osqueryd.h"
 
 #include <fcntl.h>
 #include <signal.h>

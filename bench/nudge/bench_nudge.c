@@ -1,11 +1,11 @@
 /* Benchmark of the `nudge` table with 50 users (goal: one generate < 2 ms):
  * times orchard_table_generate through the registry, and as a labelled
  * baseline the same reads done naively with plistutil in a shell loop. */
-#include "agent.h"
-#include "config.h"
-#include "context.h"
-#include "registry.h"
-#include "rows.h"
+#include "tables/agent.h"
+#include "host/config.h"
+#include "host/query/context.h"
+#include "host/plugins/registry.h"
+#include "host/query/rows.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>

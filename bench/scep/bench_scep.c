@@ -39,7 +39,7 @@
 
 #include <openssl/rand.h>
 
-#include "scep_client.h"
+#include "tests/support/scep_client.h"
 
 typedef struct {
     const char *url, *challenge, *label, *cacert;

@@ -18,7 +18,7 @@
 
 #include <openssl/rand.h>
 
-#include "scep_client.h"
+#include "tests/support/scep_client.h"
 
 static const char *url, *challenge, *cacert;
 static int insecure, renewal, failures;

@@ -1,9 +1,9 @@
 /* `get mdm-apple`, `get mdm-apple-bm` and `config check`: what an admin runs
  * to see the configured APNs certificate, ABM token and configuration. They
  * read everything through mdm_config and never print a secret. */
-#include "mdm_config.h"
-#include "server.h"
-#include "x509_util.h"
+#include "server_plugin/config/mdm_config.h"
+#include "server_plugin/server.h"
+#include "server_plugin/crypto/x509_util.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* Loading and checking the server plugin's configuration (see mdm_config.h).
  * Keys are read in the order of the documented layout, so the first broken
  * item is reported; each message names the key as it is spelled in YAML. */
-#include "mdm_config.h"
+#include "server_plugin/config/mdm_config.h"
 
-#include "x509_util.h"
+#include "server_plugin/crypto/x509_util.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>

@@ -4,7 +4,7 @@
 #ifndef ORCHARD_MDM_CONFIG_H
 #define ORCHARD_MDM_CONFIG_H
 
-#include "abm_token.h"
+#include "server_plugin/dep/abm_token.h"
 
 #include <orchard/plugin.h>
 

@@ -1,5 +1,5 @@
 /* Certificate and key helpers for the server plugin (see x509_util.h). */
-#include "x509_util.h"
+#include "server_plugin/crypto/x509_util.h"
 
 #include <orchard/plugin.h>
 

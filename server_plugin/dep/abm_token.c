@@ -1,7 +1,7 @@
 /* The ABM server token: unwrap S/MIME, decrypt the CMS EnvelopedData with the
  * ABM key, cut out the MESSAGE block and read its JSON (see abm_token.h).
  * Secrets are copied once into the struct; every other copy is wiped. */
-#include "abm_token.h"
+#include "server_plugin/dep/abm_token.h"
 
 #include <orchard/plugin.h>
 

@@ -2,10 +2,10 @@
  * holds an enrollment token (`orchard enroll-token create`). Each download
  * gets its own one-time SCEP challenge, stored before the profile leaves,
  * so the static mdm.apple_scep_challenge never travels in a profile. */
-#include "profile.h"
-#include "serve_state.h"
-#include "server.h"
-#include "server_store.h"
+#include "server_plugin/enroll/profile.h"
+#include "server_plugin/serve/serve_state.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
 
 #include <glib.h>
 #include <openssl/crypto.h>

@@ -2,10 +2,10 @@
  * GET /api/mdm/apple/enroll. The store keeps only its hash, so this is the
  * one time the token is shown; it is printed alone on the last line so a
  * script can take it with `tail -n 1`. */
-#include "mdm_config.h"
-#include "server.h"
-#include "server_store.h"
-#include "setup_io.h"
+#include "server_plugin/config/mdm_config.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
+#include "server_plugin/setup/setup_io.h"
 
 #include <glib.h>
 #include <openssl/crypto.h>

@@ -3,7 +3,7 @@
  * an org name or challenge can't inject markup or payloads (REFERENCE §10).
  * libplist 2.2 escapes & < > but writes control characters and invalid
  * UTF-8 as they are, which no XML parser accepts: those are refused here. */
-#include "profile.h"
+#include "server_plugin/enroll/profile.h"
 
 #include <orchard/plugin.h>
 

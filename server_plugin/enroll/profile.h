@@ -5,7 +5,7 @@
 #ifndef ORCHARD_ENROLL_PROFILE_H
 #define ORCHARD_ENROLL_PROFILE_H
 
-#include "mdm_config.h"
+#include "server_plugin/config/mdm_config.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>

@@ -1,9 +1,9 @@
 /* From a device's CSR to a signed client certificate. The CSR is hostile
  * input: only its subject and public key are carried over, never its
  * requested extensions, so a device can't ask for a CA certificate. */
-#include "scep_csr.h"
+#include "server_plugin/scep/scep_csr.h"
 
-#include "cert_build.h"
+#include "server_plugin/setup/cert_build.h"
 
 #include <orchard/plugin.h>
 #include <openssl/err.h>

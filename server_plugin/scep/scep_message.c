@@ -2,9 +2,9 @@
  * (RFC 8894 §3). Everything read here came from the network: each step
  * checks types and sizes before trusting a field, and a failure says which
  * layer was wrong so the log line explains a refused device. */
-#include "scep_message.h"
+#include "server_plugin/scep/scep_message.h"
 
-#include "cert_build.h"
+#include "server_plugin/setup/cert_build.h"
 
 #include <orchard/plugin.h>
 #include <openssl/cms.h>

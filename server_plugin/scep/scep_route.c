@@ -1,10 +1,10 @@
 /* /mdm/apple/scep: SCEP over HTTP (REFERENCE §4). GetCACert, GetCACaps and
  * PKIOperation by GET (base64 `message`) or POST (DER body). Each refusal is
  * logged with its reason; the body cap is the host's (413 before reading). */
-#include "scep_service.h"
-#include "serve_state.h"
-#include "scep_message.h"
-#include "server.h"
+#include "server_plugin/scep/scep_service.h"
+#include "server_plugin/serve/serve_state.h"
+#include "server_plugin/scep/scep_message.h"
+#include "server_plugin/server.h"
 
 #include <openssl/x509.h>
 #include <pthread.h>

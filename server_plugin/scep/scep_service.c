@@ -3,11 +3,11 @@
  * (badMessageCheck for signatures and envelopes, badRequest for policy),
  * else sign, record (spending a one-time challenge in the same
  * transaction) and answer SUCCESS. */
-#include "scep_service.h"
+#include "server_plugin/scep/scep_service.h"
 
-#include "scep_csr.h"
-#include "scep_message.h"
-#include "server_store.h"
+#include "server_plugin/scep/scep_csr.h"
+#include "server_plugin/scep/scep_message.h"
+#include "server_plugin/store/server_store.h"
 
 #include <orchard/plugin.h>
 #include <openssl/crypto.h>

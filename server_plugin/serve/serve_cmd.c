@@ -2,9 +2,9 @@
  * certificate whose topic differs from the one devices enrolled under, then
  * hand over to the host's HTTP server, which serves every plugin's routes
  * until SIGTERM. MDM routes answer 404 "not configured" while MDM is off. */
-#include "serve_state.h"
-#include "server.h"
-#include "server_store.h"
+#include "server_plugin/serve/serve_state.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* The serve command's configuration, read by route handlers on the HTTP
  * server's threads. It is written before the server starts and freed after
  * it stops, so handlers read it without a lock. */
-#include "serve_state.h"
+#include "server_plugin/serve/serve_state.h"
 
-#include "server.h"
+#include "server_plugin/server.h"
 
 #include <glib.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 #ifndef ORCHARD_SERVE_STATE_H
 #define ORCHARD_SERVE_STATE_H
 
-#include "mdm_config.h"
+#include "server_plugin/config/mdm_config.h"
 
 #include <orchard/plugin.h>
 

@@ -1,9 +1,9 @@
 /* Keys, CSRs and self-signed certificates for the generate commands (see
  * cert_build.h). Everything is built in memory; the commands write the files
  * only once all of it exists. */
-#include "cert_build.h"
+#include "server_plugin/setup/cert_build.h"
 
-#include "x509_util.h"
+#include "server_plugin/crypto/x509_util.h"
 
 #include <orchard/plugin.h>
 

@@ -2,11 +2,11 @@
  * Makes the APNs key and CSR and the SCEP CA, and with an MDM vendor
  * certificate also the push request for Apple's portal; checks every
  * argument and output path before it writes anything (REFERENCE §3). */
-#include "server.h"
+#include "server_plugin/server.h"
 
-#include "cert_build.h"
-#include "setup_io.h"
-#include "x509_util.h"
+#include "server_plugin/setup/cert_build.h"
+#include "server_plugin/setup/setup_io.h"
+#include "server_plugin/crypto/x509_util.h"
 
 #include <glib.h>
 #include <openssl/x509v3.h>

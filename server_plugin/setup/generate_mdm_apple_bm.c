@@ -1,11 +1,11 @@
 /* `orchard generate mdm-apple-bm`: the key pair Apple Business Manager
  * encrypts the MDM server token to. The certificate is uploaded to ABM; the
  * key later decrypts the downloaded .p7m (dep/). As Fleet's (REFERENCE §3). */
-#include "server.h"
+#include "server_plugin/server.h"
 
-#include "cert_build.h"
-#include "setup_io.h"
-#include "x509_util.h"
+#include "server_plugin/setup/cert_build.h"
+#include "server_plugin/setup/setup_io.h"
+#include "server_plugin/crypto/x509_util.h"
 
 #include <glib.h>
 #include <stdio.h>

@@ -1,8 +1,8 @@
 /* Options and all-or-nothing file output for the generate commands (see
  * setup_io.h). Nothing here knows about certificates. */
-#include "setup_io.h"
+#include "server_plugin/setup/setup_io.h"
 
-#include "x509_util.h"
+#include "server_plugin/crypto/x509_util.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>

@@ -2,9 +2,9 @@
  * server hands out (one-time SCEP challenges, enrollment tokens) are kept
  * only as SHA-256, so a copy of the database mints nothing; looking them up
  * by hash also keeps the comparison off the secret itself. */
-#include "server_store.h"
+#include "server_plugin/store/server_store.h"
 
-#include "server.h"
+#include "server_plugin/server.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -8,8 +8,8 @@
  */
 #include "abm_token.gen.h"
 
-#include "mdm_config.h"
-#include "server.h"
+#include "server_plugin/config/mdm_config.h"
+#include "server_plugin/server.h"
 
 #include <stdio.h>
 

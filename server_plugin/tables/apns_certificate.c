@@ -8,9 +8,9 @@
  */
 #include "apns_certificate.gen.h"
 
-#include "mdm_config.h"
-#include "server.h"
-#include "x509_util.h"
+#include "server_plugin/config/mdm_config.h"
+#include "server_plugin/server.h"
+#include "server_plugin/crypto/x509_util.h"
 
 #include <stdio.h>
 

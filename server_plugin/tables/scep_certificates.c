@@ -8,9 +8,9 @@
  */
 #include "scep_certificates.gen.h"
 
-#include "mdm_config.h"
-#include "server.h"
-#include "server_store.h"
+#include "server_plugin/config/mdm_config.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
 
 #include <stdio.h>
 

@@ -9,10 +9,10 @@
  *     rest is encrypted to the process's key pair and written as S/MIME,
  *     which is what is fed. Random bytes never decrypt, so without this the
  *     MESSAGE block and JSON parsing would be out of the fuzzer's reach. */
-#include "fuzz.h"
-#include "fuzz_cms.h"
+#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_cms.h"
 
-#include "abm_token.h"
+#include "server_plugin/dep/abm_token.h"
 
 #include <openssl/bio.h>
 #include <openssl/err.h>

@@ -1,5 +1,5 @@
 /* See fuzz_cms.h. */
-#include "fuzz_cms.h"
+#include "tests/fuzz/fuzz_cms.h"
 
 #include <glib.h>
 #include <openssl/cms.h>

@@ -1,8 +1,8 @@
 /* Fuzz target: the YAML configuration (orchard_config_load_string) loaded
  * into a fresh config, then read back the way the host reads it. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "config.h"
+#include "host/config.h"
 
 #include <glib.h>
 

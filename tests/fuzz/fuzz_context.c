@@ -2,9 +2,9 @@
  * request["context"], sent by whoever reaches the extension socket) decoded
  * by orchard_ctx_from_json for the orchard_plugins table, then read back
  * through the accessors tables use. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "context.h"
+#include "host/query/context.h"
 #include "orchard_plugins.gen.h"
 
 #include <glib.h>

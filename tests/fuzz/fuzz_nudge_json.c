@@ -2,9 +2,9 @@
  * into JSON) through the pure rules of tables/nudge_logic.h: which
  * osVersionRequirements entry applies, and every string in the document as
  * a date and as a version. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "nudge_logic.h"
+#include "tables/nudge_logic.h"
 
 #include <glib.h>
 

@@ -2,10 +2,10 @@
  * XML or binary: orchard_mac_parse_plist with its caps, then what the
  * tables do with a tree: the JSON conversion, the canonical hash and the
  * typed lookups. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "mac_source.h"
-#include "plist_util.h"
+#include "tables/mac/mac_source.h"
+#include "tables/mac/plist_util.h"
 
 #include <glib.h>
 

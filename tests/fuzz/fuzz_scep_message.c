@@ -19,12 +19,12 @@
  *     orchard_scep_csr_has_subject.
  * Whenever a CSR comes out, both CSR readers run on it and the CertRep
  * FAILURE is built. orchard_scep_pki_operation is left out: it needs the store. */
-#include "fuzz.h"
-#include "fuzz_cms.h"
+#include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/fuzz_cms.h"
 
-#include "cert_build.h"
-#include "scep_csr.h"
-#include "scep_message.h"
+#include "server_plugin/setup/cert_build.h"
+#include "server_plugin/scep/scep_csr.h"
+#include "server_plugin/scep/scep_message.h"
 
 #include <orchard/plugin.h>
 #include <openssl/bio.h>

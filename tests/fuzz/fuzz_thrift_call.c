@@ -16,13 +16,13 @@
  * takes its own reference on the transport ("transport" is dup'd in
  * ThriftProtocol's set_property and dropped in its dispose), so both are
  * unreffed here, protocol first, as orchard_thrift_conn_free does. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "commands.h"
-#include "ext_call.h"
-#include "log.h"
-#include "registry.h"
-#include "thrift_sock.h"
+#include "host/commands.h"
+#include "extension/ext_call.h"
+#include "host/log.h"
+#include "host/plugins/registry.h"
+#include "extension/thrift_sock.h"
 
 #include <glib-object.h>
 #include <string.h>

@@ -10,9 +10,9 @@
  *
  * The envelopes are for a CA made here too, so the harness's own CA can't
  * open them: the 'C' seeds are how the fuzzer gets past decryption. */
-#include "cert_build.h"
-#include "scep_client.h"
-#include "scep_csr.h"
+#include "server_plugin/setup/cert_build.h"
+#include "tests/support/scep_client.h"
+#include "server_plugin/scep/scep_csr.h"
 
 #include <glib.h>
 #include <openssl/cms.h>

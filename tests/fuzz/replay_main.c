@@ -6,7 +6,7 @@
  * buffer of exactly its size, as libFuzzer does, so a sanitizer build
  * (ORCHARD_SANITIZE) catches reads past the end. Exit status 1 when an
  * argument cannot be read or no input was found at all. */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <dirent.h>
 #include <errno.h>

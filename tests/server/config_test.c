@@ -1,10 +1,10 @@
 /* server_config: the server plugin's configuration rules (mdm_config), the
  * `config check` and `get mdm-apple[-bm]` commands and the apns_certificate /
  * abm_token tables, in process and through the orchard binary. */
-#include "mdm_config.h"
-#include "mdm_fixtures.h"
-#include "registry.h"
-#include "suites.h"
+#include "server_plugin/config/mdm_config.h"
+#include "tests/server/mdm_fixtures.h"
+#include "host/plugins/registry.h"
+#include "tests/suites.h"
 
 #include <jansson.h>
 #include <openssl/pem.h>

@@ -1,10 +1,10 @@
 /* The enroll suites' fixture (see enroll_fixture.h): the temporary
  * directory and its signing pair, running commands in it, and the judge of
  * a profile, which both the builder's tests and the route's use. */
-#include "enroll_fixture.h"
-#include "mdm_fixtures.h"
+#include "tests/server/enroll_fixture.h"
+#include "tests/server/mdm_fixtures.h"
 
-#include "profile.h"
+#include "server_plugin/enroll/profile.h"
 
 #include <CUnit/CUnit.h>
 #include <glib/gstdio.h>

@@ -3,11 +3,11 @@
  * REFERENCE §5 (enroll_fixture.c) and by xmllint; fresh UUIDs each time;
  * hostile values escaped or refused; signing checked by the openssl CLI;
  * the download's file name. The route that serves it is enroll_test.c's. */
-#include "enroll_fixture.h"
-#include "mdm_config.h"
-#include "profile.h"
-#include "x509_util.h"
-#include "suites.h"
+#include "tests/server/enroll_fixture.h"
+#include "server_plugin/config/mdm_config.h"
+#include "server_plugin/enroll/profile.h"
+#include "server_plugin/crypto/x509_util.h"
+#include "tests/suites.h"
 
 #include <CUnit/CUnit.h>
 #include <glib.h>

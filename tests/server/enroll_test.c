@@ -4,16 +4,16 @@
  * enroll-token create` run as the real binary; and one download end to end
  * from a real `orchard serve` with curl. Profiles served are judged by
  * enroll_fixture.c; the builder alone is enroll_profile_test.c's. */
-#include "enroll_fixture.h"
-#include "mdm_config.h"
-#include "mdm_fixtures.h"
-#include "profile.h"
-#include "registry.h"
-#include "serve_state.h"
-#include "server.h"
-#include "server_store.h"
-#include "store/store.h"
-#include "suites.h"
+#include "tests/server/enroll_fixture.h"
+#include "server_plugin/config/mdm_config.h"
+#include "tests/server/mdm_fixtures.h"
+#include "server_plugin/enroll/profile.h"
+#include "host/plugins/registry.h"
+#include "server_plugin/serve/serve_state.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
+#include "host/store/store.h"
+#include "tests/suites.h"
 
 #include <CUnit/CUnit.h>
 #include <arpa/inet.h>
@@ -236,7 +236,7 @@ static int suite_cleanup(void)
 #define NEED_STORE()                                                                          \
     do {                                                                                      \
         if (!store_ok)                                                                        \
-            fprintf(stderr, "\n  the host store (extension/store) could not be opened\n");   \
+            fprintf(stderr, "\n  the host store (host/store) could not be opened\n");   \
         CU_ASSERT_FATAL(store_ok);                                                            \
     } while (0)
 

@@ -2,8 +2,8 @@
  * real binary runs in a temporary folder and the `openssl` CLI (and libplist
  * for the push request) judges what it wrote; every error must leave the
  * folder exactly as it was. */
-#include "mdm_fixtures.h"
-#include "suites.h"
+#include "tests/server/mdm_fixtures.h"
+#include "tests/suites.h"
 
 #include <glib.h>
 #include <glib/gstdio.h>

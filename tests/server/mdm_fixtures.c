@@ -1,10 +1,10 @@
 /* Test material for the server suites (see mdm_fixtures.h): made once per
  * suite in a temporary directory, mostly with the openssl CLI as an admin
  * would; backdated certificates with OpenSSL's API (openssl 3.0's CLI cannot). */
-#include "mdm_fixtures.h"
+#include "tests/server/mdm_fixtures.h"
 
-#include "config.h"
-#include "mdm_config.h"
+#include "host/config.h"
+#include "server_plugin/config/mdm_config.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>

@@ -3,14 +3,14 @@
  * store per test: what gets a certificate, what gets which failure, and that
  * hostile bytes get an error and issue nothing. Over HTTP, the same server
  * is checked by tests/interop/scep_interop_test.py with micromdm's scepclient. */
-#include "cert_build.h"
-#include "registry.h"
-#include "scep_client.h"
-#include "scep_service.h"
-#include "server.h"
-#include "server_store.h"
-#include "store/store.h"
-#include "suites.h"
+#include "server_plugin/setup/cert_build.h"
+#include "host/plugins/registry.h"
+#include "tests/support/scep_client.h"
+#include "server_plugin/scep/scep_service.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
+#include "host/store/store.h"
+#include "tests/suites.h"
 
 #include <glib/gstdio.h>
 #include <openssl/x509v3.h>

@@ -1,11 +1,11 @@
 /* server_store: the server plugin's state on the host's store (one-time SCEP
  * challenges, issued certificates, enrollment tokens, the APNs topic), on a
  * fresh SQLite file per test. */
-#include "registry.h"
-#include "server.h"
-#include "server_store.h"
-#include "store/store.h"
-#include "suites.h"
+#include "host/plugins/registry.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
+#include "host/store/store.h"
+#include "tests/suites.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* server_token: decrypting Apple Business Manager tokens (dep/abm_token.c)
  * made with `openssl smime -encrypt`: CRLF and LF messages, the wrong key,
  * broken contents, caps, and no secret in any message. */
-#include "abm_token.h"
-#include "mdm_fixtures.h"
-#include "suites.h"
+#include "server_plugin/dep/abm_token.h"
+#include "tests/server/mdm_fixtures.h"
+#include "tests/suites.h"
 
 #include <orchard/plugin.h>
 

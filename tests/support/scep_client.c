@@ -2,7 +2,7 @@
  * going out, CertRep -> EnvelopedData -> degenerate SignedData coming back.
  * OpenSSL's PKCS7 API rather than CMS because CMS refuses a signing key that
  * doesn't match the certificate, and the hostile tests need exactly that. */
-#include "scep_client.h"
+#include "tests/support/scep_client.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-#include "scep_client_priv.h"
+#include "tests/support/scep_client_priv.h"
 
 /* ---- errors -------------------------------------------------------------- */
 

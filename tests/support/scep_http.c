@@ -1,7 +1,7 @@
 /* The HTTP half of the SCEP requester: GetCACert, GetCACaps and PKIOperation
  * (POST, or GET with the message in the query) on one libcurl easy handle,
  * which keeps its connection alive from one request to the next. */
-#include "scep_client.h"
+#include "tests/support/scep_client.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -14,7 +14,7 @@
 #include <openssl/pkcs7.h>
 #include <openssl/x509v3.h>
 
-#include "scep_client_priv.h"
+#include "tests/support/scep_client_priv.h"
 
 #define FAIL(...) orchard_scepc_fail(error_msg, __VA_ARGS__)
 

@@ -1,0 +1,86 @@
+/* From a complete request to a plugin's handler and back: the transport
+ * module calls orchard_http_dispatch on its worker thread, which picks the
+ * route from the process's registry (orchard_registry_find_route), runs the
+ * handler, and fills in the answers plugin.h promises when there is no route
+ * (404), no route for the method (405 with Allow), a failing handler (500)
+ * or a silent one (204). Also the access log, one line per request. */
+#include "host/http/http_api.h"
+#include "host/http/http_internal.h"
+#include "host/log.h"
+#include "host/plugins/registry.h"
+
+#include <glib.h>
+#include <inttypes.h>
+#include <string.h>
+
+orchard_http_response *orchard_http_dispatch(const orchard_http_request *req, void *ud)
+{
+    orchard_registry *reg = orchard_registry_global();
+    orchard_http_response *resp = orchard_http_response_new();
+    g_autofree char *allow = NULL;
+    const orchard_route *route;
+    int rc;
+
+    (void)ud;
+    route = reg ? orchard_registry_find_route(reg, req->method, req->path, &allow) : NULL;
+    if (!route) {
+        if (allow) {
+            orchard_http_response_text(resp, 405, "method not allowed\n");
+            orchard_http_set_header(resp, "Allow", allow);
+        } else {
+            orchard_http_response_text(resp, 404, "not found\n");
+        }
+        return resp;
+    }
+    rc = route->handle(req, resp, route->payload);
+    if (rc < 0 && resp->status == 0) {
+        /* The query string stays out of logs: it carries enrollment tokens. */
+        orchard_warn("http", "%s %s: the handler for %s failed: %s", req->method, req->path,
+                     route->path_prefix, orchard_strerror(rc));
+        orchard_http_response_text(resp, 500, "internal server error\n");
+    } else if (resp->status == 0) {
+        resp->status = 204; /* headers the handler set still go out */
+    }
+    orchard_http_response_finish(resp);
+    return resp;
+}
+
+void orchard_http_release(orchard_http_response *resp, void *ud)
+{
+    (void)ud;
+    orchard_http_response_free(resp);
+}
+
+/* A client chose the path: keep it on one log line and unambiguous by
+ * writing control bytes, quotes and backslashes as \xNN. */
+static void escape_into(char *out, size_t size, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 5 < size; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
+            n += (size_t)g_snprintf(out + n, size - n, "\\x%02x", c);
+        else
+            out[n++] = (char)c;
+    }
+    out[n] = '\0';
+}
+
+void orchard_http_access_log(const orchard_http_access *rec, void *ud)
+{
+    char path[512], method[32];
+
+    (void)ud;
+    escape_into(path, sizeof path, rec->path);
+    escape_into(method, sizeof method, rec->method);
+    orchard_info("http", "%s \"%s %s\" %u %" PRIu64 " %" PRIu64 ".%03" PRIu64 "ms%s",
+                 rec->remote_addr, method, path, rec->status, rec->bytes,
+                 rec->duration_us / 1000, rec->duration_us % 1000,
+                 rec->completed ? "" : " (not completed)");
+}
+
+void orchard_http_transport_log(int level, const char *msg, void *ud)
+{
+    (void)ud;
+    orchard_log(level, "http", "libmicrohttpd: %s", msg);
+}

@@ -1,0 +1,144 @@
+/* The built-in "orchard-core" plugin: the host's own table (orchard_plugins)
+ * and commands, registered through the same ABI as every other plugin so
+ * that `orchard_plugins` and `orchard help` list them like the rest. */
+#include "host/commands.h"
+#include "orchard_plugins.gen.h"
+#include "host/plugins/registry.h"
+
+#include <glib.h>
+#include <string.h>
+
+static const orchard_host_api *host;
+
+static const orchard_command cmd_query = {
+    ORCHARD_STRUCT_HEADER(orchard_command),
+    /* name */ "query",
+    /* summary */ "Run SQL over every table in an in-memory SQLite database",
+    /* usage */ "orchard query [--json] [--config F] [--plugin PATH]... \"SQL\"\n"
+                "  --json   print one JSON array of objects (NULL as null)\n"
+                "Exit status 1 when the statement fails.",
+    /* run */ orchard_cmd_query,
+    /* payload */ NULL,
+};
+
+static const orchard_command cmd_extension = {
+    ORCHARD_STRUCT_HEADER(orchard_command),
+    /* name */ "extension",
+    /* summary */ "Serve the tables to osqueryd as an osquery extension (also: run as orchard.ext)",
+    /* usage */ "orchard extension --socket PATH [--timeout S] [--interval S] [--verbose]\n"
+                "  --socket    osqueryd's extension manager socket (default /var/osquery/osquery.em)\n"
+                "  --timeout   seconds to wait for the manager (default 3)\n"
+                "  --interval  seconds between registration checks (default 3)\n"
+                "Flags take `--x v` or `--x=v`, as osqueryd passes them.",
+    /* run */ orchard_cmd_extension,
+    /* payload */ NULL,
+};
+
+static const orchard_command cmd_help = {
+    ORCHARD_STRUCT_HEADER(orchard_command),
+    /* name */ "help",
+    /* summary */ "List commands, or show one command's usage",
+    /* usage */ "orchard help [COMMAND...]",
+    /* run */ orchard_cmd_help,
+    /* payload */ NULL,
+};
+
+static const orchard_command cmd_version = {
+    ORCHARD_STRUCT_HEADER(orchard_command),
+    /* name */ "version",
+    /* summary */ "Print orchard's version and plugin ABI version",
+    /* usage */ "orchard version",
+    /* run */ orchard_cmd_version,
+    /* payload */ NULL,
+};
+
+static const orchard_table *const tables[] = {&orchard_table_orchard_plugins};
+static const orchard_command *const commands[] = {&cmd_query, &cmd_extension, &cmd_help,
+                                                  &cmd_version};
+
+static const orchard_plugin core_plugin = {
+    ORCHARD_STRUCT_HEADER(orchard_plugin),
+    /* name */ "orchard-core",
+    /* version */ ORCHARD_VERSION,
+    /* description */ "The host's own table and commands",
+    /* tables */ tables,
+    /* n_tables */ G_N_ELEMENTS(tables),
+    /* commands */ commands,
+    /* n_commands */ G_N_ELEMENTS(commands),
+    /* routes */ NULL,
+    /* n_routes */ 0,
+    /* jobs */ NULL,
+    /* n_jobs */ 0,
+    /* deinit */ NULL,
+};
+
+int orchard_core_plugin_entry(const orchard_host_api *api, const orchard_plugin **out)
+{
+    host = api;
+    *out = &core_plugin;
+    return 0;
+}
+
+/* --- orchard_plugins */
+
+/* Is `name` allowed by the query's EQ constraints on the name column? */
+static int name_wanted(const orchard_query_ctx *ctx, const char *name)
+{
+    int constrained = 0;
+    for (size_t i = 0; i < host->ctx_count(ctx); i++) {
+        const char *col, *expr;
+        int op;
+        host->ctx_get(ctx, i, &col, &op, &expr);
+        if (op != ORCHARD_OP_EQ || strcmp(col, "name") != 0)
+            continue;
+        constrained = 1;
+        if (expr && strcmp(expr, name) == 0)
+            return 1;
+    }
+    return !constrained;
+}
+
+int orchard_plugins_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
+{
+    (void)payload;
+    const orchard_registry *reg = orchard_registry_global();
+    if (!reg)
+        return 0;
+    for (size_t i = 0; i < orchard_registry_plugin_count(reg); i++) {
+        const orchard_loaded_plugin *lp = orchard_registry_plugin(reg, i);
+        const orchard_plugin *p = lp->plugin;
+        if (!name_wanted(ctx, p->name))
+            continue;
+        GString *tbl = g_string_new(NULL), *cmd = g_string_new(NULL);
+        GString *rts = g_string_new(NULL), *jobs = g_string_new(NULL);
+        for (size_t k = 0; k < p->n_tables; k++)
+            g_string_append_printf(tbl, "%s%s", k ? "," : "", p->tables[k]->name);
+        for (size_t k = 0; k < p->n_commands; k++)
+            g_string_append_printf(cmd, "%s%s", k ? "," : "", p->commands[k]->name);
+        for (size_t k = 0; k < p->n_routes; k++)
+            g_string_append_printf(rts, "%s%s %s", k ? "," : "", p->routes[k]->method,
+                                   p->routes[k]->path_prefix);
+        for (size_t k = 0; k < p->n_jobs; k++)
+            g_string_append_printf(jobs, "%s%s", k ? "," : "", p->jobs[k]->name);
+        char abi[16];
+        g_snprintf(abi, sizeof abi, "%u", p->abi_version);
+        const char *values[ORCHARD_PLUGINS_N_COLUMNS] = {
+            [ORCHARD_PLUGINS_COL_NAME] = p->name,
+            [ORCHARD_PLUGINS_COL_VERSION] = p->version,
+            [ORCHARD_PLUGINS_COL_ABI_VERSION] = abi,
+            [ORCHARD_PLUGINS_COL_PATH] = lp->path ? lp->path : "",
+            [ORCHARD_PLUGINS_COL_TABLES] = tbl->str,
+            [ORCHARD_PLUGINS_COL_COMMANDS] = cmd->str,
+            [ORCHARD_PLUGINS_COL_ROUTES] = rts->str,
+            [ORCHARD_PLUGINS_COL_JOBS] = jobs->str,
+        };
+        int rc = host->row_add(rows, values, ORCHARD_PLUGINS_N_COLUMNS);
+        g_string_free(tbl, TRUE);
+        g_string_free(cmd, TRUE);
+        g_string_free(rts, TRUE);
+        g_string_free(jobs, TRUE);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

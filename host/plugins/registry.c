@@ -1,0 +1,513 @@
+/* Plugin loading and the ABI checks that protect the host from a plugin
+ * built for another version. Every struct a plugin hands over is checked for
+ * abi_version and a struct_size that covers the v1 fields before use. */
+#include "host/plugins/registry.h"
+
+#include "host/config.h"
+#include "host/http/http_api.h"
+#include "host/store/store.h"
+#include "host/query/context.h"
+#include "host/log.h"
+#include "host/query/rows.h"
+
+#include <glib.h>
+#include <gmodule.h>
+#include <string.h>
+
+#define V1_SIZE(type, last) (offsetof(type, last) + sizeof(((type *)0)->last))
+
+typedef struct {
+    orchard_loaded_plugin pub;
+    char *path;
+    GModule *module;
+} plugin_entry;
+
+struct orchard_registry {
+    GPtrArray *plugins;   /* plugin_entry*, load order */
+    GPtrArray *tables;    /* const orchard_table* */
+    GPtrArray *commands;  /* const orchard_command* */
+    GPtrArray *routes;    /* const orchard_route* */
+};
+
+static orchard_registry *global_registry;
+
+orchard_registry *orchard_registry_global(void) { return global_registry; }
+void orchard_registry_set_global(orchard_registry *reg) { global_registry = reg; }
+
+static void host_log(int level, const char *plugin, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    orchard_logv(level, plugin, fmt, ap);
+    va_end(ap);
+}
+
+static const char *host_config_get(const char *key);
+
+static const orchard_host_api host_api = {
+    ORCHARD_STRUCT_HEADER(orchard_host_api),
+    /* host_version */ ORCHARD_VERSION,
+    /* log */ host_log,
+    /* strerror */ orchard_strerror,
+    /* config_get */ host_config_get,
+    /* ctx_count */ orchard_ctx_count,
+    /* ctx_get */ orchard_ctx_get,
+    /* ctx_column_used */ orchard_ctx_column_used,
+    /* row_add */ orchard_rows_add,
+    /* rows_fail */ orchard_rows_fail,
+    /* since 1.1: HTTP */
+    orchard_http_method,
+    orchard_http_path,
+    orchard_http_query,
+    orchard_http_header,
+    orchard_http_body,
+    orchard_http_remote_addr,
+    orchard_http_set_header,
+    orchard_http_respond,
+    orchard_http_serve,
+    /* since 1.1: the store */
+    orchard_store_migrate,
+    orchard_store_begin,
+    orchard_store_commit,
+    orchard_store_rollback,
+    orchard_store_errmsg,
+    orchard_stmt_prepare,
+    orchard_stmt_bind_int,
+    orchard_stmt_bind_text,
+    orchard_stmt_bind_blob,
+    orchard_stmt_step,
+    orchard_stmt_column_is_null,
+    orchard_stmt_column_int,
+    orchard_stmt_column_text,
+    orchard_stmt_column_blob,
+    orchard_stmt_changes,
+    orchard_stmt_finish,
+};
+
+const orchard_host_api *orchard_host_api_get(void) { return &host_api; }
+
+orchard_registry *orchard_registry_new(void)
+{
+    orchard_registry *reg = g_new0(orchard_registry, 1);
+    reg->plugins = g_ptr_array_new();
+    reg->tables = g_ptr_array_new();
+    reg->commands = g_ptr_array_new();
+    reg->routes = g_ptr_array_new();
+    return reg;
+}
+
+void orchard_registry_free(orchard_registry *reg)
+{
+    if (!reg)
+        return;
+    for (guint i = reg->plugins->len; i > 0; i--) {
+        plugin_entry *e = g_ptr_array_index(reg->plugins, i - 1);
+        if (e->pub.plugin->deinit)
+            e->pub.plugin->deinit();
+        if (e->module)
+            g_module_close(e->module);
+        g_free(e->path);
+        g_free(e);
+    }
+    g_ptr_array_unref(reg->plugins);
+    g_ptr_array_unref(reg->tables);
+    g_ptr_array_unref(reg->commands);
+    g_ptr_array_unref(reg->routes);
+    if (global_registry == reg)
+        global_registry = NULL;
+    g_free(reg);
+}
+
+/* The first three fields (abi_version, struct_size, name) of orchard_plugin
+ * are frozen across every ABI version, so a refusal can always name it. */
+static const char *plugin_label(const orchard_plugin *p)
+{
+    if (p && p->struct_size >= V1_SIZE(orchard_plugin, name) && p->name)
+        return p->name;
+    return "(unnamed)";
+}
+
+static int check_header(uint32_t abi, uint32_t size, size_t v1_size, const char *what,
+                        const char *plugin, const char *origin, char **error_msg)
+{
+    if (abi != ORCHARD_ABI_VERSION) {
+        *error_msg = g_strdup_printf(
+            "plugin '%s' (%s) is built for orchard plugin ABI %u; this host speaks ABI %u: "
+            "rebuild the plugin against this orchard's include/orchard/plugin.h",
+            plugin, origin, abi, ORCHARD_ABI_VERSION);
+        return ORCHARD_EABI;
+    }
+    if (size < v1_size) {
+        *error_msg = g_strdup_printf(
+            "plugin '%s' (%s): its %s struct is %u bytes, smaller than ABI %u's %zu",
+            plugin, origin, what, size, ORCHARD_ABI_VERSION, v1_size);
+        return ORCHARD_EABI;
+    }
+    return 0;
+}
+
+static int valid_name(const char *s)
+{
+    if (!s || !*s || !g_ascii_islower(*s))
+        return 0;
+    for (; *s; s++)
+        if (!g_ascii_islower(*s) && !g_ascii_isdigit(*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+static int check_table(const orchard_table *t, const char *plugin, const char *origin,
+                       char **error_msg)
+{
+    int rc = check_header(t->abi_version, t->struct_size, V1_SIZE(orchard_table, payload),
+                          "table", plugin, origin, error_msg);
+    if (rc)
+        return rc;
+    if (!valid_name(t->name) || !t->columns || t->n_columns == 0 || !t->generate) {
+        *error_msg = g_strdup_printf("plugin '%s' (%s): table '%s' needs a lower-case name, "
+                                     "at least one column and a generate function",
+                                     plugin, origin, t->name ? t->name : "");
+        return ORCHARD_EINVAL;
+    }
+    for (size_t i = 0; i < t->n_columns; i++) {
+        const orchard_column *c = t->columns[i];
+        if (!c) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): table %s column %zu is NULL",
+                                         plugin, origin, t->name, i);
+            return ORCHARD_EINVAL;
+        }
+        rc = check_header(c->abi_version, c->struct_size, V1_SIZE(orchard_column, description),
+                          "column", plugin, origin, error_msg);
+        if (rc)
+            return rc;
+        if (!valid_name(c->name) || (unsigned)c->type > ORCHARD_TYPE_BLOB) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): table %s column %zu has an invalid "
+                                         "name or type", plugin, origin, t->name, i);
+            return ORCHARD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int same_route(const orchard_route *a, const orchard_route *b)
+{
+    return strcmp(a->method, b->method) == 0 && strcmp(a->path_prefix, b->path_prefix) == 0;
+}
+
+/* Is p's route i (already checked) registered, or earlier in p itself? */
+static int route_taken(const orchard_registry *reg, const orchard_plugin *p, size_t i)
+{
+    for (guint j = 0; j < reg->routes->len; j++)
+        if (same_route(g_ptr_array_index(reg->routes, j), p->routes[i]))
+            return 1;
+    for (size_t j = 0; j < i; j++)
+        if (same_route(p->routes[j], p->routes[i]))
+            return 1;
+    return 0;
+}
+
+static int check_plugin(orchard_registry *reg, const orchard_plugin *p, const char *origin,
+                        char **error_msg)
+{
+    const char *label = plugin_label(p);
+    int rc = check_header(p->abi_version, p->struct_size, V1_SIZE(orchard_plugin, deinit),
+                          "plugin", label, origin, error_msg);
+    if (rc)
+        return rc;
+    if (!p->name || !*p->name || !p->version) {
+        *error_msg = g_strdup_printf("plugin from %s has no name or version", origin);
+        return ORCHARD_EINVAL;
+    }
+    for (guint i = 0; i < reg->plugins->len; i++) {
+        const plugin_entry *e = g_ptr_array_index(reg->plugins, i);
+        if (strcmp(e->pub.plugin->name, p->name) == 0) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s) is already loaded", p->name, origin);
+            return ORCHARD_EEXIST;
+        }
+    }
+    for (size_t i = 0; i < p->n_tables; i++) {
+        const orchard_table *t = p->tables[i];
+        if (!t) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): table %zu is NULL", label, origin, i);
+            return ORCHARD_EINVAL;
+        }
+        if ((rc = check_table(t, label, origin, error_msg)))
+            return rc;
+        if (orchard_registry_find_table(reg, t->name)) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): table %s is already registered",
+                                         label, origin, t->name);
+            return ORCHARD_EEXIST;
+        }
+    }
+    for (size_t i = 0; i < p->n_commands; i++) {
+        const orchard_command *c = p->commands[i];
+        if (!c) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): command %zu is NULL", label, origin, i);
+            return ORCHARD_EINVAL;
+        }
+        if ((rc = check_header(c->abi_version, c->struct_size, V1_SIZE(orchard_command, payload),
+                               "command", label, origin, error_msg)))
+            return rc;
+        if (!c->name || !*c->name || !c->run) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): command %zu has no name or run",
+                                         label, origin, i);
+            return ORCHARD_EINVAL;
+        }
+        for (guint j = 0; j < reg->commands->len; j++) {
+            const orchard_command *o = g_ptr_array_index(reg->commands, j);
+            if (strcmp(o->name, c->name) == 0) {
+                *error_msg = g_strdup_printf("plugin '%s' (%s): command '%s' is already "
+                                             "registered", label, origin, c->name);
+                return ORCHARD_EEXIST;
+            }
+        }
+    }
+    for (size_t i = 0; i < p->n_routes; i++) {
+        const orchard_route *r = p->routes[i];
+        if (!r || (rc = check_header(r->abi_version, r->struct_size,
+                                     V1_SIZE(orchard_route, payload), "route", label, origin,
+                                     error_msg)))
+            return r ? rc : ORCHARD_EINVAL;
+        if (!r->method || !*r->method || !r->path_prefix || r->path_prefix[0] != '/' ||
+            !r->handle) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): route %zu needs a method, a path "
+                                         "starting with / and a handler", label, origin, i);
+            return ORCHARD_EINVAL;
+        }
+        /* Two handlers for one method and prefix: which would win is an
+         * accident of load order, so refuse like a clashing table name. */
+        if (route_taken(reg, p, i)) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): route %s %s is already registered",
+                                         label, origin, r->method, r->path_prefix);
+            return ORCHARD_EEXIST;
+        }
+    }
+    for (size_t i = 0; i < p->n_jobs; i++) {
+        const orchard_job *j = p->jobs[i];
+        if (!j || (rc = check_header(j->abi_version, j->struct_size, V1_SIZE(orchard_job, payload),
+                                     "job", label, origin, error_msg)))
+            return j ? rc : ORCHARD_EINVAL;
+        if (!j->name || !j->run) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): job %zu has no name or run",
+                                         label, origin, i);
+            return ORCHARD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int add_plugin(orchard_registry *reg, orchard_plugin_entry_fn entry, const char *path,
+                      GModule *module, char **error_msg)
+{
+    const orchard_plugin *p = NULL;
+    const char *origin = path ? path : "built-in";
+    int rc = entry(&host_api, &p);
+
+    if (rc != 0 || !p) {
+        *error_msg = g_strdup_printf("plugin %s refused to load: %s", origin,
+                                     orchard_strerror(rc ? rc : ORCHARD_EINVAL));
+        return rc ? rc : ORCHARD_EINVAL;
+    }
+    if ((rc = check_plugin(reg, p, origin, error_msg))) {
+        /* Only a plugin that speaks our ABI may be asked to clean up. */
+        if (p->abi_version == ORCHARD_ABI_VERSION &&
+            p->struct_size >= V1_SIZE(orchard_plugin, deinit) && p->deinit)
+            p->deinit();
+        return rc;
+    }
+    plugin_entry *e = g_new0(plugin_entry, 1);
+    e->path = g_strdup(path);
+    e->pub.plugin = p;
+    e->pub.path = e->path;
+    e->module = module;
+    g_ptr_array_add(reg->plugins, e);
+    for (size_t i = 0; i < p->n_tables; i++)
+        g_ptr_array_add(reg->tables, (gpointer)p->tables[i]);
+    for (size_t i = 0; i < p->n_commands; i++)
+        g_ptr_array_add(reg->commands, (gpointer)p->commands[i]);
+    for (size_t i = 0; i < p->n_routes; i++)
+        g_ptr_array_add(reg->routes, (gpointer)p->routes[i]);
+    orchard_debug("plugins", "loaded %s %s from %s: %zu tables, %zu commands, %zu routes, "
+                  "%zu jobs", p->name, p->version, origin, p->n_tables, p->n_commands,
+                  p->n_routes, p->n_jobs);
+    return 0;
+}
+
+int orchard_registry_add_builtin(orchard_registry *reg, orchard_plugin_entry_fn entry,
+                                 char **error_msg)
+{
+    return add_plugin(reg, entry, NULL, NULL, error_msg);
+}
+
+int orchard_registry_load(orchard_registry *reg, const char *path, char **error_msg)
+{
+    gpointer sym = NULL;
+    GModule *module = g_module_open(path, G_MODULE_BIND_LOCAL);
+
+    if (!module) {
+        *error_msg = g_strdup_printf("cannot load plugin %s: %s", path, g_module_error());
+        return ORCHARD_EIO;
+    }
+    /* GModule hands back the same handle for a file already open: its plugin
+     * is live, so refuse before calling into it again (entry or deinit). */
+    for (guint i = 0; i < reg->plugins->len; i++) {
+        const plugin_entry *e = g_ptr_array_index(reg->plugins, i);
+        if (e->module == module) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s) is already loaded from %s",
+                                         e->pub.plugin->name, path, e->path);
+            g_module_close(module);
+            return ORCHARD_EEXIST;
+        }
+    }
+    if (!g_module_symbol(module, ORCHARD_PLUGIN_ENTRY_SYMBOL, &sym) || !sym) {
+        *error_msg = g_strdup_printf("%s is not an orchard plugin: no %s symbol", path,
+                                     ORCHARD_PLUGIN_ENTRY_SYMBOL);
+        g_module_close(module);
+        return ORCHARD_EIO;
+    }
+    int rc = add_plugin(reg, (orchard_plugin_entry_fn)sym, path, module, error_msg);
+    if (rc)
+        g_module_close(module);
+    return rc;
+}
+
+size_t orchard_registry_plugin_count(const orchard_registry *reg) { return reg->plugins->len; }
+
+const orchard_loaded_plugin *orchard_registry_plugin(const orchard_registry *reg, size_t i)
+{
+    if (i >= reg->plugins->len)
+        return NULL;
+    return &((const plugin_entry *)g_ptr_array_index(reg->plugins, i))->pub;
+}
+
+size_t orchard_registry_table_count(const orchard_registry *reg) { return reg->tables->len; }
+
+const orchard_table *orchard_registry_table(const orchard_registry *reg, size_t i)
+{
+    return i < reg->tables->len ? g_ptr_array_index(reg->tables, i) : NULL;
+}
+
+const orchard_table *orchard_registry_find_table(const orchard_registry *reg, const char *name)
+{
+    for (guint i = 0; i < reg->tables->len; i++) {
+        const orchard_table *t = g_ptr_array_index(reg->tables, i);
+        if (strcmp(t->name, name) == 0)
+            return t;
+    }
+    return NULL;
+}
+
+size_t orchard_registry_command_count(const orchard_registry *reg) { return reg->commands->len; }
+
+const orchard_command *orchard_registry_command(const orchard_registry *reg, size_t i)
+{
+    return i < reg->commands->len ? g_ptr_array_index(reg->commands, i) : NULL;
+}
+
+/* Does the space-separated `name` equal argv[0..k-1]? Returns k or 0. */
+static int match_words(const char *name, int argc, char **argv)
+{
+    int k = 0;
+    const char *p = name;
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        size_t len = sp ? (size_t)(sp - p) : strlen(p);
+        if (k >= argc || strlen(argv[k]) != len || strncmp(argv[k], p, len) != 0)
+            return 0;
+        k++;
+        p += len;
+        while (*p == ' ')
+            p++;
+    }
+    return k;
+}
+
+const orchard_command *orchard_registry_find_command(const orchard_registry *reg, int argc,
+                                                     char **argv, int *n_words)
+{
+    const orchard_command *best = NULL;
+    int best_k = 0;
+    for (guint i = 0; i < reg->commands->len; i++) {
+        const orchard_command *c = g_ptr_array_index(reg->commands, i);
+        int k = match_words(c->name, argc, argv);
+        if (k > best_k) {
+            best = c;
+            best_k = k;
+        }
+    }
+    if (n_words)
+        *n_words = best_k;
+    return best;
+}
+
+size_t orchard_registry_route_count(const orchard_registry *reg) { return reg->routes->len; }
+
+const orchard_route *orchard_registry_route(const orchard_registry *reg, size_t i)
+{
+    return i < reg->routes->len ? g_ptr_array_index(reg->routes, i) : NULL;
+}
+
+/* Does `prefix` cover `path`? Only at a segment boundary: "/mdm/apple/scep"
+ * covers "/mdm/apple/scep" and "/mdm/apple/scep/x", never "/mdm/apple/scepX".
+ * A prefix that ends in '/' carries its boundary and covers all below it. */
+static int prefix_covers(const char *prefix, const char *path)
+{
+    size_t len = strlen(prefix);
+    if (strncmp(prefix, path, len) != 0)
+        return 0;
+    return path[len] == '\0' || path[len] == '/' || (len > 0 && prefix[len - 1] == '/');
+}
+
+/* HEAD is GET without the body (libmicrohttpd drops it), so GET routes take it. */
+static int method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, "*") == 0 || strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+/* Add `method` to the Allow list unless it is there. */
+static void allow_add(GPtrArray **methods, const char *method)
+{
+    if (!*methods)
+        *methods = g_ptr_array_new();
+    for (guint i = 0; i < (*methods)->len; i++)
+        if (strcmp(g_ptr_array_index(*methods, i), method) == 0)
+            return;
+    g_ptr_array_add(*methods, (gpointer)method);
+}
+
+const orchard_route *orchard_registry_find_route(const orchard_registry *reg, const char *method,
+                                                 const char *path, char **allow)
+{
+    const orchard_route *best = NULL;
+    size_t best_len = 0;
+    GPtrArray *others = NULL; /* methods of covering routes that don't take `method` */
+
+    for (guint i = 0; i < reg->routes->len; i++) {
+        const orchard_route *r = g_ptr_array_index(reg->routes, i);
+        size_t len = strlen(r->path_prefix);
+        if (!prefix_covers(r->path_prefix, path))
+            continue;
+        if (!method_matches(r->method, method))
+            allow_add(&others, r->method);
+        else if (!best || len > best_len) {
+            best = r;
+            best_len = len;
+        }
+    }
+    if (allow) {
+        *allow = NULL;
+        if (!best && others) {
+            g_ptr_array_add(others, NULL);
+            *allow = g_strjoinv(", ", (char **)others->pdata);
+        }
+    }
+    if (others)
+        g_ptr_array_unref(others);
+    return best;
+}
+
+static const char *host_config_get(const char *key)
+{
+    return key ? orchard_config_get(orchard_config_global(), key) : NULL;
+}
