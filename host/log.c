@@ -55,6 +55,8 @@ const char *orchard_strerror(int code)
     case ORCHARD_EREADONLY: return "table is read-only";
     case ORCHARD_ECONSTRAINT: return "a required constraint is missing";
     case ORCHARD_EBUSY: return "the store is busy";
+    case ORCHARD_ENOTCONFIGURED: return "not configured";
+    case ORCHARD_EDENIED: return "not allowed";
     default: return code <= ORCHARD_EFATAL ? "fatal error" : "unknown error";
     }
 }

@@ -11,6 +11,7 @@
 #include "host/commands.h"
 #include "host/config.h"
 #include "host/log.h"
+#include "host/plugins/plugin_ctx.h"
 #include "host/plugins/registry.h"
 
 #include <glib.h>
@@ -127,7 +128,7 @@ static int dispatch(orchard_registry *reg, int argc, char **argv)
     cargv[0] = (char *)cmd->name;
     for (int i = 1 + n; i < argc; i++)
         cargv[i - n] = argv[i];
-    int rc = cmd->run(argc - n, cargv, cmd->payload);
+    int rc = orchard_call_command(orchard_registry_ctx_of(reg, cmd), cmd, argc - n, cargv);
     g_free(cargv);
     return rc;
 }

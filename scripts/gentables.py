@@ -157,7 +157,9 @@ def gen_header(spec):
         "extern const orchard_table orchard_table_%s;" % spec.name,
         "",
         "/* Written by hand in the table's .c file. */",
-        "int %s_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload);" % spec.name,
+        "int %s_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,"
+        % spec.name,
+        "    void *payload);",
         "",
         "#endif",
         "",
@@ -174,7 +176,8 @@ def gen_source(spec):
     for c in spec.columns:
         opts = " | ".join(dict(OPTIONS)[o] for o in c.options) or "ORCHARD_COLUMN_DEFAULT"
         lines.append(
-            "static const orchard_column col_%s = {ORCHARD_STRUCT_HEADER(orchard_column), %s, %s, %s, %s};"
+            "static const orchard_column col_%s = {ORCHARD_STRUCT_HEADER(orchard_column), "
+            ".name = %s, .type = %s, .options = %s, .description = %s};"
             % (c.name, c_string(c.name), TYPES[c.type], opts, c_string(c.description))
         )
     lines += ["", "static const orchard_column *const columns[] = {"]
@@ -184,12 +187,11 @@ def gen_source(spec):
         "",
         "const orchard_table orchard_table_%s = {" % spec.name,
         "    ORCHARD_STRUCT_HEADER(orchard_table),",
-        "    /* name */ %s," % c_string(spec.name),
-        "    /* description */ %s," % c_string(spec.description),
-        "    /* columns */ columns,",
-        "    /* n_columns */ %d," % len(spec.columns),
-        "    /* generate */ %s_generate," % spec.name,
-        "    /* payload */ NULL,",
+        "    .name = %s," % c_string(spec.name),
+        "    .description = %s," % c_string(spec.description),
+        "    .columns = columns,",
+        "    .n_columns = %d," % len(spec.columns),
+        "    .generate2 = %s_generate," % spec.name,
         "};",
         "",
     ]

@@ -39,18 +39,18 @@ static void server_deinit(void)
 
 static const orchard_plugin server_plugin = {
     ORCHARD_STRUCT_HEADER(orchard_plugin),
-    /* name */ "orchard-server",
-    /* version */ ORCHARD_VERSION,
-    /* description */ "Apple MDM server: setup commands, configuration, server-state tables",
-    /* tables */ tables,
-    /* n_tables */ sizeof tables / sizeof *tables,
-    /* commands */ commands,
-    /* n_commands */ sizeof commands / sizeof *commands,
-    /* routes */ routes,
-    /* n_routes */ sizeof routes / sizeof *routes,
-    /* jobs */ NULL,
-    /* n_jobs */ 0,
-    /* deinit */ server_deinit,
+    .name = "orchard-server",
+    .version = ORCHARD_VERSION,
+    .description = "Apple MDM server: setup commands, configuration, server-state tables",
+    .tables = tables,
+    .n_tables = sizeof tables / sizeof *tables,
+    .commands = commands,
+    .n_commands = sizeof commands / sizeof *commands,
+    .routes = routes,
+    .n_routes = sizeof routes / sizeof *routes,
+    .jobs = NULL,
+    .n_jobs = 0,
+    .deinit = server_deinit,
 };
 
 ORCHARD_EXPORT int orchard_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)

@@ -20,18 +20,18 @@ static void agent_deinit(void) { orchard_mac_source_reset(); }
 
 static const orchard_plugin agent_plugin = {
     ORCHARD_STRUCT_HEADER(orchard_plugin),
-    /* name */ "orchard-agent",
-    /* version */ ORCHARD_VERSION,
-    /* description */ "A Mac's MDM enrollment, profiles and Nudge state",
-    /* tables */ tables,
-    /* n_tables */ G_N_ELEMENTS(tables),
-    /* commands */ NULL,
-    /* n_commands */ 0,
-    /* routes */ NULL,
-    /* n_routes */ 0,
-    /* jobs */ NULL,
-    /* n_jobs */ 0,
-    /* deinit */ agent_deinit,
+    .name = "orchard-agent",
+    .version = ORCHARD_VERSION,
+    .description = "A Mac's MDM enrollment, profiles and Nudge state",
+    .tables = tables,
+    .n_tables = G_N_ELEMENTS(tables),
+    .commands = NULL,
+    .n_commands = 0,
+    .routes = NULL,
+    .n_routes = 0,
+    .jobs = NULL,
+    .n_jobs = 0,
+    .deinit = agent_deinit,
 };
 
 int orchard_agent_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)

@@ -16,14 +16,14 @@
 #include <string.h>
 
 /* Is identifier `id` allowed by the query's EQ constraints? */
-static int identifier_wanted(const orchard_query_ctx *ctx, const char *id)
+static int identifier_wanted(const orchard_query_ctx *query, const char *id)
 {
     const orchard_host_api *host = orchard_agent_host;
     int constrained = 0;
-    for (size_t i = 0; i < host->ctx_count(ctx); i++) {
+    for (size_t i = 0; i < host->ctx_count(query); i++) {
         const char *col, *expr;
         int op;
-        host->ctx_get(ctx, i, &col, &op, &expr);
+        host->ctx_get(query, i, &col, &op, &expr);
         if (op != ORCHARD_OP_EQ || strcmp(col, "identifier") != 0)
             continue;
         constrained = 1;
@@ -68,8 +68,10 @@ static int add_profile(orchard_rows *rows, plist_t p)
     return orchard_agent_host->row_add(rows, values, MACOS_PROFILES_N_COLUMNS);
 }
 
-int macos_profiles_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
+int macos_profiles_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
+                            void *payload)
 {
+    (void)ctx;
     (void)payload;
     plist_t root = NULL, profiles = NULL;
     int rc = 0;
@@ -81,7 +83,7 @@ int macos_profiles_generate(const orchard_query_ctx *ctx, orchard_rows *rows, vo
     for (uint32_t i = 0; i < plist_array_get_size(profiles) && rc == 0; i++) {
         plist_t p = plist_array_get_item(profiles, i);
         if (plist_get_node_type(p) != PLIST_DICT ||
-            !identifier_wanted(ctx, orchard_plist_string(p, "ProfileIdentifier")))
+            !identifier_wanted(query, orchard_plist_string(p, "ProfileIdentifier")))
             continue;
         rc = add_profile(rows, p);
     }

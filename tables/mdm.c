@@ -140,9 +140,11 @@ static const char *dep_capable(orchard_mac_source *src)
     return dep_from_show(src);
 }
 
-int mdm_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
+int mdm_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
+                 void *payload)
 {
     (void)ctx;
+    (void)query;
     (void)payload;
     orchard_mac_source *src = orchard_mac_source_get(orchard_agent_host);
     const char *v[MDM_N_COLUMNS] = {0};

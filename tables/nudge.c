@@ -227,16 +227,16 @@ static int add_row(orchard_rows *rows, const nudge_config *cfg, const nudge_stat
 
 /* The users to look at: those named by EQ constraints on username (checked
  * to be plain names), or every home folder. NULL after a logged failure. */
-static GPtrArray *wanted_users(const orchard_query_ctx *ctx, orchard_mac_source *src,
+static GPtrArray *wanted_users(const orchard_query_ctx *query, orchard_mac_source *src,
                                int *constrained)
 {
     const orchard_host_api *host = orchard_agent_host;
     GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
     *constrained = 0;
-    for (size_t i = 0; i < host->ctx_count(ctx); i++) {
+    for (size_t i = 0; i < host->ctx_count(query); i++) {
         const char *col, *expr;
         int op;
-        host->ctx_get(ctx, i, &col, &op, &expr);
+        host->ctx_get(query, i, &col, &op, &expr);
         if (op != ORCHARD_OP_EQ || strcmp(col, "username") != 0)
             continue;
         if (!expr || !*expr) { /* '' is the no-user row: needs the full scan */
@@ -260,11 +260,11 @@ static GPtrArray *wanted_users(const orchard_query_ctx *ctx, orchard_mac_source 
 }
 
 /* Rows for every wanted user with Nudge preferences; *found counts them. */
-static int user_rows(orchard_rows *rows, const orchard_query_ctx *ctx, orchard_mac_source *src,
+static int user_rows(orchard_rows *rows, const orchard_query_ctx *query, orchard_mac_source *src,
                      const nudge_config *cfg, const nudge_state *st, gint64 now, int *found,
                      int *constrained)
 {
-    GPtrArray *users = wanted_users(ctx, src, constrained);
+    GPtrArray *users = wanted_users(query, src, constrained);
     int rc = 0;
     *found = 0;
     for (guint i = 0; i < users->len && rc == 0; i++) {
@@ -289,8 +289,10 @@ static int user_rows(orchard_rows *rows, const orchard_query_ctx *ctx, orchard_m
     return rc;
 }
 
-int nudge_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
+int nudge_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
+                   void *payload)
 {
+    (void)ctx;
     (void)payload;
     orchard_mac_source *src = orchard_mac_source_get(orchard_agent_host);
     nudge_config cfg = {.names = g_string_new(NULL)};
@@ -304,7 +306,7 @@ int nudge_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *paylo
         goto out; /* no Nudge configuration: no rows */
     st.os = os_version(src);
     requirement(&st, &cfg);
-    rc = user_rows(rows, ctx, src, &cfg, &st, now, &found, &constrained);
+    rc = user_rows(rows, query, src, &cfg, &st, now, &found, &constrained);
     if (rc == 0 && found == 0 && !constrained) {
         user_state none = {0};
         rc = add_row(rows, &cfg, &st, "", &none, now);

@@ -5,7 +5,9 @@
  * (404), no route for the method (405 with Allow), a failing handler (500)
  * or a silent one (204). Also the access log, one line per request. */
 #include "host/http/http_api.h"
+#include "host/http/http_guard.h"
 #include "host/http/http_internal.h"
+#include "host/plugins/plugin_ctx.h"
 #include "host/log.h"
 #include "host/plugins/registry.h"
 
@@ -32,12 +34,20 @@ orchard_http_response *orchard_http_dispatch(const orchard_http_request *req, vo
         }
         return resp;
     }
-    rc = route->handle(req, resp, route->payload);
+    if (orchard_http_guard_check(route, req, resp) != 0) {
+        orchard_http_response_finish(resp);
+        return resp;
+    }
+    rc = orchard_call_route(orchard_registry_ctx_of(reg, route), route, req, resp);
     if (rc < 0 && resp->status == 0) {
         /* The query string stays out of logs: it carries enrollment tokens. */
+        const char *why = orchard_ctx_failure();
         orchard_warn("http", "%s %s: the handler for %s failed: %s", req->method, req->path,
-                     route->path_prefix, orchard_strerror(rc));
-        orchard_http_response_text(resp, 500, "internal server error\n");
+                     route->path_prefix, why ? why : orchard_strerror(rc));
+        if (why)
+            orchard_http_error(resp, 500, why, NULL, NULL);
+        else
+            orchard_http_response_text(resp, 500, "internal server error\n");
     } else if (resp->status == 0) {
         resp->status = 204; /* headers the handler set still go out */
     }

@@ -12,44 +12,44 @@ static const orchard_host_api *host;
 
 static const orchard_command cmd_query = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "query",
-    /* summary */ "Run SQL over every table in an in-memory SQLite database",
-    /* usage */ "orchard query [--json] [--config F] [--plugin PATH]... \"SQL\"\n"
+    .name = "query",
+    .summary = "Run SQL over every table in an in-memory SQLite database",
+    .usage = "orchard query [--json] [--config F] [--plugin PATH]... \"SQL\"\n"
                 "  --json   print one JSON array of objects (NULL as null)\n"
                 "Exit status 1 when the statement fails.",
-    /* run */ orchard_cmd_query,
-    /* payload */ NULL,
+    .run = orchard_cmd_query,
+    .payload = NULL,
 };
 
 static const orchard_command cmd_extension = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "extension",
-    /* summary */ "Serve the tables to osqueryd as an osquery extension (also: run as orchard.ext)",
-    /* usage */ "orchard extension --socket PATH [--timeout S] [--interval S] [--verbose]\n"
+    .name = "extension",
+    .summary = "Serve the tables to osqueryd as an osquery extension (also: run as orchard.ext)",
+    .usage = "orchard extension --socket PATH [--timeout S] [--interval S] [--verbose]\n"
                 "  --socket    osqueryd's extension manager socket (default /var/osquery/osquery.em)\n"
                 "  --timeout   seconds to wait for the manager (default 3)\n"
                 "  --interval  seconds between registration checks (default 3)\n"
                 "Flags take `--x v` or `--x=v`, as osqueryd passes them.",
-    /* run */ orchard_cmd_extension,
-    /* payload */ NULL,
+    .run = orchard_cmd_extension,
+    .payload = NULL,
 };
 
 static const orchard_command cmd_help = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "help",
-    /* summary */ "List commands, or show one command's usage",
-    /* usage */ "orchard help [COMMAND...]",
-    /* run */ orchard_cmd_help,
-    /* payload */ NULL,
+    .name = "help",
+    .summary = "List commands, or show one command's usage",
+    .usage = "orchard help [COMMAND...]",
+    .run = orchard_cmd_help,
+    .payload = NULL,
 };
 
 static const orchard_command cmd_version = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "version",
-    /* summary */ "Print orchard's version and plugin ABI version",
-    /* usage */ "orchard version",
-    /* run */ orchard_cmd_version,
-    /* payload */ NULL,
+    .name = "version",
+    .summary = "Print orchard's version and plugin ABI version",
+    .usage = "orchard version",
+    .run = orchard_cmd_version,
+    .payload = NULL,
 };
 
 static const orchard_table *const tables[] = {&orchard_table_orchard_plugins};
@@ -58,18 +58,18 @@ static const orchard_command *const commands[] = {&cmd_query, &cmd_extension, &c
 
 static const orchard_plugin core_plugin = {
     ORCHARD_STRUCT_HEADER(orchard_plugin),
-    /* name */ "orchard-core",
-    /* version */ ORCHARD_VERSION,
-    /* description */ "The host's own table and commands",
-    /* tables */ tables,
-    /* n_tables */ G_N_ELEMENTS(tables),
-    /* commands */ commands,
-    /* n_commands */ G_N_ELEMENTS(commands),
-    /* routes */ NULL,
-    /* n_routes */ 0,
-    /* jobs */ NULL,
-    /* n_jobs */ 0,
-    /* deinit */ NULL,
+    .name = "orchard-core",
+    .version = ORCHARD_VERSION,
+    .description = "The host's own table and commands",
+    .tables = tables,
+    .n_tables = G_N_ELEMENTS(tables),
+    .commands = commands,
+    .n_commands = G_N_ELEMENTS(commands),
+    .routes = NULL,
+    .n_routes = 0,
+    .jobs = NULL,
+    .n_jobs = 0,
+    .deinit = NULL,
 };
 
 int orchard_core_plugin_entry(const orchard_host_api *api, const orchard_plugin **out)
@@ -82,13 +82,13 @@ int orchard_core_plugin_entry(const orchard_host_api *api, const orchard_plugin 
 /* --- orchard_plugins */
 
 /* Is `name` allowed by the query's EQ constraints on the name column? */
-static int name_wanted(const orchard_query_ctx *ctx, const char *name)
+static int name_wanted(const orchard_query_ctx *query, const char *name)
 {
     int constrained = 0;
-    for (size_t i = 0; i < host->ctx_count(ctx); i++) {
+    for (size_t i = 0; i < host->ctx_count(query); i++) {
         const char *col, *expr;
         int op;
-        host->ctx_get(ctx, i, &col, &op, &expr);
+        host->ctx_get(query, i, &col, &op, &expr);
         if (op != ORCHARD_OP_EQ || strcmp(col, "name") != 0)
             continue;
         constrained = 1;
@@ -98,8 +98,10 @@ static int name_wanted(const orchard_query_ctx *ctx, const char *name)
     return !constrained;
 }
 
-int orchard_plugins_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
+int orchard_plugins_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
+                             void *payload)
 {
+    (void)ctx;
     (void)payload;
     const orchard_registry *reg = orchard_registry_global();
     if (!reg)
@@ -107,7 +109,7 @@ int orchard_plugins_generate(const orchard_query_ctx *ctx, orchard_rows *rows, v
     for (size_t i = 0; i < orchard_registry_plugin_count(reg); i++) {
         const orchard_loaded_plugin *lp = orchard_registry_plugin(reg, i);
         const orchard_plugin *p = lp->plugin;
-        if (!name_wanted(ctx, p->name))
+        if (!name_wanted(query, p->name))
             continue;
         GString *tbl = g_string_new(NULL), *cmd = g_string_new(NULL);
         GString *rts = g_string_new(NULL), *jobs = g_string_new(NULL);

@@ -4,11 +4,16 @@
 #include "host/plugins/registry.h"
 
 #include "host/config.h"
+#include "host/events/events.h"
 #include "host/http/http_api.h"
-#include "host/store/store.h"
-#include "host/query/context.h"
+#include "host/http/http_guard.h"
+#include "host/jobs/jobs.h"
 #include "host/log.h"
+#include "host/plugins/plugin_ctx.h"
+#include "host/query/context.h"
 #include "host/query/rows.h"
+#include "host/settings.h"
+#include "host/store/store.h"
 
 #include <glib.h>
 #include <gmodule.h>
@@ -20,6 +25,7 @@ typedef struct {
     orchard_loaded_plugin pub;
     char *path;
     GModule *module;
+    orchard_ctx *ctx;
 } plugin_entry;
 
 struct orchard_registry {
@@ -27,6 +33,8 @@ struct orchard_registry {
     GPtrArray *tables;    /* const orchard_table* */
     GPtrArray *commands;  /* const orchard_command* */
     GPtrArray *routes;    /* const orchard_route* */
+    GPtrArray *jobs;      /* const orchard_job* */
+    GHashTable *owner;    /* table, command, route or job -> its plugin's orchard_ctx */
 };
 
 static orchard_registry *global_registry;
@@ -46,45 +54,79 @@ static const char *host_config_get(const char *key);
 
 static const orchard_host_api host_api = {
     ORCHARD_STRUCT_HEADER(orchard_host_api),
-    /* host_version */ ORCHARD_VERSION,
-    /* log */ host_log,
-    /* strerror */ orchard_strerror,
-    /* config_get */ host_config_get,
-    /* ctx_count */ orchard_ctx_count,
-    /* ctx_get */ orchard_ctx_get,
-    /* ctx_column_used */ orchard_ctx_column_used,
-    /* row_add */ orchard_rows_add,
-    /* rows_fail */ orchard_rows_fail,
+    .host_version = ORCHARD_VERSION,
+    .log = host_log,
+    .strerror = orchard_strerror,
+    .config_get = host_config_get,
+    .ctx_count = orchard_ctx_count,
+    .ctx_get = orchard_ctx_get,
+    .ctx_column_used = orchard_ctx_column_used,
+    .row_add = orchard_rows_add,
+    .rows_fail = orchard_rows_fail,
     /* since 1.1: HTTP */
-    orchard_http_method,
-    orchard_http_path,
-    orchard_http_query,
-    orchard_http_header,
-    orchard_http_body,
-    orchard_http_remote_addr,
-    orchard_http_set_header,
-    orchard_http_respond,
-    orchard_http_serve,
+    .http_method = orchard_http_method,
+    .http_path = orchard_http_path,
+    .http_query = orchard_http_query,
+    .http_header = orchard_http_header,
+    .http_body = orchard_http_body,
+    .http_remote_addr = orchard_http_remote_addr,
+    .http_set_header = orchard_http_set_header,
+    .http_respond = orchard_http_respond,
+    .http_serve = orchard_http_serve,
     /* since 1.1: the store */
-    orchard_store_migrate,
-    orchard_store_begin,
-    orchard_store_commit,
-    orchard_store_rollback,
-    orchard_store_errmsg,
-    orchard_stmt_prepare,
-    orchard_stmt_bind_int,
-    orchard_stmt_bind_text,
-    orchard_stmt_bind_blob,
-    orchard_stmt_step,
-    orchard_stmt_column_is_null,
-    orchard_stmt_column_int,
-    orchard_stmt_column_text,
-    orchard_stmt_column_blob,
-    orchard_stmt_changes,
-    orchard_stmt_finish,
+    .store_migrate = orchard_store_migrate,
+    .store_begin = orchard_store_begin,
+    .store_commit = orchard_store_commit,
+    .store_rollback = orchard_store_rollback,
+    .store_errmsg = orchard_store_errmsg,
+    .stmt_prepare = orchard_stmt_prepare,
+    .stmt_bind_int = orchard_stmt_bind_int,
+    .stmt_bind_text = orchard_stmt_bind_text,
+    .stmt_bind_blob = orchard_stmt_bind_blob,
+    .stmt_step = orchard_stmt_step,
+    .stmt_column_is_null = orchard_stmt_column_is_null,
+    .stmt_column_int = orchard_stmt_column_int,
+    .stmt_column_text = orchard_stmt_column_text,
+    .stmt_column_blob = orchard_stmt_column_blob,
+    .stmt_changes = orchard_stmt_changes,
+    .stmt_finish = orchard_stmt_finish,
+    /* since 1.2 */
+    .abi_minor = ORCHARD_ABI_MINOR,
+    .ctx_name = orchard_ctx_name,
+    .ctx_set_data = orchard_ctx_set_data,
+    .ctx_data = orchard_ctx_data,
+    .ctx_log = orchard_ctx_log,
+    .fail = orchard_ctx_fail,
+    .setting_string = orchard_settings_string,
+    .setting_bool = orchard_settings_bool,
+    .setting_int = orchard_settings_int,
+    .setting_duration = orchard_settings_duration,
+    .setting_path = orchard_settings_path,
+    .setting_bytes = orchard_settings_bytes,
+    .setting_override = orchard_settings_override,
+    .settings_generation = orchard_settings_generation,
+    .job_queue = orchard_jobs_queue,
+    .job_expired = orchard_jobs_expired,
+    .event_subscribe = orchard_events_subscribe,
+    .event_publish = orchard_events_publish,
+    .auth_register = orchard_http_auth_register,
+    .http_principal = orchard_http_principal,
+    .http_client_cert = orchard_http_client_cert,
+    .gate_set = orchard_http_gate_set,
+    .http_error = orchard_http_error,
 };
 
 const orchard_host_api *orchard_host_api_get(void) { return &host_api; }
+
+/* A 1.2 plugin's deinit2 gets its context; otherwise the v1 deinit. */
+static void plugin_deinit(const orchard_plugin *p, orchard_ctx *ctx)
+{
+    const orchard_plugin *x = p;
+    if (ORCHARD_HAS_FIELD(x, orchard_plugin, deinit2) && p->deinit2)
+        p->deinit2(ctx);
+    else if (p->deinit)
+        p->deinit();
+}
 
 orchard_registry *orchard_registry_new(void)
 {
@@ -93,6 +135,8 @@ orchard_registry *orchard_registry_new(void)
     reg->tables = g_ptr_array_new();
     reg->commands = g_ptr_array_new();
     reg->routes = g_ptr_array_new();
+    reg->jobs = g_ptr_array_new();
+    reg->owner = g_hash_table_new(g_direct_hash, g_direct_equal);
     return reg;
 }
 
@@ -100,12 +144,19 @@ void orchard_registry_free(orchard_registry *reg)
 {
     if (!reg)
         return;
+    /* Nothing may call into a plugin while it goes: stop what runs on
+     * threads of its own first. */
+    orchard_jobs_clear();
+    orchard_events_flush_stop();
+    orchard_http_guard_reset();
     for (guint i = reg->plugins->len; i > 0; i--) {
         plugin_entry *e = g_ptr_array_index(reg->plugins, i - 1);
-        if (e->pub.plugin->deinit)
-            e->pub.plugin->deinit();
+        plugin_deinit(e->pub.plugin, e->ctx);
+        orchard_events_forget(e->ctx);
+        orchard_settings_forget_owner(e->ctx);
         if (e->module)
             g_module_close(e->module);
+        g_free(e->ctx);
         g_free(e->path);
         g_free(e);
     }
@@ -113,6 +164,8 @@ void orchard_registry_free(orchard_registry *reg)
     g_ptr_array_unref(reg->tables);
     g_ptr_array_unref(reg->commands);
     g_ptr_array_unref(reg->routes);
+    g_ptr_array_unref(reg->jobs);
+    g_hash_table_destroy(reg->owner);
     if (global_registry == reg)
         global_registry = NULL;
     g_free(reg);
@@ -163,7 +216,9 @@ static int check_table(const orchard_table *t, const char *plugin, const char *o
                           "table", plugin, origin, error_msg);
     if (rc)
         return rc;
-    if (!valid_name(t->name) || !t->columns || t->n_columns == 0 || !t->generate) {
+    int has_generate = t->generate != NULL ||
+                       (ORCHARD_HAS_FIELD(t, orchard_table, generate2) && t->generate2);
+    if (!valid_name(t->name) || !t->columns || t->n_columns == 0 || !has_generate) {
         *error_msg = g_strdup_printf("plugin '%s' (%s): table '%s' needs a lower-case name, "
                                      "at least one column and a generate function",
                                      plugin, origin, t->name ? t->name : "");
@@ -202,6 +257,30 @@ static int route_taken(const orchard_registry *reg, const orchard_plugin *p, siz
             return 1;
     for (size_t j = 0; j < i; j++)
         if (same_route(p->routes[j], p->routes[i]))
+            return 1;
+    return 0;
+}
+
+/* Job names: lower case, digits, '_' and '.', as "scep.challenges_expire". */
+static int valid_job_name(const char *s)
+{
+    if (!s || !*s || !g_ascii_islower(*s))
+        return 0;
+    for (; *s; s++)
+        if (!g_ascii_islower(*s) && !g_ascii_isdigit(*s) && *s != '_' && *s != '.')
+            return 0;
+    return 1;
+}
+
+/* Is p's job i registered already, or earlier in p itself? */
+static int job_taken(const orchard_registry *reg, const orchard_plugin *p, size_t i)
+{
+    for (guint j = 0; j < reg->jobs->len; j++)
+        if (strcmp(((const orchard_job *)g_ptr_array_index(reg->jobs, j))->name,
+                   p->jobs[i]->name) == 0)
+            return 1;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(p->jobs[j]->name, p->jobs[i]->name) == 0)
             return 1;
     return 0;
 }
@@ -248,7 +327,8 @@ static int check_plugin(orchard_registry *reg, const orchard_plugin *p, const ch
         if ((rc = check_header(c->abi_version, c->struct_size, V1_SIZE(orchard_command, payload),
                                "command", label, origin, error_msg)))
             return rc;
-        if (!c->name || !*c->name || !c->run) {
+        int has_run = c->run != NULL || (ORCHARD_HAS_FIELD(c, orchard_command, run2) && c->run2);
+        if (!c->name || !*c->name || !has_run) {
             *error_msg = g_strdup_printf("plugin '%s' (%s): command %zu has no name or run",
                                          label, origin, i);
             return ORCHARD_EINVAL;
@@ -268,8 +348,10 @@ static int check_plugin(orchard_registry *reg, const orchard_plugin *p, const ch
                                      V1_SIZE(orchard_route, payload), "route", label, origin,
                                      error_msg)))
             return r ? rc : ORCHARD_EINVAL;
+        int has_handle = r->handle != NULL ||
+                         (ORCHARD_HAS_FIELD(r, orchard_route, handle2) && r->handle2);
         if (!r->method || !*r->method || !r->path_prefix || r->path_prefix[0] != '/' ||
-            !r->handle) {
+            !has_handle) {
             *error_msg = g_strdup_printf("plugin '%s' (%s): route %zu needs a method, a path "
                                          "starting with / and a handler", label, origin, i);
             return ORCHARD_EINVAL;
@@ -287,10 +369,60 @@ static int check_plugin(orchard_registry *reg, const orchard_plugin *p, const ch
         if (!j || (rc = check_header(j->abi_version, j->struct_size, V1_SIZE(orchard_job, payload),
                                      "job", label, origin, error_msg)))
             return j ? rc : ORCHARD_EINVAL;
-        if (!j->name || !j->run) {
-            *error_msg = g_strdup_printf("plugin '%s' (%s): job %zu has no name or run",
-                                         label, origin, i);
+        int has_run = j->run != NULL || (ORCHARD_HAS_FIELD(j, orchard_job, run2) && j->run2);
+        if (!valid_job_name(j->name) || !has_run) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): job %zu needs a lower-case name "
+                                         "and a run function", label, origin, i);
             return ORCHARD_EINVAL;
+        }
+        if (job_taken(reg, p, i)) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): job %s is already registered",
+                                         label, origin, j->name);
+            return ORCHARD_EEXIST;
+        }
+    }
+    if (ORCHARD_HAS_FIELD(p, orchard_plugin, n_settings) && p->n_settings) {
+        for (size_t i = 0; i < p->n_settings; i++) {
+            const orchard_setting *st = p->settings ? p->settings[i] : NULL;
+            if (!st || (rc = check_header(st->abi_version, st->struct_size,
+                                          V1_SIZE(orchard_setting, aliases), "setting", label,
+                                          origin, error_msg)))
+                return st ? rc : ORCHARD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static void index_item(orchard_registry *reg, GPtrArray *list, const void *item, orchard_ctx *ctx)
+{
+    g_ptr_array_add(list, (gpointer)item);
+    g_hash_table_insert(reg->owner, (gpointer)item, ctx);
+}
+
+/* A checked plugin's settings and init (1.2). On failure nothing of it stays
+ * and it has been deinit'ed. */
+static int accept_plugin(const orchard_plugin *p, orchard_ctx *ctx, const char *origin,
+                         char **error_msg)
+{
+    int rc = 0;
+    if (ORCHARD_HAS_FIELD(p, orchard_plugin, n_settings) && p->n_settings) {
+        g_autofree char *why = NULL;
+        if ((rc = orchard_settings_add_owner(ctx, p->settings, p->n_settings, &why))) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): %s", p->name, origin, why);
+            plugin_deinit(p, ctx);
+            return rc;
+        }
+    }
+    if (ORCHARD_HAS_FIELD(p, orchard_plugin, init) && p->init) {
+        orchard_ctx_clear_failure();
+        if ((rc = p->init(ctx)) != 0) {
+            const char *why = orchard_ctx_failure();
+            *error_msg = g_strdup_printf("plugin '%s' (%s) refused to start: %s", p->name,
+                                         origin, why ? why : orchard_strerror(rc));
+            orchard_settings_forget_owner(ctx);
+            orchard_events_forget(ctx);
+            plugin_deinit(p, ctx);
+            return rc < 0 ? rc : ORCHARD_EINVAL;
         }
     }
     return 0;
@@ -311,8 +443,16 @@ static int add_plugin(orchard_registry *reg, orchard_plugin_entry_fn entry, cons
     if ((rc = check_plugin(reg, p, origin, error_msg))) {
         /* Only a plugin that speaks our ABI may be asked to clean up. */
         if (p->abi_version == ORCHARD_ABI_VERSION &&
-            p->struct_size >= V1_SIZE(orchard_plugin, deinit) && p->deinit)
-            p->deinit();
+            p->struct_size >= V1_SIZE(orchard_plugin, deinit)) {
+            orchard_ctx *tmp = orchard_ctx_new(p);
+            plugin_deinit(p, tmp);
+            g_free(tmp);
+        }
+        return rc;
+    }
+    orchard_ctx *ctx = orchard_ctx_new(p);
+    if ((rc = accept_plugin(p, ctx, origin, error_msg))) {
+        g_free(ctx);
         return rc;
     }
     plugin_entry *e = g_new0(plugin_entry, 1);
@@ -320,13 +460,19 @@ static int add_plugin(orchard_registry *reg, orchard_plugin_entry_fn entry, cons
     e->pub.plugin = p;
     e->pub.path = e->path;
     e->module = module;
+    e->ctx = ctx;
     g_ptr_array_add(reg->plugins, e);
     for (size_t i = 0; i < p->n_tables; i++)
-        g_ptr_array_add(reg->tables, (gpointer)p->tables[i]);
+        index_item(reg, reg->tables, p->tables[i], ctx);
     for (size_t i = 0; i < p->n_commands; i++)
-        g_ptr_array_add(reg->commands, (gpointer)p->commands[i]);
+        index_item(reg, reg->commands, p->commands[i], ctx);
     for (size_t i = 0; i < p->n_routes; i++)
-        g_ptr_array_add(reg->routes, (gpointer)p->routes[i]);
+        index_item(reg, reg->routes, p->routes[i], ctx);
+    for (size_t i = 0; i < p->n_jobs; i++) {
+        g_autofree char *ignored = NULL;
+        index_item(reg, reg->jobs, p->jobs[i], ctx);
+        orchard_jobs_add(ctx, p->jobs[i], &ignored); /* names were checked above */
+    }
     orchard_debug("plugins", "loaded %s %s from %s: %zu tables, %zu commands, %zu routes, "
                   "%zu jobs", p->name, p->version, origin, p->n_tables, p->n_commands,
                   p->n_routes, p->n_jobs);
@@ -430,6 +576,13 @@ const orchard_command *orchard_registry_find_command(const orchard_registry *reg
     for (guint i = 0; i < reg->commands->len; i++) {
         const orchard_command *c = g_ptr_array_index(reg->commands, i);
         int k = match_words(c->name, argc, argv);
+        if (ORCHARD_HAS_FIELD(c, orchard_command, aliases) && c->aliases) {
+            g_auto(GStrv) names = g_strsplit(c->aliases, "|", -1);
+            for (char **a = names; *a; a++) {
+                int ka = match_words(*a, argc, argv);
+                k = ka > k ? ka : k;
+            }
+        }
         if (k > best_k) {
             best = c;
             best_k = k;
@@ -505,6 +658,18 @@ const orchard_route *orchard_registry_find_route(const orchard_registry *reg, co
     if (others)
         g_ptr_array_unref(others);
     return best;
+}
+
+orchard_ctx *orchard_registry_ctx_of(const orchard_registry *reg, const void *item)
+{
+    return reg ? g_hash_table_lookup(reg->owner, item) : NULL;
+}
+
+size_t orchard_registry_job_count(const orchard_registry *reg) { return reg->jobs->len; }
+
+const orchard_job *orchard_registry_job(const orchard_registry *reg, size_t i)
+{
+    return i < reg->jobs->len ? g_ptr_array_index(reg->jobs, i) : NULL;
 }
 
 static const char *host_config_get(const char *key)

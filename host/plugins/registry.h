@@ -74,6 +74,15 @@ const orchard_route *orchard_registry_route(const orchard_registry *reg, size_t 
 const orchard_route *orchard_registry_find_route(const orchard_registry *reg, const char *method,
                                                  const char *path, char **allow);
 
+size_t orchard_registry_job_count(const orchard_registry *reg);
+const orchard_job *orchard_registry_job(const orchard_registry *reg, size_t i);
+
+/**
+ * The context of the plugin that contributed `item` (a table, command, route
+ * or job of this registry); NULL for anything else or a NULL registry.
+ */
+orchard_ctx *orchard_registry_ctx_of(const orchard_registry *reg, const void *item);
+
 /** The host API handed to every plugin (static; never NULL). */
 const orchard_host_api *orchard_host_api_get(void);
 

@@ -2,6 +2,9 @@
  * bytes), so a large result costs one malloc per row, not per value. */
 #include "host/query/rows.h"
 
+#include "host/plugins/plugin_ctx.h"
+#include "host/plugins/registry.h"
+
 #include "host/log.h"
 
 #include <glib.h>
@@ -102,7 +105,8 @@ int orchard_table_generate(const orchard_table *table, const orchard_query_ctx *
                            orchard_rows **out)
 {
     orchard_rows *rows = orchard_rows_new(table, 0);
-    int rc = table->generate(ctx, rows, table->payload);
+    orchard_ctx *pctx = orchard_registry_ctx_of(orchard_registry_global(), table);
+    int rc = orchard_call_generate(pctx, table, ctx, rows);
     if (rc == 0 && rows->overflowed)
         rc = ORCHARD_ETOOBIG; /* a truncated result would be a wrong answer */
     if (rc != 0) {

@@ -1,5 +1,5 @@
 /*
- * orchard plugin ABI, version 1: the only header a plugin needs.
+ * orchard plugin ABI, version 1.2: the only header a plugin needs.
  *
  * A plugin contributes tables, commands, HTTP routes and jobs to the `orchard`
  * host. It exports one function, orchard_plugin_entry(), which receives the
@@ -13,7 +13,15 @@
  *   - abi_version changes only for a breaking change, and the host refuses a
  *     plugin whose abi_version differs from its own;
  *   - struct_size tells the reader which appended fields the writer knew of:
- *     use ORCHARD_HAS_FIELD() before reading a field appended after v1.0.
+ *     use ORCHARD_HAS_FIELD() before reading a field appended after v1.0;
+ *   - the host names its minor version (ORCHARD_HOST_MINOR(host)): a plugin
+ *     that needs 1.2's services tests `ORCHARD_HOST_MINOR(host) >= 2`.
+ *
+ * Since 1.2 the host hands each plugin its own context (orchard_ctx) in
+ * every callback that has a `2` form (generate2, run2, handle2, init): log
+ * lines through it carry the plugin's name, the plugin's state hangs off it
+ * (ctx_set_data), and a callback returns its failure message through it
+ * (host->fail). The v1 callbacks still work; a struct may set either form.
  *
  * Threading: a table's generate callback may run on several threads at once
  * (osqueryd opens one connection per request and orchard serves them in
@@ -35,6 +43,8 @@ extern "C" {
 
 /** The ABI version this header describes. */
 #define ORCHARD_ABI_VERSION 1u
+/** The minor version: which appended fields this header knows (1.2). */
+#define ORCHARD_ABI_MINOR 2u
 
 /** Name of the symbol every plugin exports. */
 #define ORCHARD_PLUGIN_ENTRY_SYMBOL "orchard_plugin_entry"
@@ -61,6 +71,14 @@ extern "C" {
     ((ptr) != NULL &&                                                        \
      (ptr)->struct_size >= offsetof(type, field) + sizeof(((type *)0)->field))
 
+/**
+ * The minor ABI version of a host: its abi_minor (since 1.2), else 1 for a
+ * host with the 1.1 store functions, else 0.
+ */
+#define ORCHARD_HOST_MINOR(host)                                             \
+    (ORCHARD_HAS_FIELD(host, orchard_host_api, abi_minor) ? (host)->abi_minor \
+     : ORCHARD_HAS_FIELD(host, orchard_host_api, stmt_finish) ? 1u : 0u)
+
 /* ------------------------------------------------------------------------ */
 /* Errors: 0 is success, failures are negative. Codes are stable across
  * versions; new ones are appended. orchard_host_api.strerror names them. */
@@ -79,8 +97,17 @@ typedef enum orchard_error_code {
     ORCHARD_EREADONLY = -10,  /* write action on a read-only table */
     ORCHARD_ECONSTRAINT = -11,/* a required constraint is missing */
     ORCHARD_EBUSY = -12,      /* the store stayed locked past its busy timeout (since 1.1) */
+    ORCHARD_ENOTCONFIGURED = -13, /* a feature or setting is not configured (since 1.2) */
+    ORCHARD_EDENIED = -14,    /* no valid credentials, or not allowed (since 1.2) */
     ORCHARD_EFATAL = -100     /* threshold: codes <= this are fatal */
 } orchard_error_code;
+
+/**
+ * One loaded plugin's context (opaque; since 1.2). The host makes one per
+ * plugin and passes it to every 1.2 callback; it lives until the plugin is
+ * unloaded. Read and write it through orchard_host_api (ctx_*, fail, ...).
+ */
+typedef struct orchard_ctx orchard_ctx;
 
 /* ------------------------------------------------------------------------ */
 /* Tables */
@@ -155,6 +182,13 @@ typedef struct orchard_rows orchard_rows;
 typedef int (*orchard_generate_fn)(const orchard_query_ctx *ctx,
                                    orchard_rows *rows, void *payload);
 
+/**
+ * generate with the plugin's context (since 1.2). A failure's message goes
+ * through host->fail(ctx, ...) (or host->rows_fail).
+ */
+typedef int (*orchard_generate2_fn)(orchard_ctx *ctx, const orchard_query_ctx *query,
+                                    orchard_rows *rows, void *payload);
+
 typedef struct orchard_table {
     uint32_t abi_version;
     uint32_t struct_size;
@@ -163,8 +197,10 @@ typedef struct orchard_table {
     const char *description;
     const orchard_column *const *columns; /* n_columns pointers */
     size_t n_columns;
-    orchard_generate_fn generate;
+    orchard_generate_fn generate;  /* NULL when generate2 is set */
     void *payload;
+    /* since 1.2 */
+    orchard_generate2_fn generate2; /* used instead of generate when set */
 } orchard_table;
 
 /* ------------------------------------------------------------------------ */
@@ -178,6 +214,10 @@ typedef struct orchard_table {
  */
 typedef int (*orchard_command_fn)(int argc, char **argv, void *payload);
 
+/** run with the plugin's context (since 1.2); a message given to host->fail
+ *  is printed as "orchard <command>: <message>" when run returns non-zero. */
+typedef int (*orchard_command2_fn)(orchard_ctx *ctx, int argc, char **argv, void *payload);
+
 typedef struct orchard_command {
     uint32_t abi_version;
     uint32_t struct_size;
@@ -185,8 +225,11 @@ typedef struct orchard_command {
     const char *name;
     const char *summary;     /* one line for `orchard help` */
     const char *usage;       /* options, printed by `orchard help <name>` */
-    orchard_command_fn run;
+    orchard_command_fn run;  /* NULL when run2 is set */
     void *payload;
+    /* since 1.2 */
+    orchard_command2_fn run2; /* used instead of run when set */
+    const char *aliases;     /* other full names, '|'-separated ("generate mdm_apple"); may be NULL */
 } orchard_command;
 
 /* ------------------------------------------------------------------------ */
@@ -207,31 +250,152 @@ typedef struct orchard_http_response orchard_http_response; /* opaque */
 typedef int (*orchard_route_fn)(const orchard_http_request *req,
                                 orchard_http_response *resp, void *payload);
 
+/**
+ * handle with the plugin's context (since 1.2). A negative return with a
+ * message given to host->fail answers 500 with that message as a JSON error
+ * (unless the handler already responded).
+ */
+typedef int (*orchard_route2_fn)(orchard_ctx *ctx, const orchard_http_request *req,
+                                 orchard_http_response *resp, void *payload);
+
+/**
+ * What a route requires before its handler runs (since 1.2). The host
+ * enforces it: a missing or invalid credential answers 401, a role too low
+ * 403, both as JSON errors ({"message": ..., "errors": [...]}).
+ */
+typedef enum orchard_route_guard {
+    ORCHARD_GUARD_NONE = 0,       /* anyone */
+    ORCHARD_GUARD_DEVICE = 1,     /* a client certificate (http_client_cert) */
+    ORCHARD_GUARD_OBSERVER = 2,   /* a user with at least the observer role */
+    ORCHARD_GUARD_MAINTAINER = 3, /* ... maintainer */
+    ORCHARD_GUARD_ADMIN = 4       /* ... admin */
+} orchard_route_guard;
+
+/** Users' roles, lowest first (Fleet's global roles). */
+typedef enum orchard_role {
+    ORCHARD_ROLE_NONE = 0,
+    ORCHARD_ROLE_OBSERVER = 1,
+    ORCHARD_ROLE_MAINTAINER = 2,
+    ORCHARD_ROLE_ADMIN = 3
+} orchard_role;
+
 typedef struct orchard_route {
     uint32_t abi_version;
     uint32_t struct_size;
     /* v1 */
     const char *method;      /* "GET", "POST", or "*" for any */
     const char *path_prefix; /* e.g. "/mdm/apple/scep" */
-    orchard_route_fn handle;
+    orchard_route_fn handle; /* NULL when handle2 is set */
     void *payload;
+    /* since 1.2 */
+    orchard_route2_fn handle2; /* used instead of handle when set */
+    uint32_t guard;          /* orchard_route_guard; 0 for routes older than 1.2 */
+    /**
+     * The gate the route serves behind, or NULL: while the gate is closed
+     * (host->gate_set), the host answers 404 with the gate's reason as a
+     * JSON error and the handler never runs. "mdm" is the MDM-on gate.
+     */
+    const char *gate;
 } orchard_route;
 
 /* ------------------------------------------------------------------------ */
-/* Jobs: periodic tasks run by the host's scheduler. */
+/* Jobs: tasks run by the host's scheduler while `orchard serve` runs, every
+ * interval and whenever queued (host->job_queue), one run at a time per job.
+ * `orchard job run NAME` runs one in the foreground. */
 
 /** Run a job once. Returns 0 or a negative orchard_error_code. */
 typedef int (*orchard_job_fn)(void *payload);
+
+/**
+ * run with the plugin's context (since 1.2). A long run should check
+ * host->job_expired(ctx) between steps and return ORCHARD_ETIMEOUT when it
+ * says so. A message given to host->fail is the run's recorded outcome.
+ */
+typedef int (*orchard_job2_fn)(orchard_ctx *ctx, void *payload);
+
+/** orchard_job.flags (since 1.2). */
+enum orchard_job_flag {
+    /**
+     * Of several `orchard serve` instances on one store, only the one that
+     * holds the job's lease runs it (the host's lease hook decides).
+     */
+    ORCHARD_JOB_ONE_INSTANCE = 1
+};
 
 typedef struct orchard_job {
     uint32_t abi_version;
     uint32_t struct_size;
     /* v1 */
-    const char *name;
+    const char *name;          /* unique in the host: lower case, digits, '_' and '.' */
     uint32_t interval_seconds; /* 0: only when queued */
-    orchard_job_fn run;
+    orchard_job_fn run;        /* NULL when run2 is set */
     void *payload;
+    /* since 1.2 */
+    orchard_job2_fn run2;      /* used instead of run when set */
+    uint32_t first_run_seconds; /* delay of the first periodic run after start (0: at once) */
+    uint32_t jitter_seconds;   /* up to this many seconds added to each wait, at random */
+    uint32_t deadline_seconds; /* a run past this is expired (0: 300 s) */
+    uint32_t flags;            /* orchard_job_flag bits */
 } orchard_job;
+
+/* ------------------------------------------------------------------------ */
+/* Settings (since 1.2): every configuration key has one owner, the plugin
+ * (or the host) that declares it. The host reads the YAML file, FLEET_* and
+ * ORCHARD_* environment variables and the command line into one snapshot,
+ * validates each declared key by its type, names unknown keys, and swaps in a
+ * new snapshot on reload (SIGHUP under `orchard serve`, or a run-time change),
+ * publishing the event "settings.changed". */
+
+typedef enum orchard_setting_type {
+    ORCHARD_SETTING_STRING = 0,
+    ORCHARD_SETTING_BOOL = 1,     /* true/false, yes/no, on/off, 1/0 */
+    ORCHARD_SETTING_INT = 2,      /* a decimal integer */
+    ORCHARD_SETTING_DURATION = 3, /* "90s", "1m", "1h30m", "500ms" (Go style); a bare number is seconds */
+    ORCHARD_SETTING_PATH = 4,     /* a file path (a scalar, never a list) */
+    ORCHARD_SETTING_BYTES = 5     /* a size: "2MiB", "512k", a bare number is bytes */
+} orchard_setting_type;
+
+/** orchard_setting.flags */
+enum orchard_setting_flag {
+    ORCHARD_SETTING_SECRET = 1,   /* `config check` shows it as "(set)", never its value */
+    ORCHARD_SETTING_RESTART = 2   /* a reload that changes it warns that it needs a restart */
+};
+
+typedef struct orchard_setting {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    /* since 1.2 */
+    const char *key;           /* "section.key", e.g. "mdm.apple_scep_challenge" */
+    orchard_setting_type type;
+    const char *default_value; /* as it would be written in YAML; NULL: unset by default */
+    const char *description;   /* one line, for `config check` and docs */
+    uint32_t flags;            /* orchard_setting_flag bits */
+    const char *aliases;       /* other spellings of the key, '|'-separated (Fleet's "server.cert"); may be NULL */
+} orchard_setting;
+
+/* ------------------------------------------------------------------------ */
+/* Events (since 1.2): publish/subscribe between plugins. Events are
+ * delivered on the host's event thread, in publish order, never on the
+ * publisher's thread. Names in use: "mdm.enrolled", "mdm.checked_in",
+ * "mdm.command_result", "settings.changed". */
+
+/** Called on the event thread; `json` (may be "{}") is borrowed for the call. */
+typedef void (*orchard_event_fn)(orchard_ctx *ctx, const char *name, const char *json,
+                                 void *payload);
+
+/* ------------------------------------------------------------------------ */
+/* Authentication (since 1.2): a plugin that knows users registers one
+ * authenticator; the host asks it for every request to a route guarded by a
+ * role. */
+
+/**
+ * Who sent `req`? Write the user's id (e.g. an email) into who (who_size
+ * bytes, NUL-terminated) and return the user's orchard_role (1..3); return 0
+ * when the request carries no valid credentials (the host answers 401), or a
+ * negative code when it cannot tell (the host answers 503).
+ */
+typedef int (*orchard_auth_fn)(orchard_ctx *ctx, const orchard_http_request *req, char *who,
+                               size_t who_size, void *payload);
 
 /* ------------------------------------------------------------------------ */
 /* The plugin. */
@@ -253,6 +417,18 @@ typedef struct orchard_plugin {
     size_t n_jobs;
     /** Called once before the host unloads the plugin; may be NULL. */
     void (*deinit)(void);
+    /* since 1.2 */
+    /**
+     * Called once, after the host accepted the plugin and before any other
+     * callback, with the plugin's context; may be NULL. Return 0, or a
+     * negative code (with host->fail's message) to refuse loading.
+     */
+    int (*init)(orchard_ctx *ctx);
+    /** Called instead of deinit when set, before the context goes away. */
+    void (*deinit2)(orchard_ctx *ctx);
+    /** The configuration keys this plugin owns. */
+    const orchard_setting *const *settings;
+    size_t n_settings;
 } orchard_plugin;
 
 /* ------------------------------------------------------------------------ */
@@ -385,6 +561,102 @@ typedef struct orchard_host_api {
     int64_t (*stmt_changes)(orchard_stmt *stmt);
     /** Done with the statement (it goes back to the cache). NULL is fine. */
     void (*stmt_finish)(orchard_stmt *stmt);
+
+    /* ---- since 1.2 ---- */
+
+    /** ORCHARD_ABI_MINOR of the host (read it with ORCHARD_HOST_MINOR). */
+    uint32_t abi_minor;
+
+    /* The plugin's context. */
+    /** The plugin's name. */
+    const char *(*ctx_name)(const orchard_ctx *ctx);
+    /** Hang the plugin's state off its context (the host never frees it). */
+    void (*ctx_set_data)(orchard_ctx *ctx, void *data);
+    void *(*ctx_data)(const orchard_ctx *ctx);
+    /** Log one line attributed to the plugin. */
+    void (*ctx_log)(orchard_ctx *ctx, int level, const char *fmt, ...) ORCHARD_PRINTF(3, 4);
+    /**
+     * Say why the current callback fails and return `code`, so a callback
+     * ends with `return host->fail(ctx, ORCHARD_EINVAL, "...", ...)`. The host
+     * shows the message where the callback's caller looks (a query's error,
+     * a command's stderr line, a route's JSON error, a job's outcome). The
+     * message is per thread and per call; the last one wins.
+     */
+    int (*fail)(orchard_ctx *ctx, int code, const char *fmt, ...) ORCHARD_PRINTF(3, 4);
+
+    /* Settings, read from the current snapshot. A key must be declared (by
+     * any plugin or the host); an undeclared key is ORCHARD_ENOTFOUND. The
+     * typed getters return 0 and *out, ORCHARD_ENOTCONFIGURED when the key
+     * is unset and has no default, or ORCHARD_EINVAL when the value does not
+     * parse as the type (config check names such values before serve
+     * starts). Strings are borrowed: valid until the host exits. */
+    const char *(*setting_string)(orchard_ctx *ctx, const char *key);
+    int (*setting_bool)(orchard_ctx *ctx, const char *key, int *out);
+    int (*setting_int)(orchard_ctx *ctx, const char *key, int64_t *out);
+    int (*setting_duration)(orchard_ctx *ctx, const char *key, int64_t *out_ms);
+    const char *(*setting_path)(orchard_ctx *ctx, const char *key);
+    int (*setting_bytes)(orchard_ctx *ctx, const char *key, uint64_t *out);
+    /**
+     * Set a run-time value for a declared key (it wins over the file until
+     * the next reload), swap the snapshot and publish "settings.changed".
+     * Returns 0, ORCHARD_ENOTFOUND or ORCHARD_EINVAL (the value's type).
+     */
+    int (*setting_override)(orchard_ctx *ctx, const char *key, const char *value);
+    /** Bumped on every snapshot swap: cache what you derive from settings by it. */
+    uint64_t (*settings_generation)(orchard_ctx *ctx);
+
+    /* Jobs. */
+    /**
+     * Ask for a run of job `name` (any plugin's) as soon as possible, from
+     * any thread. Coalesced: a job already queued stays queued once; one
+     * queued while it runs runs once more after. Returns 0, or
+     * ORCHARD_ENOTFOUND (no such job).
+     */
+    int (*job_queue)(orchard_ctx *ctx, const char *name);
+    /** In a job's run: 1 once its deadline passed or the host is stopping, else 0. */
+    int (*job_expired)(orchard_ctx *ctx);
+
+    /* Events. */
+    /**
+     * Call `fn` for every event named `name` ("mdm.enrolled"), or every event
+     * whose name starts with the prefix before a final ".*" ("mdm.*").
+     * Returns 0, ORCHARD_EINVAL or ORCHARD_ENOMEM.
+     */
+    int (*event_subscribe)(orchard_ctx *ctx, const char *name, orchard_event_fn fn,
+                           void *payload);
+    /**
+     * Queue an event for the subscribers; `json` (NULL for "{}") is copied.
+     * Returns 0, ORCHARD_EINVAL (a bad name) or ORCHARD_EBUSY (the queue is
+     * full: the event is dropped and logged).
+     */
+    int (*event_publish)(orchard_ctx *ctx, const char *name, const char *json);
+
+    /* HTTP guards and identities. */
+    /** Register the authenticator for role-guarded routes (one per host: ORCHARD_EEXIST). */
+    int (*auth_register)(orchard_ctx *ctx, orchard_auth_fn fn, void *payload);
+    /**
+     * Who the authenticator said sent `req` (a role-guarded route only), and
+     * *role (may be NULL); NULL for other routes.
+     */
+    const char *(*http_principal)(const orchard_http_request *req, int *role);
+    /**
+     * The client certificate of `req` as DER: from the TLS handshake, or from
+     * the header named by server.client_cert_header when a TLS-terminating
+     * proxy sets it (RFC 9440's :base64: form, or nginx's escaped PEM).
+     * NULL when there is none. Borrowed for the handler's call.
+     */
+    const unsigned char *(*http_client_cert)(const orchard_http_request *req, size_t *len);
+    /**
+     * Open or close a gate (see orchard_route.gate); `reason` says why it is
+     * closed (copied). Gates start closed with the reason "not configured".
+     */
+    int (*gate_set)(orchard_ctx *ctx, const char *gate, int open, const char *reason);
+    /**
+     * Answer with a JSON error in Fleet's shape: {"message": message,
+     * "errors": [{"name": field or "base", "reason": reason or message}]}.
+     */
+    int (*http_error)(orchard_http_response *resp, int status, const char *message,
+                      const char *field, const char *reason);
 } orchard_host_api;
 
 /**

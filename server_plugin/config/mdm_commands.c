@@ -256,32 +256,32 @@ static int config_check(int argc, char **argv, void *payload)
 
 const orchard_command orchard_cmd_get_mdm_apple = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "get mdm-apple",
-    /* summary */ "Show the APNs certificate: CN, serial, issuer, renew date, topic",
-    /* usage */ "orchard get mdm-apple [--config F] [--json]\n"
+    .name = "get mdm-apple",
+    .summary = "Show the APNs certificate: CN, serial, issuer, renew date, topic",
+    .usage = "orchard get mdm-apple [--config F] [--json]\n"
                 "  Exit 1 when MDM is not configured, the configuration is invalid, or the "
                 "certificate expired.",
-    /* run */ get_mdm_apple,
-    /* payload */ NULL,
+    .run = get_mdm_apple,
+    .payload = NULL,
 };
 
 const orchard_command orchard_cmd_get_mdm_apple_bm = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "get mdm-apple-bm",
-    /* summary */ "Show the Apple Business Manager token's renew date",
-    /* usage */ "orchard get mdm-apple-bm [--config F] [--json]\n"
+    .name = "get mdm-apple-bm",
+    .summary = "Show the Apple Business Manager token's renew date",
+    .usage = "orchard get mdm-apple-bm [--config F] [--json]\n"
                 "  Exit 1 when ABM is not configured, the configuration is invalid, or the "
                 "token expired.",
-    /* run */ get_mdm_apple_bm,
-    /* payload */ NULL,
+    .run = get_mdm_apple_bm,
+    .payload = NULL,
 };
 
 const orchard_command orchard_cmd_config_check = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "config check",
-    /* summary */ "Validate the server configuration and print it with secrets redacted",
-    /* usage */ "orchard config check [--config F]\n"
+    .name = "config check",
+    .summary = "Validate the server configuration and print it with secrets redacted",
+    .usage = "orchard config check [--config F]\n"
                 "  Exit 1 with the first invalid item's message.",
-    /* run */ config_check,
-    /* payload */ NULL,
+    .run = config_check,
+    .payload = NULL,
 };

@@ -126,8 +126,8 @@ static int handle_enroll(const orchard_http_request *req, orchard_http_response 
 
 const orchard_route orchard_route_enroll = {
     ORCHARD_STRUCT_HEADER(orchard_route),
-    /* method */ "GET",
-    /* path_prefix */ ENROLL_PATH,
-    /* handle */ handle_enroll,
-    /* payload */ NULL,
+    .method = "GET",
+    .path_prefix = ENROLL_PATH,
+    .handle = handle_enroll,
+    .payload = NULL,
 };

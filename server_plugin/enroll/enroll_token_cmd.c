@@ -98,9 +98,9 @@ done:
 
 const orchard_command orchard_cmd_enroll_token_create = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "enroll-token create",
-    /* summary */ "Create an enrollment token: the key to a Mac's enrollment profile download",
-    /* usage */ USAGE,
-    /* run */ enroll_token_create,
-    /* payload */ NULL,
+    .name = "enroll-token create",
+    .summary = "Create an enrollment token: the key to a Mac's enrollment profile download",
+    .usage = USAGE,
+    .run = enroll_token_create,
+    .payload = NULL,
 };

@@ -223,8 +223,8 @@ static int scep_handle(const orchard_http_request *req, orchard_http_response *r
 
 const orchard_route orchard_route_scep = {
     ORCHARD_STRUCT_HEADER(orchard_route),
-    /* method */ "*",
-    /* path_prefix */ "/mdm/apple/scep",
-    /* handle */ scep_handle,
-    /* payload */ NULL,
+    .method = "*",
+    .path_prefix = "/mdm/apple/scep",
+    .handle = scep_handle,
+    .payload = NULL,
 };

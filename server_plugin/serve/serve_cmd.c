@@ -114,15 +114,15 @@ static int serve_run(int argc, char **argv, void *payload)
 
 const orchard_command orchard_cmd_serve = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ "serve",
-    /* summary */ "Run the MDM server: SCEP, enrollment profiles, every plugin's routes",
-    /* usage */ "[--config F] [--accept-new-apns-topic]\n"
+    .name = "serve",
+    .summary = "Run the MDM server: SCEP, enrollment profiles, every plugin's routes",
+    .usage = "[--config F] [--accept-new-apns-topic]\n"
                 "  Serves on server.address (default 127.0.0.1:8080), TLS when server.tls_cert\n"
                 "  and server.tls_key are set; state in store.sqlite. Stops on SIGTERM.\n"
                 "  --accept-new-apns-topic  start with an APNs certificate whose topic differs\n"
                 "                           from the recorded one (devices must re-enroll)",
-    /* run */ serve_run,
-    /* payload */ NULL,
+    .run = serve_run,
+    .payload = NULL,
 };
 
 /* Everything under /mdm/apple that no other route took: while MDM is off
@@ -142,8 +142,8 @@ static int mdm_apple_handle(const orchard_http_request *req, orchard_http_respon
 
 const orchard_route orchard_route_mdm_apple = {
     ORCHARD_STRUCT_HEADER(orchard_route),
-    /* method */ "*",
-    /* path_prefix */ "/mdm/apple",
-    /* handle */ mdm_apple_handle,
-    /* payload */ NULL,
+    .method = "*",
+    .path_prefix = "/mdm/apple",
+    .handle = mdm_apple_handle,
+    .payload = NULL,
 };

@@ -13,13 +13,15 @@
 
 #include <stdio.h>
 
-int abm_token_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
+int abm_token_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
+                       void *payload)
 {
+    (void)ctx;
     const orchard_host_api *host = orchard_server_host;
     orchard_mdm_config *cfg = NULL;
     g_autofree char *err = NULL;
     gint64 days;
-    (void)ctx;
+    (void)query;
     (void)payload;
 
     /* An expired token is a row with status "expired", not a failed query. */

@@ -14,13 +14,15 @@
 
 #include <stdio.h>
 
-int apns_certificate_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
+int apns_certificate_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
+                              void *payload)
 {
+    (void)ctx;
     const orchard_host_api *host = orchard_server_host;
     orchard_mdm_config *cfg = NULL;
     g_autofree char *err = NULL;
     gint64 days;
-    (void)ctx;
+    (void)query;
     (void)payload;
 
     int rc = orchard_mdm_config_load(host, &cfg, &err);

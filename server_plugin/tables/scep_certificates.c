@@ -31,11 +31,13 @@ static int add_row(const char *serial, const char *subject, gint64 not_before,
     return cr->rc != 0;
 }
 
-int scep_certificates_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
+int scep_certificates_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
+                               void *payload)
 {
+    (void)ctx;
     const orchard_host_api *host = orchard_server_host;
     cert_rows cr = {rows, 0};
-    (void)ctx;
+    (void)query;
     (void)payload;
     int rc = orchard_server_store_migrate();
     if (rc == 0)

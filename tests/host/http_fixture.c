@@ -109,7 +109,8 @@ static int h_slow(const orchard_http_request *req, orchard_http_response *resp, 
     return reply(resp, 200, "slow done");
 }
 
-#define ROUTE(m, prefix, fn) {ORCHARD_STRUCT_HEADER(orchard_route), m, prefix, fn, NULL}
+#define ROUTE(m, prefix, fn) \
+    {ORCHARD_STRUCT_HEADER(orchard_route), .method = m, .path_prefix = prefix, .handle = fn}
 const orchard_route routes[HTTP_FIXTURE_N_ROUTES] = {
     ROUTE("GET", "/mdm/apple/scep", h_scep),   ROUTE("POST", "/mdm/apple/scep", h_body),
     ROUTE("GET", "/mdm/apple", h_apple),       ROUTE("GET", "/api/", h_api),
@@ -123,8 +124,12 @@ static const orchard_route *const route_ptrs[] = {
 };
 
 static const orchard_plugin http_plugin = {
-    ORCHARD_STRUCT_HEADER(orchard_plugin), "http-test", "1.0", "routes for the http suite",
-    NULL, 0, NULL, 0, route_ptrs, G_N_ELEMENTS(route_ptrs), NULL, 0, NULL,
+    ORCHARD_STRUCT_HEADER(orchard_plugin),
+    .name = "http-test",
+    .version = "1.0",
+    .description = "routes for the http suite",
+    .routes = route_ptrs,
+    .n_routes = G_N_ELEMENTS(route_ptrs),
 };
 
 static int http_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
@@ -138,8 +143,12 @@ static int http_plugin_entry(const orchard_host_api *host, const orchard_plugin 
 static const orchard_route dup_route = ROUTE("GET", "/mdm/apple/scep", h_apple);
 static const orchard_route *const dup_ptrs[] = {&dup_route};
 static const orchard_plugin dup_plugin = {
-    ORCHARD_STRUCT_HEADER(orchard_plugin), "http-dup", "1.0", "clashing route",
-    NULL, 0, NULL, 0, dup_ptrs, 1, NULL, 0, NULL,
+    ORCHARD_STRUCT_HEADER(orchard_plugin),
+    .name = "http-dup",
+    .version = "1.0",
+    .description = "clashing route",
+    .routes = dup_ptrs,
+    .n_routes = 1,
 };
 int dup_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
 {

@@ -32,10 +32,10 @@ static int noop_route(const orchard_http_request *q, orchard_http_response *s, v
     return 0;
 }
 
-static const orchard_column good_col = {ORCHARD_STRUCT_HEADER(orchard_column), "c",
-                                        ORCHARD_TYPE_TEXT, 0, "c"};
-static const orchard_column bad_type_col = {ORCHARD_STRUCT_HEADER(orchard_column), "c",
-                                            (orchard_column_type)42, 0, "c"};
+static const orchard_column good_col = {ORCHARD_STRUCT_HEADER(orchard_column), .name = "c",
+                                        .type = ORCHARD_TYPE_TEXT, .description = "c"};
+static const orchard_column bad_type_col = {ORCHARD_STRUCT_HEADER(orchard_column), .name = "c",
+                                            .type = (orchard_column_type)42, .description = "c"};
 static const orchard_column *const good_cols[] = {&good_col};
 static const orchard_column *const bad_cols[] = {&bad_type_col};
 
@@ -64,21 +64,24 @@ static void reset_candidate(const char *name, const char *table)
 {
     entry_rc = 0;
     deinit_calls = 0;
-    cand_table = (orchard_table){ORCHARD_STRUCT_HEADER(orchard_table), table, "t", good_cols, 1,
-                                 noop_generate, NULL};
+    cand_table = (orchard_table){ORCHARD_STRUCT_HEADER(orchard_table), .name = table,
+                                 .description = "t", .columns = good_cols, .n_columns = 1,
+                                 .generate = noop_generate};
     cand_tables[0] = &cand_table;
-    cand_cmds[0] = (orchard_command){ORCHARD_STRUCT_HEADER(orchard_command), "generate",
-                                     "s", "u", noop_run, NULL};
+    cand_cmds[0] = (orchard_command){ORCHARD_STRUCT_HEADER(orchard_command), .name = "generate",
+                                     .summary = "s", .usage = "u", .run = noop_run};
     cand_cmds[1] = (orchard_command){ORCHARD_STRUCT_HEADER(orchard_command),
-                                     "generate mdm-apple", "s", "u", noop_run, NULL};
+                                     .name = "generate mdm-apple", .summary = "s", .usage = "u",
+                                     .run = noop_run};
     cand_cmd_ptrs[0] = &cand_cmds[0];
     cand_cmd_ptrs[1] = &cand_cmds[1];
-    cand_route = (orchard_route){ORCHARD_STRUCT_HEADER(orchard_route), "GET", "/x", noop_route,
-                                 NULL};
+    cand_route = (orchard_route){ORCHARD_STRUCT_HEADER(orchard_route), .method = "GET",
+                                 .path_prefix = "/x", .handle = noop_route};
     cand_routes[0] = &cand_route;
-    candidate = (orchard_plugin){ORCHARD_STRUCT_HEADER(orchard_plugin), name, "1.0", "d",
-                                 cand_tables, 1, cand_cmd_ptrs, 2, cand_routes, 1, NULL, 0,
-                                 cand_deinit};
+    candidate = (orchard_plugin){ORCHARD_STRUCT_HEADER(orchard_plugin), .name = name,
+                                 .version = "1.0", .description = "d", .tables = cand_tables,
+                                 .n_tables = 1, .commands = cand_cmd_ptrs, .n_commands = 2,
+                                 .routes = cand_routes, .n_routes = 1, .deinit = cand_deinit};
 }
 
 /* Register the candidate into a registry holding the core plugin; expect rc

@@ -46,16 +46,21 @@ static int test_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void 
     return 0;
 }
 
-static const orchard_column col_id = {ORCHARD_STRUCT_HEADER(orchard_column), "id",
-                                      ORCHARD_TYPE_INTEGER, ORCHARD_COLUMN_INDEX, "id"};
-static const orchard_column col_name = {ORCHARD_STRUCT_HEADER(orchard_column), "name",
-                                        ORCHARD_TYPE_TEXT, 0, "name"};
-static const orchard_column col_secret = {ORCHARD_STRUCT_HEADER(orchard_column), "secret",
-                                          ORCHARD_TYPE_TEXT, ORCHARD_COLUMN_HIDDEN, "hidden"};
+static const orchard_column col_id = {
+    ORCHARD_STRUCT_HEADER(orchard_column), .name = "id", .type = ORCHARD_TYPE_INTEGER, .options = ORCHARD_COLUMN_INDEX,
+    .description = "id"};
+static const orchard_column col_name = {
+    ORCHARD_STRUCT_HEADER(orchard_column), .name = "name", .type = ORCHARD_TYPE_TEXT, .options = 0,
+    .description = "name"};
+static const orchard_column col_secret = {
+    ORCHARD_STRUCT_HEADER(orchard_column), .name = "secret", .type = ORCHARD_TYPE_TEXT, .options = ORCHARD_COLUMN_HIDDEN,
+    .description = "hidden"};
 static const orchard_column *const cols[] = {&col_id, &col_name, &col_secret};
 
-const orchard_table test_table = {ORCHARD_STRUCT_HEADER(orchard_table), "test_table", "test",
-                                  cols, 3, test_generate, NULL};
+/* A v1 table: generate without the plugin context. */
+const orchard_table test_table = {ORCHARD_STRUCT_HEADER(orchard_table), .name = "test_table",
+                                  .description = "test", .columns = cols, .n_columns = 3,
+                                  .generate = test_generate};
 
 static int required_generate(const orchard_query_ctx *ctx, orchard_rows *rows, void *payload)
 {
@@ -73,20 +78,22 @@ static int required_generate(const orchard_query_ctx *ctx, orchard_rows *rows, v
     return 0;
 }
 
-static const orchard_column col_key = {ORCHARD_STRUCT_HEADER(orchard_column), "key",
-                                       ORCHARD_TYPE_TEXT, ORCHARD_COLUMN_REQUIRED, "key"};
-static const orchard_column col_value = {ORCHARD_STRUCT_HEADER(orchard_column), "value",
-                                         ORCHARD_TYPE_TEXT, 0, "value"};
+static const orchard_column col_key = {
+    ORCHARD_STRUCT_HEADER(orchard_column), .name = "key", .type = ORCHARD_TYPE_TEXT, .options = ORCHARD_COLUMN_REQUIRED,
+    .description = "key"};
+static const orchard_column col_value = {
+    ORCHARD_STRUCT_HEADER(orchard_column), .name = "value", .type = ORCHARD_TYPE_TEXT, .options = 0,
+    .description = "value"};
 static const orchard_column *const req_cols[] = {&col_key, &col_value};
 
-const orchard_table test_required_table = {ORCHARD_STRUCT_HEADER(orchard_table),
-                                           "test_required", "test", req_cols, 2,
-                                           required_generate, NULL};
+const orchard_table test_required_table = {
+    ORCHARD_STRUCT_HEADER(orchard_table), .name = "test_required", .description = "test",
+    .columns = req_cols, .n_columns = 2, .generate = required_generate};
 
 static const orchard_table *const test_tables[] = {&test_table, &test_required_table};
 static const orchard_plugin test_plugin = {
-    ORCHARD_STRUCT_HEADER(orchard_plugin), "test-plugin", "9.9.9", "tables for unit tests",
-    test_tables, 2, NULL, 0, NULL, 0, NULL, 0, NULL};
+    ORCHARD_STRUCT_HEADER(orchard_plugin), .name = "test-plugin", .version = "9.9.9",
+    .description = "tables for unit tests", .tables = test_tables, .n_tables = 2};
 
 int test_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
 {
