@@ -85,17 +85,17 @@ static void generate(const orchard_table *t, GHashTable *request, osqueryExtensi
     orchard_rows *rows = NULL;
     g_autofree char *err = NULL;
 
-    if (orchard_ctx_from_json(t, json, json ? strlen(json) : 0, &ctx, &err) != 0) {
+    if (orchard_query_ctx_from_json(t, json, json ? strlen(json) : 0, &ctx, &err) != 0) {
         orchard_warn("extension", "%s: refused a malformed query context: %s", t->name, err);
         set_status(resp, 1, err);
         return;
     }
-    const char *missing = orchard_ctx_missing_required(ctx, t);
+    const char *missing = orchard_query_ctx_missing_required(ctx, t);
     if (missing) {
         g_autofree char *msg = g_strdup_printf("table %s requires an equality constraint on %s",
                                                t->name, missing);
         set_status(resp, 1, msg);
-        orchard_ctx_free(ctx);
+        orchard_query_ctx_free(ctx);
         return;
     }
     if (orchard_table_generate(t, ctx, &rows) != 0) {
@@ -106,7 +106,7 @@ static void generate(const orchard_table *t, GHashTable *request, osqueryExtensi
         set_status(resp, 0, "OK");
     }
     orchard_rows_free(rows);
-    orchard_ctx_free(ctx);
+    orchard_query_ctx_free(ctx);
 }
 
 void orchard_ext_call(const orchard_registry *reg, const char *registry, const char *item,

@@ -2,6 +2,8 @@
  * (server.h lists where each lives). */
 #include "server_plugin/server.h"
 
+#include "server_plugin/enroll/download_limit.h"
+
 #include "abm_token.gen.h"
 #include "apns_certificate.gen.h"
 #include "scep_certificates.gen.h"
@@ -32,9 +34,14 @@ static const orchard_route *const routes[] = {
     &orchard_route_mdm_apple,
 };
 
+static const orchard_job *const jobs[] = {
+    &orchard_job_challenges_expire,
+};
+
 static void server_deinit(void)
 {
     orchard_scep_route_cleanup();
+    orchard_enroll_download_reset();
 }
 
 static const orchard_plugin server_plugin = {
@@ -48,8 +55,8 @@ static const orchard_plugin server_plugin = {
     .n_commands = sizeof commands / sizeof *commands,
     .routes = routes,
     .n_routes = sizeof routes / sizeof *routes,
-    .jobs = NULL,
-    .n_jobs = 0,
+    .jobs = jobs,
+    .n_jobs = sizeof jobs / sizeof *jobs,
     .deinit = server_deinit,
 };
 

@@ -23,6 +23,8 @@ extern const orchard_command orchard_cmd_config_check;
 /* enroll/ */
 extern const orchard_route orchard_route_enroll;
 extern const orchard_command orchard_cmd_enroll_token_create;
+/** Deletes expired one-time SCEP challenges (challenge_expiry.c). */
+extern const orchard_job orchard_job_challenges_expire;
 
 /* serve/ */
 extern const orchard_command orchard_cmd_serve;

@@ -107,7 +107,7 @@ static char *make_root(void)
 static stats time_generate(const orchard_table *nudge, int iterations, size_t *rows_seen)
 {
     double *ms = g_new(double, iterations);
-    orchard_query_ctx *ctx = orchard_ctx_new();
+    orchard_query_ctx *ctx = orchard_query_ctx_new();
     for (int i = -50; i < iterations; i++) { /* 50 warm-up calls */
         orchard_rows *rows = NULL;
         gint64 t0 = g_get_monotonic_time();
@@ -123,7 +123,7 @@ static stats time_generate(const orchard_table *nudge, int iterations, size_t *r
         if (i >= 0)
             ms[i] = (double)(t1 - t0) / 1000.0;
     }
-    orchard_ctx_free(ctx);
+    orchard_query_ctx_free(ctx);
     stats s = summarize(ms, iterations);
     g_free(ms);
     return s;

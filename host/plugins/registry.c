@@ -58,9 +58,9 @@ static const orchard_host_api host_api = {
     .log = host_log,
     .strerror = orchard_strerror,
     .config_get = host_config_get,
-    .ctx_count = orchard_ctx_count,
-    .ctx_get = orchard_ctx_get,
-    .ctx_column_used = orchard_ctx_column_used,
+    .ctx_count = orchard_query_ctx_count,
+    .ctx_get = orchard_query_ctx_get,
+    .ctx_column_used = orchard_query_ctx_column_used,
     .row_add = orchard_rows_add,
     .rows_fail = orchard_rows_fail,
     /* since 1.1: HTTP */

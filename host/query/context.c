@@ -27,7 +27,7 @@ static void constraint_clear(gpointer p)
     g_free(c->expr);
 }
 
-orchard_query_ctx *orchard_ctx_new(void)
+orchard_query_ctx *orchard_query_ctx_new(void)
 {
     orchard_query_ctx *ctx = g_new0(orchard_query_ctx, 1);
     ctx->constraints = g_array_new(FALSE, TRUE, sizeof(constraint));
@@ -35,7 +35,7 @@ orchard_query_ctx *orchard_ctx_new(void)
     return ctx;
 }
 
-void orchard_ctx_free(orchard_query_ctx *ctx)
+void orchard_query_ctx_free(orchard_query_ctx *ctx)
 {
     if (!ctx)
         return;
@@ -45,25 +45,25 @@ void orchard_ctx_free(orchard_query_ctx *ctx)
     g_free(ctx);
 }
 
-void orchard_ctx_add(orchard_query_ctx *ctx, const char *column, int op, const char *expr)
+void orchard_query_ctx_add(orchard_query_ctx *ctx, const char *column, int op, const char *expr)
 {
     constraint c = {g_strdup(column), op, g_strdup(expr)};
     g_array_append_val(ctx->constraints, c);
 }
 
-void orchard_ctx_mark_used(orchard_query_ctx *ctx, const char *column)
+void orchard_query_ctx_mark_used(orchard_query_ctx *ctx, const char *column)
 {
     if (!ctx->used)
         ctx->used = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_hash_table_add(ctx->used, g_strdup(column));
 }
 
-size_t orchard_ctx_count(const orchard_query_ctx *ctx)
+size_t orchard_query_ctx_count(const orchard_query_ctx *ctx)
 {
     return ctx ? ctx->constraints->len : 0;
 }
 
-int orchard_ctx_get(const orchard_query_ctx *ctx, size_t i, const char **column,
+int orchard_query_ctx_get(const orchard_query_ctx *ctx, size_t i, const char **column,
                     int *op, const char **expr)
 {
     if (!ctx || i >= ctx->constraints->len)
@@ -78,14 +78,14 @@ int orchard_ctx_get(const orchard_query_ctx *ctx, size_t i, const char **column,
     return 0;
 }
 
-int orchard_ctx_column_used(const orchard_query_ctx *ctx, const char *column)
+int orchard_query_ctx_column_used(const orchard_query_ctx *ctx, const char *column)
 {
     if (!ctx || !ctx->used)
         return 1;
     return g_hash_table_contains(ctx->used, column) ? 1 : 0;
 }
 
-const char *orchard_ctx_missing_required(const orchard_query_ctx *ctx,
+const char *orchard_query_ctx_missing_required(const orchard_query_ctx *ctx,
                                          const orchard_table *table)
 {
     for (size_t i = 0; i < table->n_columns; i++) {
@@ -93,7 +93,7 @@ const char *orchard_ctx_missing_required(const orchard_query_ctx *ctx,
         int found = 0;
         if (!(col->options & ORCHARD_COLUMN_REQUIRED))
             continue;
-        for (size_t j = 0; j < orchard_ctx_count(ctx) && !found; j++) {
+        for (size_t j = 0; j < orchard_query_ctx_count(ctx) && !found; j++) {
             const constraint *c = &g_array_index(ctx->constraints, constraint, j);
             found = c->op == ORCHARD_OP_EQ && strcmp(c->column, col->name) == 0;
         }
@@ -186,7 +186,7 @@ static int parse_constraint(const orchard_table *t, orchard_query_ctx *ctx, cons
             return ORCHARD_EINVAL;
         }
         if (col && orchard_column_takes_constraints(col))
-            orchard_ctx_add(ctx, column, op, expr);
+            orchard_query_ctx_add(ctx, column, op, expr);
         g_free(expr);
     }
     return 0;
@@ -200,7 +200,7 @@ static void parse_cols_used(orchard_query_ctx *ctx, const json_t *node)
         return; /* absent or odd: treat every column as used */
     json_array_foreach(node, i, n)
         if (json_is_string(n))
-            orchard_ctx_mark_used(ctx, json_string_value(n));
+            orchard_query_ctx_mark_used(ctx, json_string_value(n));
 }
 
 static int parse_context(const orchard_table *table, orchard_query_ctx *ctx, const json_t *root,
@@ -223,12 +223,12 @@ static int parse_context(const orchard_table *table, orchard_query_ctx *ctx, con
     return 0;
 }
 
-int orchard_ctx_from_json(const orchard_table *table, const char *json, size_t len,
+int orchard_query_ctx_from_json(const orchard_table *table, const char *json, size_t len,
                           orchard_query_ctx **out, char **error_msg)
 {
     json_error_t jerr;
     json_t *root = NULL;
-    orchard_query_ctx *ctx = orchard_ctx_new();
+    orchard_query_ctx *ctx = orchard_query_ctx_new();
     int rc = 0;
 
     *out = NULL;
@@ -261,7 +261,7 @@ int orchard_ctx_from_json(const orchard_table *table, const char *json, size_t l
 out:
     json_decref(root);
     if (rc) {
-        orchard_ctx_free(ctx);
+        orchard_query_ctx_free(ctx);
         return rc;
     }
     *out = ctx;

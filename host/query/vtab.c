@@ -140,13 +140,13 @@ static int vtab_close(sqlite3_vtab_cursor *c)
 static orchard_query_ctx *ctx_from_plan(const orchard_table *t, const char *plan, int argc,
                                         sqlite3_value **argv)
 {
-    orchard_query_ctx *ctx = orchard_ctx_new();
+    orchard_query_ctx *ctx = orchard_query_ctx_new();
     char *end = NULL;
     unsigned long long used = plan ? strtoull(plan, &end, 16) : ~0ull;
 
     for (size_t k = 0; k < t->n_columns; k++)
         if (used & (1ull << (k < 63 ? k : 63)))
-            orchard_ctx_mark_used(ctx, t->columns[k]->name);
+            orchard_query_ctx_mark_used(ctx, t->columns[k]->name);
     const char *p = end && *end == ';' ? end + 1 : "";
     for (int i = 0; i < argc && *p; i++) {
         int col = (int)strtol(p, &end, 10);
@@ -155,7 +155,7 @@ static orchard_query_ctx *ctx_from_plan(const orchard_table *t, const char *plan
         if (col < 0 || (size_t)col >= t->n_columns)
             continue;
         const unsigned char *text = sqlite3_value_text(argv[i]);
-        orchard_ctx_add(ctx, t->columns[col]->name, op, (const char *)text);
+        orchard_query_ctx_add(ctx, t->columns[col]->name, op, (const char *)text);
     }
     return ctx;
 }
@@ -172,7 +172,7 @@ static int vtab_filter(sqlite3_vtab_cursor *c, int idx_num, const char *idx_str,
     cur->rows = NULL;
     cur->row = 0;
     int rc = orchard_table_generate(vt->table, ctx, &cur->rows);
-    orchard_ctx_free(ctx);
+    orchard_query_ctx_free(ctx);
     if (rc != 0) {
         sqlite3_free(vt->base.zErrMsg);
         vt->base.zErrMsg = sqlite3_mprintf("%s", orchard_rows_error(cur->rows));

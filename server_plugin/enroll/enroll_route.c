@@ -2,6 +2,7 @@
  * holds an enrollment token (`orchard enroll-token create`). Each download
  * gets its own one-time SCEP challenge, stored before the profile leaves,
  * so the static mdm.apple_scep_challenge never travels in a profile. */
+#include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/enroll/profile.h"
 #include "server_plugin/serve/serve_state.h"
 #include "server_plugin/server.h"
@@ -92,6 +93,31 @@ static int send_profile(const orchard_http_request *req, orchard_http_response *
     return rc;
 }
 
+/* The per-token limit (download_limit.c); a refusal answers 429. */
+static int download_allowed(const orchard_http_request *req, orchard_http_response *resp,
+                            const char *token, const char *token_name)
+{
+    gint64 limit = ORCHARD_ENROLL_DOWNLOADS_DEFAULT;
+    int retry_after = 0;
+    const char *v = host()->config_get(orchard_setting_enroll_downloads.key);
+    if (v)
+        limit = g_ascii_strtoll(v, NULL, 10);
+    if (limit <= 0 || orchard_enroll_download_allowed(token, (unsigned)MIN(limit, G_MAXUINT),
+                                                      g_get_real_time() / G_USEC_PER_SEC,
+                                                      &retry_after))
+        return 1;
+    char secs[16];
+    g_snprintf(secs, sizeof secs, "%d", retry_after > 0 ? retry_after : 1);
+    host()->log(ORCHARD_LOG_WARNING, "orchard-server",
+                "enroll: enrollment token \"%s\" is over %" G_GINT64_FORMAT
+                " profile downloads a minute; %s refused", token_name ? token_name : "unnamed",
+                limit, host()->http_remote_addr(req));
+    host()->http_set_header(resp, "Retry-After", secs);
+    respond_text(resp, 429, "too many enrollment profile downloads with this token; "
+                            "try again later\n");
+    return 0;
+}
+
 static int handle_enroll(const orchard_http_request *req, orchard_http_response *resp,
                          void *payload)
 {
@@ -112,6 +138,8 @@ static int handle_enroll(const orchard_http_request *req, orchard_http_response 
         return not_found(resp);
     if (rc)
         return unavailable(resp, "checking the enrollment token", rc);
+    if (!download_allowed(req, resp, token, token_name))
+        return 0;
 
     /* Stored first: a profile whose challenge the SCEP server doesn't know
      * would fail on the device, long after the download looked fine. */

@@ -1,8 +1,10 @@
 /* The server plugin's durable state, on the host's store (orchard_host_api
  * store_* / stmt_*, ABI 1.1): its schema migrations and every query the flows
- * make. Flows call these functions, never SQL, so a backend change touches
- * only the host. All functions return 0 or a negative orchard_error_code and
- * log the store's message on failure. */
+ * make, one file per concern (store_schema.c, store_certs.c,
+ * store_secrets.c, store_state.c; shared plumbing in store_sql.h). Flows
+ * call these functions, never SQL, so a backend change touches only the
+ * host. All functions return 0 or a negative orchard_error_code and log the
+ * store's message on failure. */
 #ifndef ORCHARD_SERVER_STORE_H
 #define ORCHARD_SERVER_STORE_H
 
@@ -62,6 +64,13 @@ int orchard_server_store_cert_record(const orchard_issued_cert *cert, const char
  * authoritative check is the one in orchard_server_store_cert_record.
  */
 int orchard_server_store_challenge_check(const char *challenge, gint64 now);
+
+/**
+ * Delete at most `batch` one-time challenges that expired at or before
+ * `now` (used or not). Returns 0 and *deleted; call again while *deleted ==
+ * batch.
+ */
+int orchard_server_store_challenges_expire(gint64 now, gint64 batch, gint64 *deleted);
 
 /**
  * The record of a certificate this server issued, by hex serial: *revoked

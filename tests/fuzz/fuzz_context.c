@@ -1,6 +1,6 @@
 /* Fuzz target: osquery's query-context JSON (Extension.call's
  * request["context"], sent by whoever reaches the extension socket) decoded
- * by orchard_ctx_from_json for the orchard_plugins table, then read back
+ * by orchard_query_ctx_from_json for the orchard_plugins table, then read back
  * through the accessors tables use. */
 #include "tests/fuzz/fuzz.h"
 
@@ -15,16 +15,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     orchard_query_ctx *ctx = NULL;
     char *err = NULL;
 
-    if (orchard_ctx_from_json(t, (const char *)data, size, &ctx, &err) == 0) {
+    if (orchard_query_ctx_from_json(t, (const char *)data, size, &ctx, &err) == 0) {
         const char *column, *expr;
         int op;
-        (void)orchard_ctx_missing_required(ctx, t);
-        for (size_t i = 0; i < orchard_ctx_count(ctx); i++)
-            if (orchard_ctx_get(ctx, i, &column, &op, &expr) == 0)
-                (void)orchard_ctx_column_used(ctx, column);
+        (void)orchard_query_ctx_missing_required(ctx, t);
+        for (size_t i = 0; i < orchard_query_ctx_count(ctx); i++)
+            if (orchard_query_ctx_get(ctx, i, &column, &op, &expr) == 0)
+                (void)orchard_query_ctx_column_used(ctx, column);
         for (size_t i = 0; i < t->n_columns; i++)
-            (void)orchard_ctx_column_used(ctx, t->columns[i]->name);
-        orchard_ctx_free(ctx);
+            (void)orchard_query_ctx_column_used(ctx, t->columns[i]->name);
+        orchard_query_ctx_free(ctx);
     }
     g_free(err);
     return 0;

@@ -11,7 +11,7 @@ static orchard_query_ctx *decode(const char *json, int *rc, char **err)
 {
     orchard_query_ctx *ctx = NULL;
     *err = NULL;
-    *rc = orchard_ctx_from_json(&test_table, json, json ? strlen(json) : 0, &ctx, err);
+    *rc = orchard_query_ctx_from_json(&test_table, json, json ? strlen(json) : 0, &ctx, err);
     return ctx;
 }
 
@@ -25,17 +25,17 @@ static void test_context__current_form(void)
         "{\"op\":4,\"expr\":\"1\"}],\"affinity\":\"INTEGER\"}],"
         "\"colsUsed\":[\"id\"],\"colsUsedBitset\":1}", &rc, &err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_EQUAL(orchard_ctx_count(ctx), 2);
-    CU_ASSERT_EQUAL(orchard_ctx_get(ctx, 0, &col, &op, &expr), 0);
+    CU_ASSERT_EQUAL(orchard_query_ctx_count(ctx), 2);
+    CU_ASSERT_EQUAL(orchard_query_ctx_get(ctx, 0, &col, &op, &expr), 0);
     CU_ASSERT_STRING_EQUAL(col, "id");
     CU_ASSERT_EQUAL(op, ORCHARD_OP_EQ);
     CU_ASSERT_STRING_EQUAL(expr, "7");
-    CU_ASSERT_EQUAL(orchard_ctx_get(ctx, 1, &col, &op, &expr), 0);
+    CU_ASSERT_EQUAL(orchard_query_ctx_get(ctx, 1, &col, &op, &expr), 0);
     CU_ASSERT_EQUAL(op, ORCHARD_OP_GT);
-    CU_ASSERT_EQUAL(orchard_ctx_get(ctx, 2, &col, &op, &expr), ORCHARD_ENOTFOUND);
-    CU_ASSERT_TRUE(orchard_ctx_column_used(ctx, "id"));
-    CU_ASSERT_FALSE(orchard_ctx_column_used(ctx, "name"));
-    orchard_ctx_free(ctx);
+    CU_ASSERT_EQUAL(orchard_query_ctx_get(ctx, 2, &col, &op, &expr), ORCHARD_ENOTFOUND);
+    CU_ASSERT_TRUE(orchard_query_ctx_column_used(ctx, "id"));
+    CU_ASSERT_FALSE(orchard_query_ctx_column_used(ctx, "name"));
+    orchard_query_ctx_free(ctx);
 }
 
 static void test_context__old_and_empty_forms(void)
@@ -48,21 +48,21 @@ static void test_context__old_and_empty_forms(void)
         "{\"constraints\":[{\"name\":\"id\",\"list\":[{\"op\":\"2\",\"expr\":\"3\"}]},"
         "{\"name\":\"name\",\"list\":\"\"}]}", &rc, &err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_EQUAL(orchard_ctx_count(ctx), 1);
-    orchard_ctx_get(ctx, 0, &col, &op, &expr);
+    CU_ASSERT_EQUAL(orchard_query_ctx_count(ctx), 1);
+    orchard_query_ctx_get(ctx, 0, &col, &op, &expr);
     CU_ASSERT_EQUAL(op, 2);
-    CU_ASSERT_TRUE(orchard_ctx_column_used(ctx, "name")); /* no colsUsed: all used */
-    orchard_ctx_free(ctx);
+    CU_ASSERT_TRUE(orchard_query_ctx_column_used(ctx, "name")); /* no colsUsed: all used */
+    orchard_query_ctx_free(ctx);
     static const char *empty[] = {"", "{}", "{\"constraints\":[]}", "{\"constraints\":\"\"}"};
     for (size_t i = 0; i < 4; i++) {
         ctx = decode(empty[i], &rc, &err);
         CU_ASSERT_EQUAL(rc, 0);
-        CU_ASSERT_EQUAL(orchard_ctx_count(ctx), 0);
-        orchard_ctx_free(ctx);
+        CU_ASSERT_EQUAL(orchard_query_ctx_count(ctx), 0);
+        orchard_query_ctx_free(ctx);
     }
     ctx = NULL;
-    CU_ASSERT_EQUAL(orchard_ctx_from_json(&test_table, NULL, 0, &ctx, &err), 0);
-    orchard_ctx_free(ctx);
+    CU_ASSERT_EQUAL(orchard_query_ctx_from_json(&test_table, NULL, 0, &ctx, &err), 0);
+    orchard_query_ctx_free(ctx);
 }
 
 static void test_context__constraints_only_where_osquery_sends_them(void)
@@ -74,8 +74,8 @@ static void test_context__constraints_only_where_osquery_sends_them(void)
         "{\"constraints\":[{\"name\":\"name\",\"list\":[{\"op\":2,\"expr\":\"x\"}]},"
         "{\"name\":\"nope\",\"list\":[{\"op\":2,\"expr\":\"x\"}]}]}", &rc, &err);
     CU_ASSERT_EQUAL(rc, 0);
-    CU_ASSERT_EQUAL(orchard_ctx_count(ctx), 0);
-    orchard_ctx_free(ctx);
+    CU_ASSERT_EQUAL(orchard_query_ctx_count(ctx), 0);
+    orchard_query_ctx_free(ctx);
 }
 
 static void test_context__malformed(void)
@@ -127,7 +127,7 @@ static void test_context__hostile_sizes(void)
     g_string_append(s, "\\\"]\"}");
     ctx = decode(s->str, &rc, &err);
     CU_ASSERT_EQUAL(rc, 0);
-    orchard_ctx_free(ctx);
+    orchard_query_ctx_free(ctx);
     g_string_free(s, TRUE);
 
     size_t big = (1u << 20) + 10;
@@ -136,21 +136,21 @@ static void test_context__hostile_sizes(void)
     huge[0] = '{';
     huge[big - 1] = '}';
     ctx = NULL;
-    CU_ASSERT_EQUAL(orchard_ctx_from_json(&test_table, huge, big, &ctx, &err), ORCHARD_ETOOBIG);
+    CU_ASSERT_EQUAL(orchard_query_ctx_from_json(&test_table, huge, big, &ctx, &err), ORCHARD_ETOOBIG);
     g_free(err);
     g_free(huge);
 }
 
 static void test_context__required(void)
 {
-    orchard_query_ctx *ctx = orchard_ctx_new();
-    CU_ASSERT_STRING_EQUAL(orchard_ctx_missing_required(ctx, &test_required_table), "key");
-    orchard_ctx_add(ctx, "key", ORCHARD_OP_GT, "a");
-    CU_ASSERT_PTR_NOT_NULL(orchard_ctx_missing_required(ctx, &test_required_table));
-    orchard_ctx_add(ctx, "key", ORCHARD_OP_EQ, "a");
-    CU_ASSERT_PTR_NULL(orchard_ctx_missing_required(ctx, &test_required_table));
-    CU_ASSERT_PTR_NULL(orchard_ctx_missing_required(ctx, &test_table));
-    orchard_ctx_free(ctx);
+    orchard_query_ctx *ctx = orchard_query_ctx_new();
+    CU_ASSERT_STRING_EQUAL(orchard_query_ctx_missing_required(ctx, &test_required_table), "key");
+    orchard_query_ctx_add(ctx, "key", ORCHARD_OP_GT, "a");
+    CU_ASSERT_PTR_NOT_NULL(orchard_query_ctx_missing_required(ctx, &test_required_table));
+    orchard_query_ctx_add(ctx, "key", ORCHARD_OP_EQ, "a");
+    CU_ASSERT_PTR_NULL(orchard_query_ctx_missing_required(ctx, &test_required_table));
+    CU_ASSERT_PTR_NULL(orchard_query_ctx_missing_required(ctx, &test_table));
+    orchard_query_ctx_free(ctx);
 }
 
 void context_suite(void)

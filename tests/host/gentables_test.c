@@ -52,7 +52,11 @@ static void test_gentables__good_spec(void)
     CU_ASSERT_TRUE(g_file_get_contents(cp, &c, NULL, NULL));
     CU_ASSERT_PTR_NOT_NULL(h && strstr(h, "GOOD_COL_A_B = 0,"));
     CU_ASSERT_PTR_NOT_NULL(h && strstr(h, "GOOD_N_COLUMNS = 2"));
-    CU_ASSERT_PTR_NOT_NULL(c && strstr(c, "ORCHARD_TYPE_UNSIGNED_BIGINT, ORCHARD_COLUMN_HIDDEN"));
+    CU_ASSERT_PTR_NOT_NULL(
+        c && strstr(c, ".type = ORCHARD_TYPE_UNSIGNED_BIGINT, .options = ORCHARD_COLUMN_HIDDEN"));
+    /* ABI 1.2: the generated table hands generate its plugin's context. */
+    CU_ASSERT_PTR_NOT_NULL(c && strstr(c, ".generate2 = good_generate,"));
+    CU_ASSERT_PTR_NOT_NULL(h && strstr(h, "int good_generate(orchard_ctx *ctx"));
     g_free(err);
 }
 

@@ -86,11 +86,11 @@ static void test_generate_honors_constraint(void)
 {
     orchard_registry *reg = registry_with_fake();
     const orchard_table *t = orchard_registry_find_table(reg, "fake_items");
-    orchard_query_ctx *ctx = orchard_ctx_new();
+    orchard_query_ctx *ctx = orchard_query_ctx_new();
     orchard_rows *rows = NULL;
     unsigned gens = fake_count("generate");
 
-    orchard_ctx_add(ctx, "id", ORCHARD_OP_EQ, "2");
+    orchard_query_ctx_add(ctx, "id", ORCHARD_OP_EQ, "2");
     CU_ASSERT_EQUAL(orchard_table_generate(t, ctx, &rows), 0);
     CU_ASSERT_EQUAL(fake_count("generate"), gens + 1);
     CU_ASSERT_EQUAL_FATAL(orchard_rows_count(rows), 1);
@@ -99,17 +99,17 @@ static void test_generate_honors_constraint(void)
     CU_ASSERT_STRING_EQUAL(row[1], "pear");
     CU_ASSERT_STRING_EQUAL(row[2], "green");
     orchard_rows_free(rows);
-    orchard_ctx_free(ctx);
+    orchard_query_ctx_free(ctx);
 
     /* No constraint: every row, and item 3's note is SQL NULL. */
-    ctx = orchard_ctx_new();
+    ctx = orchard_query_ctx_new();
     CU_ASSERT_EQUAL(orchard_table_generate(t, ctx, &rows), 0);
     CU_ASSERT_EQUAL(fake_count("generate"), gens + 2);
     CU_ASSERT_EQUAL_FATAL(orchard_rows_count(rows), 3);
     CU_ASSERT_STRING_EQUAL(orchard_rows_get(rows, 2)[1], "plum");
     CU_ASSERT_PTR_NULL(orchard_rows_get(rows, 2)[2]);
     orchard_rows_free(rows);
-    orchard_ctx_free(ctx);
+    orchard_query_ctx_free(ctx);
     orchard_registry_free(reg);
 }
 

@@ -7,6 +7,7 @@
 #include "tests/server/enroll_fixture.h"
 #include "server_plugin/config/mdm_config.h"
 #include "tests/server/mdm_fixtures.h"
+#include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/enroll/profile.h"
 #include "host/plugins/registry.h"
 #include "server_plugin/serve/serve_state.h"
@@ -455,6 +456,46 @@ static void test_route__serves_profile(void)
     orchard_serve_state_set(NULL);
 }
 
+/* 2026-12-05: 3,000 profile downloads with one token took 0.8 s and left
+ * 3,000 challenge rows. Downloads per token are limited per minute
+ * (mdm.enroll_downloads_per_minute): past it 429 with Retry-After; another
+ * token is not affected; 0 turns the limit off. */
+static void test_route__download_limit(void)
+{
+    NEED_STORE();
+    const char *kv[] = {"mdm.enroll_downloads_per_minute", "3", NULL};
+    serve_with(kv);
+    orchard_enroll_download_reset();
+    g_autofree char *token = NULL, *other = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_server_store_token_create("limited", &token), 0);
+    CU_ASSERT_EQUAL_FATAL(orchard_server_store_token_create("other", &other), 0);
+
+    fake_resp r;
+    for (int i = 0; i < 3; i++) {
+        get("/api/mdm/apple/enroll", token, &r);
+        CU_ASSERT_EQUAL(r.status, 200);
+        resp_clear(&r);
+    }
+    get("/api/mdm/apple/enroll", token, &r);
+    CU_ASSERT_EQUAL(r.status, 429);
+    const char *retry = header(&r, "Retry-After");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(retry);
+    CU_ASSERT(atoi(retry) >= 1 && atoi(retry) <= 60);
+    CU_ASSERT(logs_free_of(token));
+    resp_clear(&r);
+    get("/api/mdm/apple/enroll", other, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    resp_clear(&r);
+
+    const char *off[] = {"mdm.enroll_downloads_per_minute", "0", NULL};
+    serve_with(off);
+    get("/api/mdm/apple/enroll", token, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    resp_clear(&r);
+    orchard_enroll_download_reset();
+    orchard_serve_state_set(NULL);
+}
+
 static void test_route__serves_signed_profile(void)
 {
     NEED_STORE();
@@ -717,6 +758,7 @@ void enroll_suite(void)
                       {"route__store_failure", test_route__store_failure},
                       {"route__serves_profile", test_route__serves_profile},
                       {"route__serves_signed_profile", test_route__serves_signed_profile},
+                      {"route__download_limit", test_route__download_limit},
                       {"token_cmd__create", test_token_cmd__create},
                       {"token_cmd__without_url", test_token_cmd__without_url},
                       {"token_cmd__no_store", test_token_cmd__no_store},

@@ -1,6 +1,7 @@
 /* server_store: the server plugin's state on the host's store (one-time SCEP
  * challenges, issued certificates, enrollment tokens, the APNs topic), on a
  * fresh SQLite file per test. */
+#include "host/plugins/plugin_ctx.h"
 #include "host/plugins/registry.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/server_store.h"
@@ -207,6 +208,71 @@ static void test_topic(void)
     close_store();
 }
 
+static int count_rows(const char *sql)
+{
+    const orchard_host_api *h = orchard_host_api_get();
+    orchard_store_tx *tx = NULL;
+    orchard_stmt *st = NULL;
+    int n = -1;
+    CU_ASSERT_FATAL(h->store_begin(&tx, 0) == 0);
+    CU_ASSERT_FATAL(h->stmt_prepare(tx, sql, &st) == 0);
+    if (h->stmt_step(st) == 1)
+        n = (int)h->stmt_column_int(st, 0);
+    h->stmt_finish(st);
+    h->store_rollback(tx);
+    return n;
+}
+
+/* 2026-12-05: scep_challenges grew by a row per profile download and nothing
+ * deleted rows. The expiry deletes expired rows (used or not) in batches and
+ * leaves live ones, and a deleted challenge is refused as before. */
+static void test_challenges_expire(void)
+{
+    open_store();
+    g_autofree char *live = NULL, *spent = NULL;
+    CU_ASSERT_FATAL(orchard_server_store_challenge_create(3600, &live) == 0);
+    for (int i = 0; i < 7; i++) {
+        g_autofree char *c = NULL;
+        CU_ASSERT_FATAL(orchard_server_store_challenge_create(-10, &c) == 0);
+    }
+    CU_ASSERT_FATAL(orchard_server_store_challenge_create(5, &spent) == 0);
+    orchard_issued_cert rec = cert_rec("0A", ORCHARD_CHALLENGE_ONE_TIME);
+    CU_ASSERT_FATAL(orchard_server_store_cert_record(&rec, spent, now_s()) == 0);
+    CU_ASSERT_EQUAL(count_rows("SELECT count(*) FROM scep_challenges"), 9);
+
+    gint64 deleted = -1, total = 0;
+    /* Batches of 3 at "now + 60": the 7 expired and the spent one (its 5 s
+     * are over by then) go in three calls, the live one stays. */
+    do {
+        CU_ASSERT_FATAL(orchard_server_store_challenges_expire(now_s() + 60, 3, &deleted) == 0);
+        total += deleted;
+    } while (deleted == 3);
+    CU_ASSERT_EQUAL(total, 8);
+    CU_ASSERT_EQUAL(count_rows("SELECT count(*) FROM scep_challenges"), 1);
+    CU_ASSERT_EQUAL(orchard_server_store_challenge_check(live, now_s()), 0);
+    CU_ASSERT_EQUAL(orchard_server_store_challenge_check(spent, now_s()), ORCHARD_ENOTFOUND);
+    /* The certificate that spent a deleted challenge stays on record. */
+    CU_ASSERT_EQUAL(count_rows("SELECT count(*) FROM scep_certificates"), 1);
+    close_store();
+}
+
+/* The job itself, through the host's foreground runner as `orchard job run`
+ * uses it: it reports what it did and leaves live challenges. */
+static void test_challenges_expire_job(void)
+{
+    open_store();
+    g_autofree char *live = NULL, *gone = NULL;
+    CU_ASSERT_FATAL(orchard_server_store_challenge_create(3600, &live) == 0);
+    CU_ASSERT_FATAL(orchard_server_store_challenge_create(-1, &gone) == 0);
+    const orchard_job *j = &orchard_job_challenges_expire;
+    CU_ASSERT_STRING_EQUAL(j->name, "scep.challenges_expire");
+    CU_ASSERT(j->flags & ORCHARD_JOB_ONE_INSTANCE);
+    CU_ASSERT_EQUAL(j->run2(orchard_ctx_host(), j->payload), 0);
+    CU_ASSERT_EQUAL(count_rows("SELECT count(*) FROM scep_challenges"), 1);
+    CU_ASSERT_EQUAL(orchard_server_store_challenge_check(live, now_s()), 0);
+    close_store();
+}
+
 void server_store_suite(void)
 {
     ORCHARD_ADD_SUITE("server_store", NULL, NULL,
@@ -215,5 +281,7 @@ void server_store_suite(void)
                       {"a failed record spends no challenge", test_record_atomic},
                       {"certificates listed with their kinds", test_cert_each},
                       {"enrollment tokens, stored hashed", test_tokens},
-                      {"APNs topic continuity", test_topic});
+                      {"APNs topic continuity", test_topic},
+                      {"expired challenges are deleted in batches", test_challenges_expire},
+                      {"the challenge expiry job", test_challenges_expire_job});
 }

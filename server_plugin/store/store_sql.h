@@ -1,0 +1,69 @@
+/* Private to server_plugin/store: the plumbing every concern's file shares
+ * (the host's store API, transactions that log their failures, and typed
+ * statement parameters), so each query is written once, with its types
+ * checked by the compiler instead of spelled in a format string. */
+#ifndef ORCHARD_SERVER_STORE_SQL_H
+#define ORCHARD_SERVER_STORE_SQL_H
+
+#include <orchard/plugin.h>
+
+#include <glib.h>
+#include <stddef.h>
+
+#define ORCHARD_SERVER_STORE_OWNER "orchard-server"
+
+/** One statement parameter: text (NULL binds NULL), integer or blob. */
+typedef struct orchard_sql_param {
+    enum { ORCHARD_SQL_TEXT, ORCHARD_SQL_INT, ORCHARD_SQL_BLOB } kind;
+    const char *text;
+    gint64 i;
+    const void *blob;
+    size_t len;
+} orchard_sql_param;
+
+#define SQL_TEXT(s) ((orchard_sql_param){.kind = ORCHARD_SQL_TEXT, .text = (s)})
+#define SQL_INT(v) ((orchard_sql_param){.kind = ORCHARD_SQL_INT, .i = (gint64)(v)})
+#define SQL_BLOB(p, n) ((orchard_sql_param){.kind = ORCHARD_SQL_BLOB, .blob = (p), .len = (n)})
+
+/* SQL_PARAMS(a, b, ...) -> an array literal and its length. */
+#define SQL_PARAMS(...)                                                                   \
+    (const orchard_sql_param[]){__VA_ARGS__},                                             \
+        sizeof((const orchard_sql_param[]){__VA_ARGS__}) / sizeof(orchard_sql_param)
+
+/** The host API when it has a store (ABI 1.1+), else NULL. */
+const orchard_host_api *orchard_sstore_host(void);
+
+/** Log "store: <what> failed: <code>[: <store message>]". */
+void orchard_sstore_log_fail(orchard_store_tx *tx, const char *what, int rc);
+
+/** Begin a transaction; a failure is logged as `what` failing. */
+int orchard_sstore_begin(int write, const char *what, orchard_store_tx **tx);
+
+/** Prepare `sql` in `tx` and bind `params`. Returns 0 and *stmt (stmt_finish). */
+int orchard_sstore_prepare(orchard_store_tx *tx, const char *sql, const orchard_sql_param *params,
+                           size_t n, orchard_stmt **stmt);
+
+/** Run one statement to its end in `tx`: rows changed, or a negative code. */
+gint64 orchard_sstore_exec(orchard_store_tx *tx, const char *sql, const orchard_sql_param *params,
+                           size_t n);
+
+/** The same in a write transaction of its own, committed; failures logged as `what`. */
+gint64 orchard_sstore_write(const char *what, const char *sql, const orchard_sql_param *params,
+                            size_t n);
+
+/**
+ * Read the first row of `sql` in a read transaction and hand it to `row`
+ * (its return is ours). ORCHARD_ENOTFOUND when there is no row; an
+ * unconfigured store is ORCHARD_EIO here, never "no such row".
+ */
+int orchard_sstore_read_one(const char *what, const char *sql, const orchard_sql_param *params,
+                            size_t n, int (*row)(const orchard_host_api *, orchard_stmt *, void *),
+                            void *out);
+
+/** Lower-case hex SHA-256 of a string (g_free), or NULL. */
+char *orchard_sstore_sha256_hex(const char *s);
+
+/** 32 random bytes as unpadded base64url (g_free): safe in URLs and XML. NULL on failure. */
+char *orchard_sstore_random_secret(void);
+
+#endif

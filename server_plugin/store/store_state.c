@@ -1,0 +1,35 @@
+/* Server-wide state on record (server_state): the APNs topic devices
+ * enrolled under, which a renewed certificate must keep. */
+#include "server_plugin/store/server_store.h"
+#include "server_plugin/store/store_sql.h"
+
+static int text_row(const orchard_host_api *h, orchard_stmt *st, void *out)
+{
+    *(char **)out = g_strdup(h->stmt_column_text(st, 0));
+    return 0;
+}
+
+int orchard_server_store_topic_check(const char *topic, int accept_new, char **recorded)
+{
+    g_autofree char *old = NULL;
+    int rc = orchard_sstore_read_one("reading the APNs topic",
+                                     "SELECT value FROM server_state WHERE key = ?",
+                                     SQL_PARAMS(SQL_TEXT("apns_topic")), text_row, &old);
+    if (rc == 0 && g_strcmp0(old, topic) == 0)
+        return 0;
+    if (rc == 0 && !accept_new) {
+        *recorded = g_steal_pointer(&old);
+        return ORCHARD_EEXIST;
+    }
+    if (rc != 0 && rc != ORCHARD_ENOTFOUND)
+        return rc;
+    /* First start, or an accepted new topic: record it. Another instance may
+     * have recorded one meanwhile; the upsert keeps the last word, which is
+     * the same topic every instance is configured with. */
+    gint64 n = orchard_sstore_write("recording the APNs topic",
+                                    "INSERT INTO server_state (key, value) "
+                                    "VALUES ('apns_topic', ?) "
+                                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                    SQL_PARAMS(SQL_TEXT(topic)));
+    return n < 0 ? (int)n : 0;
+}
