@@ -1,7 +1,7 @@
 /* Nudge's rules, as pure functions the nudge table and its tests share:
  * version comparison, deadlines, which requirement applies to this Mac,
  * which phase (and so which refresh cycle) is in force, and whether the
- * window can be dismissed. Facts from Nudge's behaviour (REFERENCE §2). */
+ * window can be dismissed. Facts from Nudge's behaviour (docs/protocols.md §3). */
 #ifndef ORCHARD_NUDGE_LOGIC_H
 #define ORCHARD_NUDGE_LOGIC_H
 

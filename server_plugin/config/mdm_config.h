@@ -1,6 +1,6 @@
 /* The server plugin's configuration (`server:`, `store:`, `mdm:`), read
  * through host->config_get with Fleet's key names and checked against every
- * rule of REFERENCE §3; `config check`, `get` and the tables start here. */
+ * rule of docs/protocols.md §5; `config check`, `get` and the tables start here. */
 #ifndef ORCHARD_MDM_CONFIG_H
 #define ORCHARD_MDM_CONFIG_H
 

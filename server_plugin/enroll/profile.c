@@ -1,6 +1,6 @@
 /* Building the enrollment profile (see profile.h). The plist is built as a
  * tree and written by libplist rather than filled into a text template, so
- * an org name or challenge can't inject markup or payloads (REFERENCE §10).
+ * an org name or challenge can't inject markup or payloads (docs/protocols.md §12).
  * libplist 2.2 escapes & < > but writes control characters and invalid
  * UTF-8 as they are, which no XML parser accepts: those are refused here. */
 #include "server_plugin/enroll/profile.h"

@@ -1,4 +1,4 @@
-/* The enrollment profile (REFERENCE §5): the .mobileconfig a Mac installs
+/* The enrollment profile (docs/protocols.md §7): the .mobileconfig a Mac installs
  * to get a SCEP identity and enroll in MDM. The enroll route builds one per
  * download, each with its own one-time challenge and fresh payload UUIDs,
  * and signs it when server.profile_signing_cert/key are configured. */

@@ -10,7 +10,7 @@
 #include <openssl/x509v3.h>
 #include <string.h>
 
-/* Clocks of devices enrolling right after boot lag; REFERENCE §4. */
+/* Clocks of devices enrolling right after boot lag; docs/protocols.md §6. */
 #define BACKDATE_SECONDS 600
 
 int orchard_scep_csr_challenge(X509_REQ *csr, char **challenge)

@@ -1,5 +1,5 @@
 /* What the SCEP server reads from a device's CSR and how it turns one into
- * a certificate signed by the SCEP CA (REFERENCE §4: subject from the CSR,
+ * a certificate signed by the SCEP CA (docs/protocols.md §6: subject from the CSR,
  * NotBefore now-600 s, NotAfter now+validity, digitalSignature, clientAuth). */
 #ifndef ORCHARD_SCEP_CSR_H
 #define ORCHARD_SCEP_CSR_H

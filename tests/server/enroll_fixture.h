@@ -1,7 +1,7 @@
 /* The enroll suites' fixture (enroll_profile_test.c, enroll_test.c): a
  * temporary directory with a throwaway profile-signing pair, commands run
  * there, and the judge of an enrollment profile: every key, value and type
- * of REFERENCE §5, read back with libplist. */
+ * of docs/protocols.md §7, read back with libplist. */
 #ifndef ORCHARD_TEST_ENROLL_FIXTURE_H
 #define ORCHARD_TEST_ENROLL_FIXTURE_H
 

@@ -1,6 +1,6 @@
 /* enroll_profile: the enrollment profile builder (enroll/profile.c) on its
  * own. The XML read back with libplist and judged key by key against
- * REFERENCE §5 (enroll_fixture.c) and by xmllint; fresh UUIDs each time;
+ * docs/protocols.md §7 (enroll_fixture.c) and by xmllint; fresh UUIDs each time;
  * hostile values escaped or refused; signing checked by the openssl CLI;
  * the download's file name. The route that serves it is enroll_test.c's. */
 #include "tests/server/enroll_fixture.h"
@@ -98,7 +98,7 @@ static void test_profile__fresh_uuids(void)
     plist_free(rb);
 }
 
-/* A hostile org name (REFERENCE §10) comes out escaped and round-trips. */
+/* A hostile org name (docs/protocols.md §12) comes out escaped and round-trips. */
 static void test_profile__hostile_org_escaped(void)
 {
     const char *orgs[] = {HOSTILE_ORG, INJECTION, "O'Brien &amp; Co", "<![CDATA[x]]>",

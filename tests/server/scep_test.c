@@ -160,7 +160,7 @@ static void test_static_challenge_issues(void)
     CU_ASSERT_FATAL(run_svc(&fx.svc, &o, NULL, &cert) == ORCHARD_SCEPC_SUCCESS);
     CU_ASSERT_FATAL(cert != NULL);
     CU_ASSERT(orchard_scepc_verify_issued(cert, fx.ca, fx.device_key, &err) == 1);
-    /* REFERENCE §4: NotBefore now-600 s, NotAfter now + validity days. */
+    /* docs/protocols.md §6: NotBefore now-600 s, NotAfter now + validity days. */
     int day = 0, sec = 0;
     ASN1_TIME *now = ASN1_TIME_set(NULL, (time_t)now_s());
     CU_ASSERT(ASN1_TIME_diff(&day, &sec, X509_get0_notBefore(cert), now) == 1);
@@ -363,7 +363,7 @@ static void test_renewal(void)
 void scep_suite(void)
 {
     ORCHARD_ADD_SUITE("scep", suite_init, suite_cleanup,
-                      {"static challenge: certificate as REFERENCE 4 says", test_static_challenge_issues},
+                      {"static challenge: certificate as docs/protocols.md §6 says", test_static_challenge_issues},
                       {"one-time challenge: once, not after expiry", test_one_time_challenge},
                       {"policy refusals are badRequest", test_policy_refusals},
                       {"signature and envelope refusals are badMessageCheck", test_message_check_refusals},

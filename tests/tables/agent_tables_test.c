@@ -384,7 +384,7 @@ static void expect_contains(const char *haystack, const char *needle, int want)
     CU_ASSERT_EQUAL(got, want);
 }
 
-/* Nudge's timing for a deadline: REFERENCE §2 with the given cycles
+/* Nudge's timing for a deadline: docs/protocols.md §3 with the given cycles
  * {initial, approaching, imminent, elapsed} and window hours. */
 typedef struct {
     gint64 deadline;

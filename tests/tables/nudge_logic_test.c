@@ -76,7 +76,7 @@ static void test_nudge_logic__pick_requirement(void)
     json_decref(reqs);
 }
 
-/* Fleet's configuration (REFERENCE §9) with Nudge's default windows:
+/* Fleet's configuration (docs/protocols.md §3) with Nudge's default windows:
  * once a day while more than a day is left, every two hours in the last
  * day, and not dismissible past the deadline. */
 static void test_nudge_logic__fleet_promise(void)
