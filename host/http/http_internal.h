@@ -42,15 +42,20 @@ typedef struct orchard_http_settings {
     char *address;                       /* server.address as configured */
     char *tls_cert_pem;                  /* NULL, or both set */
     char *tls_key_pem;
+    char *tls_client_ca_pem;             /* NULL: clients are not asked for certificates */
     unsigned threads;
-    unsigned timeout_seconds;
+    unsigned timeout_seconds;    /* server.connection_timeout: idle connections */
+    unsigned request_timeout_ms; /* server.request_timeout: headers and body */
+    unsigned max_connections;
+    unsigned max_per_address;    /* 0: no limit */
+    size_t max_buffered;         /* server.max_buffered_bytes */
 } orchard_http_settings;
 
 /**
- * Read server.address, server.tls_cert/server.tls_key (the PEM files' bytes),
- * server.threads and server.connection_timeout. Returns 0, ORCHARD_EINVAL (a
- * malformed value) or ORCHARD_ENOTFOUND (a TLS file can't be read), with
- * *error_msg (g_free) naming the key.
+ * Read every server.* key (http_settings.h declares them; the TLS ones as
+ * the PEM files' bytes). Returns 0, ORCHARD_EINVAL (a malformed value) or
+ * ORCHARD_ENOTFOUND (a TLS file can't be read), with *error_msg (g_free)
+ * naming the key; st holds nothing to clear then.
  */
 int orchard_http_settings_load(orchard_http_settings *st, char **error_msg);
 void orchard_http_settings_clear(orchard_http_settings *st);

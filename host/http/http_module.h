@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 
 /** Bumped on any change to the structs below (they are private: no append rule). */
-#define ORCHARD_HTTP_MODULE_VERSION 1u
+#define ORCHARD_HTTP_MODULE_VERSION 3u
 
 /** The one symbol the module exports. */
 #define ORCHARD_HTTP_MODULE_SYMBOL "orchard_http_module_entry"
@@ -41,6 +41,13 @@ struct orchard_http_request {
     const unsigned char *body; /* never NULL: "" when empty */
     size_t body_len;
     const char *remote_addr;
+    /**
+     * The client's TLS certificate (DER), only when the module was given
+     * tls_client_ca_pem and the certificate verified against it; else NULL
+     * and 0. Owned by the module for the dispatch call.
+     */
+    const unsigned char *client_cert_der;
+    size_t client_cert_len;
 };
 
 /**
@@ -88,6 +95,26 @@ typedef struct orchard_http_module_config {
     /** A diagnostic from the transport (ORCHARD_LOG_* level). */
     void (*log)(int level, const char *msg, void *ud);
     void *ud;
+    /**
+     * PEM CA certificate(s) clients may present certificates from (needs
+     * TLS): the handshake asks for a certificate, and one that verifies
+     * reaches dispatch as client_cert_der. NULL: no certificate is asked.
+     */
+    const char *tls_client_ca_pem;
+    /**
+     * A request's headers and body must be in within this many ms of the
+     * connection being ready for it (accepted, or the previous answer
+     * sent), however slowly they trickle; else the connection is closed.
+     */
+    unsigned request_timeout_ms;
+    unsigned max_connections;   /* in total, >= threads */
+    unsigned max_per_address;   /* from one client address; 0: no limit */
+    /**
+     * Request bodies buffered at once, across all requests (>= body_cap): a
+     * declared body that does not fit gets 503 with Retry-After before it
+     * is read; a chunked one that outgrows it, once it is over.
+     */
+    size_t max_buffered;
 } orchard_http_module_config;
 
 /** A running server (the module's own state). */

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* How long requests in flight get once a stop is asked for. MHD_stop_daemon
@@ -139,6 +140,40 @@ static void shut_down(const orchard_http_module *api, orchard_http_server *srv, 
     api->stop(srv);
 }
 
+/* Every connection is a descriptor: make room for server.max_connections
+ * (and a margin for the listener, the workers' wake-up descriptors, the
+ * store and the logs) under the soft limit, up to the hard
+ * one. Short of it, the system refuses connections before our limit does:
+ * say so, and serve anyway. */
+#define FD_MARGIN 64u
+
+static void fit_fd_limit(unsigned max_connections)
+{
+    struct rlimit lim;
+    rlim_t need = (rlim_t)max_connections + FD_MARGIN;
+
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= need)
+        return;
+    lim.rlim_cur = lim.rlim_max == RLIM_INFINITY || lim.rlim_max >= need ? need : lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur >= need)
+        return;
+    getrlimit(RLIMIT_NOFILE, &lim);
+    orchard_warn("http", "server.max_connections is %u, but this process may open only %llu "
+                 "files (ulimit -n): the system will refuse connections before that limit",
+                 max_connections, (unsigned long long)lim.rlim_cur);
+}
+
+static void log_listening(const orchard_http_settings *st, const char *url)
+{
+    char per[32] = "any number";
+
+    if (st->max_per_address)
+        g_snprintf(per, sizeof per, "%u", st->max_per_address);
+    orchard_info("http", "listening on %s (%u worker threads; at most %u connections, %s per "
+                 "address; %zu MiB of request bodies buffered at once)", url, st->threads,
+                 st->max_connections, per, st->max_buffered >> 20);
+}
+
 static int start(const orchard_http_module *api, const orchard_http_settings *st,
                  const orchard_http_module_config *mc, orchard_http_server **srv,
                  char **url, char **error_msg)
@@ -176,18 +211,31 @@ int orchard_http_serve(void (*ready)(const char *base_url, void *ud), void *ud)
     if ((rc = orchard_http_module_open(&mod, &api, &err)))
         goto out_settings;
     mc = (orchard_http_module_config){
-        ORCHARD_HTTP_MODULE_VERSION, (uint32_t)sizeof mc,
-        (const struct sockaddr *)&st.addr, st.addr_len,
-        st.tls_cert_pem, st.tls_key_pem, st.threads, st.timeout_seconds,
-        ORCHARD_HTTP_BODY_CAP,
-        orchard_http_dispatch, orchard_http_release, orchard_http_access_log,
-        orchard_http_transport_log, NULL,
+        .version = ORCHARD_HTTP_MODULE_VERSION,
+        .struct_size = (uint32_t)sizeof mc,
+        .addr = (const struct sockaddr *)&st.addr,
+        .addr_len = st.addr_len,
+        .tls_cert_pem = st.tls_cert_pem,
+        .tls_key_pem = st.tls_key_pem,
+        .threads = st.threads,
+        .timeout_seconds = st.timeout_seconds,
+        .body_cap = ORCHARD_HTTP_BODY_CAP,
+        .dispatch = orchard_http_dispatch,
+        .release = orchard_http_release,
+        .access = orchard_http_access_log,
+        .log = orchard_http_transport_log,
+        .tls_client_ca_pem = st.tls_client_ca_pem,
+        .request_timeout_ms = st.request_timeout_ms,
+        .max_connections = st.max_connections,
+        .max_per_address = st.max_per_address,
+        .max_buffered = st.max_buffered,
     };
+    fit_fd_limit(st.max_connections);
     /* Before listening, so a signal during start-up is not lost either. */
     install_signals(&saved);
     if ((rc = start(api, &st, &mc, &srv, &url, &err)))
         goto out_signals;
-    orchard_info("http", "listening on %s (%u worker threads)", url, st.threads);
+    log_listening(&st, url);
     if (ready)
         ready(url, ud);
     shut_down(api, srv, wait_for_stop(read_fd));

@@ -1,11 +1,10 @@
-/* The server.* configuration of `orchard serve`, read and checked before the
- * transport module is loaded so that a typo is reported by key name:
- *   server.address             host:port, [v6]:port or :port (all IPv4
- *                              interfaces); default 127.0.0.1:8080; port 0
- *                              picks a free one
- *   server.tls_cert/tls_key    PEM files, both or neither
- *   server.threads             worker threads, default 2 x CPUs
- *   server.connection_timeout  seconds an idle connection is kept, default 30 */
+/* The server.* settings of `orchard serve`: declared here, once (their
+ * types, defaults and Fleet's spellings), and read and checked before the
+ * transport module is loaded so that a typo is reported by key name. Values
+ * come from the process configuration for now; a key's default is the one
+ * in its declaration, so the two cannot disagree. */
+#include "host/http/http_settings.h"
+
 #include "host/config.h"
 #include "host/http/http_internal.h"
 
@@ -14,18 +13,78 @@
 #include <netdb.h>
 #include <string.h>
 
-#define DEFAULT_ADDRESS "127.0.0.1:8080"
-#define DEFAULT_TIMEOUT 30u
 #define MAX_THREADS 1024u
+#define MAX_CONNECTIONS 1000000u
+#define MAX_DURATION_MS (24ull * 3600 * 1000)
 #define PEM_CAP (1024 * 1024)
 
-static const char *cfg(const char *key)
+#define SETTING(k, t, def, alias, desc)                                         \
+    {ORCHARD_STRUCT_HEADER(orchard_setting), .key = k, .type = ORCHARD_SETTING_##t,  \
+     .default_value = def, .description = desc, .flags = ORCHARD_SETTING_RESTART,  \
+     .aliases = alias}
+
+/* Every one needs a restart: the listener, its TLS and its limits are set
+ * up once when serve starts. */
+static const orchard_setting s_address =
+    SETTING("server.address", STRING, "127.0.0.1:8080", NULL,
+            "where orchard serve listens: host:port, [ipv6]:port or :port (port 0: any free one)");
+static const orchard_setting s_tls_cert =
+    SETTING("server.tls_cert", PATH, NULL, "server.cert",
+            "PEM certificate (chain) for HTTPS; with server.tls_key");
+static const orchard_setting s_tls_key =
+    SETTING("server.tls_key", PATH, NULL, "server.key", "PEM private key of server.tls_cert");
+static const orchard_setting s_tls_client_ca =
+    SETTING("server.tls_client_ca", PATH, NULL, NULL,
+            "PEM CA certificate(s): ask TLS clients for a certificate issued by them");
+static const orchard_setting s_threads =
+    SETTING("server.threads", INT, NULL, NULL, "HTTP worker threads (default: twice the CPUs)");
+static const orchard_setting s_connection_timeout =
+    SETTING("server.connection_timeout", DURATION, "30s", NULL,
+            "how long an idle connection is kept (whole seconds)");
+static const orchard_setting s_request_timeout =
+    SETTING("server.request_timeout", DURATION, "30s", NULL,
+            "deadline for a request's headers and body to arrive, however slowly they trickle");
+static const orchard_setting s_max_connections =
+    SETTING("server.max_connections", INT, "1000", NULL,
+            "connections served at once, in total");
+static const orchard_setting s_max_per_address =
+    SETTING("server.max_connections_per_address", INT, "64", NULL,
+            "connections served at once from one client address (0: no limit, e.g. behind a proxy)");
+static const orchard_setting s_max_buffered =
+    SETTING("server.max_buffered_bytes", BYTES, "64MiB", NULL,
+            "request bodies buffered at once across all requests; past it, 503 with Retry-After");
+
+static const orchard_setting *const decls[] = {
+    &s_address,         &s_tls_cert,           &s_tls_key,       &s_tls_client_ca,
+    &s_threads,         &s_connection_timeout, &s_request_timeout, &s_max_connections,
+    &s_max_per_address, &s_max_buffered,
+};
+
+const orchard_setting *const *orchard_http_settings_decl(size_t *n)
 {
-    return orchard_config_get(orchard_config_global(), key);
+    *n = G_N_ELEMENTS(decls);
+    return decls;
 }
 
+/* The configured value of `s` (or of one of its aliases); "" counts as
+ * unset (an empty environment variable clears a key); else the default. */
+static const char *value(const orchard_setting *s)
+{
+    orchard_config *c = orchard_config_global();
+    const char *v = orchard_config_get(c, s->key);
+
+    if ((!v || !*v) && s->aliases) {
+        g_auto(GStrv) names = g_strsplit(s->aliases, "|", -1);
+        for (size_t i = 0; names[i] && (!v || !*v); i++)
+            v = orchard_config_get(c, names[i]);
+    }
+    return v && *v ? v : s->default_value;
+}
+
+/* ---- the value types */
+
 /* A whole decimal number in [lo, hi]. */
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+static int parse_uint(const char *s, guint64 lo, guint64 hi, guint64 *out)
 {
     char *end = NULL;
     guint64 v;
@@ -35,14 +94,78 @@ static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
     v = g_ascii_strtoull(s, &end, 10);
     if (*end || v < lo || v > hi)
         return 0;
-    *out = (unsigned)v;
+    *out = v;
     return 1;
 }
+
+/* Go-style durations ("500ms", "90s", "1h30m"); a bare number is seconds. */
+static int parse_duration_ms(const char *s, guint64 *ms)
+{
+    static const struct {
+        const char *unit;
+        guint64 ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    guint64 total = 0;
+
+    if (parse_uint(s, 0, MAX_DURATION_MS / 1000, &total)) {
+        *ms = total * 1000;
+        return 1;
+    }
+    while (s && *s) {
+        char *end = NULL;
+        size_t i;
+        if (!g_ascii_isdigit(*s))
+            return 0;
+        guint64 n = g_ascii_strtoull(s, &end, 10);
+        for (i = 0; i < G_N_ELEMENTS(units); i++)
+            if (g_str_has_prefix(end, units[i].unit) &&
+                !g_ascii_isalpha(end[strlen(units[i].unit)]))
+                break;
+        if (i == G_N_ELEMENTS(units) || n > MAX_DURATION_MS)
+            return 0;
+        total += n * units[i].ms;
+        if (total > MAX_DURATION_MS)
+            return 0;
+        s = end + strlen(units[i].unit);
+    }
+    *ms = total;
+    return s != NULL;
+}
+
+/* Sizes: a bare number of bytes, or with k, M or G, all binary ("64MiB",
+ * "64M" and "64mb" alike). */
+static int parse_bytes(const char *s, guint64 *out)
+{
+    static const char units[] = "kmg";
+    char *end = NULL;
+    const char *unit;
+    guint64 n;
+
+    if (!s || !g_ascii_isdigit(*s))
+        return 0;
+    n = g_ascii_strtoull(s, &end, 10);
+    if (!*end) {
+        *out = n;
+        return 1;
+    }
+    if (!(unit = strchr(units, g_ascii_tolower(*end))) || !*unit)
+        return 0;
+    if (end[1] && g_ascii_strcasecmp(end + 1, "ib") != 0 && g_ascii_strcasecmp(end + 1, "b") != 0)
+        return 0;
+    unsigned shift = 10 * (unsigned)(unit - units + 1);
+    if (n > (G_MAXUINT64 >> shift))
+        return 0;
+    *out = n << shift;
+    return 1;
+}
+
+/* ---- server.address */
 
 /* Split "host:port", "[v6]:port" or ":port"; the host comes back g_malloc'd. */
 static int split_address(const char *text, char **host, unsigned *port)
 {
     const char *colon;
+    guint64 p;
 
     if (text[0] == '[') {
         const char *close = strchr(text, ']');
@@ -56,16 +179,17 @@ static int split_address(const char *text, char **host, unsigned *port)
             return 0; /* no port, or a bare IPv6 address without brackets */
         *host = colon == text ? g_strdup("0.0.0.0") : g_strndup(text, (gsize)(colon - text));
     }
-    if (!**host || !parse_uint(colon + 1, 0, 65535, port)) {
+    if (!**host || !parse_uint(colon + 1, 0, 65535, &p)) {
         g_clear_pointer(host, g_free);
         return 0;
     }
+    *port = (unsigned)p;
     return 1;
 }
 
 static int load_address(orchard_http_settings *st, char **error_msg)
 {
-    const char *text = cfg("server.address") ? cfg("server.address") : DEFAULT_ADDRESS;
+    const char *text = value(&s_address);
     g_autofree char *host = NULL;
     struct addrinfo hints = {0}, *res = NULL;
     unsigned port;
@@ -103,18 +227,20 @@ static int load_address(orchard_http_settings *st, char **error_msg)
     return 0;
 }
 
-static int read_pem(const char *key, char **out, char **error_msg)
+/* ---- TLS */
+
+static int read_pem(const orchard_setting *s, char **out, char **error_msg)
 {
-    const char *path = cfg(key);
+    const char *path = value(s);
     g_autoptr(GError) err = NULL;
     gsize len = 0;
 
     if (!g_file_get_contents(path, out, &len, &err)) {
-        *error_msg = g_strdup_printf("%s: cannot read %s: %s", key, path, err->message);
+        *error_msg = g_strdup_printf("%s: cannot read %s: %s", s->key, path, err->message);
         return ORCHARD_ENOTFOUND;
     }
     if (len > PEM_CAP || !strstr(*out, "-----BEGIN ")) {
-        *error_msg = g_strdup_printf("%s: %s is not a PEM file", key, path);
+        *error_msg = g_strdup_printf("%s: %s is not a PEM file", s->key, path);
         g_clear_pointer(out, g_free);
         return ORCHARD_EINVAL;
     }
@@ -123,8 +249,9 @@ static int read_pem(const char *key, char **out, char **error_msg)
 
 static int load_tls(orchard_http_settings *st, char **error_msg)
 {
-    int has_cert = cfg("server.tls_cert") && *cfg("server.tls_cert");
-    int has_key = cfg("server.tls_key") && *cfg("server.tls_key");
+    int has_cert = value(&s_tls_cert) != NULL;
+    int has_key = value(&s_tls_key) != NULL;
+    int has_ca = value(&s_tls_client_ca) != NULL;
     int rc;
 
     if (has_cert != has_key) {
@@ -132,30 +259,56 @@ static int load_tls(orchard_http_settings *st, char **error_msg)
                               "for HTTPS, or neither");
         return ORCHARD_EINVAL;
     }
+    if (has_ca && !has_cert) {
+        *error_msg = g_strdup("server.tls_client_ca asks clients for certificates over TLS: "
+                              "it needs server.tls_cert and server.tls_key");
+        return ORCHARD_EINVAL;
+    }
     if (!has_cert)
         return 0;
-    if ((rc = read_pem("server.tls_cert", &st->tls_cert_pem, error_msg)))
+    if ((rc = read_pem(&s_tls_cert, &st->tls_cert_pem, error_msg)) ||
+        (rc = read_pem(&s_tls_key, &st->tls_key_pem, error_msg)))
         return rc;
-    return read_pem("server.tls_key", &st->tls_key_pem, error_msg);
+    return has_ca ? read_pem(&s_tls_client_ca, &st->tls_client_ca_pem, error_msg) : 0;
 }
 
-static int load_numbers(orchard_http_settings *st, char **error_msg)
+/* ---- numbers */
+
+static int bad(char **error_msg, const orchard_setting *s, const char *want)
 {
-    const char *threads = cfg("server.threads");
-    const char *timeout = cfg("server.connection_timeout");
+    *error_msg = g_strdup_printf("%s '%s' is not %s", s->key, value(s), want);
+    return ORCHARD_EINVAL;
+}
+
+static int load_limits(orchard_http_settings *st, char **error_msg)
+{
+    guint64 n = 0, ms = 0;
 
     st->threads = 2 * (unsigned)g_get_num_processors();
-    if (threads && !parse_uint(threads, 1, MAX_THREADS, &st->threads)) {
-        *error_msg = g_strdup_printf("server.threads '%s' is not a number from 1 to %u",
-                                     threads, MAX_THREADS);
-        return ORCHARD_EINVAL;
+    if (value(&s_threads)) {
+        if (!parse_uint(value(&s_threads), 1, MAX_THREADS, &n))
+            return bad(error_msg, &s_threads, "a number from 1 to 1024");
+        st->threads = (unsigned)n;
     }
-    st->timeout_seconds = DEFAULT_TIMEOUT;
-    if (timeout && !parse_uint(timeout, 1, 86400, &st->timeout_seconds)) {
-        *error_msg = g_strdup_printf("server.connection_timeout '%s' is not a number of "
-                                     "seconds from 1 to 86400", timeout);
-        return ORCHARD_EINVAL;
-    }
+    if (!parse_duration_ms(value(&s_connection_timeout), &ms) || ms < 1000)
+        return bad(error_msg, &s_connection_timeout, "a duration from 1s to 24h");
+    st->timeout_seconds = (unsigned)((ms + 999) / 1000); /* libmicrohttpd counts seconds */
+    if (!parse_duration_ms(value(&s_request_timeout), &ms) || ms < 100)
+        return bad(error_msg, &s_request_timeout, "a duration from 100ms to 24h");
+    st->request_timeout_ms = (unsigned)ms;
+    /* Each worker thread takes its share of the total: at least one each. */
+    if (!parse_uint(value(&s_max_connections), st->threads, MAX_CONNECTIONS, &n))
+        return bad(error_msg, &s_max_connections,
+                   "a number from server.threads (one per worker thread) to 1000000");
+    st->max_connections = (unsigned)n;
+    if (!parse_uint(value(&s_max_per_address), 0, MAX_CONNECTIONS, &n))
+        return bad(error_msg, &s_max_per_address, "a number (0: no limit)");
+    st->max_per_address = (unsigned)n;
+    /* Below the body cap, the largest body allowed could never be taken. */
+    if (!parse_bytes(value(&s_max_buffered), &n) || n < ORCHARD_HTTP_BODY_CAP ||
+        n > G_MAXSIZE / 2)
+        return bad(error_msg, &s_max_buffered, "a size of at least 2MiB (the largest body)");
+    st->max_buffered = (size_t)n;
     return 0;
 }
 
@@ -164,7 +317,7 @@ int orchard_http_settings_load(orchard_http_settings *st, char **error_msg)
     int rc;
 
     memset(st, 0, sizeof *st);
-    if ((rc = load_address(st, error_msg)) || (rc = load_numbers(st, error_msg)) ||
+    if ((rc = load_address(st, error_msg)) || (rc = load_limits(st, error_msg)) ||
         (rc = load_tls(st, error_msg))) {
         orchard_http_settings_clear(st);
         return rc;
@@ -179,5 +332,6 @@ void orchard_http_settings_clear(orchard_http_settings *st)
         explicit_bzero(st->tls_key_pem, strlen(st->tls_key_pem));
     g_clear_pointer(&st->tls_key_pem, g_free);
     g_clear_pointer(&st->tls_cert_pem, g_free);
+    g_clear_pointer(&st->tls_client_ca_pem, g_free);
     g_clear_pointer(&st->address, g_free);
 }

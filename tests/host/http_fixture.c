@@ -1,8 +1,12 @@
-/* The http suites' test plugin (see http_fixture.h): ten routes and their
- * handlers, a second plugin that clashes with it, and the registry both
- * suites run with. */
+/* The http suites' test plugin (see http_fixture.h): eleven routes and
+ * their handlers, a second plugin that clashes with it, the registry the
+ * suites run with, and the tools they share (a server in a thread, a
+ * libcurl client, openssl). */
 #include "tests/host/http_fixture.h"
 
+#include "host/config.h"
+#include "host/http/http_api.h"
+#include "host/http/http_module.h"
 #include "host/log.h"
 
 #include <glib.h>
@@ -109,6 +113,20 @@ static int h_slow(const orchard_http_request *req, orchard_http_response *resp, 
     return reply(resp, 200, "slow done");
 }
 
+/* The request struct is the module's (http_module.h): read the client
+ * certificate there, whatever the host's accessor does with it. */
+static int h_cert(const orchard_http_request *req, orchard_http_response *resp, void *p)
+{
+    (void)p;
+    g_autofree char *sum = req->client_cert_len
+                               ? g_compute_checksum_for_data(G_CHECKSUM_SHA256,
+                                                             req->client_cert_der,
+                                                             req->client_cert_len)
+                               : g_strdup("-");
+    g_autofree char *t = g_strdup_printf("cert %zu %s", req->client_cert_len, sum);
+    return reply(resp, 200, t);
+}
+
 #define ROUTE(m, prefix, fn) \
     {ORCHARD_STRUCT_HEADER(orchard_route), .method = m, .path_prefix = prefix, .handle = fn}
 const orchard_route routes[HTTP_FIXTURE_N_ROUTES] = {
@@ -117,10 +135,11 @@ const orchard_route routes[HTTP_FIXTURE_N_ROUTES] = {
     ROUTE("*", "/any", h_any),                 ROUTE("GET", "/headers", h_headers),
     ROUTE("GET", "/fail", h_fail),             ROUTE("GET", "/fail-after", h_fail_after),
     ROUTE("GET", "/silent", h_silent),         ROUTE("GET", "/slow", h_slow),
+    ROUTE("GET", "/cert", h_cert),
 };
 static const orchard_route *const route_ptrs[] = {
-    &routes[0], &routes[1], &routes[2], &routes[3], &routes[4],
-    &routes[5], &routes[6], &routes[7], &routes[8], &routes[9],
+    &routes[0], &routes[1], &routes[2], &routes[3], &routes[4], &routes[5],
+    &routes[6], &routes[7], &routes[8], &routes[9], &routes[10],
 };
 
 static const orchard_plugin http_plugin = {
@@ -185,4 +204,139 @@ int http_fixture_cleanup(void)
     orchard_registry_set_global(saved_reg);
     orchard_log_set_level(saved_level);
     return 0;
+}
+
+/* ---- tools */
+
+void http_config(const char *key, const char *value)
+{
+    orchard_config_set(orchard_config_global(), key, value);
+}
+
+static void on_ready(const char *url, void *ud)
+{
+    http_server *s = ud;
+    g_mutex_lock(&s->lock);
+    s->url = g_strdup(url);
+    s->ready_calls++;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+}
+
+static gpointer serve_thread(gpointer p)
+{
+    http_server *s = p;
+    int rc = orchard_http_serve(on_ready, s);
+    g_mutex_lock(&s->lock);
+    s->rc = rc;
+    s->done = 1;
+    g_cond_broadcast(&s->cond);
+    g_mutex_unlock(&s->lock);
+    return NULL;
+}
+
+http_server *http_server_start(void)
+{
+    http_server *s = g_new0(http_server, 1);
+    gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    g_mutex_init(&s->lock);
+    g_cond_init(&s->cond);
+    s->thread = g_thread_new("http-serve", serve_thread, s);
+    g_mutex_lock(&s->lock);
+    while (!s->url && !s->done && g_cond_wait_until(&s->cond, &s->lock, until))
+        ;
+    g_mutex_unlock(&s->lock);
+    return s;
+}
+
+int http_server_finish(http_server *s, double *seconds)
+{
+    gint64 t0 = g_get_monotonic_time();
+    if (s->url)
+        orchard_http_stop();
+    g_thread_join(s->thread);
+    if (seconds)
+        *seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
+    int rc = s->rc;
+    g_free(s->url);
+    g_mutex_clear(&s->lock);
+    g_cond_clear(&s->cond);
+    g_free(s);
+    return rc;
+}
+
+const char *http_ca_file;
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    g_string_append_len(ud, p, (gssize)(size * n));
+    return size * n;
+}
+
+CURL *http_client(const char *url, http_response *r, struct curl_slist *headers)
+{
+    CURL *c = curl_easy_init();
+    r->body = g_string_new(NULL);
+    r->headers = g_string_new(NULL);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, r->headers);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (headers)
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+    if (http_ca_file)
+        curl_easy_setopt(c, CURLOPT_CAINFO, http_ca_file);
+    return c;
+}
+
+void http_perform(CURL *c, http_response *r)
+{
+    r->code = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_easy_cleanup(c);
+}
+
+void http_response_clear(http_response *r)
+{
+    g_string_free(r->body, TRUE);
+    g_string_free(r->headers, TRUE);
+}
+
+void http_fetch_url(const char *base, const char *method, const char *path, http_response *r,
+                    struct curl_slist *headers)
+{
+    g_autofree char *url = g_strconcat(base, path, NULL);
+    CURL *c = http_client(url, r, headers);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    else if (strcmp(method, "GET") != 0)
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    http_perform(c, r);
+}
+
+int http_has_header(const http_response *r, const char *line)
+{
+    g_autofree char *lower = g_ascii_strdown(r->headers->str, -1);
+    g_autofree char *want = g_ascii_strdown(line, -1);
+    return strstr(lower, want) != NULL;
+}
+
+int http_openssl(const char *const *argv)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *out = NULL;
+    int status = -1;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL,
+                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL,
+                      &out, &status, &err) ||
+        !g_spawn_check_wait_status(status, NULL)) {
+        fprintf(stderr, "http: openssl %s failed: %s\n", argv[1],
+                err ? err->message : out ? out : "exit status");
+        return 0;
+    }
+    return 1;
 }

@@ -1,6 +1,8 @@
-/* The http suites' test plugin (http_test.c, http_routes_test.c): routes
- * whose handlers echo what they were given, registered in a registry of our
- * own that is the global one while a suite runs. Handlers run on the
+/* The http suites' test plugin (http_test.c, http_routes_test.c,
+ * http_limits_test.c, http_tls_test.c): routes whose handlers echo what they
+ * were given, registered in a registry of our own that is the global one
+ * while a suite runs; and the suites' tools: orchard_http_serve in a thread,
+ * a libcurl client, openssl for throwaway certificates. Handlers run on the
  * server's threads, so they only record. */
 #ifndef ORCHARD_TEST_HTTP_FIXTURE_H
 #define ORCHARD_TEST_HTTP_FIXTURE_H
@@ -8,6 +10,8 @@
 #include "host/plugins/registry.h"
 
 #include <orchard/plugin.h>
+#include <curl/curl.h>
+#include <glib.h>
 #include <stdatomic.h>
 
 /* The plugin's routes, in registration order:
@@ -16,8 +20,10 @@
  *  2 GET /mdm/apple, 3 GET /api/: "apple <path>", "api <path>"
  *  4 * /any: the method;  5 GET /headers: what http_header/set_header did
  *  6 GET /fail (EIO), 7 GET /fail-after (418 then EIO), 8 GET /silent (no
- *    respond), 9 GET /slow (1.5 s; sets slow_started first) */
-#define HTTP_FIXTURE_N_ROUTES 10
+ *    respond), 9 GET /slow (1.5 s; sets slow_started first)
+ * 10 GET /cert: "cert <length> <sha256 hex>" of the request's client
+ *    certificate ("cert 0 -" without one) */
+#define HTTP_FIXTURE_N_ROUTES 11
 extern const orchard_route routes[HTTP_FIXTURE_N_ROUTES];
 
 /* Set to 1 by /slow's handler when it starts. */
@@ -34,5 +40,53 @@ int dup_plugin_entry(const orchard_host_api *host, const orchard_plugin **out);
  * Init returns 0, or 1 when the plugin is refused (said on stderr). */
 int http_fixture_init(void);
 int http_fixture_cleanup(void);
+
+/* ---- tools */
+
+/* Set (or with NULL, unset) a key of the process configuration. */
+void http_config(const char *key, const char *value);
+
+/* orchard_http_serve in a thread, with the process configuration. */
+typedef struct {
+    GThread *thread;
+    GMutex lock;
+    GCond cond;
+    char *url; /* the base URL ready() gave; NULL when serve did not start */
+    int done;
+    int rc;
+    int ready_calls;
+} http_server;
+
+/* Start serving; returns when ready was called or serve gave up (10 s at most). */
+http_server *http_server_start(void);
+/* Stop (or wait for a failed start), join, free; returns serve's result and
+ * how long the stop took in *seconds (may be NULL). */
+int http_server_finish(http_server *s, double *seconds);
+
+/* One libcurl exchange: its status, body and header block. */
+typedef struct {
+    long status;
+    GString *body;
+    GString *headers;
+    CURLcode code;
+} http_response;
+
+/* While set, clients trust this CA file (PEM). */
+extern const char *http_ca_file;
+
+/* An easy handle for url that fills r (20 s timeout); give it to http_perform. */
+CURL *http_client(const char *url, http_response *r, struct curl_slist *headers);
+/* Run and clean up c; fills r->code and r->status. */
+void http_perform(CURL *c, http_response *r);
+void http_response_clear(http_response *r);
+/* A body-less request (GET, HEAD, or another method) to base + path. */
+void http_fetch_url(const char *base, const char *method, const char *path, http_response *r,
+                    struct curl_slist *headers);
+/* 1 when the response's header block holds `line` (case-insensitive). */
+int http_has_header(const http_response *r, const char *line);
+
+/* Run `openssl` with argv (NULL-terminated, argv[0] "openssl"); 1 on success,
+ * else 0 with the reason on stderr. */
+int http_openssl(const char *const *argv);
 
 #endif

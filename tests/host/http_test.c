@@ -29,18 +29,13 @@
 
 /* ---- suite state: the fixture's registry, and the server's configuration */
 
-static void config(const char *key, const char *value)
-{
-    orchard_config_set(orchard_config_global(), key, value);
-}
-
 static int suite_init(void)
 {
     if (http_fixture_init() != 0)
         return 1;
-    config("http_module", MODULE_PATH);
-    config("server.address", "127.0.0.1:0");
-    config("server.threads", "3");
+    http_config("http_module", MODULE_PATH);
+    http_config("server.address", "127.0.0.1:0");
+    http_config("server.threads", "3");
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : 1;
 }
 
@@ -49,155 +44,20 @@ static int suite_cleanup(void)
     const char *keys[] = {"http_module", "server.address", "server.threads", "server.tls_cert",
                           "server.tls_key"};
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
-        config(keys[i], NULL);
+        http_config(keys[i], NULL);
     http_fixture_cleanup();
     curl_global_cleanup();
     return 0;
 }
 
-/* ---- a server in a thread */
-
-typedef struct {
-    GThread *thread;
-    GMutex lock;
-    GCond cond;
-    char *url;
-    int done;
-    int rc;
-    int ready_calls;
-} server;
-
-static void on_ready(const char *url, void *ud)
-{
-    server *s = ud;
-    g_mutex_lock(&s->lock);
-    s->url = g_strdup(url);
-    s->ready_calls++;
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
-}
-
-static gpointer serve_thread(gpointer p)
-{
-    server *s = p;
-    int rc = orchard_http_serve(on_ready, s);
-    g_mutex_lock(&s->lock);
-    s->rc = rc;
-    s->done = 1;
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
-    return NULL;
-}
-
-/* Start serving; returns when ready was called or serve gave up. */
-static server *server_start(void)
-{
-    server *s = g_new0(server, 1);
-    gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    g_mutex_init(&s->lock);
-    g_cond_init(&s->cond);
-    s->thread = g_thread_new("http-serve", serve_thread, s);
-    g_mutex_lock(&s->lock);
-    while (!s->url && !s->done && g_cond_wait_until(&s->cond, &s->lock, until))
-        ;
-    g_mutex_unlock(&s->lock);
-    return s;
-}
-
-/* Stop (or wait for a failed start), join; returns serve's result. */
-static int server_finish(server *s, double *seconds)
-{
-    gint64 t0 = g_get_monotonic_time();
-    if (s->url)
-        orchard_http_stop();
-    g_thread_join(s->thread);
-    if (seconds)
-        *seconds = (double)(g_get_monotonic_time() - t0) / G_USEC_PER_SEC;
-    int rc = s->rc;
-    g_free(s->url);
-    g_mutex_clear(&s->lock);
-    g_cond_clear(&s->cond);
-    g_free(s);
-    return rc;
-}
-
-/* ---- a libcurl client */
-
-typedef struct {
-    long status;
-    GString *body;
-    GString *headers;
-    CURLcode code;
-} response;
-
-static const char *ca_file; /* set while the TLS test runs */
-
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-    g_string_append_len(ud, p, (gssize)(size * n));
-    return size * n;
-}
-
-static CURL *client(const char *url, response *r, struct curl_slist *headers)
-{
-    CURL *c = curl_easy_init();
-    r->body = g_string_new(NULL);
-    r->headers = g_string_new(NULL);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (headers)
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-    if (ca_file)
-        curl_easy_setopt(c, CURLOPT_CAINFO, ca_file);
-    return c;
-}
-
-static void perform(CURL *c, response *r)
-{
-    r->code = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
-}
-
-static void response_clear(response *r)
-{
-    g_string_free(r->body, TRUE);
-    g_string_free(r->headers, TRUE);
-}
-
-/* GET (or another body-less method) base + path. */
-static void fetch_url(const char *base, const char *method, const char *path, response *r,
-                      struct curl_slist *headers)
-{
-    g_autofree char *url = g_strconcat(base, path, NULL);
-    CURL *c = client(url, r, headers);
-    if (strcmp(method, "HEAD") == 0)
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    else if (strcmp(method, "GET") != 0)
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    perform(c, r);
-}
-
-static void fetch(const server *s, const char *method, const char *path, response *r,
+static void fetch(const http_server *s, const char *method, const char *path, http_response *r,
                   struct curl_slist *headers)
 {
-    fetch_url(s->url, method, path, r, headers);
-}
-
-static int has_header(const response *r, const char *line)
-{
-    g_autofree char *lower = g_ascii_strdown(r->headers->str, -1);
-    g_autofree char *want = g_ascii_strdown(line, -1);
-    return strstr(lower, want) != NULL;
+    http_fetch_url(s->url, method, path, r, headers);
 }
 
 #define SERVE_OR_FAIL(s)                                                    \
-    server *s = server_start();                                            \
+    http_server *s = http_server_start();                                  \
     CU_ASSERT_PTR_NOT_NULL_FATAL(s->url);                                  \
     CU_ASSERT_TRUE(g_str_has_prefix(s->url, "http://127.0.0.1:"));         \
     CU_ASSERT_STRING_NOT_EQUAL(s->url, "http://127.0.0.1:0")
@@ -225,19 +85,19 @@ static void run_exchanges(const exchange *x, size_t n)
 {
     SERVE_OR_FAIL(s);
     for (size_t i = 0; i < n; i++) {
-        response r;
+        http_response r;
         fetch(s, x[i].method, x[i].path, &r, NULL);
         int ok = r.code == CURLE_OK && r.status == x[i].status &&
                  (!x[i].body || strcmp(r.body->str, x[i].body) == 0) &&
-                 (!x[i].header || (x[i].header[0] == '!' ? !has_header(&r, x[i].header + 1)
-                                                          : has_header(&r, x[i].header)));
+                 (!x[i].header || (x[i].header[0] == '!' ? !http_has_header(&r, x[i].header + 1)
+                                                          : http_has_header(&r, x[i].header)));
         if (!ok)
             fprintf(stderr, "\n%s %s: got %ld '%s'\n", x[i].method, x[i].path, r.status,
                     r.body->str);
         CU_ASSERT_TRUE(ok);
-        response_clear(&r);
+        http_response_clear(&r);
     }
-    CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
 }
 
 #define SCEP_ECHO(m, path, op, msg) "scep " m " " path " op=" op " msg=" msg " remote=127.0.0.1"
@@ -292,7 +152,7 @@ static void test_http__handler_results(void)
 static void test_http__headers(void)
 {
     SERVE_OR_FAIL(s);
-    response r;
+    http_response r;
     struct curl_slist *h = curl_slist_append(NULL, "X-Orchard-Test: Some Value");
 
     fetch(s, "GET", "/headers", &r, h);
@@ -301,12 +161,12 @@ static void test_http__headers(void)
         "lower=Some Value upper=Some Value missing=(none) bad_value=%d bad_lf=%d bad_name=%d",
         ORCHARD_EINVAL, ORCHARD_EINVAL, ORCHARD_EINVAL);
     CU_ASSERT_STRING_EQUAL(r.body->str, want);
-    CU_ASSERT_TRUE(has_header(&r, "X-Reply: yes\r\n"));
-    CU_ASSERT_FALSE(has_header(&r, "Injected"));
-    CU_ASSERT_FALSE(has_header(&r, "X-Bad"));
-    response_clear(&r);
+    CU_ASSERT_TRUE(http_has_header(&r, "X-Reply: yes\r\n"));
+    CU_ASSERT_FALSE(http_has_header(&r, "Injected"));
+    CU_ASSERT_FALSE(http_has_header(&r, "X-Bad"));
+    http_response_clear(&r);
     curl_slist_free_all(h);
-    CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
 }
 
 /* POST `len` bytes of `body`; chunked when asked (no Content-Length). */
@@ -325,7 +185,7 @@ static size_t on_read(char *buf, size_t size, size_t n, void *ud)
     return k;
 }
 
-static void post(const server *s, upload *u, int chunked, response *r)
+static void post(const http_server *s, upload *u, int chunked, http_response *r)
 {
     g_autofree char *url = g_strconcat(s->url, "/mdm/apple/scep", NULL);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/octet-stream");
@@ -333,14 +193,14 @@ static void post(const server *s, upload *u, int chunked, response *r)
     h = curl_slist_append(h, "Expect: 100-continue");
     if (chunked)
         h = curl_slist_append(h, "Transfer-Encoding: chunked");
-    CURL *c = client(url, r, h);
+    CURL *c = http_client(url, r, h);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
     curl_easy_setopt(c, CURLOPT_READDATA, u);
     curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 15000L);
     if (!chunked)
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)u->len);
-    perform(c, r);
+    http_perform(c, r);
     curl_slist_free_all(h);
 }
 
@@ -355,7 +215,7 @@ static unsigned char *pattern(size_t len)
 static void test_http__body_round_trip(void)
 {
     SERVE_OR_FAIL(s);
-    response r;
+    http_response r;
     g_autofree unsigned char *small = pattern(5000);
     g_autofree unsigned char *full = pattern(CAP);
 
@@ -364,35 +224,35 @@ static void test_http__body_round_trip(void)
     EXPECT(r, 200, NULL);
     CU_ASSERT_EQUAL(r.body->len, 5000);
     CU_ASSERT_EQUAL(memcmp(r.body->str, small, 5000), 0);
-    CU_ASSERT_TRUE(has_header(&r, "X-Body-Len: 5000"));
-    response_clear(&r);
+    CU_ASSERT_TRUE(http_has_header(&r, "X-Body-Len: 5000"));
+    http_response_clear(&r);
 
     u = (upload){small, 5000, 0}; /* chunked, under the cap */
     post(s, &u, 1, &r);
     EXPECT(r, 200, NULL);
     CU_ASSERT_EQUAL(r.body->len, 5000);
     CU_ASSERT_EQUAL(memcmp(r.body->str, small, 5000), 0);
-    response_clear(&r);
+    http_response_clear(&r);
 
     u = (upload){full, CAP, 0}; /* exactly the cap is allowed */
     post(s, &u, 0, &r);
     EXPECT(r, 200, NULL);
     CU_ASSERT_EQUAL(r.body->len, CAP);
     CU_ASSERT_EQUAL(memcmp(r.body->str, full, CAP), 0);
-    response_clear(&r);
+    http_response_clear(&r);
 
     u = (upload){full, 0, 0}; /* empty */
     post(s, &u, 0, &r);
     EXPECT(r, 200, "");
-    CU_ASSERT_TRUE(has_header(&r, "X-Body-Len: 0"));
-    response_clear(&r);
-    CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
+    CU_ASSERT_TRUE(http_has_header(&r, "X-Body-Len: 0"));
+    http_response_clear(&r);
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
 }
 
 static void test_http__too_big_content_length(void)
 {
     SERVE_OR_FAIL(s);
-    response r;
+    http_response r;
     g_autofree unsigned char *big = pattern(CAP + 1);
     upload u = {big, CAP + 1, 0};
     gint64 t0 = g_get_monotonic_time();
@@ -403,38 +263,38 @@ static void test_http__too_big_content_length(void)
      * and no waiting out the client's 15 s Expect timeout either. */
     CU_ASSERT_EQUAL(u.sent, 0);
     CU_ASSERT_TRUE(g_get_monotonic_time() - t0 < 5 * G_USEC_PER_SEC);
-    response_clear(&r);
-    CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
+    http_response_clear(&r);
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
 }
 
 static void test_http__too_big_chunked(void)
 {
     SERVE_OR_FAIL(s);
-    response r;
+    http_response r;
     size_t len = CAP + CAP / 2;
     g_autofree unsigned char *big = pattern(len);
     upload u = {big, len, 0};
 
     post(s, &u, 1, &r);
     EXPECT(r, 413, "request body too large\n");
-    response_clear(&r);
+    http_response_clear(&r);
     fetch(s, "GET", "/mdm/apple", &r, NULL); /* and the server is fine */
     EXPECT(r, 200, "apple /mdm/apple");
-    response_clear(&r);
-    CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
+    http_response_clear(&r);
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
 }
 
 /* ---- stopping */
 
 typedef struct {
     char *base;
-    response r;
+    http_response r;
 } slow_call;
 
 static gpointer slow_client(gpointer p)
 {
     slow_call *c = p;
-    fetch_url(c->base, "GET", "/slow", &c->r, NULL);
+    http_fetch_url(c->base, "GET", "/slow", &c->r, NULL);
     return NULL;
 }
 
@@ -451,21 +311,21 @@ static void test_http__stop_lets_requests_finish(void)
     SERVE_OR_FAIL(s);
     slow_call call = {g_strdup(s->url), {0}};
     double seconds = 0;
-    response r;
+    http_response r;
 
     atomic_store(&slow_started, 0);
     GThread *t = g_thread_new("slow-client", slow_client, &call);
     CU_ASSERT_TRUE(wait_flag(&slow_started, 10));
-    CU_ASSERT_EQUAL(server_finish(s, &seconds), 0);
+    CU_ASSERT_EQUAL(http_server_finish(s, &seconds), 0);
     /* It waited for the 1.5 s handler, and well within the 5 s budget. */
     CU_ASSERT_TRUE(seconds > 0.5);
     CU_ASSERT_TRUE(seconds < 5.0);
     g_thread_join(t);
     EXPECT(call.r, 200, "slow done");
-    response_clear(&call.r);
-    fetch_url(call.base, "GET", "/mdm/apple", &r, NULL); /* no longer listening */
+    http_response_clear(&call.r);
+    http_fetch_url(call.base, "GET", "/mdm/apple", &r, NULL); /* no longer listening */
     CU_ASSERT_EQUAL(r.code, CURLE_COULDNT_CONNECT);
-    response_clear(&r);
+    http_response_clear(&r);
     g_free(call.base);
 }
 
@@ -483,7 +343,7 @@ static void stop_by_signal(int sig)
     int done = s->done;
     g_mutex_unlock(&s->lock);
     CU_ASSERT_TRUE(done);
-    CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
     /* Our handler was only there while serving. */
     sigaction(sig, NULL, &after);
     CU_ASSERT_PTR_EQUAL((void *)after.sa_handler, (void *)before.sa_handler);
@@ -505,16 +365,8 @@ static char *make_cert(const char *dir, const char *name, const char *key)
                           "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyp, "-out",
                           cert, "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
                           "subjectAltName=IP:127.0.0.1", NULL};
-    int status = -1;
-    g_autoptr(GError) err = NULL;
-    if (!g_spawn_sync(NULL, (char **)argv, NULL,
-                      G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
-                          G_SPAWN_STDERR_TO_DEV_NULL,
-                      NULL, NULL, NULL, NULL, &status, &err) ||
-        !g_spawn_check_wait_status(status, NULL)) {
-        fprintf(stderr, "http: openssl req failed: %s\n", err ? err->message : "exit status");
+    if (!http_openssl(argv))
         g_clear_pointer(&cert, g_free);
-    }
     return cert;
 }
 
@@ -523,32 +375,32 @@ static void test_http__tls(void)
     g_autofree char *dir = g_dir_make_tmp("orchard-http-XXXXXX", NULL);
     g_autofree char *cert = dir ? make_cert(dir, "cert.pem", "key.pem") : NULL;
     g_autofree char *key = dir ? g_build_filename(dir, "key.pem", NULL) : NULL;
-    response r;
+    http_response r;
 
     CU_ASSERT_PTR_NOT_NULL(cert);
     if (cert) {
-        config("server.tls_cert", cert);
-        config("server.tls_key", key);
-        server *s = server_start();
+        http_config("server.tls_cert", cert);
+        http_config("server.tls_key", key);
+        http_server *s = http_server_start();
         CU_ASSERT_PTR_NOT_NULL(s->url);
         if (s->url) {
             CU_ASSERT_TRUE(g_str_has_prefix(s->url, "https://127.0.0.1:"));
-            ca_file = cert;
+            http_ca_file = cert;
             fetch(s, "GET", "/mdm/apple/scep?operation=GetCACaps", &r, NULL);
-            ca_file = NULL;
+            http_ca_file = NULL;
             EXPECT(r, 200, "scep GET /mdm/apple/scep op=GetCACaps msg=(none) remote=127.0.0.1");
-            response_clear(&r);
+            http_response_clear(&r);
             fetch(s, "GET", "/mdm/apple", &r, NULL); /* a client that doesn't trust it */
             CU_ASSERT_NOT_EQUAL(r.code, CURLE_OK);
-            response_clear(&r);
+            http_response_clear(&r);
             g_autofree char *plain = g_strconcat("http", s->url + 5, NULL);
-            fetch_url(plain, "GET", "/mdm/apple", &r, NULL); /* plain HTTP to a TLS port */
+            http_fetch_url(plain, "GET", "/mdm/apple", &r, NULL); /* plain HTTP to a TLS port */
             CU_ASSERT_NOT_EQUAL(r.status, 200);
-            response_clear(&r);
+            http_response_clear(&r);
         }
-        CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
-        config("server.tls_cert", NULL);
-        config("server.tls_key", NULL);
+        CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
+        http_config("server.tls_cert", NULL);
+        http_config("server.tls_key", NULL);
         g_unlink(cert);
         g_unlink(key);
     }
@@ -561,11 +413,11 @@ static void test_http__tls(void)
 /* Serve with `key` set to `value`; returns serve's result (ready must not run). */
 static int serve_with(const char *key, const char *value, const char *restore)
 {
-    config(key, value);
-    server *s = server_start();
+    http_config(key, value);
+    http_server *s = http_server_start();
     int ready = s->ready_calls;
-    int rc = server_finish(s, NULL);
-    config(key, restore);
+    int rc = http_server_finish(s, NULL);
+    http_config(key, restore);
     CU_ASSERT_EQUAL(ready, 0);
     return rc;
 }
@@ -608,12 +460,12 @@ static void test_http__bad_tls_files(void)
     const char *pem = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n";
 
     CU_ASSERT_TRUE(g_file_set_contents(junk, pem, -1, NULL));
-    config("server.tls_key", junk);
+    http_config("server.tls_key", junk);
     CU_ASSERT_EQUAL(serve_with("server.tls_cert", "/nonexistent/cert.pem", NULL),
                     ORCHARD_ENOTFOUND);
     int rc = serve_with("server.tls_cert", junk, NULL); /* PEM-shaped, not a certificate */
     CU_ASSERT_TRUE(rc < 0);
-    config("server.tls_key", NULL);
+    http_config("server.tls_key", NULL);
     g_unlink(junk);
     g_rmdir(dir);
 }
@@ -622,7 +474,7 @@ static void test_http__one_server_per_process(void)
 {
     SERVE_OR_FAIL(s);
     CU_ASSERT_EQUAL(orchard_http_serve(NULL, NULL), ORCHARD_EEXIST);
-    CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
 }
 
 /* ---- the access log and IPv6 */
@@ -633,21 +485,21 @@ static void test_http__access_log_without_query(void)
     g_autofree char *path = g_build_filename(dir, "stderr.log", NULL);
     g_autofree char *log = NULL;
     int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    response r;
+    http_response r;
 
     CU_ASSERT_FATAL(saved >= 0 && fd >= 0);
     fflush(stderr);
     dup2(fd, 2);
     close(fd);
     orchard_log_set_level(ORCHARD_LOG_INFO);
-    server *s = server_start();
+    http_server *s = http_server_start();
     if (s->url) {
         fetch(s, "GET", "/mdm/apple/scep?operation=GetCACert&token=secret-token-1", &r, NULL);
-        response_clear(&r);
+        http_response_clear(&r);
         fetch(s, "GET", "/nothing?token=secret-token-2", &r, NULL);
-        response_clear(&r);
+        http_response_clear(&r);
     }
-    int rc = server_finish(s, NULL); /* every request is logged once serve returns */
+    int rc = http_server_finish(s, NULL); /* every request is logged once serve returns */
     orchard_log_set_level(ORCHARD_LOG_WARNING);
     fflush(stderr);
     dup2(saved, 2);
@@ -679,23 +531,23 @@ static int have_ipv6_loopback(void)
 
 static void test_http__ipv6(void)
 {
-    response r;
+    http_response r;
 
     if (!have_ipv6_loopback()) {
         CU_PASS("no IPv6 loopback on this machine");
         return;
     }
-    config("server.address", "[::1]:0");
-    server *s = server_start();
+    http_config("server.address", "[::1]:0");
+    http_server *s = http_server_start();
     CU_ASSERT_PTR_NOT_NULL(s->url);
     if (s->url) {
         CU_ASSERT_TRUE(g_str_has_prefix(s->url, "http://[::1]:"));
         fetch(s, "GET", "/mdm/apple/scep", &r, NULL);
         EXPECT(r, 200, "scep GET /mdm/apple/scep op=(none) msg=(none) remote=::1");
-        response_clear(&r);
+        http_response_clear(&r);
     }
-    CU_ASSERT_EQUAL(server_finish(s, NULL), 0);
-    config("server.address", "127.0.0.1:0");
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
+    http_config("server.address", "127.0.0.1:0");
 }
 
 void http_suite(void)

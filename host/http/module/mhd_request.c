@@ -1,6 +1,7 @@
-/* One request's life inside libmicrohttpd: the access handler gathers the
- * body up to the host's cap (an over-long Content-Length is refused before a
- * byte of the body is read, so it is never buffered), hands the complete
+/* One request's life inside libmicrohttpd: the access handler checks the
+ * request's framing and its declared body against the host's cap and the
+ * budget for buffered bodies (all before a byte of the body is read, so a
+ * refused body is never buffered), gathers the body, hands the complete
  * request to the host's dispatch, and copies the host's answer into an MHD
  * response. The completion callback reports the request to the access log. */
 #include "host/http/module/mhd_internal.h"
@@ -10,16 +11,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <strings.h>
 
-/* A chunked upload that outgrows the cap is read and thrown away so that the
- * client gets its 413 (MHD can only answer once the upload is over); one that
- * goes on past this many more bytes is cut off instead. */
+/* A chunked upload that outgrows the cap (or the budget) is read and thrown
+ * away so that the client gets its 413 or 503 (MHD can only answer once the
+ * upload is over); one that goes on past this many more bytes is cut off
+ * instead. */
 #define DRAIN_LIMIT ((size_t)8 * 1024 * 1024)
 #define FIRST_CHUNK ((size_t)16 * 1024)
 
 static const char too_big_text[] = "request body too large\n";
+static const char busy_text[] = "server busy: too many request bodies in flight, retry later\n";
 static const char failed_text[] = "internal server error\n";
+
+/* Bodies in flight drain within seconds: ask a refused client to come back then. */
+static const orchard_http_pair retry_after[] = {{"Retry-After", "5"}};
+/* A request whose framing is in doubt leaves the connection unusable. */
+static const orchard_http_pair close_conn[] = {{"Connection", "close"}};
 
 typedef struct {
     uint64_t start_us;
@@ -29,7 +37,10 @@ typedef struct {
     unsigned char *body;
     size_t len;
     size_t cap;
-    int too_big;
+    size_t declared; /* Content-Length; 0 for chunked or none */
+    size_t charged;  /* bytes reserved in the budget */
+    int too_big;     /* over the cap: draining for a 413 */
+    int over_budget; /* a chunked body outgrew the budget: draining for a 503 */
     size_t drained;
     unsigned status;
     uint64_t bytes;
@@ -41,33 +52,21 @@ typedef struct {
     size_t cap;
 } pair_list;
 
-static uint64_t now_us(void)
+/* The buffered body goes, and its bytes go back to the budget. */
+static void drop_body(orchard_http_server *srv, mhd_request *r)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+    free(r->body);
+    r->body = NULL;
+    r->len = r->cap = 0;
+    orchard_mhd_budget_give(srv, r->charged);
+    r->charged = 0;
 }
 
-static void remote_text(struct MHD_Connection *conn, char *out, size_t len)
+static void request_free(orchard_http_server *srv, mhd_request *r)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-
-    snprintf(out, len, "-");
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
-                  (socklen_t)len);
-    else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
-                  (socklen_t)len);
-}
-
-static void request_free(mhd_request *r)
-{
+    drop_body(srv, r);
     free(r->method);
     free(r->path);
-    free(r->body);
     free(r);
 }
 
@@ -79,15 +78,61 @@ static mhd_request *request_new(struct MHD_Connection *conn, const char *url,
     mhd_request *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    r->start_us = now_us();
+    r->start_us = orchard_mhd_now_us();
     r->method = strdup(method ? method : "");
     r->path = strdup(url ? url : "");
     if (!r->method || !r->path) {
-        request_free(r);
+        free(r->method);
+        free(r->path);
+        free(r);
         return NULL;
     }
-    remote_text(conn, r->remote, sizeof r->remote);
+    orchard_mhd_remote_text(conn, r->remote, sizeof r->remote);
     return r;
+}
+
+/* ---- the request's framing */
+
+typedef struct {
+    unsigned n_length, n_encoding;
+    const char *encoding;
+} framing;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    framing *f = cls;
+    (void)kind;
+    if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        f->n_length++;
+    if (key && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->n_encoding++;
+        f->encoding = value ? value : "";
+    }
+    return MHD_YES;
+}
+
+/* Why the body's length is ambiguous, or NULL when it is not. libmicrohttpd
+ * 0.9.75 reads the first Content-Length of several, and ignores
+ * Content-Length beside Transfer-Encoding; a proxy in front may have read
+ * the other one, and then the rest of "our" body is the next request it
+ * thinks it sent (request smuggling). So exactly one framing is accepted:
+ * even identical duplicate Content-Lengths are refused, which RFC 9110
+ * allows and no client we serve sends. An encoding other than plain
+ * "chunked" is refused too: libmicrohttpd would read such a body until the
+ * connection closes. */
+static const char *framing_error(struct MHD_Connection *conn)
+{
+    framing f = {0, 0, NULL};
+
+    MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+    if (f.n_length && f.n_encoding)
+        return "bad request: Content-Length and Transfer-Encoding together\n";
+    if (f.n_length > 1)
+        return "bad request: more than one Content-Length\n";
+    if (f.n_encoding > 1 || (f.n_encoding && strcasecmp(f.encoding, "chunked") != 0))
+        return "bad request: a Transfer-Encoding other than chunked\n";
+    return NULL;
 }
 
 /* The declared Content-Length when it is over the cap (1), else 0 with
@@ -95,15 +140,13 @@ static mhd_request *request_new(struct MHD_Connection *conn, const char *url,
  * a malformed length never gets here (MHD answers 400 itself). */
 static int declared_too_big(struct MHD_Connection *conn, size_t cap, size_t *declared)
 {
-    const char *te = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                 MHD_HTTP_HEADER_TRANSFER_ENCODING);
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                  MHD_HTTP_HEADER_CONTENT_LENGTH);
     char *end = NULL;
     unsigned long long v;
 
     *declared = 0;
-    if (te || !cl)
+    if (!cl)
         return 0;
     v = strtoull(cl, &end, 10);
     if (end == cl)
@@ -113,6 +156,8 @@ static int declared_too_big(struct MHD_Connection *conn, size_t cap, size_t *dec
     *declared = (size_t)v;
     return 0;
 }
+
+/* ---- answers */
 
 static enum MHD_Result queue(orchard_http_server *srv, struct MHD_Connection *conn,
                              mhd_request *r, unsigned status, const char *content_type,
@@ -141,10 +186,17 @@ static enum MHD_Result queue(orchard_http_server *srv, struct MHD_Connection *co
 }
 
 static enum MHD_Result queue_text(orchard_http_server *srv, struct MHD_Connection *conn,
-                                  mhd_request *r, unsigned status, const char *text)
+                                  mhd_request *r, unsigned status, const char *text,
+                                  const orchard_http_pair *headers, size_t n_headers)
 {
-    return queue(srv, conn, r, status, "text/plain; charset=utf-8", text, strlen(text), NULL,
-                 0);
+    return queue(srv, conn, r, status, "text/plain; charset=utf-8", text, strlen(text),
+                 headers, n_headers);
+}
+
+static enum MHD_Result queue_busy(orchard_http_server *srv, struct MHD_Connection *conn,
+                                  mhd_request *r)
+{
+    return queue_text(srv, conn, r, 503, busy_text, retry_after, 1);
 }
 
 static enum MHD_Result collect(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -180,16 +232,26 @@ static enum MHD_Result dispatch(orchard_http_server *srv, struct MHD_Connection 
 
     if (collect_all(conn, MHD_GET_ARGUMENT_KIND, &query) ||
         collect_all(conn, MHD_HEADER_KIND, &headers)) {
-        ret = queue_text(srv, conn, r, 500, failed_text);
+        ret = queue_text(srv, conn, r, 500, failed_text, NULL, 0);
         goto out;
     }
+    mhd_conn *c = orchard_mhd_conn_of(srv, conn);
     const orchard_http_request req = {
-        r->method, r->path, query.v, query.n, headers.v, headers.n,
-        r->body ? r->body : (const unsigned char *)"", r->len, r->remote,
+        .method = r->method,
+        .path = r->path,
+        .query = query.v,
+        .n_query = query.n,
+        .headers = headers.v,
+        .n_headers = headers.n,
+        .body = r->body ? r->body : (const unsigned char *)"",
+        .body_len = r->len,
+        .remote_addr = r->remote,
+        .client_cert_der = c ? c->cert_der : NULL,
+        .client_cert_len = c ? c->cert_len : 0,
     };
     resp = cfg->dispatch(&req, cfg->ud);
     if (!resp) {
-        ret = queue_text(srv, conn, r, 500, failed_text);
+        ret = queue_text(srv, conn, r, 500, failed_text, NULL, 0);
         goto out;
     }
     ret = queue(srv, conn, r, (unsigned)resp->status, resp->content_type, resp->body,
@@ -199,60 +261,80 @@ out:
     free(query.v);
     free(headers.v);
     /* The answer is built: the body need not live while it is sent. */
-    free(r->body);
-    r->body = NULL;
-    r->len = r->cap = 0;
+    drop_body(srv, r);
     return ret;
 }
 
+/* ---- the access handler */
+
+/* The headers are in. Answering now, before MHD sends "100 Continue" or
+ * reads the body, keeps a refused upload off the wire and out of memory;
+ * MHD closes a connection answered this early once the answer is out. */
 static enum MHD_Result begin(orchard_http_server *srv, struct MHD_Connection *conn,
                              const char *url, const char *method, void **con_cls)
 {
     mhd_request *r = request_new(conn, url, method);
-    size_t declared;
+    const char *bad;
 
     if (!r)
         return MHD_NO;
     *con_cls = r;
     atomic_fetch_add(&srv->in_flight, 1);
-    /* Answering now, before MHD sends "100 Continue" or reads the body, is
-     * what keeps an oversized upload off the wire and out of memory. */
-    if (declared_too_big(conn, srv->cfg->body_cap, &declared))
-        return queue_text(srv, conn, r, 413, too_big_text);
-    if (declared) {
-        if (!(r->body = malloc(declared)))
-            return queue_text(srv, conn, r, 500, failed_text);
-        r->cap = declared;
+    if ((bad = framing_error(conn)))
+        return queue_text(srv, conn, r, 400, bad, close_conn, 1);
+    if (declared_too_big(conn, srv->cfg->body_cap, &r->declared))
+        return queue_text(srv, conn, r, 413, too_big_text, NULL, 0);
+    if (r->declared) {
+        if (!orchard_mhd_budget_take(srv, r->declared))
+            return queue_busy(srv, conn, r);
+        r->charged = r->declared;
     }
     return MHD_YES;
+}
+
+/* Room for n more bytes: a declared body's whole length (reserved on the
+ * headers), a chunked one's by doubling, reserved as it grows. Returns 1,
+ * 0 (out of memory) or -1 (the budget has no room). */
+static int grow(orchard_http_server *srv, mhd_request *r, size_t n)
+{
+    size_t want = r->declared ? r->declared : r->cap ? r->cap * 2 : FIRST_CHUNK;
+    unsigned char *grown;
+
+    if (want < r->len + n)
+        want = r->len + n;
+    if (want > srv->cfg->body_cap)
+        want = srv->cfg->body_cap;
+    if (want > r->charged) {
+        if (!orchard_mhd_budget_take(srv, want - r->charged))
+            return -1;
+        r->charged = want;
+    }
+    if (!(grown = realloc(r->body, want)))
+        return 0;
+    r->body = grown;
+    r->cap = want;
+    return 1;
 }
 
 /* Take one piece of the upload. Returns 0 when the connection should close. */
 static int take_body(orchard_http_server *srv, mhd_request *r, const char *data, size_t n)
 {
-    size_t cap = srv->cfg->body_cap;
-
-    if (!r->too_big && n > cap - r->len) {
+    if (!r->too_big && !r->over_budget && n > srv->cfg->body_cap - r->len) {
         r->too_big = 1;
-        free(r->body);
-        r->body = NULL;
-        r->len = r->cap = 0;
+        drop_body(srv, r);
     }
-    if (r->too_big) {
+    if (!r->too_big && !r->over_budget && n > r->cap - r->len) {
+        int rc = grow(srv, r, n);
+        if (rc == 0)
+            return 0;
+        if (rc < 0) {
+            r->over_budget = 1;
+            drop_body(srv, r);
+        }
+    }
+    if (r->too_big || r->over_budget) {
         r->drained += n;
         return r->drained <= DRAIN_LIMIT;
-    }
-    if (n > r->cap - r->len) {
-        size_t want = r->cap ? r->cap * 2 : FIRST_CHUNK;
-        if (want < r->len + n)
-            want = r->len + n;
-        if (want > cap)
-            want = cap;
-        unsigned char *grown = realloc(r->body, want);
-        if (!grown)
-            return 0;
-        r->body = grown;
-        r->cap = want;
     }
     memcpy(r->body + r->len, data, n);
     r->len += n;
@@ -275,10 +357,15 @@ enum MHD_Result orchard_mhd_on_request(void *cls, struct MHD_Connection *conn,
         *upload_data_size = 0;
         return keep ? MHD_YES : MHD_NO;
     }
+    /* The whole request is in: its deadline is met, the handler's time is not
+     * the client's. */
+    orchard_mhd_clock_disarm(srv, conn);
     if (r->status)
-        return MHD_YES; /* answered early (413 on the headers); MHD finishes it */
+        return MHD_YES; /* answered early (on the headers); MHD finishes it */
     if (r->too_big)
-        return queue_text(srv, conn, r, 413, too_big_text);
+        return queue_text(srv, conn, r, 413, too_big_text, NULL, 0);
+    if (r->over_budget)
+        return queue_busy(srv, conn, r);
     return dispatch(srv, conn, r);
 }
 
@@ -288,18 +375,20 @@ void orchard_mhd_on_completed(void *cls, struct MHD_Connection *conn, void **con
     orchard_http_server *srv = cls;
     mhd_request *r = *con_cls;
 
-    (void)conn;
     if (!r)
         return;
     *con_cls = NULL;
+    /* On a kept-alive connection the next request's clock starts now. */
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        orchard_mhd_clock_arm(srv, conn);
     if (srv->cfg->access) {
         const orchard_http_access rec = {
-            r->remote, r->method, r->path, r->status, r->bytes, now_us() - r->start_us,
-            toe == MHD_REQUEST_TERMINATED_COMPLETED_OK,
+            r->remote, r->method, r->path, r->status, r->bytes,
+            orchard_mhd_now_us() - r->start_us, toe == MHD_REQUEST_TERMINATED_COMPLETED_OK,
         };
         srv->cfg->access(&rec, srv->cfg->ud);
     }
-    request_free(r);
+    request_free(srv, r);
     /* Last: once this reaches 0 the host may stop the daemon and unload us. */
     atomic_fetch_sub(&srv->in_flight, 1);
 }

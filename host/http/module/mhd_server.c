@@ -1,7 +1,8 @@
 /* orchard_http.so: the HTTP transport the host loads when `orchard serve`
  * starts (host/http/http_serve.c). It owns the libmicrohttpd daemon: a
- * pool of worker threads on epoll, TLS from PEM bytes, and the quiesce/stop
- * steps of a graceful shutdown. It is a module so that libmicrohttpd and
+ * pool of worker threads on poll(2), TLS from PEM bytes (and client
+ * certificates), connection limits, and the quiesce/stop steps of a
+ * graceful shutdown. It is a module so that libmicrohttpd and
  * GnuTLS stay out of orchard.ext's memory; it calls no host symbol, only the
  * callbacks in its config (http_module.h). */
 #include "host/http/module/mhd_internal.h"
@@ -55,6 +56,16 @@ static int check_config(const orchard_http_module_config *cfg, char *err, size_t
         snprintf(err, err_len, "TLS needs both a certificate and a key");
         return ORCHARD_EINVAL;
     }
+    if (cfg->request_timeout_ms == 0 || cfg->max_connections < cfg->threads ||
+        cfg->max_buffered < cfg->body_cap) {
+        snprintf(err, err_len, "HTTP limits out of range (request timeout, connections or "
+                               "buffered bytes)");
+        return ORCHARD_EINVAL;
+    }
+    if (cfg->tls_client_ca_pem && !cfg->tls_cert_pem) {
+        snprintf(err, err_len, "client certificates need TLS");
+        return ORCHARD_EINVAL;
+    }
     if (cfg->tls_cert_pem && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
         snprintf(err, err_len, "this libmicrohttpd is built without TLS");
         return ORCHARD_EINVAL;
@@ -67,8 +78,14 @@ static unsigned start_flags(const orchard_http_module_config *cfg)
     /* ITC lets MHD_quiesce_daemon wake the workers; the pool threads poll on
      * their own, so a slow handler holds one worker, not the server. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) == MHD_YES)
-        flags |= MHD_USE_EPOLL;
+    /* poll(2), not epoll: libmicrohttpd 0.9.75's edge-triggered epoll loop
+     * takes a short read to mean "drained", so it misses a client's close
+     * that arrives with the last bytes of a body, and the connection (with
+     * its buffered body) lingers until a timeout. Level-triggered poll sees
+     * the close at once. Its cost per wake-up grows with a worker's
+     * connections, which server.max_connections bounds. */
+    if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+        flags |= MHD_USE_POLL;
     if (cfg->addr->sa_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (cfg->tls_cert_pem)
@@ -86,7 +103,7 @@ static uint16_t addr_port(const struct sockaddr *sa)
 static int start(const orchard_http_module_config *cfg, orchard_http_server **out,
                  unsigned *port, char *err, size_t err_len)
 {
-    struct MHD_OptionItem opts[10];
+    struct MHD_OptionItem opts[16];
     size_t n = 0;
     orchard_http_server *srv;
     const union MHD_DaemonInfo *info;
@@ -102,6 +119,12 @@ static int start(const orchard_http_module_config *cfg, orchard_http_server **ou
     srv->quiesced_fd = MHD_INVALID_SOCKET;
     atomic_init(&srv->in_flight, 0);
     atomic_init(&srv->starting, 1);
+    /* Before the daemon: the first connection starts its clock. */
+    if (orchard_mhd_clock_start(srv) != 0) {
+        snprintf(err, err_len, "cannot start the request clock thread");
+        free(srv);
+        return ORCHARD_EIO;
+    }
     /* The logger first, so that a refused option is reported too. */
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, srv};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)cfg->addr};
@@ -109,15 +132,30 @@ static int start(const orchard_http_module_config *cfg, orchard_http_server **ou
                                         (intptr_t)orchard_mhd_on_completed, srv};
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
                                         (intptr_t)cfg->timeout_seconds, NULL};
+    /* At the total, MHD stops accepting until a connection closes (the rest
+     * wait in the listen backlog); past the per-address limit it accepts
+     * and closes at once, so one address cannot take every slot. */
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                        (intptr_t)cfg->max_connections, NULL};
+    if (cfg->max_per_address)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                            (intptr_t)cfg->max_per_address, NULL};
     if (cfg->threads > 1)
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
                                             (intptr_t)cfg->threads, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION,
+                                        (intptr_t)orchard_mhd_on_connection, srv};
     if (cfg->tls_cert_pem) {
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0,
                                             (void *)cfg->tls_key_pem};
         opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
                                             (void *)cfg->tls_cert_pem};
     }
+    /* A trust list makes MHD ask every client for a certificate (optional
+     * for the client); mhd_conn.c verifies what comes. */
+    if (cfg->tls_client_ca_pem)
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0,
+                                            (void *)cfg->tls_client_ca_pem};
     opts[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 
     /* MHD binds SOCK_ADDR and ignores the port argument except in its
@@ -129,6 +167,7 @@ static int start(const orchard_http_module_config *cfg, orchard_http_server **ou
     if (!srv->daemon) {
         snprintf(err, err_len, "%s",
                  srv->start_err[0] ? srv->start_err : "libmicrohttpd refused to start");
+        orchard_mhd_clock_stop(srv);
         free(srv);
         return ORCHARD_EIO;
     }
@@ -151,6 +190,9 @@ static void stop(orchard_http_server *srv)
     if (!srv)
         return;
     MHD_stop_daemon(srv->daemon);
+    /* Only now: stopping the daemon closes its connections, which takes
+     * them off the clock. */
+    orchard_mhd_clock_stop(srv);
     /* A quiesced daemon leaves its listening socket to us. */
     if (srv->quiesced_fd != MHD_INVALID_SOCKET)
         close(srv->quiesced_fd);
