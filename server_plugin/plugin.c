@@ -3,6 +3,7 @@
 #include "server_plugin/server.h"
 
 #include "server_plugin/enroll/download_limit.h"
+#include "server_plugin/serve/serve_state.h"
 
 #include "abm_token.gen.h"
 #include "apns_certificate.gen.h"
@@ -38,8 +39,14 @@ static const orchard_job *const jobs[] = {
     &orchard_job_challenges_expire,
 };
 
-static void server_deinit(void)
+int orchard_server_init(orchard_ctx *ctx)
 {
+    return orchard_serve_state_attach(ctx);
+}
+
+void orchard_server_deinit(orchard_ctx *ctx)
+{
+    orchard_serve_state_detach(ctx);
     orchard_scep_route_cleanup();
     orchard_enroll_download_reset();
 }
@@ -57,13 +64,14 @@ static const orchard_plugin server_plugin = {
     .n_routes = sizeof routes / sizeof *routes,
     .jobs = jobs,
     .n_jobs = sizeof jobs / sizeof *jobs,
-    .deinit = server_deinit,
+    .init = orchard_server_init,
+    .deinit2 = orchard_server_deinit,
 };
 
 ORCHARD_EXPORT int orchard_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
 {
-    if (!host || host->abi_version != ORCHARD_ABI_VERSION ||
-        !ORCHARD_HAS_FIELD(host, orchard_host_api, config_get))
+    /* Contexts, gates and jobs: nothing older will do. */
+    if (!host || host->abi_version != ORCHARD_ABI_VERSION || ORCHARD_HOST_MINOR(host) < 2)
         return ORCHARD_EABI;
     orchard_server_host = host;
     *out = &server_plugin;

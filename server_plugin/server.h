@@ -11,6 +11,14 @@
 
 extern const orchard_host_api *orchard_server_host;
 
+/**
+ * The plugin's init and deinit2: its state (serve/serve_state.h) hangs off
+ * its context. Tests that call handlers directly make a context and call
+ * these too.
+ */
+int orchard_server_init(orchard_ctx *ctx);
+void orchard_server_deinit(orchard_ctx *ctx);
+
 /* setup/ */
 extern const orchard_command orchard_cmd_generate_mdm_apple;
 extern const orchard_command orchard_cmd_generate_mdm_apple_bm;

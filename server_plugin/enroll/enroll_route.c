@@ -61,11 +61,11 @@ static void warn_plain_http(const char *base_url)
                     "set server.url", base_url);
 }
 
-static int send_profile(const orchard_http_request *req, orchard_http_response *resp,
-                        const orchard_mdm_config *cfg, const char *token_name,
-                        const char *challenge)
+static int send_profile(orchard_ctx *ctx, const orchard_http_request *req,
+                        orchard_http_response *resp, const orchard_mdm_config *cfg,
+                        const char *token_name, const char *challenge)
 {
-    const char *base = orchard_serve_base_url();
+    const char *base = orchard_serve_base_url(ctx);
     g_autofree char *err = NULL;
     unsigned char *body = NULL;
     size_t len = 0;
@@ -118,17 +118,15 @@ static int download_allowed(const orchard_http_request *req, orchard_http_respon
     return 0;
 }
 
-static int handle_enroll(const orchard_http_request *req, orchard_http_response *resp,
-                         void *payload)
+static int handle_enroll(orchard_ctx *ctx, const orchard_http_request *req,
+                         orchard_http_response *resp, void *payload)
 {
     (void)payload;
-    if (orchard_serve_mdm_gate(resp))
-        return 0;
     /* The host also routes "/api/mdm/apple/enroll/..." here. */
     if (strcmp(host()->http_path(req), ENROLL_PATH) != 0)
         return respond_text(resp, 404, "not found\n");
 
-    const orchard_mdm_config *cfg = orchard_serve_config();
+    const orchard_mdm_config *cfg = orchard_serve_config(ctx);
     const char *token = host()->http_query(req, "token");
     if (!token_well_formed(token))
         return not_found(resp);
@@ -146,7 +144,7 @@ static int handle_enroll(const orchard_http_request *req, orchard_http_response 
     char *challenge = NULL;
     if ((rc = orchard_server_store_challenge_create(cfg->scep_challenge_ttl, &challenge)))
         return unavailable(resp, "storing a one-time SCEP challenge", rc);
-    rc = send_profile(req, resp, cfg, token_name, challenge);
+    rc = send_profile(ctx, req, resp, cfg, token_name, challenge);
     OPENSSL_cleanse(challenge, strlen(challenge));
     g_free(challenge);
     return rc;
@@ -156,6 +154,6 @@ const orchard_route orchard_route_enroll = {
     ORCHARD_STRUCT_HEADER(orchard_route),
     .method = "GET",
     .path_prefix = ENROLL_PATH,
-    .handle = handle_enroll,
-    .payload = NULL,
+    .handle2 = handle_enroll,
+    .gate = "mdm",
 };

@@ -1,4 +1,4 @@
-/* /mdm/apple/scep: SCEP over HTTP (REFERENCE §4). GetCACert, GetCACaps and
+/* /mdm/apple/scep: SCEP over HTTP (docs/protocols.md §6). GetCACert, GetCACaps and
  * PKIOperation by GET (base64 `message`) or POST (DER body). Each refusal is
  * logged with its reason; the body cap is the host's (413 before reading). */
 #include "server_plugin/scep/scep_service.h"
@@ -192,14 +192,12 @@ static int pki_operation(const orchard_http_request *req, const orchard_mdm_conf
     return 0;
 }
 
-static int scep_handle(const orchard_http_request *req, orchard_http_response *resp,
-                       void *payload)
+static int scep_handle(orchard_ctx *ctx, const orchard_http_request *req,
+                       orchard_http_response *resp, void *payload)
 {
     const orchard_host_api *h = orchard_server_host;
     (void)payload;
-    if (orchard_serve_mdm_gate(resp))
-        return 0;
-    const orchard_mdm_config *cfg = orchard_serve_config();
+    const orchard_mdm_config *cfg = orchard_serve_config(ctx);
     const char *op = h->http_query(req, "operation");
     const char *method = h->http_method(req);
     int is_get = strcmp(method, "GET") == 0;
@@ -225,6 +223,6 @@ const orchard_route orchard_route_scep = {
     ORCHARD_STRUCT_HEADER(orchard_route),
     .method = "*",
     .path_prefix = "/mdm/apple/scep",
-    .handle = scep_handle,
-    .payload = NULL,
+    .handle2 = scep_handle,
+    .gate = "mdm",
 };

@@ -27,23 +27,23 @@ static int parse_args(int argc, char **argv, int *accept_new_topic)
 
 static void on_ready(const char *base_url, void *payload)
 {
-    (void)payload;
-    orchard_serve_set_listen_url(base_url);
-    const orchard_mdm_config *cfg = orchard_serve_config();
+    orchard_ctx *ctx = payload;
+    orchard_serve_set_listen_url(ctx, base_url);
+    const orchard_mdm_config *cfg = orchard_serve_config(ctx);
     printf("orchard serve: listening on %s\n", base_url);
     if (cfg->mdm_enabled) {
         printf("orchard serve: MDM is on (APNs topic %s); SCEP at %s/mdm/apple/scep\n",
-               cfg->apns_topic, orchard_serve_base_url());
+               cfg->apns_topic, orchard_serve_base_url(ctx));
         printf("orchard serve: enrollment profile at %s/api/mdm/apple/enroll?token=TOKEN "
                "(make a token with `orchard enroll-token create`)\n",
-               orchard_serve_base_url());
+               orchard_serve_base_url(ctx));
     } else {
         printf("orchard serve: MDM is off: %s\n", cfg->mdm_off_reason);
     }
     fflush(stdout);
 }
 
-/* APNs topic continuity (REFERENCE §3): devices enrolled under one topic
+/* APNs topic continuity (docs/protocols.md §4): devices enrolled under one topic
  * never hear pushes sent under another. */
 static int check_topic(const orchard_mdm_config *cfg, int accept_new)
 {
@@ -67,7 +67,7 @@ static int check_topic(const orchard_mdm_config *cfg, int accept_new)
     return 0;
 }
 
-static int serve_run(int argc, char **argv, void *payload)
+static int serve_run(orchard_ctx *ctx, int argc, char **argv, void *payload)
 {
     const orchard_host_api *h = orchard_server_host;
     orchard_mdm_config *cfg = NULL;
@@ -100,9 +100,9 @@ static int serve_run(int argc, char **argv, void *payload)
         orchard_mdm_config_free(cfg);
         return 1;
     }
-    orchard_serve_state_set(cfg);
-    rc = h->http_serve(on_ready, NULL);
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(ctx, cfg);
+    rc = h->http_serve(on_ready, ctx);
+    orchard_serve_state_set(ctx, NULL);
     if (rc) {
         fprintf(stderr, "orchard serve: the HTTP server could not start: %s (see the log)\n",
                 h->strerror(rc));
@@ -121,19 +121,18 @@ const orchard_command orchard_cmd_serve = {
                 "  and server.tls_key are set; state in store.sqlite. Stops on SIGTERM.\n"
                 "  --accept-new-apns-topic  start with an APNs certificate whose topic differs\n"
                 "                           from the recorded one (devices must re-enroll)",
-    .run = serve_run,
-    .payload = NULL,
+    .run2 = serve_run,
 };
 
-/* Everything under /mdm/apple that no other route took: while MDM is off
- * it says so; once on, the flows of later releases live here. */
-static int mdm_apple_handle(const orchard_http_request *req, orchard_http_response *resp,
-                            void *payload)
+/* Everything under /mdm/apple that no other route took: behind the "mdm"
+ * gate, so while MDM is off the host says why; once on, the flows of later
+ * releases live here. */
+static int mdm_apple_handle(orchard_ctx *ctx, const orchard_http_request *req,
+                            orchard_http_response *resp, void *payload)
 {
+    (void)ctx;
     (void)req;
     (void)payload;
-    if (orchard_serve_mdm_gate(resp))
-        return 0;
     static const char body[] = "not found\n";
     orchard_server_host->http_respond(resp, 404, "text/plain; charset=utf-8", body,
                                       sizeof body - 1);
@@ -144,6 +143,6 @@ const orchard_route orchard_route_mdm_apple = {
     ORCHARD_STRUCT_HEADER(orchard_route),
     .method = "*",
     .path_prefix = "/mdm/apple",
-    .handle = mdm_apple_handle,
-    .payload = NULL,
+    .handle2 = mdm_apple_handle,
+    .gate = "mdm",
 };

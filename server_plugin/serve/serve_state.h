@@ -1,6 +1,9 @@
 /* What `orchard serve` started with, shared by every route handler: the
- * loaded configuration and the base URL devices reach us at. Set once by the
- * serve command before the HTTP server starts (tests set it themselves). */
+ * loaded configuration and the base URL devices reach us at. It hangs off
+ * the server plugin's context (ABI 1.2), made by the plugin's init; the
+ * serve command installs the configuration before the HTTP server starts
+ * (tests install their own), which also opens or closes the host's "mdm"
+ * gate that every MDM route declares. */
 #ifndef ORCHARD_SERVE_STATE_H
 #define ORCHARD_SERVE_STATE_H
 
@@ -8,22 +11,24 @@
 
 #include <orchard/plugin.h>
 
-/** Install the configuration (owned from now on; NULL frees the old one). */
-void orchard_serve_state_set(orchard_mdm_config *cfg);
+/** Hang a fresh, empty state off `ctx` (the plugin's init). Returns 0 or ORCHARD_ENOMEM. */
+int orchard_serve_state_attach(orchard_ctx *ctx);
+/** Free the state hung off `ctx` (the plugin's deinit2). */
+void orchard_serve_state_detach(orchard_ctx *ctx);
+
+/**
+ * Install the configuration (owned from now on; NULL frees the old one) and
+ * open the "mdm" gate when it turns MDM on, or close it with the reason.
+ */
+void orchard_serve_state_set(orchard_ctx *ctx, orchard_mdm_config *cfg);
 /** The configuration in force, or NULL when not serving. */
-const orchard_mdm_config *orchard_serve_config(void);
+const orchard_mdm_config *orchard_serve_config(orchard_ctx *ctx);
 /** Remember the listening URL ("http://127.0.0.1:8080"); copied. */
-void orchard_serve_set_listen_url(const char *url);
+void orchard_serve_set_listen_url(orchard_ctx *ctx, const char *url);
 /**
  * The URL devices use: server.url when configured, else the listening URL,
  * without a trailing '/'. Borrowed; "" before serving.
  */
-const char *orchard_serve_base_url(void);
-
-/**
- * For MDM routes: when MDM is off (APNs and SCEP not both configured),
- * answer 404 with a body saying so and why, and return 1; else return 0.
- */
-int orchard_serve_mdm_gate(orchard_http_response *resp);
+const char *orchard_serve_base_url(orchard_ctx *ctx);
 
 #endif

@@ -9,6 +9,7 @@
 #include "tests/server/mdm_fixtures.h"
 #include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/enroll/profile.h"
+#include "host/plugins/plugin_ctx.h"
 #include "host/plugins/registry.h"
 #include "server_plugin/serve/serve_state.h"
 #include "server_plugin/server.h"
@@ -116,9 +117,28 @@ static int fake_store_begin(orchard_store_tx **tx, int write)
     return orchard_host_api_get()->store_begin(tx, write);
 }
 
+/* The last gate_set the plugin made. */
+static struct {
+    char name[16];
+    int open;
+    char reason[512];
+} gate;
+
+static int fake_gate_set(orchard_ctx *ctx, const char *name, int open, const char *reason)
+{
+    (void)ctx;
+    g_strlcpy(gate.name, name, sizeof gate.name);
+    gate.open = open;
+    g_strlcpy(gate.reason, reason ? reason : "", sizeof gate.reason);
+    return 0;
+}
+
+static orchard_ctx *server_ctx;
+
 static void fake_host_init(void)
 {
     fake_host = *orchard_host_api_get();
+    fake_host.gate_set = fake_gate_set;
     fake_host.log = fake_log;
     fake_host.http_method = fake_method;
     fake_host.http_path = fake_path;
@@ -150,8 +170,8 @@ static void get(const char *path, const char *token, fake_resp *r)
     fake_req q = {"GET", path, token};
     resp_init(r);
     g_ptr_array_set_size(log_lines, 0);
-    r->rc = orchard_route_enroll.handle((const orchard_http_request *)&q,
-                                        (orchard_http_response *)r, orchard_route_enroll.payload);
+    r->rc = orchard_route_enroll.handle2(server_ctx, (const orchard_http_request *)&q,
+                                         (orchard_http_response *)r, orchard_route_enroll.payload);
 }
 
 /* The body as a string (it is text or a plist). g_free. */
@@ -192,8 +212,8 @@ static void serve_with(const char *const *kv)
     if (rc)
         fprintf(stderr, "\n  config: %s\n", err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
-    orchard_serve_state_set(cfg);
-    orchard_serve_set_listen_url("http://127.0.0.1:8080");
+    orchard_serve_state_set(server_ctx, cfg);
+    orchard_serve_set_listen_url(server_ctx, "http://127.0.0.1:8080");
 }
 
 /* ---- suite setup ------------------------------------------------------------ */
@@ -217,6 +237,8 @@ static int suite_init(void)
     fake_host_init();
     saved_host = orchard_server_host;
     orchard_server_host = &fake_host;
+    server_ctx = orchard_ctx_new(NULL);
+    orchard_server_init(server_ctx);
     store_path = tmp_path("enroll.db");
     store_ok = reopen_store(store_path) == 0 && orchard_server_store_migrate() == 0;
     return 0;
@@ -224,7 +246,9 @@ static int suite_init(void)
 
 static int suite_cleanup(void)
 {
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(server_ctx, NULL);
+    orchard_server_deinit(server_ctx);
+    g_clear_pointer(&server_ctx, g_free);
     orchard_store_close();
     orchard_server_host = saved_host;
     enroll_fixture_cleanup();
@@ -301,26 +325,26 @@ static void test_config__check_shows_org_name(void)
 
 /* ---- the route ------------------------------------------------------------- */
 
-/* MDM off (or not serving): 404 that says why, before the token is looked at. */
+/* MDM off (or not serving): the route sits behind the host's "mdm" gate,
+ * which the host answers 404 for, with the reason the serve state gives it
+ * (the whole path through the host: http_guard and scep_interop). */
 static void test_route__mdm_off(void)
 {
-    fake_resp r;
-    orchard_serve_state_set(NULL);
-    get("/api/mdm/apple/enroll", "whatever", &r);
-    CU_ASSERT_EQUAL(r.status, 404);
-    g_autofree char *t1 = body_text(&r);
-    CU_ASSERT(contains(t1, "MDM is not configured"));
-    resp_clear(&r);
+    CU_ASSERT_STRING_EQUAL(orchard_route_enroll.gate, "mdm");
+    orchard_serve_state_set(server_ctx, NULL);
+    CU_ASSERT_EQUAL(gate.open, 0);
+    CU_ASSERT(contains(gate.reason, "MDM is not configured"));
 
     const char *kv[] = {"mdm.apple_apns_cert", NULL, "mdm.apple_apns_key", NULL,
                         "mdm.apple_scep_cert", NULL, "mdm.apple_scep_key", NULL, NULL};
     serve_with(kv);
-    get("/api/mdm/apple/enroll", "whatever", &r);
-    CU_ASSERT_EQUAL(r.status, 404);
-    g_autofree char *t2 = body_text(&r);
-    CU_ASSERT(contains(t2, "mdm.apple_apns_cert"));
-    resp_clear(&r);
-    orchard_serve_state_set(NULL);
+    CU_ASSERT_EQUAL(gate.open, 0);
+    CU_ASSERT(contains(gate.reason, "mdm.apple_apns_cert"));
+    serve_with(NULL);
+    CU_ASSERT_EQUAL(gate.open, 1);
+    CU_ASSERT_STRING_EQUAL(gate.name, "mdm");
+    orchard_serve_state_set(server_ctx, NULL);
+    CU_ASSERT_EQUAL(gate.open, 0);
 }
 
 /* Missing, empty, malformed: one 404 that doesn't say which. */
@@ -337,7 +361,7 @@ static void test_route__bad_token(void)
         CU_ASSERT_STRING_EQUAL(t, "unknown enrollment token\n");
         resp_clear(&r);
     }
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(server_ctx, NULL);
 }
 
 static void test_route__subpath(void)
@@ -347,7 +371,7 @@ static void test_route__subpath(void)
     get("/api/mdm/apple/enroll/x", "whatever", &r);
     CU_ASSERT_EQUAL(r.status, 404);
     resp_clear(&r);
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(server_ctx, NULL);
 }
 
 static void test_route__unknown_token(void)
@@ -361,7 +385,7 @@ static void test_route__unknown_token(void)
     g_autofree char *t = body_text(&r);
     CU_ASSERT_STRING_EQUAL(t, "unknown enrollment token\n");
     resp_clear(&r);
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(server_ctx, NULL);
 }
 
 /* The store failing: 503 and a log line, never a profile. */
@@ -391,7 +415,7 @@ static void test_route__store_failure(void)
         resp_clear(&r);
         g_free(token);
     }
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(server_ctx, NULL);
 }
 
 /* The challenge inside a served profile (SCEP payload). g_free. */
@@ -453,7 +477,7 @@ static void test_route__serves_profile(void)
     CU_ASSERT(strcmp(challenge, challenge2) != 0);
     resp_clear(&r);
     g_free(token);
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(server_ctx, NULL);
 }
 
 /* 2026-12-05: 3,000 profile downloads with one token took 0.8 s and left
@@ -493,7 +517,7 @@ static void test_route__download_limit(void)
     CU_ASSERT_EQUAL(r.status, 200);
     resp_clear(&r);
     orchard_enroll_download_reset();
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(server_ctx, NULL);
 }
 
 static void test_route__serves_signed_profile(void)
@@ -523,7 +547,7 @@ static void test_route__serves_signed_profile(void)
                        "signed profile served"));
     resp_clear(&r);
     g_free(token);
-    orchard_serve_state_set(NULL);
+    orchard_serve_state_set(server_ctx, NULL);
 }
 
 /* ---- enroll-token create ------------------------------------------------------ */
