@@ -5,7 +5,7 @@
  * reading VmRSS, and counting `generate` round trips per second with one new
  * connection per call, as osqueryd makes them.
  *
- *   bench_extension [--runs N] [--seconds S] [--count N] --label L -- CMD ARG...
+ *   bench_extension [--runs N] [--seconds S] [--count N] [--smaps FILE] --label L -- CMD ARG...
  *
  * CMD gets `--socket <dir>/osquery.em --timeout 3 --interval 3` appended.
  * Human-readable progress goes to stderr; one `key=value ...` line to stdout. */
@@ -74,6 +74,18 @@ static void stop_ext(child *ch)
     }
     kill(ch->pid, SIGKILL);
     waitpid(ch->pid, &status, 0);
+}
+
+/* Where the resident memory is, once registered (--smaps FILE): a copy of
+ * /proc/PID/smaps to read by mapping. */
+static void save_smaps(pid_t pid, const char *dest)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/smaps", (int)pid);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &text, &len, NULL) ||
+        !g_file_set_contents(dest, text, (gssize)len, NULL))
+        fprintf(stderr, "bench: cannot copy %s to %s\n", path, dest);
 }
 
 static long vm_rss_kib(pid_t pid)
@@ -190,11 +202,12 @@ typedef struct {
     const char *label;
     char **cmd;
     int ncmd;
+    const char *smaps; /* copy the first start's /proc/PID/smaps here */
 } options;
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){5, 5.0, 0, NULL, NULL, 0};
+    *o = (options){.runs = 5, .seconds = 5.0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0) {
             o->cmd = argv + i + 1;
@@ -206,6 +219,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->seconds = atof(argv[++i]);
         } else if (i + 1 < argc && strcmp(argv[i], "--count") == 0) {
             o->count = atol(argv[++i]);
+        } else if (i + 1 < argc && strcmp(argv[i], "--smaps") == 0) {
+            o->smaps = argv[++i];
         } else if (i + 1 < argc && strcmp(argv[i], "--label") == 0) {
             o->label = argv[++i];
         } else {
@@ -260,6 +275,8 @@ static int one_run(const options *o, fake_osqueryd *f, int run, results *r)
         return -1;
     }
     r->rss_kib[run] = vm_rss_kib(ch.pid);
+    if (o->smaps && run == 0)
+        save_smaps(ch.pid, o->smaps);
     fprintf(stderr, "  %s run %d: registered %.1f ms, answering %.1f ms, VmRSS %ld KiB\n",
             o->label, run + 1, r->reg_us[run] / 1000.0, r->ready_us[run] / 1000.0,
             r->rss_kib[run]);
