@@ -2,6 +2,8 @@
  * and commands, registered through the same ABI as every other plugin so
  * that `orchard_plugins` and `orchard help` list them like the rest. */
 #include "host/commands.h"
+#include "host/jobs/jobs.h"
+#include "jobs.gen.h"
 #include "orchard_plugins.gen.h"
 #include "host/plugins/registry.h"
 
@@ -52,9 +54,10 @@ static const orchard_command cmd_version = {
     .payload = NULL,
 };
 
-static const orchard_table *const tables[] = {&orchard_table_orchard_plugins};
+static const orchard_table *const tables[] = {&orchard_table_orchard_plugins,
+                                              &orchard_table_jobs};
 static const orchard_command *const commands[] = {&cmd_query, &cmd_extension, &cmd_help,
-                                                  &cmd_version};
+                                                  &cmd_version, &orchard_cmd_job_run};
 
 static const orchard_plugin core_plugin = {
     ORCHARD_STRUCT_HEADER(orchard_plugin),
