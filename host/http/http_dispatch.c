@@ -1,9 +1,10 @@
 /* From a complete request to a plugin's handler and back: the transport
  * module calls orchard_http_dispatch on its worker thread, which picks the
  * route from the process's registry (orchard_registry_find_route), runs the
- * handler, and fills in the answers plugin.h promises when there is no route
- * (404), no route for the method (405 with Allow), a failing handler (500)
- * or a silent one (204). Also the access log, one line per request. */
+ * route's guard (http_guard.c) and then the handler, and fills in the
+ * answers plugin.h promises when there is no route (404), no route for the
+ * method (405 with Allow), a failing handler (500, JSON with the message it
+ * gave host->fail) or a silent one (204). Also the access log. */
 #include "host/http/http_api.h"
 #include "host/http/http_guard.h"
 #include "host/http/http_internal.h"
@@ -15,13 +16,33 @@
 #include <inttypes.h>
 #include <string.h>
 
+/* The guard let the request through: call the handler and fill in what
+ * it left unanswered. */
+static void run_handler(orchard_registry *reg, const orchard_route *route,
+                        const orchard_http_request *req, orchard_http_response *resp)
+{
+    int rc = orchard_call_route(orchard_registry_ctx_of(reg, route), route, req, resp);
+
+    if (rc < 0 && resp->status == 0) {
+        /* The query string stays out of logs: it carries enrollment tokens. */
+        const char *why = orchard_ctx_failure();
+        orchard_warn("http", "%s %s: the handler for %s failed: %s", req->method, req->path,
+                     route->path_prefix, why ? why : orchard_strerror(rc));
+        /* Headers a failing handler set are dropped either way. */
+        orchard_http_response_text(resp, 500, "internal server error\n");
+        if (why)
+            orchard_http_error(resp, 500, why, NULL, NULL);
+    } else if (resp->status == 0) {
+        resp->status = 204; /* headers the handler set still go out */
+    }
+}
+
 orchard_http_response *orchard_http_dispatch(const orchard_http_request *req, void *ud)
 {
     orchard_registry *reg = orchard_registry_global();
     orchard_http_response *resp = orchard_http_response_new();
     g_autofree char *allow = NULL;
     const orchard_route *route;
-    int rc;
 
     (void)ud;
     route = reg ? orchard_registry_find_route(reg, req->method, req->path, &allow) : NULL;
@@ -34,23 +55,9 @@ orchard_http_response *orchard_http_dispatch(const orchard_http_request *req, vo
         }
         return resp;
     }
-    if (orchard_http_guard_check(route, req, resp) != 0) {
-        orchard_http_response_finish(resp);
-        return resp;
-    }
-    rc = orchard_call_route(orchard_registry_ctx_of(reg, route), route, req, resp);
-    if (rc < 0 && resp->status == 0) {
-        /* The query string stays out of logs: it carries enrollment tokens. */
-        const char *why = orchard_ctx_failure();
-        orchard_warn("http", "%s %s: the handler for %s failed: %s", req->method, req->path,
-                     route->path_prefix, why ? why : orchard_strerror(rc));
-        if (why)
-            orchard_http_error(resp, 500, why, NULL, NULL);
-        else
-            orchard_http_response_text(resp, 500, "internal server error\n");
-    } else if (resp->status == 0) {
-        resp->status = 204; /* headers the handler set still go out */
-    }
+    if (orchard_http_guard_check(route, req, resp) == 0)
+        run_handler(reg, route, req, resp);
+    orchard_http_guard_end();
     orchard_http_response_finish(resp);
     return resp;
 }
