@@ -6,6 +6,7 @@
  * the store, unload the module; the process can exit within 5 s. */
 #include "host/http/http_api.h"
 #include "host/http/http_internal.h"
+#include "host/jobs/jobs.h"
 #include "host/log.h"
 #include "host/store/store.h"
 
@@ -236,9 +237,14 @@ int orchard_http_serve(void (*ready)(const char *base_url, void *ud), void *ud)
     if ((rc = start(api, &st, &mc, &srv, &url, &err)))
         goto out_signals;
     log_listening(&st, url);
+    int jobs_rc = orchard_jobs_start(); /* fails when running, or its last stop still waits */
+    if (jobs_rc)
+        orchard_warn("http", "serving without starting the job scheduler: %s",
+                     orchard_strerror(jobs_rc));
     if (ready)
         ready(url, ud);
     shut_down(api, srv, wait_for_stop(read_fd));
+    orchard_jobs_stop(); /* their last records go to the store: before it closes */
     orchard_store_close();
     orchard_info("http", "stopped");
 out_signals:
