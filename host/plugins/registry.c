@@ -152,7 +152,10 @@ void orchard_registry_free(orchard_registry *reg)
     for (guint i = reg->plugins->len; i > 0; i--) {
         plugin_entry *e = g_ptr_array_index(reg->plugins, i - 1);
         plugin_deinit(e->pub.plugin, e->ctx);
+        /* A deinit may publish, which starts the event thread again. */
+        orchard_events_flush_stop();
         orchard_events_forget(e->ctx);
+        orchard_http_guard_forget(e->ctx);
         orchard_settings_forget_owner(e->ctx);
         if (e->module)
             g_module_close(e->module);
@@ -358,6 +361,12 @@ static int check_plugin(orchard_registry *reg, const orchard_plugin *p, const ch
         }
         /* Two handlers for one method and prefix: which would win is an
          * accident of load order, so refuse like a clashing table name. */
+        if (orchard_route_guard_of(r) > ORCHARD_GUARD_ADMIN) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): route %s %s has an unknown guard %u",
+                                         label, origin, r->method, r->path_prefix,
+                                         orchard_route_guard_of(r));
+            return ORCHARD_EINVAL;
+        }
         if (route_taken(reg, p, i)) {
             *error_msg = g_strdup_printf("plugin '%s' (%s): route %s %s is already registered",
                                          label, origin, r->method, r->path_prefix);
@@ -421,6 +430,7 @@ static int accept_plugin(const orchard_plugin *p, orchard_ctx *ctx, const char *
                                          origin, why ? why : orchard_strerror(rc));
             orchard_settings_forget_owner(ctx);
             orchard_events_forget(ctx);
+            orchard_http_guard_forget(ctx);
             plugin_deinit(p, ctx);
             return rc < 0 ? rc : ORCHARD_EINVAL;
         }

@@ -60,6 +60,15 @@ static int candidate_entry(const orchard_host_api *host, const orchard_plugin **
     return entry_rc;
 }
 
+static int noop_run2(orchard_ctx *ctx, int argc, char **argv, void *payload)
+{
+    (void)ctx;
+    (void)argc;
+    (void)argv;
+    (void)payload;
+    return 0;
+}
+
 static void reset_candidate(const char *name, const char *table)
 {
     entry_rc = 0;
@@ -179,6 +188,15 @@ static void test_registry__invalid_contents(void)
     expect(ORCHARD_EINVAL, "no name or run");
     reset_candidate(NULL, "t1");
     expect(ORCHARD_EINVAL, "no name");
+    /* 1.2: a guard the host doesn't know would answer 500 on every request. */
+    reset_candidate("bad", "t1");
+    cand_route.guard = ORCHARD_GUARD_ADMIN + 1;
+    expect(ORCHARD_EINVAL, "unknown guard 5");
+    /* 1.2: a 2-form callback stands in for the v1 one. */
+    reset_candidate("ok", "t1");
+    cand_cmds[0].run = NULL;
+    cand_cmds[0].run2 = noop_run2;
+    expect(0, NULL);
 }
 
 static void test_registry__name_clashes(void)
