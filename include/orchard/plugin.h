@@ -390,7 +390,8 @@ typedef void (*orchard_event_fn)(orchard_ctx *ctx, const char *name, const char 
 
 /**
  * Who sent `req`? Write the user's id (e.g. an email) into who (who_size
- * bytes, NUL-terminated) and return the user's orchard_role (1..3); return 0
+ * bytes, 256 today, NUL-terminated; an empty id is refused) and return the
+ * user's orchard_role (1..3); return 0
  * when the request carries no valid credentials (the host answers 401), or a
  * negative code when it cannot tell (the host answers 503).
  */
@@ -619,15 +620,17 @@ typedef struct orchard_host_api {
     /* Events. */
     /**
      * Call `fn` for every event named `name` ("mdm.enrolled"), or every event
-     * whose name starts with the prefix before a final ".*" ("mdm.*").
-     * Returns 0, ORCHARD_EINVAL or ORCHARD_ENOMEM.
+     * whose name continues the prefix before a final ".*" with a dot ("mdm.*"
+     * takes "mdm.enrolled", not "mdm" or "mdmx.y"). Names are dot-separated
+     * segments of a lower-case letter then letters, digits or '_', at most
+     * 128 bytes. Returns 0, ORCHARD_EINVAL or ORCHARD_ENOMEM.
      */
     int (*event_subscribe)(orchard_ctx *ctx, const char *name, orchard_event_fn fn,
                            void *payload);
     /**
      * Queue an event for the subscribers; `json` (NULL for "{}") is copied.
-     * Returns 0, ORCHARD_EINVAL (a bad name) or ORCHARD_EBUSY (the queue is
-     * full: the event is dropped and logged).
+     * Returns 0, ORCHARD_EINVAL (a bad name), ORCHARD_ETOOBIG (json over 1 MiB)
+     * or ORCHARD_EBUSY (the queue is full: the event is dropped and logged).
      */
     int (*event_publish)(orchard_ctx *ctx, const char *name, const char *json);
 
@@ -649,11 +652,13 @@ typedef struct orchard_host_api {
     /**
      * Open or close a gate (see orchard_route.gate); `reason` says why it is
      * closed (copied). Gates start closed with the reason "not configured".
+     * Names are 1-64 of [a-z0-9_.-]. Returns 0 or ORCHARD_EINVAL.
      */
     int (*gate_set)(orchard_ctx *ctx, const char *gate, int open, const char *reason);
     /**
      * Answer with a JSON error in Fleet's shape: {"message": message,
      * "errors": [{"name": field or "base", "reason": reason or message}]}.
+     * Returns 0, or ORCHARD_EINVAL (a status outside 400-599, no message).
      */
     int (*http_error)(orchard_http_response *resp, int status, const char *message,
                       const char *field, const char *reason);
