@@ -1,17 +1,35 @@
-/* `orchard query [--json] "SQL"`: every registered table as an SQLite
- * virtual table in an in-memory database; rows printed as an aligned table
- * (like osqueryi) or as one JSON array of objects. */
+/* `orchard query [--json] [--timeout S] "SQL"`: every registered table as an
+ * SQLite virtual table in an in-memory database; rows printed as an aligned
+ * table (like osqueryi) or as one JSON array of objects. A query looks and
+ * does not touch: the store is opened read-only (never created or migrated),
+ * no other database file can be attached, and a time limit stops runaways. */
 #include "host/args.h"
 #include "host/commands.h"
+#include "host/config.h"
 #include "host/log.h"
 #include "host/plugins/registry.h"
 #include "host/query/vtab.h"
+#include "host/store/store.h"
 
 #include <glib.h>
 #include <jansson.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+
+#define USAGE "usage: orchard query [--json] [--timeout SECONDS] \"SQL\"\n"
+#define DEFAULT_TIMEOUT_S 60
+#define MAX_TIMEOUT_S 86400
+/* Virtual machine steps between two looks at the clock. */
+#define PROGRESS_STEPS 10000
+
+/* What the authorizer and the progress handler saw, for the messages. */
+typedef struct {
+    int denied;        /* SQLITE_ATTACH or SQLITE_DETACH refused at prepare; 0: none */
+    gint64 deadline;   /* monotonic microseconds; 0: no limit */
+    long timeout_s;
+    int timed_out;
+} query_guard;
 
 typedef struct {
     int ncol;
@@ -121,8 +139,51 @@ static void collect_row(result_set *rs, sqlite3_stmt *st)
     g_ptr_array_add(rs->rows, row);
 }
 
+/* ATTACH would open (VACUUM INTO: create) any file the user can reach,
+ * and DETACH has nothing of ours to detach: both are refused at prepare. */
+static int authorize(void *payload, int action, const char *a, const char *b, const char *c,
+                     const char *d)
+{
+    query_guard *g = payload;
+    (void)a;
+    (void)b;
+    (void)c;
+    (void)d;
+    if (action == SQLITE_ATTACH || action == SQLITE_DETACH) {
+        g->denied = action;
+        return SQLITE_DENY;
+    }
+    return SQLITE_OK;
+}
+
+/* Nonzero interrupts the statement (SQLITE_INTERRUPT). */
+static int on_progress(void *payload)
+{
+    query_guard *g = payload;
+    if (g->deadline && g_get_monotonic_time() >= g->deadline)
+        g->timed_out = 1;
+    return g->timed_out;
+}
+
+/* Why a statement failed, in the user's terms where we know them better. */
+static void print_failure(sqlite3 *db, const query_guard *g)
+{
+    if (g->denied == SQLITE_ATTACH)
+        fprintf(stderr, "orchard query: ATTACH is not allowed: a query reads orchard's tables "
+                        "and opens no other database file (VACUUM INTO is refused too)\n");
+    else if (g->denied == SQLITE_DETACH)
+        fprintf(stderr, "orchard query: DETACH is not allowed: a query has no other database "
+                        "to detach\n");
+    else if (g->timed_out)
+        fprintf(stderr, "orchard query: the query ran past --timeout %ld s and was stopped "
+                        "(the default is %d; --timeout 0: no limit)\n", g->timeout_s,
+                DEFAULT_TIMEOUT_S);
+    else
+        fprintf(stderr, "orchard query: %s\n", sqlite3_errmsg(db));
+}
+
 /* Run every statement of `sql`; rows of all of them go to one output. */
-static int run_sql(sqlite3 *db, const char *sql, int as_json)
+static int run_sql(sqlite3 *db, const char *sql, int as_json, query_guard *g)
 {
     const char *tail = sql;
     int rc = 0, json_rows = 0;
@@ -131,8 +192,9 @@ static int run_sql(sqlite3 *db, const char *sql, int as_json)
         printf("[\n");
     while (tail && *tail && rc == 0) {
         sqlite3_stmt *st = NULL;
+        g->denied = 0;
         if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
-            fprintf(stderr, "orchard query: %s\n", sqlite3_errmsg(db));
+            print_failure(db, g);
             rc = 1;
             break;
         }
@@ -152,7 +214,7 @@ static int run_sql(sqlite3 *db, const char *sql, int as_json)
                 collect_row(&rs, st);
         }
         if (step != SQLITE_DONE) {
-            fprintf(stderr, "orchard query: %s\n", sqlite3_errmsg(db));
+            print_failure(db, g);
             rc = 1;
         } else if (!as_json && rs.ncol > 0) {
             print_table(&rs);
@@ -165,30 +227,67 @@ static int run_sql(sqlite3 *db, const char *sql, int as_json)
     return rc;
 }
 
-int orchard_cmd_query(int argc, char **argv, void *payload)
+/* The nudge table skips a configured JSON file that is not there and reads
+ * the Mac's own: say so, or a typo in --nudge_json looks like a result. */
+static void warn_missing_nudge_json(void)
 {
-    (void)payload;
-    const char *sql = NULL;
-    int as_json = 0;
+    const char *path = orchard_config_get(orchard_config_global(), "agent.nudge_json");
+    if (path && *path && !g_file_test(path, G_FILE_TEST_EXISTS))
+        fprintf(stderr, "orchard query: warning: --nudge_json (agent.nudge_json) %s: no such "
+                        "file; the nudge table reads the Nudge files under the root instead\n",
+                path);
+}
+
+typedef struct {
+    const char *sql;
+    int as_json;
+    long timeout_s;
+} query_args;
+
+/* Returns 0, or 2 after printing a usage error. */
+static int parse_args(int argc, char **argv, query_args *q)
+{
+    q->timeout_s = DEFAULT_TIMEOUT_S;
     for (int i = 1; i < argc; i++) {
-        if (orchard_arg_flag(argv[i], "json"))
-            as_json = 1;
-        else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "orchard query: unknown option %s\nusage: orchard query [--json] \"SQL\"\n",
-                    argv[i]);
+        const char *v = NULL;
+        int r = orchard_arg_value(&i, argc, argv, "timeout", &v);
+        if (r != 0) {
+            if (r < 0 || (q->timeout_s = orchard_arg_uint(v, MAX_TIMEOUT_S)) < 0) {
+                fprintf(stderr, "orchard query: --timeout takes whole seconds from 0 (no "
+                                "limit) to %d\n" USAGE, MAX_TIMEOUT_S);
+                return 2;
+            }
+            i--; /* orchard_arg_value stepped past the value; the loop steps once more */
+        } else if (orchard_arg_flag(argv[i], "json")) {
+            q->as_json = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "orchard query: unknown option %s\n" USAGE, argv[i]);
             return 2;
-        } else if (!sql)
-            sql = argv[i];
-        else {
+        } else if (!q->sql) {
+            q->sql = argv[i];
+        } else {
             fprintf(stderr, "orchard query: give the SQL as one argument (quote it)\n");
             return 2;
         }
     }
-    if (!sql) {
-        fprintf(stderr, "usage: orchard query [--json] \"SQL\"\n"
-                        "example: orchard query \"select * from orchard_plugins\"\n");
+    if (!q->sql) {
+        fprintf(stderr, USAGE "example: orchard query \"select * from orchard_plugins\"\n");
         return 2;
     }
+    return 0;
+}
+
+int orchard_cmd_query(int argc, char **argv, void *payload)
+{
+    (void)payload;
+    query_args q = {0};
+    query_guard guard = {0};
+    int rc = parse_args(argc, argv, &q);
+    if (rc)
+        return rc;
+    /* Before any table runs: a table that needs the store finds it read-only. */
+    orchard_store_set_read_only(1);
+    warn_missing_nudge_json();
     sqlite3 *db = NULL;
     if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
@@ -200,9 +299,21 @@ int orchard_cmd_query(int argc, char **argv, void *payload)
     if (orchard_vtab_attach(db, orchard_registry_global(), &err) != 0) {
         fprintf(stderr, "orchard query: %s\n", err);
         sqlite3_close(db);
+        orchard_store_close();
         return 1;
     }
-    int rc = run_sql(db, sql, as_json);
+    /* After the tables are declared. The limit backs the authorizer up. */
+    sqlite3_set_authorizer(db, authorize, &guard);
+    sqlite3_limit(db, SQLITE_LIMIT_ATTACHED, 0);
+    guard.timeout_s = q.timeout_s;
+    if (q.timeout_s > 0) {
+        guard.deadline = g_get_monotonic_time() + (gint64)q.timeout_s * G_TIME_SPAN_SECOND;
+        sqlite3_progress_handler(db, PROGRESS_STEPS, on_progress, &guard);
+    }
+    rc = run_sql(db, q.sql, q.as_json, &guard);
     sqlite3_close(db);
+    /* Closing the last connection removes the -wal and -shm files it may
+     * have made; left behind, they would belong to whoever ran the query. */
+    orchard_store_close();
     return rc;
 }

@@ -62,8 +62,10 @@ static struct {
     GMutex lock;
     GCond idle;            /* broadcast when open_tx drops to 0 */
     orchard_store_backend *be;
+    char *target;          /* what be was opened on, for messages */
     unsigned open_tx;
     int closing;
+    int read_only;         /* orchard_store_set_read_only */
 } store;
 
 /* --- options and backend choice */
@@ -86,8 +88,10 @@ static int option_uint(const char *key, unsigned def, unsigned min, unsigned max
     return 0;
 }
 
+/* Called with store.lock held. */
 static int read_options(orchard_store_options *o, char **error_msg)
 {
+    o->read_only = store.read_only;
     int rc = option_uint("store.busy_timeout_ms", DEFAULT_BUSY_TIMEOUT_MS, 0,
                          MAX_BUSY_TIMEOUT_MS, &o->busy_timeout_ms, error_msg);
     if (rc == 0)
@@ -129,6 +133,7 @@ static int open_locked(const backend_kind *kind, const char *target, char **erro
         return ORCHARD_EABI;
     }
     store.be = be;
+    store.target = g_strdup(target);
     return 0;
 }
 
@@ -199,6 +204,7 @@ void orchard_store_close(void)
         g_cond_wait(&store.idle, &store.lock);
     store.be->close(store.be->self);
     store.be = NULL;
+    g_clear_pointer(&store.target, g_free);
     store.closing = 0;
     g_mutex_unlock(&store.lock);
 }
@@ -209,6 +215,29 @@ int orchard_store_is_open(void)
     int open = store.be != NULL && !store.closing;
     g_mutex_unlock(&store.lock);
     return open;
+}
+
+void orchard_store_set_read_only(int read_only)
+{
+    g_mutex_lock(&store.lock);
+    store.read_only = read_only ? 1 : 0;
+    g_mutex_unlock(&store.lock);
+}
+
+int orchard_store_is_read_only(void)
+{
+    g_mutex_lock(&store.lock);
+    int ro = store.read_only;
+    g_mutex_unlock(&store.lock);
+    return ro;
+}
+
+char *orchard_store_target(void)
+{
+    g_mutex_lock(&store.lock);
+    char *t = g_strdup(store.target);
+    g_mutex_unlock(&store.lock);
+    return t;
 }
 
 /* --- transactions */

@@ -31,6 +31,20 @@ void orchard_store_close(void);
 /** 1 when the store is open. */
 int orchard_store_is_open(void);
 
+/**
+ * Host only: open the store read-only from now on (`orchard query`), before
+ * the first store call. Such an open creates nothing: a missing database is
+ * ORCHARD_ENOTFOUND with a message naming it; write transactions fail with
+ * ORCHARD_EINVAL; store_migrate applies nothing and fails with
+ * ORCHARD_ENOTFOUND, logging which owner's schema is missing, when a
+ * migration is still to run. A store already open stays as it is.
+ */
+void orchard_store_set_read_only(int read_only);
+/** 1 after orchard_store_set_read_only(1). */
+int orchard_store_is_read_only(void);
+/** What the open store was opened on (a file path for SQLite), or NULL. g_free. */
+char *orchard_store_target(void);
+
 /*
  * The host-API entries (include/orchard/plugin.h documents them). What the
  * store adds to that contract:

@@ -36,6 +36,8 @@
 typedef struct orchard_store_options {
     unsigned busy_timeout_ms;  /* store.busy_timeout_ms: wait for a lock at most this long */
     unsigned read_connections; /* store.read_connections: at most this many readers at once */
+    int read_only;             /* create nothing, no writer: a missing database is
+                                * ORCHARD_ENOTFOUND, begin(write=1) ORCHARD_EINVAL */
 } orchard_store_options;
 
 typedef struct orchard_store_backend orchard_store_backend;
@@ -44,8 +46,8 @@ typedef struct orchard_store_backend orchard_store_backend;
  * Open the database named by `target` (SQLite: a file path) and return the
  * backend in *out, which stays valid until its close. Returns 0, or a
  * negative code with *error_msg (g_free): ORCHARD_ENOTFOUND (no such
- * directory or server), ORCHARD_EIO (not a database, corrupt, unreadable),
- * ORCHARD_EINVAL. *out is NULL on failure.
+ * directory or server; read-only: no such database), ORCHARD_EIO (not a
+ * database, corrupt, unreadable), ORCHARD_EINVAL. *out is NULL on failure.
  */
 typedef int (*orchard_store_backend_open_fn)(const char *target,
                                              const orchard_store_options *opts,

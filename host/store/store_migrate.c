@@ -1,7 +1,8 @@
 /* Schema migrations, versioned per owner (a plugin's name): a plugin hands
  * its ordered list of scripts to store_migrate at start, and table
  * orchard_migrations remembers which versions this database has. Written on
- * the store's public functions only, so every backend gets it unchanged. */
+ * the store's public functions only, so every backend gets it unchanged.
+ * A read-only store (`orchard query`) is only checked, never migrated. */
 #include "host/store/store.h"
 
 #include "host/log.h"
@@ -129,6 +130,22 @@ static int apply_one(const char *owner, size_t v, const char *script)
     return rc;
 }
 
+/* Read-only: the versions `owner` still lacks can't be applied. Says so
+ * (naming the store) and returns ORCHARD_ENOTFOUND, or 0 when none is missing. */
+static int check_only(const char *owner, const gboolean *done, size_t n)
+{
+    size_t missing = 0;
+    for (size_t v = 1; v <= n; v++)
+        missing += !done[v - 1];
+    if (missing == 0)
+        return 0;
+    g_autofree char *target = orchard_store_target();
+    orchard_error(COMPONENT, "the store %s does not have %s's tables yet (%zu of %zu "
+                  "migrations to run): `orchard serve` sets them up; a read-only open "
+                  "changes nothing", target ? target : "", owner, missing, n);
+    return ORCHARD_ENOTFOUND;
+}
+
 int orchard_store_migrate(const char *owner, const char *const *migrations, size_t n)
 {
     g_autofree gboolean *done = NULL;
@@ -153,6 +170,8 @@ int orchard_store_migrate(const char *owner, const char *const *migrations, size
     if ((rc = read_applied(owner, n, done, &newest, 0, &began)) != 0) {
         if (!began) /* no store at all: nothing to create */
             return rc;
+        if (orchard_store_is_read_only()) /* no orchard_migrations: nothing applied */
+            return check_only(owner, done, n);
         if ((rc = ensure_bookkeeping()) != 0)
             return rc;
         if ((rc = read_applied(owner, n, done, &newest, 1, &began)) != 0)
@@ -162,6 +181,8 @@ int orchard_store_migrate(const char *owner, const char *const *migrations, size
         /* A newer orchard ran on this database: its schema may not be ours. */
         orchard_warn(COMPONENT, "the store has %s at version %lld, newer than the %zu "
                      "this build knows", owner, (long long)newest, n);
+    if (orchard_store_is_read_only())
+        return check_only(owner, done, n);
     for (size_t v = 1; v <= n; v++)
         if (!done[v - 1] && (rc = apply_one(owner, v, migrations[v - 1])) != 0)
             return rc; /* later versions depend on this one: stop */

@@ -1,7 +1,8 @@
 /* The store's SQLite backend (store_backend.h): one file in WAL mode, one
  * writer connection that write transactions take in turn (the "one writer
  * path"), and a small pool of reader connections whose transactions are
- * snapshots running beside the writer. Connections and statements:
+ * snapshots running beside the writer. Read-only (`orchard query`): the
+ * readers alone, and no file is created. Connections and statements:
  * store_sqlite_conn.c. */
 #include "host/store/store_sqlite.h"
 
@@ -9,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gstdio.h>
 #include <orchard/plugin.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +65,22 @@ static int create_file(const char *path, char **error_msg)
     }
     close(fd);
     return 0;
+}
+
+/* Read-only: the file must be there already; nothing here creates it. */
+static int require_file(const char *path, char **error_msg)
+{
+    GStatBuf sb;
+
+    if (g_stat(path, &sb) == 0 && sb.st_size > 0)
+        return 0;
+    if (errno == ENOENT || sb.st_size == 0) {
+        *error_msg = g_strdup_printf("there is no store at %s yet (`orchard serve` creates it; "
+                                     "a read-only open creates nothing)", path);
+        return ORCHARD_ENOTFOUND;
+    }
+    *error_msg = g_strdup_printf("%s: %s", path, g_strerror(errno));
+    return ORCHARD_EIO;
 }
 
 /* --- taking and giving back connections */
@@ -213,8 +231,17 @@ static int begin_read(sqlite_store *s, sqlite_conn **conn, char **error_msg)
 
 static int sq_begin(void *self, int write, void **conn, char **error_msg)
 {
+    sqlite_store *s = self;
     sqlite_conn *c = NULL;
-    int rc = write ? begin_write(self, &c, error_msg) : begin_read(self, &c, error_msg);
+    int rc;
+
+    if (write && !s->writer) {
+        *conn = NULL;
+        *error_msg = g_strdup_printf("%s is open read-only here: no write transactions",
+                                     s->path);
+        return ORCHARD_EINVAL;
+    }
+    rc = write ? begin_write(s, &c, error_msg) : begin_read(s, &c, error_msg);
     *conn = c;
     return rc;
 }
@@ -382,7 +409,8 @@ int orchard_store_sqlite_open(const char *target, const orchard_store_options *o
         *error_msg = g_strdup("this SQLite library was built without thread support");
         return ORCHARD_EIO;
     }
-    if ((rc = create_file(target, error_msg)) != 0)
+    rc = opts->read_only ? require_file(target, error_msg) : create_file(target, error_msg);
+    if (rc != 0)
         return rc;
     s = g_new0(sqlite_store, 1);
     s->base = ops;
@@ -393,7 +421,16 @@ int orchard_store_sqlite_open(const char *target, const orchard_store_options *o
     g_cond_init(&s->writer_free);
     g_cond_init(&s->reader_free);
     s->idle_readers = g_ptr_array_new();
-    if ((rc = sqlite_conn_open(target, 1, opts->busy_timeout_ms, &s->writer, error_msg)) != 0) {
+    if (opts->read_only) {
+        /* No writer; one reader now, so a file that is no database fails here. */
+        sqlite_conn *r = NULL;
+        if ((rc = take_reader(s, deadline_of(s), &r, error_msg)) != 0) {
+            sq_close(s);
+            return rc;
+        }
+        give_reader(s, r);
+    } else if ((rc = sqlite_conn_open(target, 1, opts->busy_timeout_ms, &s->writer,
+                                      error_msg)) != 0) {
         sq_close(s);
         return rc;
     }

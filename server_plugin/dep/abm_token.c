@@ -1,5 +1,6 @@
 /* The ABM server token: unwrap S/MIME, decrypt the CMS EnvelopedData with the
- * ABM key, cut out the MESSAGE block and read its JSON (see abm_token.h).
+ * ABM key, cut out the MESSAGE block and read its JSON (see abm_token.h and
+ * docs/protocols.md §10).
  * Secrets are copied once into the struct; every other copy is wiped. */
 #include "server_plugin/dep/abm_token.h"
 
@@ -10,62 +11,25 @@
 #include <openssl/cms.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <limits.h>
 #include <string.h>
 
 #define BEGIN_MARK "-----BEGIN MESSAGE-----"
 #define END_MARK "-----END MESSAGE-----"
 
-/* The body after the MIME headers, or NULL when `data` has no S/MIME header
- * block naming pkcs7-mime. Headers end at the first empty line (LF or CRLF). */
-static const char *smime_body(const char *data, size_t len, size_t *body_len)
-{
-    const char *end = data + len;
-    const char *line = data;
-    int saw_pkcs7 = 0, n_headers = 0;
-
-    while (line < end) {
-        const char *nl = memchr(line, '\n', (size_t)(end - line));
-        size_t n = (size_t)((nl ? nl : end) - line);
-        if (n > 0 && line[n - 1] == '\r')
-            n--;
-        if (n == 0) {
-            if (!nl || n_headers == 0 || !saw_pkcs7)
-                return NULL;
-            *body_len = (size_t)(end - (nl + 1));
-            return nl + 1;
-        }
-        if (!memchr(line, ':', n) && !(line[0] == ' ' || line[0] == '\t'))
-            return NULL; /* neither a header nor a folded continuation */
-        n_headers++;
-        g_autofree char *lower = g_ascii_strdown(line, (gssize)n);
-        if (strstr(lower, "pkcs7-mime"))
-            saw_pkcs7 = 1;
-        if (!nl)
-            return NULL;
-        line = nl + 1;
-    }
-    return NULL;
-}
-
-/* The CMS EnvelopedData of an S/MIME file, or NULL. */
+/* The CMS EnvelopedData of an S/MIME file, or NULL. OpenSSL's MIME reader
+ * takes LF or CRLF, folded headers, and both pkcs7-mime content types, and
+ * refuses a file without a MIME header block. */
 static CMS_ContentInfo *parse_smime(const char *data, size_t len)
 {
-    size_t body_len = 0;
-    const char *body = smime_body(data, len, &body_len);
-    if (!body)
-        return NULL;
-    /* GLib's decoder skips line breaks and other non-alphabet bytes. */
-    g_autofree char *b64 = g_strndup(body, body_len);
-    gsize der_len = 0;
-    g_autofree guchar *der = g_base64_decode(b64, &der_len);
-    if (!der || der_len == 0 || der_len > (gsize)G_MAXLONG)
-        return NULL;
-    const unsigned char *p = der;
-    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)der_len);
+    BIO *in = len <= (size_t)INT_MAX ? BIO_new_mem_buf(data, (int)len) : NULL;
+    CMS_ContentInfo *cms = in ? SMIME_read_CMS(in, NULL) : NULL;
+
     if (cms && OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_enveloped) {
         CMS_ContentInfo_free(cms);
         cms = NULL;
     }
+    BIO_free(in);
     ERR_clear_error();
     return cms;
 }

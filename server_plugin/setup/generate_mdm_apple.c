@@ -1,10 +1,13 @@
-/* `orchard generate mdm-apple`: the first step of MDM setup, as in Fleet.
- * Makes the APNs key and CSR and the SCEP CA, and with an MDM vendor
- * certificate also the push request for Apple's portal; checks every
- * argument and output path before it writes anything (REFERENCE §3). */
+/* `orchard generate mdm-apple`: the first step of MDM setup, as in Fleet,
+ * and the yearly APNs renewal. Makes the APNs key and CSR and the SCEP CA,
+ * and with an MDM vendor certificate also the push request for Apple's
+ * portal; checks every argument and output path before it writes anything
+ * (docs/protocols.md §4). The SCEP CA is replaced only when asked by name:
+ * every enrolled Mac's identity certificate hangs off it. */
 #include "server_plugin/server.h"
 
 #include "server_plugin/setup/cert_build.h"
+#include "server_plugin/setup/push_request.h"
 #include "server_plugin/setup/setup_io.h"
 #include "server_plugin/crypto/x509_util.h"
 
@@ -16,7 +19,7 @@
 #define USAGE                                                                                  \
     "orchard generate mdm-apple --email E --org O [--apns-key F] [--apns-csr F]\n"             \
     "        [--scep-cert F] [--scep-key F] [--vendor-cert F --vendor-key F [--push-request F]]\n" \
-    "        [--force]\n"                                                                      \
+    "        [--renew | --force] [--replace-scep-ca]\n"                                        \
     "  --email E         contact email, the CSR's emailAddress\n"                              \
     "  --org O           organization name, the CSR's O\n"                                     \
     "  --apns-key F      APNs private key to write (fleet-mdm-apple-apns.key, mode 0600)\n"    \
@@ -27,12 +30,18 @@
     "                    to Apple's root (Apple WWDR intermediate, Apple Inc. Root)\n"          \
     "  --vendor-key F    the vendor certificate's private key; with both, the CSR is signed\n" \
     "  --push-request F  push request to write (fleet-mdm-apple-push-request.txt)\n"           \
-    "  --force           replace files that exist\n"                                           \
+    "  --renew           renewal: a new CSR (and push request) for the existing APNs key (a\n" \
+    "                    new key if there is none); the SCEP CA is kept\n"                     \
+    "  --force           start APNs over: replace the APNs key, CSR and push request; the\n"   \
+    "                    SCEP CA is kept\n"                                                    \
+    "  --replace-scep-ca make a new SCEP CA over the existing one. Every enrolled Mac is\n"    \
+    "                    then cut off and must enroll again.\n"                                \
     "Options take their value as `--opt V` or `--opt=V`.\n"                                    \
     "Exit status: 0 files written; 2 argument error (unknown option, missing or empty\n"       \
-    "value, invalid email, missing org, unreadable vendor files, a vendor key that does\n"    \
-    "not match its certificate, two outputs on one path); 1 a file exists (without\n"         \
-    "--force) or cannot be written, or key generation failed. On any error nothing is written."
+    "value, invalid email, missing org, --renew with --force, unreadable vendor files, a\n"   \
+    "vendor key that does not match its certificate, two outputs on one path); 1 a file\n"    \
+    "exists (without --renew or --force) or cannot be written, a file to keep is unusable,\n" \
+    "or key generation failed. On any error nothing is written."
 
 #define CMD "generate mdm-apple"
 
@@ -40,8 +49,16 @@ typedef struct {
     const char *email, *org;
     const char *apns_key, *apns_csr, *scep_cert, *scep_key;
     const char *vendor_cert, *vendor_key, *push_request;
-    int force;
+    int renew, force, replace_scep_ca;
 } mdm_args;
+
+/* What this run keeps, decided from the flags and the files in place. */
+typedef struct {
+    int keep_apns_key;    /* --renew with an APNs key in place */
+    int keep_scep_ca;     /* --renew or --force with a SCEP CA in place */
+    int replaces_scep_ca; /* --replace-scep-ca over a CA in place: say what it costs */
+    int half_scep_ca;     /* --renew or --force with one of the CA's two files: refused */
+} mdm_plan;
 
 /* Everything generated, in memory until all of it exists. */
 typedef struct {
@@ -169,6 +186,11 @@ static int check_args(const mdm_args *a)
         fprintf(stderr, "orchard " CMD ": --push-request needs --vendor-cert and --vendor-key\n");
         return 2;
     }
+    if (a->renew && a->force) {
+        fprintf(stderr, "orchard " CMD ": --renew and --force: choose one (--renew keeps the "
+                "APNs key, --force replaces it; both keep the SCEP CA)\n");
+        return 2;
+    }
     return 0;
 }
 
@@ -184,7 +206,9 @@ static int parse_args(int argc, char **argv, mdm_args *a)
         {"vendor-cert", &a->vendor_cert, NULL},
         {"vendor-key", &a->vendor_key, NULL},
         {"push-request", &a->push_request, NULL},
+        {"renew", NULL, &a->renew},
         {"force", NULL, &a->force},
+        {"replace-scep-ca", NULL, &a->replace_scep_ca},
     };
     int rc = orchard_setup_parse(argc, argv, opts, G_N_ELEMENTS(opts), USAGE);
     if (rc)
@@ -250,51 +274,83 @@ static int load_vendor(const mdm_args *a, mdm_material *m)
 
 /* ---- generating -------------------------------------------------------- */
 
-/* The certificate chain as PEM, one after the other (64-column lines, as Apple asks). */
-static char *chain_pem(STACK_OF(X509) *chain)
+/* ---- what to keep ------------------------------------------------------- */
+
+static int exists(const char *path) { return g_file_test(path, G_FILE_TEST_EXISTS); }
+
+/* Decide what stays, from the flags and the files in place. */
+static void plan_run(const mdm_args *a, mdm_plan *p)
 {
-    GString *out = g_string_new(NULL);
-    for (int i = 0; i < sk_X509_num(chain); i++) {
-        g_autofree char *pem = orchard_x509_cert_pem(sk_X509_value(chain, i));
-        if (!pem)
-            return (char *)g_string_free(out, TRUE);
-        g_string_append(out, pem);
-    }
-    return g_string_free(out, FALSE);
+    int cert = exists(a->scep_cert), key = exists(a->scep_key);
+
+    p->keep_apns_key = a->renew && exists(a->apns_key);
+    if (a->replace_scep_ca)
+        p->replaces_scep_ca = cert || key;
+    else if (a->renew || a->force)
+        p->keep_scep_ca = cert && key;
+    p->half_scep_ca = !a->replace_scep_ca && (a->renew || a->force) && cert != key;
 }
 
-/* Apple's "Push Certificate Request": base64 of an XML plist whose strings are
- * the base64 CSR DER, the vendor chain PEM, and the base64 SHA256withRSA
- * signature of the CSR DER by the vendor key. */
-static char *push_request(const mdm_material *m, char **err)
+/* Half a SCEP CA can be neither kept nor silently replaced. Returns 1. */
+static int refuse_half_ca(const mdm_args *a)
 {
-    g_autoptr(GBytes) der = orchard_cert_csr_der(m->csr);
-    g_autoptr(GBytes) sig = NULL;
-    g_autofree char *chain = chain_pem(m->vendor_chain);
-    if (!der || !chain) {
-        *err = g_strdup("cannot encode the CSR or the vendor chain");
-        return NULL;
-    }
-    gsize der_len = 0, sig_len = 0;
-    const guchar *der_data = g_bytes_get_data(der, &der_len);
-    if (orchard_cert_sign_sha256(m->vendor_key, der_data, der_len, &sig, err) != 0)
-        return NULL;
-    const guchar *sig_data = g_bytes_get_data(sig, &sig_len);
-    g_autofree char *csr_b64 = g_base64_encode(der_data, der_len);
-    g_autofree char *sig_b64 = g_base64_encode(sig_data, sig_len);
-    g_autofree char *chain_xml = g_markup_escape_text(chain, -1);
-    g_autofree char *xml = g_strdup_printf(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
-        "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-        "<plist version=\"1.0\">\n<dict>\n"
-        "\t<key>PushCertCertificateChain</key>\n\t<string>%s</string>\n"
-        "\t<key>PushCertRequestCSR</key>\n\t<string>%s</string>\n"
-        "\t<key>PushCertSignature</key>\n\t<string>%s</string>\n"
-        "</dict>\n</plist>\n",
-        chain_xml, csr_b64, sig_b64);
-    return g_base64_encode((const guchar *)xml, strlen(xml));
+    int cert = exists(a->scep_cert);
+    fprintf(stderr,
+            "orchard " CMD ": %s exists but %s does not: %s keeps the SCEP CA, and half a CA "
+            "can't be kept. Put the missing file back, or make a new CA with "
+            "--replace-scep-ca (every enrolled Mac is then cut off and must enroll again); "
+            "nothing was written\n",
+            cert ? a->scep_cert : a->scep_key, cert ? a->scep_key : a->scep_cert,
+            a->renew ? "--renew" : "--force");
+    return 1;
 }
+
+/* The APNs key kept by --renew must still be one Apple takes. */
+static int load_apns_key(const mdm_args *a, mdm_material *m, char **err)
+{
+    if (orchard_x509_load_key(a->apns_key, NULL, "--apns-key", &m->apns_key, err) != 0)
+        return 1;
+    if (EVP_PKEY_get_base_id(m->apns_key) != EVP_PKEY_RSA ||
+        EVP_PKEY_get_bits(m->apns_key) != 2048) {
+        *err = g_strdup_printf("the APNs key in %s is not an RSA 2048 key, the only kind Apple "
+                               "takes (--force makes a new one)", a->apns_key);
+        return 1;
+    }
+    return 0;
+}
+
+/* The SCEP CA kept by --renew and --force must be a CA and its key. */
+static int load_scep_ca(const mdm_args *a, mdm_material *m, char **err)
+{
+    if (orchard_x509_load_cert(a->scep_cert, NULL, "--scep-cert", &m->scep_cert, err) != 0 ||
+        orchard_x509_load_key(a->scep_key, NULL, "--scep-key", &m->scep_key, err) != 0)
+        return 1;
+    if (X509_check_ca(m->scep_cert) <= 0) {
+        *err = g_strdup_printf("%s is not a CA certificate, so it can't be kept as the SCEP CA",
+                               a->scep_cert);
+        return 1;
+    }
+    if (!orchard_x509_key_matches(m->scep_cert, m->scep_key)) {
+        *err = g_strdup_printf("the key in %s does not belong to the SCEP CA certificate %s",
+                               a->scep_key, a->scep_cert);
+        return 1;
+    }
+    return 0;
+}
+
+/* Load what this run keeps. Returns 0, or 1 after saying why. */
+static int load_kept(const mdm_args *a, const mdm_plan *p, mdm_material *m)
+{
+    g_autofree char *err = NULL;
+    if ((p->keep_apns_key && load_apns_key(a, m, &err) != 0) ||
+        (p->keep_scep_ca && load_scep_ca(a, m, &err) != 0)) {
+        fprintf(stderr, "orchard " CMD ": %s; nothing was written\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- generating -------------------------------------------------------- */
 
 static int make_scep_ca(mdm_material *m, char **err)
 {
@@ -310,27 +366,36 @@ static int make_scep_ca(mdm_material *m, char **err)
     return rc ? rc : orchard_cert_self_signed(m->scep_key, &spec, &m->scep_cert, err);
 }
 
-static int generate(const mdm_args *a, mdm_material *m)
+/* PEM of what is written; kept material needs none. */
+static int encode(const mdm_plan *p, mdm_material *m, char **err)
+{
+    if (!p->keep_apns_key && !(m->pem[0] = orchard_x509_key_pem_pkcs1(m->apns_key)))
+        goto fail;
+    if (!(m->pem[1] = orchard_cert_csr_pem(m->csr)))
+        goto fail;
+    if (!p->keep_scep_ca && (!(m->pem[2] = orchard_x509_cert_pem(m->scep_cert)) ||
+                             !(m->pem[3] = orchard_x509_key_pem_pkcs1(m->scep_key))))
+        goto fail;
+    return 0;
+fail:
+    *err = g_strdup("PEM encoding failed");
+    return -1;
+}
+
+static int generate(const mdm_args *a, const mdm_plan *p, mdm_material *m)
 {
     g_autofree char *err = NULL;
     const orchard_cert_name subject = {.o = a->org, .email = a->email};
-    int rc = orchard_cert_rsa_key(2048, &m->apns_key, &err);
+    int rc = p->keep_apns_key ? 0 : orchard_cert_rsa_key(2048, &m->apns_key, &err);
     if (!rc)
         rc = orchard_cert_csr(m->apns_key, &subject, &m->csr, &err);
-    if (!rc)
+    if (!rc && !p->keep_scep_ca)
         rc = make_scep_ca(m, &err);
-    if (!rc) {
-        m->pem[0] = orchard_x509_key_pem_pkcs1(m->apns_key);
-        m->pem[1] = orchard_cert_csr_pem(m->csr);
-        m->pem[2] = orchard_x509_cert_pem(m->scep_cert);
-        m->pem[3] = orchard_x509_key_pem_pkcs1(m->scep_key);
-        for (size_t i = 0; i < G_N_ELEMENTS(m->pem); i++)
-            rc = rc ? rc : (m->pem[i] ? 0 : -1);
-        if (rc)
-            err = g_strdup("PEM encoding failed");
-    }
-    if (!rc && m->vendor_key && !(m->push_request = push_request(m, &err)))
-        rc = -1;
+    if (!rc)
+        rc = encode(p, m, &err);
+    if (!rc && m->vendor_key)
+        rc = orchard_push_request_make(m->csr, m->vendor_chain, m->vendor_key, &m->push_request,
+                                       &err);
     if (rc)
         fprintf(stderr, "orchard " CMD ": %s; nothing was written\n", err ? err : "failed");
     return rc ? 1 : 0;
@@ -338,15 +403,31 @@ static int generate(const mdm_args *a, mdm_material *m)
 
 /* ---- output ------------------------------------------------------------ */
 
-static size_t plan_files(const mdm_args *a, const mdm_material *m, orchard_setup_file *f)
+#define IF_EXISTS                                                                              \
+    "to renew the APNs certificate, use --renew (a new CSR; the APNs key and the SCEP CA "    \
+    "are kept); --force replaces the APNs key too and keeps the SCEP CA"
+
+static size_t plan_files(const mdm_args *a, const mdm_plan *p, const mdm_material *m,
+                         orchard_setup_file *f)
 {
+    /* Renewing or starting over rewrites the CSR and the request; the
+     * rest is new unless kept. */
+    const orchard_setup_action again =
+        a->renew || a->force ? ORCHARD_SETUP_REPLACE : ORCHARD_SETUP_NEW;
+    const orchard_setup_action apns_key = p->keep_apns_key ? ORCHARD_SETUP_KEEP
+                                          : a->force       ? ORCHARD_SETUP_REPLACE
+                                                           : ORCHARD_SETUP_NEW;
+    /* Half a CA: checked for collisions only; run() stops after the check. */
+    const orchard_setup_action ca = p->keep_scep_ca || p->half_scep_ca ? ORCHARD_SETUP_KEEP
+                                    : a->replace_scep_ca ? ORCHARD_SETUP_REPLACE
+                                                         : ORCHARD_SETUP_NEW;
     const orchard_setup_file files[] = {
-        {a->apns_key, "APNs private key", m->pem[0], 0, 0600},
-        {a->apns_csr, "APNs certificate signing request", m->pem[1], 0, 0644},
-        {a->scep_cert, "SCEP CA certificate", m->pem[2], 0, 0644},
-        {a->scep_key, "SCEP CA private key", m->pem[3], 0, 0600},
+        {a->apns_key, "APNs private key", m->pem[0], 0, 0600, apns_key, IF_EXISTS},
+        {a->apns_csr, "APNs certificate signing request", m->pem[1], 0, 0644, again, IF_EXISTS},
+        {a->scep_cert, "SCEP CA certificate", m->pem[2], 0, 0644, ca, IF_EXISTS},
+        {a->scep_key, "SCEP CA private key", m->pem[3], 0, 0600, ca, IF_EXISTS},
         {a->push_request, "push certificate request for Apple's portal", m->push_request, 0,
-         0644},
+         0644, again, IF_EXISTS},
     };
     size_t n = a->vendor_cert ? 5 : 4;
     for (size_t i = 0; i < n; i++) {
@@ -356,10 +437,27 @@ static size_t plan_files(const mdm_args *a, const mdm_material *m, orchard_setup
     return n;
 }
 
-static void print_next_steps(const mdm_args *a)
+/* Said before anything is written: this cannot be undone once served. */
+static void warn_replace_ca(const mdm_args *a)
 {
-    printf("\nNext steps:\n");
-    if (a->vendor_cert)
+    fprintf(stderr,
+            "orchard " CMD ": WARNING: --replace-scep-ca replaces the SCEP CA in %s and %s. "
+            "Every enrolled Mac's identity certificate was issued by the old CA: once the "
+            "server uses the new one, every enrolled Mac is cut off and must enroll again. "
+            "(A renewal needs only --renew, which keeps the CA.)\n",
+            a->scep_cert, a->scep_key);
+}
+
+static void print_portal_steps(const mdm_args *a)
+{
+    if (a->vendor_cert && a->renew)
+        printf("  1. Sign in to the Apple Push Certificates Portal (https://identity.apple.com)\n"
+               "     with the Apple Account that made the certificate, choose \"Renew\" next\n"
+               "     to it (not \"Create a Certificate\": a new certificate has a new topic and\n"
+               "     every device would have to enroll again) and upload %s.\n"
+               "  2. Download the renewed certificate (.pem).\n",
+               a->push_request);
+    else if (a->vendor_cert)
         printf("  1. Sign in to the Apple Push Certificates Portal (https://identity.apple.com)\n"
                "     with your organization's Apple Account, choose \"Create a Certificate\"\n"
                "     (\"Renew\" for an existing one: renewing keeps the topic, a new certificate\n"
@@ -370,11 +468,17 @@ static void print_next_steps(const mdm_args *a)
         printf("  1. Apple takes the CSR only once an MDM vendor has signed it (Fleet sends it\n"
                "     to its vendor service). Have your MDM vendor sign\n"
                "     %s, or, with your own MDM vendor certificate, run this\n"
-               "     again with --vendor-cert F --vendor-key F --force (a new key and CSR\n"
-               "     are made too).\n"
+               "     again with --vendor-cert F --vendor-key F --renew.\n"
                "  2. Upload the signed request in the Apple Push Certificates Portal\n"
-               "     (https://identity.apple.com) and download the certificate (.pem).\n",
+               "     (https://identity.apple.com): \"Renew\" next to the existing certificate\n"
+               "     to keep its topic, else \"Create a Certificate\". Download the .pem.\n",
                a->apns_csr);
+}
+
+static void print_next_steps(const mdm_args *a)
+{
+    printf("\nNext steps:\n");
+    print_portal_steps(a);
     printf("  3. Configure:\n"
            "       mdm.apple_apns_cert: the downloaded .pem\n"
            "       mdm.apple_apns_key: %s\n"
@@ -390,21 +494,30 @@ static int run(int argc, char **argv, void *payload)
 {
     (void)payload;
     mdm_args a = {0};
+    mdm_plan p = {0};
     mdm_material m = {0};
     orchard_setup_file files[5];
     int rc = parse_args(argc, argv, &a);
     if (rc)
         return rc < 0 ? 0 : rc;
     const char *inputs[] = {a.vendor_cert, a.vendor_key};
-    size_t n = plan_files(&a, &m, files);
+    plan_run(&a, &p);
     rc = load_vendor(&a, &m);
-    if (!rc)
-        rc = orchard_setup_check(CMD, files, n, inputs, G_N_ELEMENTS(inputs), a.force);
-    if (!rc)
-        rc = generate(&a, &m);
     if (!rc) {
-        n = plan_files(&a, &m, files);
-        rc = orchard_setup_write(CMD, files, n, a.force);
+        size_t n = plan_files(&a, &p, &m, files);
+        rc = orchard_setup_check(CMD, files, n, inputs, G_N_ELEMENTS(inputs), 0);
+    }
+    if (!rc && p.half_scep_ca)
+        rc = refuse_half_ca(&a);
+    if (!rc)
+        rc = load_kept(&a, &p, &m);
+    if (!rc)
+        rc = generate(&a, &p, &m);
+    if (!rc) {
+        size_t n = plan_files(&a, &p, &m, files);
+        if (p.replaces_scep_ca)
+            warn_replace_ca(&a);
+        rc = orchard_setup_write(CMD, files, n, 0);
     }
     if (!rc)
         print_next_steps(&a);
@@ -414,9 +527,9 @@ static int run(int argc, char **argv, void *payload)
 
 const orchard_command orchard_cmd_generate_mdm_apple = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ CMD,
-    /* summary */ "Generate the APNs key and CSR and the SCEP CA (Fleet's first MDM setup step)",
-    /* usage */ USAGE,
-    /* run */ run,
-    /* payload */ NULL,
+    .name = CMD,
+    .summary = "Generate the APNs key and CSR and the SCEP CA (Fleet's first MDM setup step)",
+    .usage = USAGE,
+    .run = run,
+    .payload = NULL,
 };

@@ -1,6 +1,6 @@
 /* `orchard generate mdm-apple-bm`: the key pair Apple Business Manager
  * encrypts the MDM server token to. The certificate is uploaded to ABM; the
- * key later decrypts the downloaded .p7m (dep/). As Fleet's (REFERENCE §3). */
+ * key later decrypts the downloaded .p7m (dep/). As Fleet's (docs/protocols.md §4). */
 #include "server_plugin/server.h"
 
 #include "server_plugin/setup/cert_build.h"
@@ -88,8 +88,9 @@ static int run(int argc, char **argv, void *payload)
     g_autofree char *cert_pem = NULL;
     g_autofree char *key_pem = NULL;
     orchard_setup_file files[] = {
-        {public_key, "Apple Business Manager public key certificate", NULL, 0, 0644},
-        {private_key, "Apple Business Manager private key", NULL, 0, 0600},
+        {.path = public_key, .what = "Apple Business Manager public key certificate",
+         .mode = 0644},
+        {.path = private_key, .what = "Apple Business Manager private key", .mode = 0600},
     };
     rc = orchard_setup_check(CMD, files, G_N_ELEMENTS(files), NULL, 0, force);
     if (!rc)
@@ -108,9 +109,9 @@ static int run(int argc, char **argv, void *payload)
 
 const orchard_command orchard_cmd_generate_mdm_apple_bm = {
     ORCHARD_STRUCT_HEADER(orchard_command),
-    /* name */ CMD,
-    /* summary */ "Generate the key pair for the Apple Business Manager server token",
-    /* usage */ USAGE,
-    /* run */ run,
-    /* payload */ NULL,
+    .name = CMD,
+    .summary = "Generate the key pair for the Apple Business Manager server token",
+    .usage = USAGE,
+    .run = run,
+    .payload = NULL,
 };

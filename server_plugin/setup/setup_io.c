@@ -4,6 +4,8 @@
 
 #include "server_plugin/crypto/x509_util.h"
 
+#include <openssl/crypto.h>
+
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <errno.h>
@@ -139,18 +141,23 @@ static int check_collisions(const char *cmd, const orchard_setup_file *files, si
     return rc;
 }
 
-/* Failures: a file in the way, or no folder to write into. */
-static int check_target(const char *cmd, const orchard_setup_file *f, int force)
+/* Failures: a file in the way (*advice: what to do about it), or no folder
+ * to write into. */
+static int check_target(const char *cmd, const orchard_setup_file *f, int force,
+                        const char **advice)
 {
     GStatBuf sb;
+    if (f->action == ORCHARD_SETUP_KEEP)
+        return 0;
     if (g_lstat(f->path, &sb) == 0) {
         if (S_ISDIR(sb.st_mode)) {
             fprintf(stderr, "orchard %s: %s is a directory\n", cmd, f->path);
             return 1;
         }
-        if (!force) {
-            fprintf(stderr, "orchard %s: %s already exists (use --force to replace it)\n", cmd,
-                    f->path);
+        if (!force && f->action == ORCHARD_SETUP_NEW) {
+            fprintf(stderr, "orchard %s: %s already exists\n", cmd, f->path);
+            if (!*advice)
+                *advice = f->if_exists ? f->if_exists : "use --force to replace it";
             return 1;
         }
         return 0;
@@ -173,37 +180,98 @@ int orchard_setup_check(const char *cmd, const orchard_setup_file *files, size_t
     int rc = check_collisions(cmd, files, n, inputs, n_inputs);
     if (rc)
         return rc;
+    const char *advice = NULL;
     for (size_t i = 0; i < n; i++)
-        rc |= check_target(cmd, &files[i], force);
+        rc |= check_target(cmd, &files[i], force, &advice);
+    if (advice)
+        fprintf(stderr, "orchard %s: %s\n", cmd, advice);
     if (rc)
         fprintf(stderr, "orchard %s: nothing was written\n", cmd);
     return rc;
 }
 
-/* Remove files[0..n) that this run created (created[i]). */
-static void roll_back(const orchard_setup_file *files, size_t n, const gboolean *created)
+/* What a file was before this run wrote it. */
+typedef struct {
+    gboolean existed;
+    char *data; /* its bytes when it existed (g_free) */
+    gsize len;
+    int mode;
+} setup_before;
+
+/* Remember files[i] as it is, so a failed run can put it back. */
+static int save_before(const char *cmd, const orchard_setup_file *f, setup_before *b)
 {
-    for (size_t i = 0; i < n; i++)
-        if (created[i])
+    GStatBuf sb;
+    g_autoptr(GError) error = NULL;
+    if (g_stat(f->path, &sb) != 0)
+        return 0; /* nothing there: undone by removing it */
+    if (!g_file_get_contents(f->path, &b->data, &b->len, &error)) {
+        fprintf(stderr, "orchard %s: cannot read %s to keep a copy while replacing it: %s; "
+                "nothing was written\n", cmd, f->path, error->message);
+        return 1;
+    }
+    b->existed = TRUE;
+    b->mode = (int)(sb.st_mode & 07777);
+    return 0;
+}
+
+/* Undo files[0..n): remove those this run created, give the replaced ones
+ * their old bytes back. */
+static void roll_back(const char *cmd, const orchard_setup_file *files, size_t n,
+                      const setup_before *before)
+{
+    for (size_t i = 0; i < n; i++) {
+        g_autofree char *err = NULL;
+        if (files[i].action == ORCHARD_SETUP_KEEP)
+            continue;
+        if (!before[i].existed)
             g_unlink(files[i].path);
+        else if (orchard_write_file(files[i].path, before[i].data, before[i].len,
+                                    before[i].mode, 1, &err) != 0)
+            fprintf(stderr, "orchard %s: %s: could not put it back as it was: %s\n", cmd,
+                    files[i].path, err);
+    }
+}
+
+static void free_before(setup_before *before, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (before[i].data)
+            OPENSSL_cleanse(before[i].data, before[i].len); /* may be a private key */
+        g_free(before[i].data);
+    }
+    g_free(before);
 }
 
 int orchard_setup_write(const char *cmd, const orchard_setup_file *files, size_t n, int force)
 {
-    g_autofree gboolean *created = g_new0(gboolean, n ? n : 1);
+    setup_before *before = g_new0(setup_before, n ? n : 1);
     for (size_t i = 0; i < n; i++) {
-        g_autofree char *err = NULL;
-        gboolean existed = g_file_test(files[i].path, G_FILE_TEST_EXISTS);
-        if (orchard_write_file(files[i].path, files[i].data, files[i].len, files[i].mode, force,
-                               &err) != 0) {
-            roll_back(files, i, created);
-            fprintf(stderr, "orchard %s: %s; no new file was left behind\n", cmd, err);
+        if (files[i].action != ORCHARD_SETUP_KEEP && save_before(cmd, &files[i], &before[i])) {
+            free_before(before, n);
             return 1;
         }
-        created[i] = !existed;
     }
-    for (size_t i = 0; i < n; i++)
-        printf("Wrote %s (%s%s)\n", files[i].path, files[i].what,
-               files[i].mode == 0600 ? ", mode 0600: keep it secret" : "");
+    for (size_t i = 0; i < n; i++) {
+        g_autofree char *err = NULL;
+        if (files[i].action == ORCHARD_SETUP_KEEP)
+            continue;
+        int replace = force || files[i].action == ORCHARD_SETUP_REPLACE;
+        if (orchard_write_file(files[i].path, files[i].data, files[i].len, files[i].mode, replace,
+                               &err) != 0) {
+            roll_back(cmd, files, i, before);
+            fprintf(stderr, "orchard %s: %s; every file is as it was before\n", cmd, err);
+            free_before(before, n);
+            return 1;
+        }
+    }
+    free_before(before, n);
+    for (size_t i = 0; i < n; i++) {
+        if (files[i].action == ORCHARD_SETUP_KEEP)
+            printf("Kept %s (%s, unchanged)\n", files[i].path, files[i].what);
+        else
+            printf("Wrote %s (%s%s)\n", files[i].path, files[i].what,
+                   files[i].mode == 0600 ? ", mode 0600: keep it secret" : "");
+    }
     return 0;
 }

@@ -2,8 +2,11 @@
  * real binary runs in a temporary folder and the `openssl` CLI (and libplist
  * for the push request) judges what it wrote; every error must leave the
  * folder exactly as it was. */
+#include "server_plugin/setup/push_request.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/suites.h"
+
+#include <orchard/plugin.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -497,6 +500,8 @@ static void test_mdm_apple_arg_errors(void)
         {{"--email", "a@example.com", "--org", "Acme", "stray"}, "unexpected argument"},
         {{"--email", "a@example.com", "--email", "b@example.com", "--org", "Acme"}, "given twice"},
         {{"--email", "a@example.com", "--org", "Acme", "--force=yes"}, "takes no value"},
+        {{"--email", "a@example.com", "--org", "Acme", "--renew", "--force"}, "choose one"},
+        {{"--email", "a@example.com", "--org", "Acme", "--replace-scep-ca=1"}, "takes no value"},
         {{"--email", "a@example.com", "--org", "Acme", "--scep-key=a.key", "--apns-key=a.key"},
          "both be written to a.key"},
         {{"--email", "a@example.com", "--org", "Acme", "--apns-csr",
@@ -521,15 +526,16 @@ static void test_mdm_apple_arg_errors(void)
     remove_dir(dir);
 }
 
-/* One file in the way: exit 1, nothing written; --force replaces it. */
+/* One file in the way: exit 1, nothing written, and the advice names --renew. */
 static void test_mdm_apple_exists(void)
 {
     char *dir = make_dir();
-    write_in(dir, "fleet-mdm-apple-scep.key", "sentinel\n");
+    write_in(dir, "fleet-mdm-apple-apns.csr", "sentinel\n");
     g_autofree char *before = snapshot(dir);
     g_autofree char *err = NULL;
     CU_ASSERT_EQUAL(GEN(dir, NULL, &err, "--email", "a@example.com", "--org", "Acme"), 1);
-    CU_ASSERT(contains(err, "fleet-mdm-apple-scep.key already exists"));
+    CU_ASSERT(contains(err, "fleet-mdm-apple-apns.csr already exists"));
+    CU_ASSERT(contains(err, "use --renew (a new CSR; the APNs key and the SCEP CA are kept)"));
     CU_ASSERT(contains(err, "--force"));
     g_autofree char *after = snapshot(dir);
     CU_ASSERT_STRING_EQUAL(before, after);
@@ -539,7 +545,8 @@ static void test_mdm_apple_exists(void)
                     0);
     check_scep_ca(dir, "fleet-mdm-apple-scep.crt", "fleet-mdm-apple-scep.key");
     check_rsa_key(dir, "fleet-mdm-apple-apns.key");
-    /* And a second run without --force leaves the first run's files alone. */
+    check_csr(dir, "fleet-mdm-apple-apns.csr", "Subject: O = Acme, emailAddress = a@example.com\n");
+    /* And a second run without a flag leaves the first run's files alone. */
     g_free(before);
     before = snapshot(dir);
     CU_ASSERT_EQUAL(GEN(dir, NULL, NULL, "--email", "a@example.com", "--org", "Acme"), 1);
@@ -547,6 +554,319 @@ static void test_mdm_apple_exists(void)
     after = snapshot(dir);
     CU_ASSERT_STRING_EQUAL(before, after);
     remove_dir(dir);
+}
+
+/* ---- renewal: --renew, --force, --replace-scep-ca ---------------------------- */
+
+/* SHA-256 of a file's bytes, "" when it can't be read. g_free. */
+static char *file_sum(const char *dir, const char *name)
+{
+    g_autofree char *p = g_build_filename(dir, name, NULL);
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(p, &data, &len, NULL))
+        return g_strdup("");
+    return g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+}
+
+/* The bytes of the four files of a default run. */
+typedef struct {
+    char *apns_key, *csr, *scep_cert, *scep_key;
+} gen_sums;
+
+static void sums_take(const char *dir, gen_sums *s)
+{
+    s->apns_key = file_sum(dir, "fleet-mdm-apple-apns.key");
+    s->csr = file_sum(dir, "fleet-mdm-apple-apns.csr");
+    s->scep_cert = file_sum(dir, "fleet-mdm-apple-scep.crt");
+    s->scep_key = file_sum(dir, "fleet-mdm-apple-scep.key");
+}
+
+static void sums_clear(gen_sums *s)
+{
+    g_free(s->apns_key);
+    g_free(s->csr);
+    g_free(s->scep_cert);
+    g_free(s->scep_key);
+}
+
+/* A folder after a first, plain run; *sums of its files. */
+static char *first_run(gen_sums *sums)
+{
+    char *dir = make_dir();
+    CU_ASSERT_EQUAL(GEN(dir, NULL, NULL, "--email", "a@example.com", "--org", "Acme"), 0);
+    sums_take(dir, sums);
+    CU_ASSERT_STRING_NOT_EQUAL(sums->scep_cert, "");
+    return dir;
+}
+
+/* The CSR belongs to the APNs key. */
+static void check_csr_key(const char *dir)
+{
+    g_autofree char *csr_mod = NULL, *key_mod = NULL;
+    OSSL(dir, &csr_mod, "req", "-in", "fleet-mdm-apple-apns.csr", "-noout", "-modulus");
+    OSSL(dir, &key_mod, "rsa", "-in", "fleet-mdm-apple-apns.key", "-noout", "-modulus");
+    CU_ASSERT(csr_mod && key_mod && strcmp(csr_mod, key_mod) == 0);
+}
+
+/* --renew: a new CSR for the same APNs key; the SCEP CA is not touched. */
+static void test_mdm_apple_renew(void)
+{
+    gen_sums before = {0}, after = {0};
+    char *dir = first_run(&before);
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(GEN(dir, &out, &err, "--email", "it@example.com", "--org", "Acme Renewed",
+                        "--renew"),
+                    0);
+    sums_take(dir, &after);
+    CU_ASSERT_STRING_EQUAL(after.scep_cert, before.scep_cert);
+    CU_ASSERT_STRING_EQUAL(after.scep_key, before.scep_key);
+    CU_ASSERT_STRING_EQUAL(after.apns_key, before.apns_key);
+    CU_ASSERT_STRING_NOT_EQUAL(after.csr, before.csr);
+    check_csr(dir, "fleet-mdm-apple-apns.csr",
+              "Subject: O = Acme Renewed, emailAddress = it@example.com\n");
+    check_csr_key(dir);
+    CU_ASSERT(contains(out, "Kept fleet-mdm-apple-apns.key"));
+    CU_ASSERT(contains(out, "Kept fleet-mdm-apple-scep.crt"));
+    CU_ASSERT(contains(out, "Kept fleet-mdm-apple-scep.key"));
+    CU_ASSERT(contains(out, "Wrote fleet-mdm-apple-apns.csr"));
+    CU_ASSERT(contains(out, "Renew"));
+    CU_ASSERT(err && !strstr(err, "WARNING"));
+    sums_clear(&after);
+
+    /* Without an APNs key in place, --renew makes one; the CA stays. */
+    g_autofree char *key = g_build_filename(dir, "fleet-mdm-apple-apns.key", NULL);
+    CU_ASSERT_EQUAL(g_unlink(key), 0);
+    CU_ASSERT_EQUAL(GEN(dir, NULL, NULL, "--email", "a@example.com", "--org", "Acme", "--renew"),
+                    0);
+    sums_take(dir, &after);
+    CU_ASSERT_STRING_EQUAL(after.scep_cert, before.scep_cert);
+    CU_ASSERT_STRING_EQUAL(after.scep_key, before.scep_key);
+    CU_ASSERT_STRING_NOT_EQUAL(after.apns_key, before.apns_key);
+    check_rsa_key(dir, "fleet-mdm-apple-apns.key");
+    check_csr_key(dir);
+    sums_clear(&after);
+    sums_clear(&before);
+    remove_dir(dir);
+
+    /* In an empty folder --renew makes everything. */
+    dir = make_dir();
+    CU_ASSERT_EQUAL(GEN(dir, NULL, NULL, "--email", "a@example.com", "--org", "Acme", "--renew"),
+                    0);
+    check_scep_ca(dir, "fleet-mdm-apple-scep.crt", "fleet-mdm-apple-scep.key");
+    check_csr_key(dir);
+    remove_dir(dir);
+}
+
+/* --force: a new APNs key and CSR; the SCEP CA is not touched. */
+static void test_mdm_apple_force_keeps_ca(void)
+{
+    gen_sums before = {0}, after = {0};
+    char *dir = first_run(&before);
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(GEN(dir, &out, &err, "--email", "a@example.com", "--org", "Acme", "--force"),
+                    0);
+    sums_take(dir, &after);
+    CU_ASSERT_STRING_EQUAL(after.scep_cert, before.scep_cert);
+    CU_ASSERT_STRING_EQUAL(after.scep_key, before.scep_key);
+    CU_ASSERT_STRING_NOT_EQUAL(after.apns_key, before.apns_key);
+    CU_ASSERT_STRING_NOT_EQUAL(after.csr, before.csr);
+    check_rsa_key(dir, "fleet-mdm-apple-apns.key");
+    check_csr_key(dir);
+    CU_ASSERT(contains(out, "Wrote fleet-mdm-apple-apns.key"));
+    CU_ASSERT(contains(out, "Kept fleet-mdm-apple-scep.crt"));
+    CU_ASSERT(err && !strstr(err, "WARNING"));
+    sums_clear(&after);
+    sums_clear(&before);
+    remove_dir(dir);
+}
+
+/* --replace-scep-ca: a new CA, and a warning that names what it costs. */
+static void test_mdm_apple_replace_ca(void)
+{
+    gen_sums before = {0}, after = {0};
+    char *dir = first_run(&before);
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(GEN(dir, &out, &err, "--email", "a@example.com", "--org", "Acme", "--renew",
+                        "--replace-scep-ca"),
+                    0);
+    sums_take(dir, &after);
+    CU_ASSERT_STRING_NOT_EQUAL(after.scep_cert, before.scep_cert);
+    CU_ASSERT_STRING_NOT_EQUAL(after.scep_key, before.scep_key);
+    CU_ASSERT_STRING_EQUAL(after.apns_key, before.apns_key);
+    CU_ASSERT(contains(err, "WARNING: --replace-scep-ca"));
+    CU_ASSERT(contains(err, "every enrolled Mac is cut off and must enroll again"));
+    CU_ASSERT(contains(out, "Wrote fleet-mdm-apple-scep.crt"));
+    check_scep_ca(dir, "fleet-mdm-apple-scep.crt", "fleet-mdm-apple-scep.key");
+    sums_clear(&after);
+
+    /* With --force, the APNs key is new as well. */
+    g_free(err);
+    err = NULL;
+    gen_sums second = {0};
+    sums_take(dir, &second);
+    CU_ASSERT_EQUAL(GEN(dir, NULL, &err, "--email", "a@example.com", "--org", "Acme", "--force",
+                        "--replace-scep-ca"),
+                    0);
+    sums_take(dir, &after);
+    CU_ASSERT_STRING_NOT_EQUAL(after.scep_cert, second.scep_cert);
+    CU_ASSERT_STRING_NOT_EQUAL(after.apns_key, second.apns_key);
+    CU_ASSERT(contains(err, "must enroll again"));
+    sums_clear(&after);
+    sums_clear(&second);
+    sums_clear(&before);
+
+    /* Alone, it does not replace APNs files that exist. */
+    g_autofree char *snap = snapshot(dir);
+    g_free(err);
+    err = NULL;
+    CU_ASSERT_EQUAL(GEN(dir, NULL, &err, "--email", "a@example.com", "--org", "Acme",
+                        "--replace-scep-ca"),
+                    1);
+    CU_ASSERT(contains(err, "fleet-mdm-apple-apns.key already exists"));
+    CU_ASSERT(err && !strstr(err, "WARNING"));
+    g_autofree char *snap2 = snapshot(dir);
+    CU_ASSERT_STRING_EQUAL(snap, snap2);
+    remove_dir(dir);
+
+    /* Where there is no CA yet, there is nothing to warn about. */
+    dir = make_dir();
+    g_free(err);
+    err = NULL;
+    CU_ASSERT_EQUAL(GEN(dir, NULL, &err, "--email", "a@example.com", "--org", "Acme",
+                        "--replace-scep-ca"),
+                    0);
+    CU_ASSERT(err && !strstr(err, "WARNING"));
+    check_scep_ca(dir, "fleet-mdm-apple-scep.crt", "fleet-mdm-apple-scep.key");
+    remove_dir(dir);
+}
+
+/* What --renew and --force refuse to keep: nothing written, exit 1. */
+static void test_mdm_apple_keep_errors(void)
+{
+    static const struct {
+        const char *scep_cert, *scep_key, *apns_key; /* fixture names, NULL: absent */
+        const char *flag, *message;
+    } cases[] = {
+        {NULL, "sentinel", NULL, "--force", "half a CA"},
+        {"sentinel", NULL, NULL, "--renew", "half a CA"},
+        {"sentinel", "sentinel", NULL, "--force", "--scep-cert: "},
+        {"ca.crt", "other.key", NULL, "--force", "does not belong to the SCEP CA"},
+        {"vendor.crt", "vendor.key", NULL, "--renew", "is not a CA certificate"},
+        {"ca.crt", "ca.key", "small.key", "--renew", "not an RSA 2048 key"},
+        {"ca.crt", "ca.key", "sentinel", "--renew", "--apns-key: "},
+    };
+    /* A real CA and key from a plain run, and an RSA 1024 key. */
+    gen_sums unused = {0};
+    char *src = first_run(&unused);
+    sums_clear(&unused);
+    CU_ASSERT_EQUAL(OSSL(src, NULL, "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                         "rsa_keygen_bits:1024", "-out", "small.key"),
+                    0);
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        const char *const names[] = {cases[i].scep_cert, cases[i].scep_key, cases[i].apns_key};
+        const char *const targets[] = {"fleet-mdm-apple-scep.crt", "fleet-mdm-apple-scep.key",
+                                       "fleet-mdm-apple-apns.key"};
+        char *dir = make_dir();
+        for (size_t k = 0; k < G_N_ELEMENTS(names); k++) {
+            g_autofree char *text = NULL;
+            if (!names[k])
+                continue;
+            if (strcmp(names[k], "sentinel") == 0)
+                text = g_strdup("sentinel\n");
+            else if (strcmp(names[k], "ca.crt") == 0)
+                text = read_in(src, "fleet-mdm-apple-scep.crt");
+            else if (strcmp(names[k], "ca.key") == 0)
+                text = read_in(src, "fleet-mdm-apple-scep.key");
+            else if (strcmp(names[k], "small.key") == 0)
+                text = read_in(src, "small.key");
+            else
+                text = read_in(vendor_dir, names[k]);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+            write_in(dir, targets[k], text);
+        }
+        g_autofree char *before = snapshot(dir);
+        g_autofree char *err = NULL;
+        int rc = GEN(dir, NULL, &err, "--email", "a@example.com", "--org", "Acme",
+                     cases[i].flag);
+        CU_ASSERT_EQUAL(rc, 1);
+        CU_ASSERT(contains(err, cases[i].message));
+        CU_ASSERT(contains(err, "nothing was written"));
+        if (rc != 1)
+            fprintf(stderr, "\n  keep case %zu: exit %d\n", i, rc);
+        g_autofree char *after = snapshot(dir);
+        CU_ASSERT_STRING_EQUAL(before, after);
+        /* Half a CA goes away only when asked for by name. */
+        if (i == 0) {
+            g_autofree char *err2 = NULL;
+            CU_ASSERT_EQUAL(GEN(dir, NULL, &err2, "--email", "a@example.com", "--org", "Acme",
+                                "--force", "--replace-scep-ca"),
+                            0);
+            CU_ASSERT(contains(err2, "must enroll again"));
+            check_scep_ca(dir, "fleet-mdm-apple-scep.crt", "fleet-mdm-apple-scep.key");
+        }
+        remove_dir(dir);
+    }
+    remove_dir(src);
+}
+
+/* A renewal with vendor material: a request for the kept key, signed anew. */
+static void test_mdm_apple_renew_vendor(void)
+{
+    gen_sums before = {0}, after = {0};
+    char *dir = first_run(&before);
+    g_autofree char *out = NULL;
+    CU_ASSERT_EQUAL(GEN(dir, &out, NULL, "--email", "a@example.com", "--org", "Acme",
+                        "--vendor-cert", vendor_chain, "--vendor-key", vendor_key, "--renew"),
+                    0);
+    sums_take(dir, &after);
+    CU_ASSERT_STRING_EQUAL(after.scep_cert, before.scep_cert);
+    CU_ASSERT_STRING_EQUAL(after.apns_key, before.apns_key);
+    CU_ASSERT(contains(out, "Wrote fleet-mdm-apple-push-request.txt"));
+    CU_ASSERT(contains(out, "choose \"Renew\" next"));
+    /* A second renewal overwrites the request without --force. */
+    CU_ASSERT_EQUAL(GEN(dir, NULL, NULL, "--email", "a@example.com", "--org", "Acme",
+                        "--vendor-cert", vendor_chain, "--vendor-key", vendor_key, "--renew"),
+                    0);
+    sums_clear(&after);
+    sums_clear(&before);
+    remove_dir(dir);
+}
+
+/* The push request's plist is written by libplist: markup in a value comes
+ * out escaped and reads back as it went in. */
+static void test_push_request_escaping(void)
+{
+    const char *hostile = "<string>x</string></dict><key>Injected</key> & \"quotes\" 'é' ]]>";
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_push_request_encode("Q1NS", hostile, "U0lH", &out, &err), 0);
+    gsize len = 0;
+    g_autofree guchar *xml = g_base64_decode(out, &len);
+    g_autofree char *text = g_strndup((const char *)xml, len);
+    CU_ASSERT(contains(text, "&lt;string&gt;x&lt;/string&gt;"));
+    CU_ASSERT(contains(text, "&amp;"));
+    CU_ASSERT(strstr(text, "<key>Injected</key>") == NULL);
+    plist_t p = NULL;
+    plist_from_xml((const char *)xml, (uint32_t)len, &p);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(plist_dict_get_size(p), 3);
+    g_autofree char *chain = plist_string(p, "PushCertCertificateChain");
+    g_autofree char *csr = plist_string(p, "PushCertRequestCSR");
+    g_autofree char *sig = plist_string(p, "PushCertSignature");
+    plist_free(p);
+    CU_ASSERT(chain && strcmp(chain, hostile) == 0);
+    CU_ASSERT(csr && strcmp(csr, "Q1NS") == 0);
+    CU_ASSERT(sig && strcmp(sig, "U0lH") == 0);
+
+    /* A missing or non-UTF-8 value is refused, with nothing returned. */
+    g_autofree char *out2 = NULL, *err2 = NULL, *out3 = NULL, *err3 = NULL;
+    CU_ASSERT_EQUAL(orchard_push_request_encode(NULL, "c", "s", &out2, &err2), ORCHARD_EINVAL);
+    CU_ASSERT_PTR_NULL(out2);
+    CU_ASSERT(contains(err2, "PushCertRequestCSR is missing"));
+    CU_ASSERT_EQUAL(orchard_push_request_encode("a", "\xff\xfe", "s", &out3, &err3),
+                    ORCHARD_EINVAL);
+    CU_ASSERT_PTR_NULL(out3);
+    CU_ASSERT(contains(err3, "PushCertCertificateChain is not UTF-8"));
 }
 
 /* A write that fails half-way removes the files written before it. */
@@ -563,6 +883,23 @@ static void test_mdm_apple_rollback(void)
     g_autofree char *files = snapshot(dir);
     CU_ASSERT_STRING_EQUAL(files, "");
     remove_dir(dir);
+
+    /* Files replaced before the failure get their old bytes and mode back:
+     * the APNs key, the CSR and the SCEP CA certificate here. */
+    gen_sums unused = {0};
+    dir = first_run(&unused);
+    sums_clear(&unused);
+    g_autofree char *crt = g_build_filename(dir, "fleet-mdm-apple-scep.crt", NULL);
+    CU_ASSERT_EQUAL(g_chmod(crt, 0640), 0);
+    g_autofree char *before = snapshot(dir);
+    g_autofree char *err2 = NULL;
+    CU_ASSERT_EQUAL(GEN(dir, NULL, &err2, "--email", "a@example.com", "--org", "Acme", "--force",
+                        "--replace-scep-ca", "--scep-key", "/proc/orchard-generate-test.key"),
+                    1);
+    CU_ASSERT(contains(err2, "every file is as it was before"));
+    g_autofree char *after = snapshot(dir);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    remove_dir(dir);
 }
 
 static void test_help(void)
@@ -570,6 +907,9 @@ static void test_help(void)
     g_autofree char *out = NULL;
     CU_ASSERT_EQUAL(ORCH(NULL, &out, NULL, "generate", "mdm-apple", "--help"), 0);
     CU_ASSERT(contains(out, "--vendor-cert F"));
+    CU_ASSERT(contains(out, "--renew"));
+    CU_ASSERT(contains(out, "--replace-scep-ca"));
+    CU_ASSERT(contains(out, "must enroll again"));
     CU_ASSERT(contains(out, "Exit status"));
     g_autofree char *out2 = NULL;
     CU_ASSERT_EQUAL(ORCH(NULL, &out2, NULL, "help", "generate", "mdm-apple-bm"), 0);
@@ -648,6 +988,12 @@ void server_generate_suite(void)
                       {"mdm_apple_invalid_emails", test_mdm_apple_invalid_emails},
                       {"mdm_apple_arg_errors", test_mdm_apple_arg_errors},
                       {"mdm_apple_exists", test_mdm_apple_exists},
+                      {"mdm_apple_renew", test_mdm_apple_renew},
+                      {"mdm_apple_force_keeps_ca", test_mdm_apple_force_keeps_ca},
+                      {"mdm_apple_replace_ca", test_mdm_apple_replace_ca},
+                      {"mdm_apple_keep_errors", test_mdm_apple_keep_errors},
+                      {"mdm_apple_renew_vendor", test_mdm_apple_renew_vendor},
+                      {"push_request_escaping", test_push_request_escaping},
                       {"mdm_apple_rollback", test_mdm_apple_rollback},
                       {"help", test_help},
                       {"bm_defaults", test_bm_defaults},
