@@ -20,7 +20,8 @@ umask 077
 if [ ! -f "$dir/scep-ca.crt" ]; then
     "$bin" generate mdm-apple --email dev@orchard.invalid --org "orchard development" \
         --apns-key "$dir/apns.key" --apns-csr "$dir/apns.csr" \
-        --scep-cert "$dir/scep-ca.crt" --scep-key "$dir/scep-ca.key" --force >/dev/null
+        --scep-cert "$dir/scep-ca.crt" --scep-key "$dir/scep-ca.key" --force --replace-scep-ca \
+        >/dev/null
 fi
 if [ ! -f "$dir/apns-dev-standin.crt" ]; then
     openssl req -new -x509 -key "$dir/apns.key" -days 365 -sha256 \

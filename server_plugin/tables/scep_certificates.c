@@ -34,7 +34,6 @@ static int add_row(const char *serial, const char *subject, gint64 not_before,
 int scep_certificates_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
                                void *payload)
 {
-    (void)ctx;
     const orchard_host_api *host = orchard_server_host;
     cert_rows cr = {rows, 0};
     (void)query;
@@ -44,8 +43,12 @@ int scep_certificates_generate(orchard_ctx *ctx, const orchard_query_ctx *query,
         rc = orchard_server_store_cert_each(add_row, &cr);
     if (rc == 0)
         rc = cr.rc;
+    if (rc == ORCHARD_ENOTFOUND)
+        return host->fail(ctx, rc, "scep_certificates: there is no store to read: store.sqlite "
+                                   "is unset, or nothing is at its path yet (`orchard serve` "
+                                   "creates it)");
     if (rc)
-        host->rows_fail(rows, "scep_certificates: the store failed (%s); see the log",
-                        host->strerror(rc));
-    return rc;
+        return host->fail(ctx, rc, "scep_certificates: the store failed (%s); see the log",
+                          host->strerror(rc));
+    return 0;
 }
