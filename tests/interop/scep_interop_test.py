@@ -10,6 +10,7 @@ Prints "N passed, M failed" last.
 
 import argparse
 import concurrent.futures
+import json
 import os
 import plistlib
 import re
@@ -326,6 +327,11 @@ def test_mdm_off_answers_404(env, server_box):
             except urllib.error.HTTPError as e:
                 body = e.read().decode()
                 assert e.code == 404 and "MDM is not configured" in body, (path, e.code, body)
+                # The host's "mdm" gate answers, in Fleet's JSON error shape.
+                assert e.headers.get("Content-Type", "").startswith("application/json"), body
+                err = json.loads(body)
+                assert "MDM is not configured" in err["message"], body
+                assert err["errors"][0]["name"] == "base", body
     finally:
         assert s.stop() == 0
     server_box[0] = env.serve()
