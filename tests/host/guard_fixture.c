@@ -138,7 +138,6 @@ static const orchard_route r_gated_admin = ROUTE2("/gated-admin", h_text, "gated
 static const orchard_route r_open = ROUTE2("/open", h_open, NULL, ORCHARD_GUARD_NONE, NULL);
 static const orchard_route r_failing = ROUTE2("/failing", h_failing, NULL, ORCHARD_GUARD_NONE,
                                               NULL);
-static const orchard_route r_unknown = ROUTE2("/unknown-guard", h_text, "never", 9, NULL);
 /* As a 1.1 plugin wrote it: its struct_size ends before handle2. What lies
  * beyond is set here to what would lock the route, were it read. */
 static const orchard_route r_old = {
@@ -153,7 +152,7 @@ static const orchard_route r_old = {
 
 static const orchard_route *const route_ptrs[] = {
     &r_gated, &r_device, &r_observer, &r_maintainer, &r_admin,
-    &r_gated_admin, &r_open, &r_failing, &r_unknown, &r_old,
+    &r_gated_admin, &r_open, &r_failing, &r_old,
 };
 
 static int plugin_init(orchard_ctx *ctx)
