@@ -614,7 +614,12 @@ typedef struct orchard_host_api {
      * ORCHARD_ENOTFOUND (no such job).
      */
     int (*job_queue)(orchard_ctx *ctx, const char *name);
-    /** In a job's run: 1 once its deadline passed or the host is stopping, else 0. */
+    /**
+     * In a job's run, on the run's own thread: 1 once its deadline passed or
+     * the host is stopping, else 0. (Several jobs of a plugin share its
+     * context, so the host finds the run by thread; on another thread it
+     * says 1 only while the host stops.)
+     */
     int (*job_expired)(orchard_ctx *ctx);
 
     /* Events. */
