@@ -16,6 +16,37 @@ static const orchard_table *const tables[] = {
     &orchard_table_nudge,
 };
 
+/* Read on every query (mac_source), so a change applies to the next one. */
+static const orchard_setting setting_root = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "agent.root",
+    .type = ORCHARD_SETTING_PATH,
+    .default_value = "/",
+    .description = "Where the Mac tables read the Mac's files (--root)",
+};
+
+static const orchard_setting setting_profiles_bin = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "agent.profiles_bin",
+    .type = ORCHARD_SETTING_PATH,
+    .default_value = "/usr/bin/profiles",
+    .description = "The `profiles` command the Mac tables run (--profiles_bin)",
+};
+
+static const orchard_setting setting_nudge_json = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "agent.nudge_json",
+    .type = ORCHARD_SETTING_PATH,
+    .default_value = NULL,
+    .description = "A Nudge JSON configuration for the nudge table (--nudge_json)",
+};
+
+static const orchard_setting *const settings[] = {
+    &setting_root,
+    &setting_profiles_bin,
+    &setting_nudge_json,
+};
+
 static void agent_deinit(void) { orchard_mac_source_reset(); }
 
 static const orchard_plugin agent_plugin = {
@@ -32,6 +63,8 @@ static const orchard_plugin agent_plugin = {
     .jobs = NULL,
     .n_jobs = 0,
     .deinit = agent_deinit,
+    .settings = settings,
+    .n_settings = G_N_ELEMENTS(settings),
 };
 
 int orchard_agent_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)

@@ -6,6 +6,10 @@
 #include "jobs.gen.h"
 #include "orchard_plugins.gen.h"
 #include "host/plugins/registry.h"
+#include "host/http/http_guard.h"
+#include "host/http/http_settings.h"
+#include "host/settings.h"
+#include "host/store/store_settings.h"
 
 #include <glib.h>
 #include <string.h>
@@ -16,9 +20,19 @@ static const orchard_command cmd_query = {
     ORCHARD_STRUCT_HEADER(orchard_command),
     .name = "query",
     .summary = "Run SQL over every table in an in-memory SQLite database",
-    .usage = "orchard query [--json] [--config F] [--plugin PATH]... \"SQL\"\n"
-                "  --json   print one JSON array of objects (NULL as null)\n"
-                "Exit status 1 when the statement fails.",
+    .usage = "orchard query [--json] [--timeout SECONDS] [--config F] [--root DIR]\n"
+             "              [--profiles_bin PATH] [--nudge_json PATH] [--plugin PATH]... \"SQL\"\n"
+             "  --json                print one JSON array of objects (NULL as null)\n"
+             "  --timeout SECONDS     stop the statement after this long (default 60, 0: no "
+             "limit)\n"
+             "  --config F            the configuration (store.sqlite for the server's tables)\n"
+             "  --root DIR            read the Mac's files under DIR (agent.root, default /)\n"
+             "  --profiles_bin PATH   run this instead of /usr/bin/profiles "
+             "(agent.profiles_bin)\n"
+             "  --nudge_json PATH     the Nudge JSON configuration the nudge table reads "
+             "(agent.nudge_json)\n"
+             "The store is opened read-only; ATTACH and DETACH are refused.\n"
+             "Exit status 1 when the statement fails.",
     .run = orchard_cmd_query,
     .payload = NULL,
 };
@@ -59,7 +73,62 @@ static const orchard_table *const tables[] = {&orchard_table_orchard_plugins,
 static const orchard_command *const commands[] = {&cmd_query, &cmd_extension, &cmd_help,
                                                   &cmd_version, &orchard_cmd_job_run};
 
-static const orchard_plugin core_plugin = {
+/* The host's own keys: read once at start, before or while plugins load. */
+static const orchard_setting setting_plugins = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "plugins",
+    .type = ORCHARD_SETTING_PATH,
+    .description = "Plugin .so files to load on every command (a list)",
+    .flags = ORCHARD_SETTING_RESTART | ORCHARD_SETTING_HOST_LIST,
+};
+
+static const orchard_setting setting_plugin_dir = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "plugin_dir",
+    .type = ORCHARD_SETTING_PATH,
+    .description = "A directory whose *.so plugins are loaded (default: plugins/ beside the "
+                   "binary, else the installed lib/orchard)",
+    .flags = ORCHARD_SETTING_RESTART,
+};
+
+static const orchard_setting setting_http_module = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "http_module",
+    .type = ORCHARD_SETTING_PATH,
+    .description = "The HTTP transport module orchard_http.so (default: modules/ beside the "
+                   "binary, else the installed one)",
+    .flags = ORCHARD_SETTING_RESTART,
+};
+
+static const orchard_setting *const own_settings[] = {
+    &setting_plugins,
+    &setting_plugin_dir,
+    &setting_http_module,
+    &orchard_setting_store_sqlite,
+    &orchard_setting_store_postgres,
+    &orchard_setting_store_busy_timeout_ms,
+    &orchard_setting_store_read_connections,
+    &orchard_setting_server_client_cert_header,
+};
+
+/* The host's keys: its own above and the HTTP service's server.* list
+ * (http_settings.c exports it as a function), joined once at entry. */
+#define MAX_SETTINGS 64
+static const orchard_setting *settings[MAX_SETTINGS];
+static size_t n_settings;
+
+static void collect_settings(void)
+{
+    size_t n_http = 0;
+    const orchard_setting *const *http = orchard_http_settings_decl(&n_http);
+    n_settings = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(own_settings) && n_settings < MAX_SETTINGS; i++)
+        settings[n_settings++] = own_settings[i];
+    for (size_t i = 0; i < n_http && n_settings < MAX_SETTINGS; i++)
+        settings[n_settings++] = http[i];
+}
+
+static orchard_plugin core_plugin = {
     ORCHARD_STRUCT_HEADER(orchard_plugin),
     .name = "orchard-core",
     .version = ORCHARD_VERSION,
@@ -73,11 +142,15 @@ static const orchard_plugin core_plugin = {
     .jobs = NULL,
     .n_jobs = 0,
     .deinit = NULL,
+    .settings = settings,
+    .n_settings = 0, /* collect_settings() */
 };
 
 int orchard_core_plugin_entry(const orchard_host_api *api, const orchard_plugin **out)
 {
     host = api;
+    collect_settings();
+    core_plugin.n_settings = n_settings;
     *out = &core_plugin;
     return 0;
 }
