@@ -10,6 +10,7 @@
  * connections and reads a process's memory. */
 #include "tests/suites.h"
 
+#include "host/http/http_settings.h"
 #include "tests/host/http_fixture.h"
 
 #include <CUnit/CUnit.h>
@@ -382,6 +383,52 @@ static void test_http_limits__deadline_spares_handler_time(void)
     http_config("server.request_timeout", NULL);
 }
 
+/* ---- the settings behind the limits */
+
+/* Serve with key = value; serve's result (stopped at once when it started). */
+static int serve_with(const char *key, const char *value)
+{
+    http_config(key, value);
+    http_server *s = http_server_start();
+    int rc = http_server_finish(s, NULL);
+    http_config(key, NULL);
+    return rc;
+}
+
+static void test_http_limits__settings_declared_and_checked(void)
+{
+    size_t n = 0;
+    const orchard_setting *const *d = orchard_http_settings_decl(&n);
+    const char *want[] = {"server.max_connections", "server.max_connections_per_address",
+                          "server.request_timeout", "server.max_buffered_bytes",
+                          "server.tls_client_ca"};
+
+    for (size_t w = 0; w < G_N_ELEMENTS(want); w++) {
+        const orchard_setting *found = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(d[i]->key, want[w]) == 0)
+                found = d[i];
+        CU_ASSERT_PTR_NOT_NULL(found);
+        if (found)
+            CU_ASSERT_EQUAL(found->struct_size, sizeof(orchard_setting));
+    }
+    for (size_t i = 0; i < n; i++) {
+        CU_ASSERT_TRUE(g_str_has_prefix(d[i]->key, "server."));
+        if (strcmp(d[i]->key, "server.tls_cert") == 0)
+            CU_ASSERT_STRING_EQUAL(d[i]->aliases, "server.cert");
+    }
+    /* Units parse; values out of range are refused by key before listening. */
+    CU_ASSERT_EQUAL(serve_with("server.max_buffered_bytes", "3MiB"), 0);
+    CU_ASSERT_EQUAL(serve_with("server.max_buffered_bytes", "1MiB"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(serve_with("server.max_buffered_bytes", "64 apples"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(serve_with("server.request_timeout", "1m30s"), 0);
+    CU_ASSERT_EQUAL(serve_with("server.request_timeout", "10ms"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(serve_with("server.request_timeout", "soon"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(serve_with("server.max_connections", "1"), ORCHARD_EINVAL); /* < threads */
+    CU_ASSERT_EQUAL(serve_with("server.max_connections_per_address", "-1"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(serve_with("server.connection_timeout", "45"), 0); /* seconds, as before */
+}
+
 /* ---- memory: the buffered-body budget, and memory given back */
 
 /* A spawned `orchard serve` (the real binary, its plugins and module). */
@@ -573,5 +620,7 @@ void http_limits_suite(void)
                       {"trickled_request_cut_off", test_http_limits__trickled_request_cut_off},
                       {"deadline_spares_handler_time",
                        test_http_limits__deadline_spares_handler_time},
+                      {"settings_declared_and_checked",
+                       test_http_limits__settings_declared_and_checked},
                       {"buffered_bodies_bounded", test_http_limits__buffered_bodies_bounded});
 }

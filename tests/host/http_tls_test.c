@@ -207,6 +207,31 @@ static void test_http_tls__no_ca_asks_no_cert(void)
     CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
 }
 
+/* Fleet's configs spell the pair server.cert and server.key. */
+static void test_http_tls__fleet_spellings(void)
+{
+    atomic_int asked;
+    http_response r;
+
+    http_config("server.tls_cert", NULL);
+    http_config("server.tls_key", NULL);
+    http_config("server.cert", server_cert);
+    http_config("server.key", server_key);
+    http_server *s = http_server_start();
+    CU_ASSERT_PTR_NOT_NULL(s->url);
+    if (s->url) {
+        CU_ASSERT_TRUE(g_str_has_prefix(s->url, "https://127.0.0.1:"));
+        get_cert(s, NULL, NULL, &r, &asked);
+        EXPECT_BODY(r, "cert 0 -");
+        http_response_clear(&r);
+    }
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
+    http_config("server.cert", NULL);
+    http_config("server.key", NULL);
+    http_config("server.tls_cert", server_cert);
+    http_config("server.tls_key", server_key);
+}
+
 static void test_http_tls__ca_needs_tls(void)
 {
     g_autofree char *cert = g_strdup(server_cert);
@@ -232,5 +257,6 @@ void http_tls_suite(void)
     ORCHARD_ADD_SUITE("http_tls", suite_init, suite_cleanup,
                       {"client_cert_reaches_handler", test_http_tls__client_cert_reaches_handler},
                       {"no_ca_asks_no_cert", test_http_tls__no_ca_asks_no_cert},
+                      {"fleet_spellings", test_http_tls__fleet_spellings},
                       {"ca_needs_tls", test_http_tls__ca_needs_tls});
 }
