@@ -1,12 +1,14 @@
 /* The server.* settings of `orchard serve`: declared here, once (their
- * types, defaults and Fleet's spellings), and read and checked before the
- * transport module is loaded so that a typo is reported by key name. Values
- * come from the process configuration for now; a key's default is the one
- * in its declaration, so the two cannot disagree. */
+ * types, defaults and Fleet's spellings; the core plugin lists them), and
+ * read and checked before the transport module is loaded so that a typo is
+ * reported by key name. Values come from the process configuration, parsed
+ * as the settings snapshot parses them; a key's default is the one in its
+ * declaration, so the two cannot disagree. */
 #include "host/http/http_settings.h"
 
 #include "host/config.h"
 #include "host/http/http_internal.h"
+#include "host/settings_parse.h"
 
 #include <arpa/inet.h>
 #include <glib.h>
@@ -81,81 +83,30 @@ static const char *value(const orchard_setting *s)
     return v && *v ? v : s->default_value;
 }
 
-/* ---- the value types */
+/* ---- the value types (the forms host/settings_parse.c reads, so that
+ * `config check` and serve agree) */
 
 /* A whole decimal number in [lo, hi]. */
 static int parse_uint(const char *s, guint64 lo, guint64 hi, guint64 *out)
 {
-    char *end = NULL;
-    guint64 v;
+    int64_t v;
 
-    if (!s || !g_ascii_isdigit(*s))
+    if (!s || !g_ascii_isdigit(*s) || orchard_parse_int(s, &v) != 0 || (guint64)v < lo ||
+        (guint64)v > hi)
         return 0;
-    v = g_ascii_strtoull(s, &end, 10);
-    if (*end || v < lo || v > hi)
-        return 0;
-    *out = v;
+    *out = (guint64)v;
     return 1;
 }
 
-/* Go-style durations ("500ms", "90s", "1h30m"); a bare number is seconds. */
-static int parse_duration_ms(const char *s, guint64 *ms)
+/* A duration in [lo_ms, 24 h]. */
+static int parse_duration(const char *s, guint64 lo_ms, guint64 *ms)
 {
-    static const struct {
-        const char *unit;
-        guint64 ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    guint64 total = 0;
+    int64_t v;
 
-    if (parse_uint(s, 0, MAX_DURATION_MS / 1000, &total)) {
-        *ms = total * 1000;
-        return 1;
-    }
-    while (s && *s) {
-        char *end = NULL;
-        size_t i;
-        if (!g_ascii_isdigit(*s))
-            return 0;
-        guint64 n = g_ascii_strtoull(s, &end, 10);
-        for (i = 0; i < G_N_ELEMENTS(units); i++)
-            if (g_str_has_prefix(end, units[i].unit) &&
-                !g_ascii_isalpha(end[strlen(units[i].unit)]))
-                break;
-        if (i == G_N_ELEMENTS(units) || n > MAX_DURATION_MS)
-            return 0;
-        total += n * units[i].ms;
-        if (total > MAX_DURATION_MS)
-            return 0;
-        s = end + strlen(units[i].unit);
-    }
-    *ms = total;
-    return s != NULL;
-}
-
-/* Sizes: a bare number of bytes, or with k, M or G, all binary ("64MiB",
- * "64M" and "64mb" alike). */
-static int parse_bytes(const char *s, guint64 *out)
-{
-    static const char units[] = "kmg";
-    char *end = NULL;
-    const char *unit;
-    guint64 n;
-
-    if (!s || !g_ascii_isdigit(*s))
+    if (!s || orchard_parse_duration_ms(s, &v) != 0 || v < 0 || (guint64)v < lo_ms ||
+        (guint64)v > MAX_DURATION_MS)
         return 0;
-    n = g_ascii_strtoull(s, &end, 10);
-    if (!*end) {
-        *out = n;
-        return 1;
-    }
-    if (!(unit = strchr(units, g_ascii_tolower(*end))) || !*unit)
-        return 0;
-    if (end[1] && g_ascii_strcasecmp(end + 1, "ib") != 0 && g_ascii_strcasecmp(end + 1, "b") != 0)
-        return 0;
-    unsigned shift = 10 * (unsigned)(unit - units + 1);
-    if (n > (G_MAXUINT64 >> shift))
-        return 0;
-    *out = n << shift;
+    *ms = (guint64)v;
     return 1;
 }
 
@@ -283,6 +234,7 @@ static int bad(char **error_msg, const orchard_setting *s, const char *want)
 static int load_limits(orchard_http_settings *st, char **error_msg)
 {
     guint64 n = 0, ms = 0;
+    uint64_t bytes = 0;
 
     st->threads = 2 * (unsigned)g_get_num_processors();
     if (value(&s_threads)) {
@@ -290,10 +242,10 @@ static int load_limits(orchard_http_settings *st, char **error_msg)
             return bad(error_msg, &s_threads, "a number from 1 to 1024");
         st->threads = (unsigned)n;
     }
-    if (!parse_duration_ms(value(&s_connection_timeout), &ms) || ms < 1000)
+    if (!parse_duration(value(&s_connection_timeout), 1000, &ms))
         return bad(error_msg, &s_connection_timeout, "a duration from 1s to 24h");
     st->timeout_seconds = (unsigned)((ms + 999) / 1000); /* libmicrohttpd counts seconds */
-    if (!parse_duration_ms(value(&s_request_timeout), &ms) || ms < 100)
+    if (!parse_duration(value(&s_request_timeout), 100, &ms))
         return bad(error_msg, &s_request_timeout, "a duration from 100ms to 24h");
     st->request_timeout_ms = (unsigned)ms;
     /* Each worker thread takes its share of the total: at least one each. */
@@ -305,10 +257,10 @@ static int load_limits(orchard_http_settings *st, char **error_msg)
         return bad(error_msg, &s_max_per_address, "a number (0: no limit)");
     st->max_per_address = (unsigned)n;
     /* Below the body cap, the largest body allowed could never be taken. */
-    if (!parse_bytes(value(&s_max_buffered), &n) || n < ORCHARD_HTTP_BODY_CAP ||
-        n > G_MAXSIZE / 2)
+    if (orchard_parse_bytes(value(&s_max_buffered), &bytes) != 0 ||
+        bytes < ORCHARD_HTTP_BODY_CAP || bytes > G_MAXSIZE / 2)
         return bad(error_msg, &s_max_buffered, "a size of at least 2MiB (the largest body)");
-    st->max_buffered = (size_t)n;
+    st->max_buffered = (size_t)bytes;
     return 0;
 }
 
