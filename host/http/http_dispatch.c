@@ -99,5 +99,7 @@ void orchard_http_access_log(const orchard_http_access *rec, void *ud)
 void orchard_http_transport_log(int level, const char *msg, void *ud)
 {
     (void)ud;
-    orchard_log(level, "http", "libmicrohttpd: %s", msg);
+    /* The module prefixes libmicrohttpd's own lines; the rest are its own
+     * (a request deadline, a refused connection). */
+    orchard_log(level, "http", "%s", msg);
 }

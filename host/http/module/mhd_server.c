@@ -37,7 +37,9 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
             snprintf(srv->start_err, sizeof srv->start_err, "%s", msg);
         return;
     }
-    srv->cfg->log(ORCHARD_LOG_INFO, msg, srv->cfg->ud);
+    char line[540];
+    snprintf(line, sizeof line, "libmicrohttpd: %s", msg);
+    srv->cfg->log(ORCHARD_LOG_INFO, line, srv->cfg->ud);
 }
 
 static int check_config(const orchard_http_module_config *cfg, char *err, size_t err_len)
