@@ -1,7 +1,40 @@
-/* Command-line flags in the two spellings osqueryd and people use:
- * `--name value` and `--name=value`. */
+/* Command-line options. The global ones (--config, --plugin, --verbose, the
+ * agent tables' sources, --help) are parsed with GLib's option parser
+ * wherever they appear on the line; a command parses its own after its
+ * name, in the two spellings osqueryd and people use: `--name value` and
+ * `--name=value`. */
 #ifndef ORCHARD_ARGS_H
 #define ORCHARD_ARGS_H
+
+#include <stdio.h>
+
+/** The global options, as parsed. */
+typedef struct {
+    char *config;    /* --config F */
+    char **plugins;  /* --plugin PATH, repeatable; NULL-terminated or NULL */
+    int verbose;     /* --verbose */
+    int help;        /* --help or -h */
+    int version;     /* --version */
+    char *root;      /* --root DIR          (config agent.root) */
+    char *profiles_bin; /* --profiles_bin PATH (config agent.profiles_bin) */
+    char *nudge_json;   /* --nudge_json PATH   (config agent.nudge_json) */
+} orchard_global_args;
+
+/**
+ * Take the global options out of argv (in place; the rest keeps its order,
+ * argv[*argc] = NULL). `-config` is read as `--config` (gflags' spelling).
+ * Returns 0, or 2 with *error_msg (g_free) for a usage error ("Missing
+ * argument for --config"). Clear `out` with orchard_global_args_clear.
+ */
+int orchard_args_parse_global(int *argc, char **argv, orchard_global_args *out,
+                              char **error_msg);
+void orchard_global_args_clear(orchard_global_args *g);
+
+/** The configuration key a global option sets ("agent.root" for "root"), or NULL. */
+const char *orchard_args_config_key(const char *option);
+
+/** List the global options, one per line, for `orchard help`. */
+void orchard_args_print_global(FILE *out);
 
 /**
  * If argv[*i] is the flag `--name` (or `-name`, as gflags allows), store its

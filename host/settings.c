@@ -735,6 +735,7 @@ static gpointer problem_copy(gconstpointer src, gpointer unused)
     c->level = p->level;
     c->key = g_strdup(p->key);
     c->message = g_strdup(p->message);
+    c->unknown = p->unknown;
     return c;
 }
 

@@ -89,6 +89,7 @@ typedef struct {
     orchard_problem_level level;
     char *key;     /* the key concerned, or NULL */
     char *message; /* one line, naming the key and where it came from */
+    int unknown;   /* a key nobody declared: `config check` fails on it, others warn */
 } orchard_settings_problem;
 
 /** The problems of the snapshot in force, in file order (g_ptr_array_unref). */

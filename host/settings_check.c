@@ -136,6 +136,7 @@ static void unknown_key(const orchard_settings_view *v, const char *key, GPtrArr
     else
         add(out, ORCHARD_PROBLEM_WARNING, key, "unknown key %s (%s): no plugin reads it", key,
             at);
+    ((orchard_settings_problem *)g_ptr_array_index(out, out->len - 1))->unknown = 1;
     g_ptr_array_unref(names);
 }
 

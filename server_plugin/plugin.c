@@ -2,6 +2,7 @@
  * (server.h lists where each lives). */
 #include "server_plugin/server.h"
 
+#include "server_plugin/config/mdm_config.h"
 #include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/serve/serve_state.h"
 
@@ -49,6 +50,7 @@ void orchard_server_deinit(orchard_ctx *ctx)
     orchard_serve_state_detach(ctx);
     orchard_scep_route_cleanup();
     orchard_enroll_download_reset();
+    orchard_mdm_config_cache_clear();
 }
 
 static const orchard_plugin server_plugin = {
@@ -66,6 +68,8 @@ static const orchard_plugin server_plugin = {
     .n_jobs = sizeof jobs / sizeof *jobs,
     .init = orchard_server_init,
     .deinit2 = orchard_server_deinit,
+    .settings = orchard_mdm_settings,
+    .n_settings = ORCHARD_MDM_N_SETTINGS,
 };
 
 ORCHARD_EXPORT int orchard_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)

@@ -1,13 +1,15 @@
 /* orchard_http_serve: the life of `orchard serve`'s HTTP server. It reads the
  * server.* settings, loads the transport module, listens, and then waits on a
  * self-pipe that SIGTERM, SIGINT and orchard_http_stop() write to (the signal
- * handler does nothing else). Stopping is graceful and bounded: stop
+ * handler does nothing else); SIGHUP writes to it too and reloads the
+ * settings without stopping. Stopping is graceful and bounded: stop
  * accepting, give requests in flight a few seconds, stop the workers, close
  * the store, unload the module; the process can exit within 5 s. */
 #include "host/http/http_api.h"
 #include "host/http/http_internal.h"
 #include "host/jobs/jobs.h"
 #include "host/log.h"
+#include "host/settings.h"
 #include "host/store/store.h"
 
 #include <errno.h>
@@ -33,6 +35,7 @@ static GMutex lock;
 typedef struct {
     struct sigaction term;
     struct sigaction intr;
+    struct sigaction hup;
     struct sigaction pipe;
 } saved_signals;
 
@@ -57,6 +60,7 @@ static void install_signals(saved_signals *saved)
     sa.sa_flags = SA_RESTART;
     sigaction(SIGTERM, &sa, &saved->term);
     sigaction(SIGINT, &sa, &saved->intr);
+    sigaction(SIGHUP, &sa, &saved->hup);
     /* A client that hangs up mid-response must not kill the server. */
     ign.sa_handler = SIG_IGN;
     sigemptyset(&ign.sa_mask);
@@ -67,6 +71,7 @@ static void restore_signals(const saved_signals *saved)
 {
     sigaction(SIGTERM, &saved->term, NULL);
     sigaction(SIGINT, &saved->intr, NULL);
+    sigaction(SIGHUP, &saved->hup, NULL);
     sigaction(SIGPIPE, &saved->pipe, NULL);
 }
 
@@ -116,11 +121,19 @@ static int wait_for_stop(int read_fd)
     struct pollfd p = {read_fd, POLLIN, 0};
     char c = 0;
 
-    while (poll(&p, 1, -1) < 0 && errno == EINTR)
-        ;
-    if (read(read_fd, &c, 1) != 1)
-        c = 0;
-    return (unsigned char)c;
+    for (;;) {
+        while (poll(&p, 1, -1) < 0 && errno == EINTR)
+            ;
+        if (read(read_fd, &c, 1) != 1)
+            c = 0;
+        if ((unsigned char)c != SIGHUP)
+            return (unsigned char)c;
+        /* SIGHUP: re-read the settings and serve on; requests in flight
+         * run on the transport's threads meanwhile. The reload logs one
+         * line: what changed, or why the settings in force stay. */
+        g_autofree char *err = NULL;
+        orchard_settings_reload(&err);
+    }
 }
 
 static void shut_down(const orchard_http_module *api, orchard_http_server *srv, int sig)

@@ -1,6 +1,8 @@
-/* `get mdm-apple`, `get mdm-apple-bm` and `config check`: what an admin runs
- * to see the configured APNs certificate, ABM token and configuration. They
- * read everything through mdm_config and never print a secret. */
+/* `get mdm-apple`, `get mdm-apple-bm` and the server's part of `config
+ * check`: what an admin runs to see the configured APNs certificate, ABM
+ * token and configuration. They read everything through mdm_config and never
+ * print a secret. (The host prints the effective settings and the verdict of
+ * `config check` around this part: host/config_check.c.) */
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/server.h"
 #include "server_plugin/crypto/x509_util.h"
@@ -90,7 +92,9 @@ static int get_mdm_apple(int argc, char **argv, void *payload)
         json_object_set_new(o, "common_name", json_string(cn ? cn : ""));
         json_object_set_new(o, "serial_number", json_string(serial ? serial : ""));
         json_object_set_new(o, "issuer", json_string(issuer ? issuer : ""));
-        json_object_set_new(o, "renew_date", json_string(renew ? renew : ""));
+        /* RFC 3339, as every date in orchard's JSON; the text form keeps
+         * Fleet's "January 2, 2006". */
+        json_object_set_new(o, "renew_date", json_string(na));
         json_object_set_new(o, "topic", json_string(cfg->apns_topic));
         json_object_set_new(o, "not_before", json_string(nb));
         json_object_set_new(o, "not_after", json_string(na));
@@ -105,7 +109,8 @@ static int get_mdm_apple(int argc, char **argv, void *payload)
     rc = 0;
     if (g_str_equal(status, "expired")) {
         fprintf(stderr, "\nERROR: Your Apple Push Notification service (APNs) certificate "
-                "expired on %s. MDM features are turned off. " RENEW_APNS "\n", renew);
+                "expired on %s. MDM is off: MDM features are turned off. " RENEW_APNS "\n",
+                renew);
         rc = 1;
     } else if (g_str_equal(status, "expiring")) {
         fprintf(stderr, "\nWARNING: Your Apple Push Notification service (APNs) certificate "
@@ -175,37 +180,7 @@ static int get_mdm_apple_bm(int argc, char **argv, void *payload)
     return rc;
 }
 
-/* --- config check */
-
-/* One key as config check shows it; NULL to leave it out. g_free. */
-static char *shown_value(const orchard_mdm_config_key *k)
-{
-    const char *v = orchard_server_host->config_get(k->key);
-    if (!v || !*v)
-        return k->default_value ? g_strdup_printf("%s  # default", k->default_value) : NULL;
-    if (k->secret)
-        return g_strdup("REDACTED");
-    if (g_str_has_suffix(k->key, "_bytes"))
-        return g_strdup_printf("(PEM, %zu bytes)", strlen(v));
-    return g_strdup(v);
-}
-
-static void print_effective(void)
-{
-    const char *section = "";
-    for (size_t i = 0; i < orchard_mdm_config_n_keys; i++) {
-        const orchard_mdm_config_key *k = &orchard_mdm_config_keys[i];
-        const char *dot = strchr(k->key, '.');
-        g_autofree char *value = shown_value(k);
-        if (!value)
-            continue;
-        if (strncmp(section, k->key, (size_t)(dot - k->key) + 1) != 0) {
-            printf("%.*s:\n", (int)(dot - k->key), k->key);
-            section = k->key;
-        }
-        printf("  %s: %s\n", dot + 1, value);
-    }
-}
+/* --- config check (the server's part; stdout lines are YAML comments) */
 
 static void print_state(const orchard_mdm_config *cfg)
 {
@@ -214,44 +189,52 @@ static void print_state(const orchard_mdm_config *cfg)
         gint64 na = orchard_x509_not_after(cfg->apns_cert);
         g_autofree char *renew = orchard_format_renew_date(na);
         const char *st = orchard_mdm_expiry_status(na, now_seconds(), &days);
-        printf("\nMDM is on: APNs topic %s, certificate renew date %s.\n", cfg->apns_topic,
+        printf("# MDM is on: APNs topic %s, certificate renew date %s.\n", cfg->apns_topic,
                renew);
-        if (!g_str_equal(st, "ok"))
-            fprintf(stderr, "warning: the APNs certificate (mdm.apple_apns_cert) %s %s: "
-                    "MDM features %s turned off. Run `orchard get mdm-apple`.\n",
-                    g_str_equal(st, "expired") ? "expired on" : "expires on", renew,
-                    g_str_equal(st, "expired") ? "are" : "will be");
-    } else {
-        printf("\n%s.\n", cfg->mdm_off_reason);
+        if (g_str_equal(st, "expiring"))
+            fprintf(stderr, "orchard config check: warning: the APNs certificate "
+                    "(mdm.apple_apns_cert) expires on %s: MDM features will be turned off "
+                    "then. Run `orchard get mdm-apple`.\n", renew);
+    } else if (!cfg->apns_cert) {
+        printf("# %s.\n", cfg->mdm_off_reason);
     }
     if (cfg->bm_token) {
         g_autofree char *renew = orchard_format_renew_date(cfg->bm_token->expiry);
         const char *st = orchard_mdm_expiry_status(cfg->bm_token->expiry, now_seconds(), &days);
-        printf("Apple Business Manager: token renew date %s.\n", renew);
+        printf("# Apple Business Manager: token renew date %s.\n", renew);
         if (g_str_equal(st, "expiring"))
-            fprintf(stderr, "warning: the ABM token (mdm.apple_bm_server_token) expires in "
-                    "%" G_GINT64_FORMAT " days.\n", days);
+            fprintf(stderr, "orchard config check: warning: the ABM token "
+                    "(mdm.apple_bm_server_token) expires in %" G_GINT64_FORMAT " days.\n", days);
     } else {
-        printf("Apple Business Manager: not configured.\n");
+        printf("# Apple Business Manager: not configured.\n");
     }
 }
 
 static int config_check(int argc, char **argv, void *payload)
 {
     (void)payload;
-    if (argc > 1) {
-        fprintf(stderr, "orchard %s: unknown argument %s\nusage: orchard %s [--config F]\n",
-                argv[0], argv[1], argv[0]);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--show-secrets") == 0)
+            continue; /* the host shows the settings; this part prints no values */
+        fprintf(stderr, "orchard %s: unknown argument %s\nusage: orchard %s [--config F] "
+                "[--show-secrets]\n", argv[0], argv[i], argv[0]);
         return 2;
     }
+    g_autoptr(GPtrArray) warnings = orchard_mdm_config_warnings(orchard_server_host, NULL);
+    for (guint i = 0; i < warnings->len; i++)
+        fprintf(stderr, "orchard %s: warning: %s\n", argv[0],
+                (const char *)g_ptr_array_index(warnings, i));
     orchard_mdm_config *cfg = load_or_complain(argv[0], 0);
     if (!cfg)
         return 1;
-    print_effective();
     print_state(cfg);
-    printf("The configuration is valid.\n");
+    /* An APNs certificate that expired turns MDM off: as `get mdm-apple`
+     * says, that is an error to fix, not a state to accept. */
+    int rc = cfg->apns_cert && !cfg->mdm_enabled ? 1 : 0;
+    if (rc)
+        fprintf(stderr, "orchard %s: %s\n", argv[0], cfg->mdm_off_reason);
     orchard_mdm_config_free(cfg);
-    return 0;
+    return rc;
 }
 
 const orchard_command orchard_cmd_get_mdm_apple = {
@@ -263,6 +246,7 @@ const orchard_command orchard_cmd_get_mdm_apple = {
                 "certificate expired.",
     .run = get_mdm_apple,
     .payload = NULL,
+    .aliases = "get mdm_apple",
 };
 
 const orchard_command orchard_cmd_get_mdm_apple_bm = {
@@ -274,14 +258,18 @@ const orchard_command orchard_cmd_get_mdm_apple_bm = {
                 "token expired.",
     .run = get_mdm_apple_bm,
     .payload = NULL,
+    .aliases = "get mdm_apple_bm",
 };
 
 const orchard_command orchard_cmd_config_check = {
     ORCHARD_STRUCT_HEADER(orchard_command),
     .name = "config check",
-    .summary = "Validate the server configuration and print it with secrets redacted",
-    .usage = "orchard config check [--config F]\n"
-                "  Exit 1 with the first invalid item's message.",
+    .summary = "Validate the configuration and print the settings in force (secrets redacted)",
+    .usage = "orchard config check [--config F] [--show-secrets]\n"
+             "  Names unknown keys (with the closest known one), Fleet keys orchard ignores,\n"
+             "  values that don't read as their type, risky file modes and short challenges,\n"
+             "  then prints every effective setting as YAML (--show-secrets: with secrets).\n"
+             "  Exit 1 when anything is invalid or the APNs certificate expired.",
     .run = config_check,
     .payload = NULL,
 };

@@ -6,11 +6,13 @@
 #include "server_plugin/crypto/x509_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define DEFAULT_ADDRESS "127.0.0.1:8080"
 #define TOPIC_PREFIX "com.apple.mgmt"
@@ -19,36 +21,6 @@
  * 64 characters: a longer name gets CSRs that strict parsers refuse. */
 #define ORG_NAME_MAX_CHARS 55
 
-const orchard_mdm_config_key orchard_mdm_config_keys[] = {
-    {"server.address", DEFAULT_ADDRESS, 0},
-    {"server.url", NULL, 0},
-    {"server.tls_cert", NULL, 0},
-    {"server.tls_key", NULL, 0},
-    {"server.profile_signing_cert", NULL, 0},
-    {"server.profile_signing_key", NULL, 0},
-    {"store.sqlite", NULL, 0},
-    {"mdm.apple_apns_cert", NULL, 0},
-    {"mdm.apple_apns_cert_bytes", NULL, 0},
-    {"mdm.apple_apns_key", NULL, 0},
-    {"mdm.apple_apns_key_bytes", NULL, 1},
-    {"mdm.apple_scep_cert", NULL, 0},
-    {"mdm.apple_scep_cert_bytes", NULL, 0},
-    {"mdm.apple_scep_key", NULL, 0},
-    {"mdm.apple_scep_key_bytes", NULL, 1},
-    {"mdm.apple_scep_challenge", NULL, 1},
-    {"mdm.apple_scep_challenge_ttl", "1h", 0},
-    {"mdm.apple_scep_signer_validity_days", "365", 0},
-    {"mdm.apple_scep_signer_allow_renewal_days", "14", 0},
-    {"mdm.apple_bm_server_token", NULL, 0},
-    {"mdm.apple_bm_server_token_bytes", NULL, 1},
-    {"mdm.apple_bm_cert", NULL, 0},
-    {"mdm.apple_bm_cert_bytes", NULL, 0},
-    {"mdm.apple_bm_key", NULL, 0},
-    {"mdm.apple_bm_key_bytes", NULL, 1},
-    {"mdm.apple_dep_sync_periodicity", "1m", 0},
-    {"org_info.org_name", DEFAULT_ORG_NAME, 0},
-};
-const size_t orchard_mdm_config_n_keys = G_N_ELEMENTS(orchard_mdm_config_keys);
 
 /* One load: the host to read from and where the first error goes. */
 typedef struct {
@@ -206,6 +178,20 @@ static int check_org_name(const loader *l, orchard_mdm_config *cfg)
 
 /* --- certificate and key pairs */
 
+/* Can `path` be opened? An unreadable file says why ("Permission denied",
+ * "Not a directory"), not only that it could not be read. */
+static int readable(const loader *l, const char *key, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    int e = errno;
+    return fail(l, e == ENOENT ? ORCHARD_ENOTFOUND : ORCHARD_EIO, "%s: %s: %s", key, path,
+                g_strerror(e));
+}
+
 /* Which of `key` / `key`_bytes is set: the value, and the name it is set
  * under in *used; exclusive. */
 static int path_or_bytes(const loader *l, const char *key, int has_bytes, const char **path,
@@ -242,7 +228,8 @@ static int load_pair(const loader *l, const char *cert_key, const char *key_key,
     if (!cp && !cb)
         return fail(l, ORCHARD_EINVAL, "%s is set without %s: set both or neither", kused,
                     cert_key);
-    if ((rc = orchard_x509_load_cert(cp, cb, cused, cert, l->error_msg)) ||
+    if ((cp && (rc = readable(l, cused, cp))) || (kp && (rc = readable(l, kused, kp))) ||
+        (rc = orchard_x509_load_cert(cp, cb, cused, cert, l->error_msg)) ||
         (rc = orchard_x509_load_key(kp, kb, kused, key, l->error_msg)))
         return rc;
     if (!orchard_x509_key_matches(*cert, *key))
@@ -301,10 +288,19 @@ static int check_apns_scep(loader *l, orchard_mdm_config *cfg)
         cfg->scep_challenge = g_strdup(challenge);
     }
     cfg->mdm_enabled = cfg->apns_cert && cfg->scep_cert;
-    if (!cfg->mdm_enabled)
+    if (!cfg->mdm_enabled) {
         cfg->mdm_off_reason = g_strdup(
             "MDM is off: mdm.apple_apns_cert and mdm.apple_scep_cert are not set "
             "(run `orchard generate mdm-apple`, then get the APNs certificate from Apple)");
+    } else if (orchard_x509_not_after(cfg->apns_cert) <= g_get_real_time() / G_USEC_PER_SEC) {
+        /* Apple refuses pushes with it: devices would never hear from us. */
+        g_autofree char *date = orchard_format_renew_date(orchard_x509_not_after(cfg->apns_cert));
+        cfg->mdm_enabled = 0;
+        cfg->mdm_off_reason = g_strdup_printf(
+            "MDM is off: the APNs certificate (%s) expired on %s; renew it in the Apple Push "
+            "Certificates Portal with the same Apple ID (`orchard get mdm-apple` shows it)",
+            set_name(l, "mdm.apple_apns_cert"), date);
+    }
     return 0;
 }
 
@@ -314,6 +310,9 @@ static int read_token(const loader *l, const char *path, char **data, gsize *len
 {
     GStatBuf sb;
     g_autoptr(GError) err = NULL;
+    int rc = readable(l, "mdm.apple_bm_server_token", path);
+    if (rc)
+        return rc;
     if (g_stat(path, &sb) != 0)
         return fail(l, errno == ENOENT ? ORCHARD_ENOTFOUND : ORCHARD_EIO,
                     "mdm.apple_bm_server_token: %s: %s", path, g_strerror(errno));
@@ -374,14 +373,15 @@ static int check_bm(loader *l, orchard_mdm_config *cfg, unsigned flags)
 
 /* --- the whole configuration */
 
-int orchard_mdm_config_load_ex(const orchard_host_api *host, unsigned flags,
-                               orchard_mdm_config **out, char **error_msg)
+static int load_fresh(const orchard_host_api *host, unsigned flags, orchard_mdm_config **out,
+                      char **error_msg)
 {
     loader l = {host, error_msg, {0}};
     orchard_mdm_config *cfg = g_new0(orchard_mdm_config, 1);
     const char *sqlite;
     int rc;
 
+    cfg->refs = 1;
     *out = NULL;
     if ((rc = check_address(&l, cfg)) || (rc = check_url(&l, cfg)) ||
         (rc = load_pair(&l, "server.tls_cert", "server.tls_key", 0, &cfg->tls_cert,
@@ -410,15 +410,79 @@ fail:
     return rc;
 }
 
+/* --- the cache: one configuration per flags value, kept until the
+ * settings generation moves. Each caller gets a reference. */
+
+static GMutex cache_lock;
+static struct {
+    const orchard_host_api *host;
+    uint64_t generation;
+    orchard_mdm_config *cfg;
+} cache[2];
+
+/* This host's settings_generation ignores its context, and the loader has
+ * none to give; 0 (no caching) before ABI 1.2. */
+static uint64_t generation_of(const orchard_host_api *host)
+{
+    if (ORCHARD_HOST_MINOR(host) < 2 || !host->settings_generation)
+        return 0;
+    return host->settings_generation(NULL);
+}
+
+int orchard_mdm_config_load_ex(const orchard_host_api *host, unsigned flags,
+                               orchard_mdm_config **out, char **error_msg)
+{
+    size_t slot = (flags & ORCHARD_MDM_CONFIG_KEEP_EXPIRED_BM_TOKEN) ? 1 : 0;
+    uint64_t gen = generation_of(host);
+    g_mutex_lock(&cache_lock);
+    if (gen && cache[slot].cfg && cache[slot].host == host && cache[slot].generation == gen) {
+        *out = cache[slot].cfg;
+        g_atomic_int_inc(&(*out)->refs);
+        g_mutex_unlock(&cache_lock);
+        return 0;
+    }
+    g_mutex_unlock(&cache_lock);
+    int rc = load_fresh(host, flags, out, error_msg);
+    if (rc || !gen)
+        return rc;
+    g_mutex_lock(&cache_lock);
+    orchard_mdm_config *old = cache[slot].cfg;
+    cache[slot].host = host;
+    cache[slot].generation = gen;
+    cache[slot].cfg = *out;
+    g_atomic_int_inc(&(*out)->refs);
+    g_mutex_unlock(&cache_lock);
+    orchard_mdm_config_free(old);
+    return 0;
+}
+
 int orchard_mdm_config_load(const orchard_host_api *host, orchard_mdm_config **out,
                             char **error_msg)
 {
     return orchard_mdm_config_load_ex(host, 0, out, error_msg);
 }
 
+void orchard_mdm_config_cache_clear(void)
+{
+    orchard_mdm_config *old[G_N_ELEMENTS(cache)];
+    g_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < G_N_ELEMENTS(cache); i++) {
+        old[i] = cache[i].cfg;
+        cache[i].cfg = NULL;
+        cache[i].host = NULL;
+    }
+    g_mutex_unlock(&cache_lock);
+    for (size_t i = 0; i < G_N_ELEMENTS(cache); i++)
+        orchard_mdm_config_free(old[i]);
+}
+
 void orchard_mdm_config_free(orchard_mdm_config *cfg)
 {
     if (!cfg)
+        return;
+    /* One made by hand (g_new0, as tests do) holds its one reference too. */
+    g_atomic_int_compare_and_exchange(&cfg->refs, 0, 1);
+    if (!g_atomic_int_dec_and_test(&cfg->refs))
         return;
     g_free(cfg->address);
     g_free(cfg->url);

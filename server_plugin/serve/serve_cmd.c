@@ -67,6 +67,21 @@ static int check_topic(const orchard_mdm_config *cfg, int accept_new)
     return 0;
 }
 
+/* What is risky but allowed is warned about (private keys others can read,
+ * a short static challenge); a private key every user can overwrite is
+ * refused: whoever replaces it holds the CA or the push certificate. */
+static int check_risks(const orchard_host_api *h)
+{
+    int refuse = 0;
+    g_autoptr(GPtrArray) risks = orchard_mdm_config_warnings(h, &refuse);
+    for (guint i = 0; i < risks->len; i++)
+        fprintf(stderr, "orchard serve: warning: %s\n", (const char *)g_ptr_array_index(risks, i));
+    if (refuse)
+        fprintf(stderr, "orchard serve: refusing to start while a private key file is writable "
+                        "by every user (see above)\n");
+    return refuse;
+}
+
 static int serve_run(orchard_ctx *ctx, int argc, char **argv, void *payload)
 {
     const orchard_host_api *h = orchard_server_host;
@@ -82,6 +97,10 @@ static int serve_run(orchard_ctx *ctx, int argc, char **argv, void *payload)
     }
     if (orchard_mdm_config_load(h, &cfg, &err)) {
         fprintf(stderr, "orchard serve: %s\n", err ? err : "invalid configuration");
+        return 1;
+    }
+    if (check_risks(h)) {
+        orchard_mdm_config_free(cfg);
         return 1;
     }
     if (!cfg->sqlite) {

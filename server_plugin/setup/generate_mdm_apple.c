@@ -532,4 +532,5 @@ const orchard_command orchard_cmd_generate_mdm_apple = {
     .usage = USAGE,
     .run = run,
     .payload = NULL,
+    .aliases = "generate mdm_apple",
 };

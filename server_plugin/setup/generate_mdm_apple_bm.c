@@ -114,4 +114,5 @@ const orchard_command orchard_cmd_generate_mdm_apple_bm = {
     .usage = USAGE,
     .run = run,
     .payload = NULL,
+    .aliases = "generate mdm_apple_bm",
 };

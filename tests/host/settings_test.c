@@ -56,6 +56,12 @@ static char *write_file(const char *name, const char *yaml)
     return path;
 }
 
+/* Replace a file's content (its path is not needed again). */
+static void rewrite(const char *name, const char *yaml)
+{
+    g_free(write_file(name, yaml));
+}
+
 static void load(const char *yaml)
 {
     g_autofree char *path = write_file("settings.yml", yaml);
@@ -392,8 +398,8 @@ static void test_settings__env_precedence(void)
     load("tst:\n  name: file\n");
     CU_ASSERT_STRING_EQUAL(orchard_settings_string(ctx_a, "tst.name"), "anon");
     /* Dashes and dots become '_' in the variable's name. */
-    CU_ASSERT_STRING_EQUAL(orchard_config_env_name_with("FLEET_", "mdm.apple-scep.x"),
-                           "FLEET_MDM_APPLE_SCEP_X");
+    g_autofree char *var = orchard_config_env_name_with("FLEET_", "mdm.apple-scep.x");
+    CU_ASSERT_STRING_EQUAL(var, "FLEET_MDM_APPLE_SCEP_X");
     g_unsetenv("ORCHARD_TST_NAME");
     g_unsetenv("FLEET_TST_NAME");
     /* The environment is typed too. */
@@ -437,7 +443,7 @@ static void test_settings__reload_swaps(void)
     const char *old_name = orchard_settings_string(ctx_a, "tst.name");
     uint64_t gen = orchard_settings_generation(ctx_a);
 
-    write_file("reload.yml", "tst:\n  name: second\n  count: 1\n  every: 2m\n");
+    rewrite("reload.yml", "tst:\n  name: second\n  count: 1\n  every: 2m\n");
     CU_ASSERT_EQUAL(orchard_settings_reload(&err), 0);
     CU_ASSERT_STRING_EQUAL(orchard_settings_string(ctx_a, "tst.name"), "second");
     CU_ASSERT_STRING_EQUAL(old_name, "first"); /* borrowed before the swap: still valid */
@@ -478,7 +484,7 @@ static void test_settings__bad_reload_keeps_old(void)
         "tst:\n  file: [/a, /b]\n",           /* a list where a path belongs */
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-        write_file("bad.yml", bad[i]);
+        rewrite("bad.yml", bad[i]);
         g_clear_pointer(&err, g_free);
         CU_ASSERT(orchard_settings_reload(&err) < 0);
         CU_ASSERT_PTR_NOT_NULL(err);

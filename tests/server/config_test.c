@@ -371,6 +371,9 @@ static void test_get_mdm_apple_json(void)
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "status")), "ok");
     json_int_t days = json_integer_value(json_object_get(o, "days_left"));
     CU_ASSERT(days == 364 || days == 365);
+    /* RFC 3339, the same instant as not_after (2026: it was Fleet's text). */
+    g_autofree char *na = orchard_mdm_format_utc(cert_not_after("apns.crt"));
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(o, "renew_date")), na);
     json_decref(o);
 }
 
