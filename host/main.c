@@ -128,8 +128,7 @@ static int dispatch(orchard_registry *reg, int argc, char **argv)
 }
 
 /* `--help`, `-h`, `--version`, or no command at all. -1: none of these. */
-static int help_or_version(orchard_registry *reg, const orchard_global_args *g, int argc,
-                           char **argv)
+static int help_or_version(const orchard_global_args *g, int argc, char **argv)
 {
     if (g->help || (argc > 1 && strcmp(argv[1], "-h") == 0)) {
         int skip = argc > 1 && strcmp(argv[1], "-h") == 0;
@@ -156,7 +155,6 @@ static int help_or_version(orchard_registry *reg, const orchard_global_args *g, 
         orchard_print_commands(stderr);
         return 2;
     }
-    (void)reg;
     return -1;
 }
 
@@ -188,7 +186,7 @@ int main(int argc, char **argv)
             rc = orchard_cmd_extension(argc, argv, NULL);
         goto out;
     }
-    if ((rc = help_or_version(reg, &g, argc, argv)) < 0)
+    if ((rc = help_or_version(&g, argc, argv)) < 0)
         rc = dispatch(reg, argc, argv);
 out:
     orchard_registry_free(reg);

@@ -431,7 +431,8 @@ static void adopt_file(orchard_config *file, const char *path)
     if (file)
         g_ptr_array_add(S.files, file);
     S.file = file;
-    if (path != S.path) {
+    /* Readers borrow S.path (orchard_settings_file): keep it when the same. */
+    if (g_strcmp0(path, S.path) != 0) {
         g_free(S.path);
         S.path = g_strdup(path);
     }

@@ -2,10 +2,12 @@
  * `config check` and `get mdm-apple[-bm]` commands and the apns_certificate /
  * abm_token tables, in process and through the orchard binary. */
 #include "server_plugin/config/mdm_config.h"
+#include "host/config.h"
 #include "tests/server/mdm_fixtures.h"
 #include "host/plugins/registry.h"
 #include "tests/suites.h"
 
+#include <glib/gstdio.h>
 #include <jansson.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -536,6 +538,32 @@ static void test_tables_unconfigured_and_broken(void)
     json_decref(rows);
 }
 
+/* One load per settings generation: the tables' queries share it and never
+ * re-read the PEM files (2026: each query re-read every file). */
+static void test_cached_per_generation(void)
+{
+    g_autofree char *text = mdmfx_read("apns.crt");
+    g_autofree char *copy = mdmfx_path("cached-apns.crt");
+    CU_ASSERT_FATAL(g_file_set_contents(copy, text, -1, NULL));
+    const char *const kv[] = {"mdm.apple_apns_cert", copy, NULL};
+    orchard_mdm_config *a = NULL, *b = NULL, *c = NULL;
+    g_autofree char *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(load_in_process(kv, 0, &a, &err), 0);
+    g_unlink(copy); /* the cached load does not read it again */
+    CU_ASSERT_EQUAL(orchard_mdm_config_load(orchard_host_api_get(), &b, &err), 0);
+    CU_ASSERT_PTR_EQUAL(a, b);
+    /* A new generation (any setting changed) loads again: the file is gone. */
+    orchard_config_set(orchard_config_global(), "org_info.org_name", "Other");
+    CU_ASSERT_EQUAL(orchard_mdm_config_load(orchard_host_api_get(), &c, &err), ORCHARD_ENOTFOUND);
+    CU_ASSERT(err && strstr(err, "cached-apns.crt"));
+    CU_ASSERT_PTR_NULL(c);
+    CU_ASSERT_STRING_EQUAL(a->org_name, "orchard"); /* held references stay valid */
+    orchard_mdm_config_free(a);
+    orchard_mdm_config_free(b);
+    orchard_config_set(orchard_config_global(), "org_info.org_name", NULL);
+    mdmfx_apply_config(NULL);
+}
+
 static void test_no_secret_in_any_output(void) { CU_ASSERT_EQUAL(mdmfx_leaks(), 0); }
 
 void server_config_suite(void)
@@ -559,5 +587,6 @@ void server_config_suite(void)
                       {"get_mdm_apple_bm_states", test_get_mdm_apple_bm_states},
                       {"tables", test_tables},
                       {"tables_unconfigured_and_broken", test_tables_unconfigured_and_broken},
+                      {"cached_per_generation", test_cached_per_generation},
                       {"no_secret_in_any_output", test_no_secret_in_any_output});
 }
