@@ -15,6 +15,7 @@
 #include "extension/unix_socket.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -234,6 +235,9 @@ static int check_registration(ext_state *st)
 int orchard_cmd_extension(int argc, char **argv, void *payload)
 {
     (void)payload;
+    /* One malloc arena: each serving thread would otherwise get its own
+     * (about 20 KiB of orchard.ext's resident memory, bench/RESULTS.md). */
+    mallopt(M_ARENA_MAX, 1);
     ext_state st = {DEFAULT_SOCKET, 3, 3, orchard_registry_global(), 0, NULL, 0};
     sigset_t set;
     int rc = parse_flags(argc, argv, &st);

@@ -103,6 +103,52 @@ int orchard_args_parse_global(int *argc, char **argv, orchard_global_args *out,
     return 0;
 }
 
+/* Store a value taken from argv in the field a global option sets. */
+static void take_value(orchard_global_args *g, const char *option, const char *value)
+{
+    char **field = strcmp(option, "config") == 0         ? &g->config
+                   : strcmp(option, "root") == 0         ? &g->root
+                   : strcmp(option, "profiles_bin") == 0 ? &g->profiles_bin
+                                                         : &g->nudge_json;
+    g_free(*field);
+    *field = g_strdup(value);
+}
+
+int orchard_args_take_ext(int *argc, char **argv, orchard_global_args *out, char **error_msg)
+{
+    static const char *const valued[] = {"config", "root", "profiles_bin", "nudge_json"};
+    GPtrArray *plugins = g_ptr_array_new();
+    int kept = 1;
+
+    memset(out, 0, sizeof *out);
+    for (int i = 1; i < *argc;) {
+        const char *v = NULL;
+        int r = orchard_arg_value(&i, *argc, argv, "plugin", &v);
+        if (r > 0) {
+            g_ptr_array_add(plugins, g_strdup(v));
+            continue;
+        }
+        for (size_t k = 0; r == 0 && k < G_N_ELEMENTS(valued); k++)
+            if ((r = orchard_arg_value(&i, *argc, argv, valued[k], &v)) > 0)
+                take_value(out, valued[k], v);
+        if (r < 0) {
+            *error_msg = g_strdup_printf("%s needs a value", argv[i]);
+            g_ptr_array_free(plugins, TRUE);
+            return 2;
+        }
+        if (r > 0)
+            continue;
+        /* Extension mode reads --verbose itself, with osqueryd's flags. */
+        out->verbose |= orchard_arg_flag(argv[i], "verbose");
+        argv[kept++] = argv[i++];
+    }
+    *argc = kept;
+    argv[kept] = NULL;
+    g_ptr_array_add(plugins, NULL);
+    out->plugins = (char **)g_ptr_array_free(plugins, FALSE);
+    return 0;
+}
+
 void orchard_global_args_clear(orchard_global_args *g)
 {
     g_free(g->config);

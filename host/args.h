@@ -30,6 +30,15 @@ int orchard_args_parse_global(int *argc, char **argv, orchard_global_args *out,
                               char **error_msg);
 void orchard_global_args_clear(orchard_global_args *g);
 
+/**
+ * The same for orchard.ext, started by osqueryd: --config, --plugin and the
+ * agent tables' options are taken out of argv with the flag helpers below;
+ * everything else (osqueryd's flags, --verbose) stays for extension mode.
+ * GLib's option parser is not used here: it kept ~50 KiB of GLib resident
+ * in every extension (bench/RESULTS.md). Returns 0, or 2 with *error_msg.
+ */
+int orchard_args_take_ext(int *argc, char **argv, orchard_global_args *out, char **error_msg);
+
 /** The configuration key a global option sets ("agent.root" for "root"), or NULL. */
 const char *orchard_args_config_key(const char *option);
 

@@ -163,7 +163,13 @@ int main(int argc, char **argv)
     orchard_global_args g;
     orchard_registry *reg = NULL;
     g_autofree char *err = NULL;
-    int rc = orchard_args_parse_global(&argc, argv, &g, &err);
+    int rc;
+    /* Started by osqueryd: extension mode reads osqueryd's flags itself, and
+     * GLib's option parser stays out of orchard.ext's memory. */
+    if (started_as_ext(argv))
+        rc = orchard_args_take_ext(&argc, argv, &g, &err);
+    else
+        rc = orchard_args_parse_global(&argc, argv, &g, &err);
 
     if (rc) {
         fprintf(stderr, "orchard: %s\n", err);

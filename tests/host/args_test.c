@@ -96,11 +96,43 @@ static void test_args__global_options(void)
     orchard_global_args_clear(&g);
 }
 
+/* orchard.ext, started by osqueryd: the host's options come out, osqueryd's
+ * flags (and --verbose, which extension mode reads too) stay in order. */
+static void test_args__ext_options(void)
+{
+    char *argv[] = {"orchard.ext", "--socket", "/var/osquery/osquery.em", "--plugin", "/p/a.so",
+                    "--verbose", "-config=/etc/o.yml", "--timeout", "3", "--plugin=/p/b.so",
+                    "--nudge_json", "/n.json", "--interval", "3", NULL};
+    int argc = (int)G_N_ELEMENTS(argv) - 1;
+    orchard_global_args g;
+    g_autofree char *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_args_take_ext(&argc, argv, &g, &err), 0);
+    CU_ASSERT_EQUAL(argc, 8);
+    const char *want[] = {"orchard.ext", "--socket", "/var/osquery/osquery.em", "--verbose",
+                          "--timeout", "3", "--interval", "3"};
+    for (int i = 0; i < 8 && i < argc; i++)
+        CU_ASSERT_STRING_EQUAL(argv[i], want[i]);
+    CU_ASSERT_PTR_NULL(argv[argc]);
+    CU_ASSERT_STRING_EQUAL(g.config, "/etc/o.yml");
+    CU_ASSERT_STRING_EQUAL(g.nudge_json, "/n.json");
+    CU_ASSERT_EQUAL(g.verbose, 1);
+    CU_ASSERT_EQUAL_FATAL(g_strv_length(g.plugins), 2);
+    CU_ASSERT_STRING_EQUAL(g.plugins[0], "/p/a.so");
+    CU_ASSERT_STRING_EQUAL(g.plugins[1], "/p/b.so");
+    orchard_global_args_clear(&g);
+
+    char *bad[] = {"orchard.ext", "--socket", "s", "--config", NULL};
+    argc = 4;
+    CU_ASSERT_EQUAL(orchard_args_take_ext(&argc, bad, &g, &err), 2);
+    CU_ASSERT_STRING_EQUAL(err, "--config needs a value");
+}
+
 void args_suite(void)
 {
     ORCHARD_ADD_SUITE("args", NULL, NULL,
                       {"value_forms", test_args__value_forms},
                       {"missing_value_and_prefix", test_args__missing_value_and_prefix},
                       {"flags_and_numbers", test_args__flags_and_numbers},
-                      {"global_options", test_args__global_options});
+                      {"global_options", test_args__global_options},
+                      {"ext_options", test_args__ext_options});
 }
