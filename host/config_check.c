@@ -6,6 +6,7 @@
  * effective settings as YAML, runs the plugin's check, and gives the
  * verdict. stdout is one YAML document: status lines are comments. */
 #include "host/commands.h"
+#include "host/http/http_internal.h"
 
 #include "host/plugins/plugin_ctx.h"
 #include "host/settings.h"
@@ -152,6 +153,21 @@ static guint print_problems(void)
     return errors;
 }
 
+/* The HTTP service's settings as `serve` will read them (an address that
+ * is not host:port or does not resolve, a TLS file that can't be read):
+ * their owner's parser says, so config check and serve agree. 1 on error. */
+static guint check_transport(void)
+{
+    orchard_http_settings st = {0};
+    g_autofree char *err = NULL;
+    int rc = orchard_http_settings_load(&st, &err);
+    orchard_http_settings_clear(&st);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "orchard config check: error: %s\n", err ? err : "server settings");
+    return 1;
+}
+
 int orchard_config_check(orchard_ctx *ctx, const orchard_command *cmd, int argc, char **argv)
 {
     int show_secrets = 0, rc = 0;
@@ -163,7 +179,7 @@ int orchard_config_check(orchard_ctx *ctx, const orchard_command *cmd, int argc,
         fprintf(stderr, "orchard config check: unknown argument %s\n" USAGE, argv[i]);
         return 2;
     }
-    guint errors = print_problems();
+    guint errors = print_problems() + check_transport();
     print_effective(show_secrets);
     fflush(stdout);
     if (cmd)

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_ADDRESS "127.0.0.1:8080"
 #define TOPIC_PREFIX "com.apple.mgmt"
 #define DEFAULT_ORG_NAME "orchard"
 /* The profile asks devices for CN "<org> Identity", and X.520 caps a CN at
@@ -47,36 +46,6 @@ static int fail(const loader *l, int code, const char *fmt, ...)
 }
 
 /* --- scalar values */
-
-static int valid_host(const char *h, size_t n)
-{
-    if (n == 0)
-        return 1; /* ":8080": every interface */
-    if (h[0] == '[')
-        return n > 2 && h[n - 1] == ']' && strspn(h + 1, "0123456789abcdefABCDEF:.") == n - 2;
-    for (size_t i = 0; i < n; i++)
-        if (!g_ascii_isalnum(h[i]) && h[i] != '.' && h[i] != '-')
-            return 0;
-    return 1;
-}
-
-static int check_address(const loader *l, orchard_mdm_config *cfg)
-{
-    const char *v = get(l, "server.address");
-    const char *colon = v ? strrchr(v, ':') : NULL;
-    if (!v) {
-        cfg->address = g_strdup(DEFAULT_ADDRESS);
-        return 0;
-    }
-    if (colon && valid_host(v, (size_t)(colon - v)) && colon[1] &&
-        strspn(colon + 1, "0123456789") == strlen(colon + 1) && strlen(colon + 1) <= 5 &&
-        atoi(colon + 1) >= 0 && atoi(colon + 1) <= 65535) { /* 0: any free port */
-        cfg->address = g_strdup(v);
-        return 0;
-    }
-    return fail(l, ORCHARD_EINVAL,
-                "server.address must be host:port such as 127.0.0.1:8080, got \"%.100s\"", v);
-}
 
 static int check_url(const loader *l, orchard_mdm_config *cfg)
 {
@@ -383,7 +352,11 @@ static int load_fresh(const orchard_host_api *host, unsigned flags, orchard_mdm_
 
     cfg->refs = 1;
     *out = NULL;
-    if ((rc = check_address(&l, cfg)) || (rc = check_url(&l, cfg)) ||
+    /* server.address and the TLS files belong to the host's HTTP service,
+     * which parses them (host/http/http_settings.c); the TLS pair is read
+     * here only to check, with OpenSSL, which the host doesn't link, that
+     * the key matches its certificate before serve hands both over. */
+    if ((rc = check_url(&l, cfg)) ||
         (rc = load_pair(&l, "server.tls_cert", "server.tls_key", 0, &cfg->tls_cert,
                         &cfg->tls_key)) ||
         (rc = load_pair(&l, "server.profile_signing_cert", "server.profile_signing_key", 0,
@@ -484,7 +457,6 @@ void orchard_mdm_config_free(orchard_mdm_config *cfg)
     g_atomic_int_compare_and_exchange(&cfg->refs, 0, 1);
     if (!g_atomic_int_dec_and_test(&cfg->refs))
         return;
-    g_free(cfg->address);
     g_free(cfg->url);
     X509_free(cfg->tls_cert);
     EVP_PKEY_free(cfg->tls_key);

@@ -23,7 +23,6 @@
  */
 typedef struct orchard_mdm_config {
     /* server: */
-    char *address; /* server.address, default 127.0.0.1:8080 */
     char *url;     /* server.url, NULL when unset */
     X509 *tls_cert;
     EVP_PKEY *tls_key;

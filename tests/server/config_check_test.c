@@ -253,6 +253,28 @@ static void test_check__short_challenge_warns(void)
     CU_ASSERT(!strstr(err, "characters long"));
 }
 
+/* server.address has one owner, the host's HTTP service: config check asks
+ * its parser, so what config check passes is what serve listens on (the
+ * server plugin used to parse it again, with rules of its own). */
+static void test_check__server_address_by_its_owner(void)
+{
+    const char *bad[] = {"localhost", "127.0.0.1:99999", "::1:80"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        const char *const kv[] = {"server.address", bad[i], NULL};
+        g_autofree char *cfg = config_with(kv, NULL, 0600);
+        g_autofree char *out = NULL, *err = NULL;
+        CU_ASSERT_EQUAL(run_cfg(cfg, NULL, CHECK, &out, &err), 1);
+        CU_ASSERT(contains(err, "server.address"));
+        CU_ASSERT(contains(err, bad[i]));
+        CU_ASSERT(contains(err, "the configuration is not valid"));
+    }
+    const char *const good[] = {"server.address", "[::1]:9443", NULL};
+    g_autofree char *cfg = config_with(good, NULL, 0600);
+    g_autofree char *out = NULL, *err = NULL;
+    CU_ASSERT_EQUAL(run_cfg(cfg, NULL, CHECK, &out, &err), 0);
+    CU_ASSERT(contains(out, "address: '[::1]:9443'") || contains(out, "address: \"[::1]:9443\""));
+}
+
 static void test_check__expired_apns_agrees_with_get(void)
 {
     const char *const kv[] = {"mdm.apple_apns_cert", "fx:apns_expired.crt", NULL};
@@ -599,6 +621,7 @@ void config_check_suite(void)
                       {"fleet_keys_ignored", test_check__fleet_keys_ignored},
                       {"yaml_reads_back", test_check__yaml_reads_back},
                       {"short_challenge_warns", test_check__short_challenge_warns},
+                      {"server_address_by_its_owner", test_check__server_address_by_its_owner},
                       {"expired_apns_agrees_with_get", test_check__expired_apns_agrees_with_get},
                       {"get_json_renew_date_rfc3339", test_check__get_json_renew_date_rfc3339},
                       {"key_and_config_modes", test_check__key_and_config_modes},

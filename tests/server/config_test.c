@@ -95,9 +95,6 @@ static const bad_case bad_cases[] = {
      "mdm.apple_scep_challenge_ttl must be a duration"},
     {"dep sync zero", {"mdm.apple_dep_sync_periodicity", "0s"},
      "mdm.apple_dep_sync_periodicity must be a duration"},
-    {"address without port", {"server.address", "localhost"}, "server.address must be host:port"},
-    {"address bad port", {"server.address", "127.0.0.1:99999"},
-     "server.address must be host:port"},
     {"url not https", {"server.url", "http://mdm.example.com"}, "server.url must be an https URL"},
     {"url no host", {"server.url", "https://"}, "server.url must be an https URL"},
 };
@@ -181,7 +178,6 @@ static void test_valid_in_process(void)
     CU_ASSERT_PTR_NULL(cfg->mdm_off_reason);
     CU_ASSERT_STRING_EQUAL(cfg->apns_topic, mdmfx_state.topic);
     CU_ASSERT_STRING_EQUAL(cfg->scep_challenge, MDMFX_CHALLENGE);
-    CU_ASSERT_STRING_EQUAL(cfg->address, "127.0.0.1:8080");
     CU_ASSERT_STRING_EQUAL(cfg->url, "https://mdm.example.com");
     CU_ASSERT_EQUAL(cfg->scep_challenge_ttl, 3600);
     CU_ASSERT_EQUAL(cfg->scep_signer_validity_days, 365);
@@ -201,7 +197,6 @@ static void test_valid_in_process(void)
     g_free(err);
     err = NULL;
     CU_ASSERT_EQUAL_FATAL(load_in_process(kv, 0, &cfg, &err), 0);
-    CU_ASSERT_STRING_EQUAL(cfg->address, "[::1]:9443");
     CU_ASSERT_STRING_EQUAL(cfg->url, "https://mdm.example.com:8443");
     CU_ASSERT_PTR_NOT_NULL(cfg->tls_cert);
     CU_ASSERT_EQUAL(cfg->scep_challenge_ttl, 5400);
