@@ -357,7 +357,7 @@ typedef enum orchard_setting_type {
 
 /** orchard_setting.flags */
 enum orchard_setting_flag {
-    ORCHARD_SETTING_SECRET = 1,   /* `config check` shows it as "(set)", never its value */
+    ORCHARD_SETTING_SECRET = 1,   /* `config check` shows it as REDACTED unless --show-secrets */
     ORCHARD_SETTING_RESTART = 2   /* a reload that changes it warns that it needs a restart */
 };
 
@@ -599,8 +599,10 @@ typedef struct orchard_host_api {
     int (*setting_bytes)(orchard_ctx *ctx, const char *key, uint64_t *out);
     /**
      * Set a run-time value for a declared key (it wins over the file until
-     * the next reload), swap the snapshot and publish "settings.changed".
-     * Returns 0, ORCHARD_ENOTFOUND or ORCHARD_EINVAL (the value's type).
+     * the next reload; NULL removes it), swap the snapshot and publish
+     * "settings.changed". Returns 0, ORCHARD_ENOTFOUND or ORCHARD_EINVAL
+     * (the value's type). The settings functions also take a NULL ctx (the
+     * host's own).
      */
     int (*setting_override)(orchard_ctx *ctx, const char *key, const char *value);
     /** Bumped on every snapshot swap: cache what you derive from settings by it. */
