@@ -2,6 +2,7 @@
  * (see guard_fixture.h). The plugin is a 1.2 one with a context; one of its
  * routes is written as a 1.1 plugin would have written it. */
 #include "tests/host/guard_fixture.h"
+#include "tests/host/http_fixture.h"
 
 #include "host/config.h"
 #include "host/http/http_api.h"
@@ -180,7 +181,7 @@ static int guard_plugin_entry(const orchard_host_api *host, const orchard_plugin
 
 /* ---- suite state */
 
-static orchard_registry *reg, *saved_reg;
+static orchard_registry *guard_reg, *saved_reg;
 static int saved_level;
 
 static void config(const char *key, const char *value)
@@ -192,13 +193,13 @@ int guard_fixture_init(void)
 {
     g_autofree char *err = NULL;
     saved_reg = orchard_registry_global();
-    reg = orchard_registry_new();
-    if (orchard_registry_add_builtin(reg, guard_plugin_entry, &err) != 0) {
+    guard_reg = orchard_registry_new();
+    if (orchard_registry_add_builtin(guard_reg, guard_plugin_entry, &err) != 0) {
         fprintf(stderr, "http_guard: %s\n", err);
-        orchard_registry_free(reg);
+        orchard_registry_free(guard_reg);
         return 1;
     }
-    orchard_registry_set_global(reg);
+    orchard_registry_set_global(guard_reg);
     saved_level = orchard_log_get_level();
     orchard_log_set_level(ORCHARD_LOG_ERROR);
     config("http_module", BUILD_DIR "/modules/orchard_http.so");
@@ -212,8 +213,8 @@ int guard_fixture_cleanup(void)
     config("http_module", NULL);
     config("server.address", NULL);
     config("server.threads", NULL);
-    orchard_registry_free(reg);
-    reg = NULL;
+    orchard_registry_free(guard_reg);
+    guard_reg = NULL;
     orchard_registry_set_global(saved_reg);
     orchard_log_set_level(saved_level);
     curl_global_cleanup();
@@ -222,51 +223,13 @@ int guard_fixture_cleanup(void)
 
 /* ---- the server, in a thread */
 
-struct guard_server {
-    GThread *thread;
-    GMutex lock;
-    GCond cond;
-    char *url;
-    int done;
-    int rc;
-};
-
-static void on_ready(const char *url, void *ud)
-{
-    guard_server *s = ud;
-    g_mutex_lock(&s->lock);
-    s->url = g_strdup(url);
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
-}
-
-static gpointer serve_main(gpointer p)
-{
-    guard_server *s = p;
-    int rc = orchard_http_serve(on_ready, s);
-    g_mutex_lock(&s->lock);
-    s->rc = rc;
-    s->done = 1;
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
-    return NULL;
-}
-
+/* The server is http_fixture's: orchard_http_serve in a thread. */
 guard_server *guard_server_start(void)
 {
-    guard_server *s = g_new0(guard_server, 1);
-    gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    g_mutex_init(&s->lock);
-    g_cond_init(&s->cond);
-    s->thread = g_thread_new("guard-serve", serve_main, s);
-    g_mutex_lock(&s->lock);
-    while (!s->url && !s->done && g_cond_wait_until(&s->cond, &s->lock, until))
-        ;
-    int up = s->url != NULL;
-    g_mutex_unlock(&s->lock);
-    if (!up) {
+    http_server *s = http_server_start();
+    if (!s->url) {
         fprintf(stderr, "http_guard: the server did not start\n");
-        guard_server_stop(s);
+        http_server_finish(s, NULL);
         return NULL;
     }
     return s;
@@ -274,18 +237,7 @@ guard_server *guard_server_start(void)
 
 const char *guard_server_url(const guard_server *s) { return s->url; }
 
-int guard_server_stop(guard_server *s)
-{
-    if (s->url)
-        orchard_http_stop();
-    g_thread_join(s->thread);
-    int rc = s->rc;
-    g_free(s->url);
-    g_mutex_clear(&s->lock);
-    g_cond_clear(&s->cond);
-    g_free(s);
-    return rc;
-}
+int guard_server_stop(guard_server *s) { return http_server_finish(s, NULL); }
 
 /* ---- the client */
 

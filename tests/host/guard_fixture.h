@@ -6,6 +6,8 @@
 #ifndef ORCHARD_TEST_GUARD_FIXTURE_H
 #define ORCHARD_TEST_GUARD_FIXTURE_H
 
+#include "tests/host/http_fixture.h"
+
 #include <curl/curl.h>
 #include <glib.h>
 #include <orchard/plugin.h>
@@ -42,7 +44,7 @@ int guard_fixture_init(void);
 int guard_fixture_cleanup(void);
 
 /** Start serving; NULL when the server did not come up within 10 s. */
-typedef struct guard_server guard_server;
+typedef http_server guard_server;
 guard_server *guard_server_start(void);
 const char *guard_server_url(const guard_server *s);
 /** Stop and join; returns serve's result. */

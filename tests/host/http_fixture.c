@@ -178,7 +178,7 @@ int dup_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
 
 /* ---- the registry: ours is the global one while a suite runs */
 
-orchard_registry *reg;
+orchard_registry *http_reg;
 static orchard_registry *saved_reg;
 static int saved_level;
 
@@ -186,12 +186,12 @@ int http_fixture_init(void)
 {
     g_autofree char *err = NULL;
     saved_reg = orchard_registry_global();
-    reg = orchard_registry_new();
-    if (orchard_registry_add_builtin(reg, http_plugin_entry, &err) != 0) {
+    http_reg = orchard_registry_new();
+    if (orchard_registry_add_builtin(http_reg, http_plugin_entry, &err) != 0) {
         fprintf(stderr, "http: %s\n", err);
         return 1;
     }
-    orchard_registry_set_global(reg);
+    orchard_registry_set_global(http_reg);
     saved_level = orchard_log_get_level();
     orchard_log_set_level(ORCHARD_LOG_WARNING);
     return 0;
@@ -199,8 +199,8 @@ int http_fixture_init(void)
 
 int http_fixture_cleanup(void)
 {
-    orchard_registry_free(reg);
-    reg = NULL;
+    orchard_registry_free(http_reg);
+    http_reg = NULL;
     orchard_registry_set_global(saved_reg);
     orchard_log_set_level(saved_level);
     return 0;

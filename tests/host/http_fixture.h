@@ -30,12 +30,12 @@ extern const orchard_route routes[HTTP_FIXTURE_N_ROUTES];
 extern atomic_int slow_started;
 
 /* The registry holding the plugin, from http_fixture_init to _cleanup. */
-extern orchard_registry *reg;
+extern orchard_registry *http_reg;
 
 /* A second plugin's entry point; it claims GET /mdm/apple/scep again. */
 int dup_plugin_entry(const orchard_host_api *host, const orchard_plugin **out);
 
-/* CUnit suite init and cleanup: make reg with the plugin and make it the
+/* CUnit suite init and cleanup: make http_reg with the plugin and make it the
  * global registry (log level WARNING meanwhile); then put both back.
  * Init returns 0, or 1 when the plugin is refused (said on stderr). */
 int http_fixture_init(void);

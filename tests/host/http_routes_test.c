@@ -17,8 +17,8 @@ static void test_http__find_route(void)
     g_autofree char *allow = NULL;
     const orchard_route *r;
 
-#define FIND(m, p) orchard_registry_find_route(reg, m, p, &allow)
-    CU_ASSERT_EQUAL(orchard_registry_route_count(reg), G_N_ELEMENTS(routes));
+#define FIND(m, p) orchard_registry_find_route(http_reg, m, p, &allow)
+    CU_ASSERT_EQUAL(orchard_registry_route_count(http_reg), G_N_ELEMENTS(routes));
     CU_ASSERT_PTR_EQUAL(FIND("GET", "/mdm/apple/scep"), &routes[0]);
     CU_ASSERT_PTR_EQUAL(FIND("GET", "/mdm/apple/scep/pkiclient.exe"), &routes[0]);
     CU_ASSERT_PTR_EQUAL(FIND("POST", "/mdm/apple/scep"), &routes[1]);
@@ -42,10 +42,10 @@ static void test_http__find_route(void)
 static void test_http__duplicate_route_refused(void)
 {
     g_autofree char *err = NULL;
-    CU_ASSERT_EQUAL(orchard_registry_add_builtin(reg, dup_plugin_entry, &err), ORCHARD_EEXIST);
+    CU_ASSERT_EQUAL(orchard_registry_add_builtin(http_reg, dup_plugin_entry, &err), ORCHARD_EEXIST);
     CU_ASSERT_PTR_NOT_NULL(err);
     CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, "GET /mdm/apple/scep") : NULL);
-    CU_ASSERT_EQUAL(orchard_registry_route_count(reg), G_N_ELEMENTS(routes));
+    CU_ASSERT_EQUAL(orchard_registry_route_count(http_reg), G_N_ELEMENTS(routes));
 }
 
 static void test_http__response_checks(void)

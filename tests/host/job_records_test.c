@@ -4,6 +4,7 @@
  * stopping the scheduler, and `orchard job run` through the built binary.
  * The jobs come from tests/fixtures/plugins/jobs_plugin.c, a real .so. */
 #include "tests/suites.h"
+#include "tests/host/http_fixture.h"
 
 #include "host/commands.h"
 #include "host/config.h"
@@ -270,55 +271,19 @@ static void test_job_records__v1_job_of_a_plugin_runs(void)
 
 /* ---- orchard serve */
 
-typedef struct {
-    GMutex lock;
-    GCond cond;
-    int ready, done, rc;
-} serve_state;
-
-static void on_ready(const char *url, void *ud)
-{
-    serve_state *s = ud;
-    (void)url;
-    g_mutex_lock(&s->lock);
-    s->ready = 1;
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
-}
-
-static gpointer serve_thread(gpointer ud)
-{
-    serve_state *s = ud;
-    int rc = orchard_http_serve(on_ready, s);
-    g_mutex_lock(&s->lock);
-    s->rc = rc;
-    s->done = 1;
-    g_cond_broadcast(&s->cond);
-    g_mutex_unlock(&s->lock);
-    return NULL;
-}
-
 static void test_job_records__serve_runs_the_scheduler(void)
 {
-    serve_state s = {0};
     store_in_dir();
     config("http_module", MODULE_PATH);
     config("server.address", "127.0.0.1:0");
     CU_ASSERT_FATAL(setup(1) == 0);
     unsigned before = fixture_runs("fixture.ok");
-    GThread *t = g_thread_new("serve", serve_thread, &s);
-    gint64 until = g_get_monotonic_time() + WAIT_MS * 1000;
-    g_mutex_lock(&s.lock);
-    while (!s.ready && !s.done && g_cond_wait_until(&s.cond, &s.lock, until))
-        ;
-    g_mutex_unlock(&s.lock);
-    CU_ASSERT(s.ready);
+    http_server *s = http_server_start();
+    CU_ASSERT_PTR_NOT_NULL(s->url);
     /* fixture.ok is due at once: serve's scheduler runs it. */
     CU_ASSERT(WAIT_FOR(fixture_runs("fixture.ok") > before &&
                        orchard_jobs_state("fixture.ok") == 0, WAIT_MS));
-    orchard_http_stop();
-    g_thread_join(t);
-    CU_ASSERT_EQUAL(s.rc, 0);
+    CU_ASSERT_EQUAL(http_server_finish(s, NULL), 0);
     CU_ASSERT_EQUAL(orchard_jobs_start(), 0); /* serve stopped its scheduler */
     orchard_jobs_stop();
     /* The run went to the store before serve closed it. */
