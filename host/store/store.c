@@ -164,7 +164,7 @@ static int ensure_open_locked(void)
         orchard_error(COMPONENT, "store.sqlite is not set: set it in the config file "
                       "(store: {sqlite: /var/lib/orchard/orchard.db}) or in "
                       "ORCHARD_STORE_SQLITE");
-        return ORCHARD_ENOTFOUND;
+        return ORCHARD_ENOTCONFIGURED;
     }
     if ((rc = open_locked(chosen, target, &msg)) != 0)
         orchard_error(COMPONENT, "cannot open the store: %s", msg);

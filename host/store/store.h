@@ -17,7 +17,7 @@
  * ORCHARD_ENOTFOUND (no such directory), ORCHARD_EIO (not a database,
  * corrupt, unreadable), ORCHARD_EINVAL (a bad option). Store calls made
  * before any open open the store named by config store.sqlite
- * (ORCHARD_ENOTFOUND, logged, when unset; ORCHARD_EINVAL when
+ * (ORCHARD_ENOTCONFIGURED, logged, when unset; ORCHARD_EINVAL when
  * store.postgres is set too).
  */
 int orchard_store_open(const char *target, char **error_msg);

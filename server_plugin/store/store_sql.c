@@ -96,7 +96,7 @@ int orchard_sstore_read_one(const char *what, const char *sql, const orchard_sql
     orchard_store_tx *tx = NULL;
     orchard_stmt *st = NULL;
     int rc = orchard_sstore_begin(0, what, &tx);
-    if (rc) /* An unset store.sqlite is ENOTFOUND too: not "no such row". */
+    if (rc) /* A store file that isn't there (a read-only query) is not "no such row". */
         return rc == ORCHARD_ENOTFOUND ? ORCHARD_EIO : rc;
     if ((rc = orchard_sstore_prepare(tx, sql, params, n, &st)) == 0) {
         rc = h->stmt_step(st);

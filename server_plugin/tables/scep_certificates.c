@@ -43,7 +43,7 @@ int scep_certificates_generate(orchard_ctx *ctx, const orchard_query_ctx *query,
         rc = orchard_server_store_cert_each(add_row, &cr);
     if (rc == 0)
         rc = cr.rc;
-    if (rc == ORCHARD_ENOTFOUND)
+    if (rc == ORCHARD_ENOTFOUND || rc == ORCHARD_ENOTCONFIGURED)
         return host->fail(ctx, rc, "scep_certificates: there is no store to read: store.sqlite "
                                    "is unset, or nothing is at its path yet (`orchard serve` "
                                    "creates it)");

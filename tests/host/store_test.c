@@ -105,9 +105,11 @@ STORE_TEST(test_store__lazy_open_unset_config)
     int rc = orchard_store_begin(&tx, 0);
     int mrc = orchard_store_migrate("nobody", (const char *const[]){"CREATE TABLE x (a INTEGER)"}, 1);
     g_autofree char *log = capture_end(&cap);
-    CU_ASSERT_EQUAL(rc, ORCHARD_ENOTFOUND);
+    /* 2026-12-05: "not configured" is its own code (ABI 1.2), no longer
+     * ENOTFOUND, which callers read as "no such row". */
+    CU_ASSERT_EQUAL(rc, ORCHARD_ENOTCONFIGURED);
     CU_ASSERT_PTR_NULL(tx);
-    CU_ASSERT_EQUAL(mrc, ORCHARD_ENOTFOUND);
+    CU_ASSERT_EQUAL(mrc, ORCHARD_ENOTCONFIGURED);
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "store.sqlite is not set: "));
     CU_ASSERT_EQUAL(orchard_store_is_open(), 0);
 
