@@ -256,7 +256,9 @@ int orchard_http_serve(void (*ready)(const char *base_url, void *ud), void *ud)
                      orchard_strerror(jobs_rc));
     if (ready)
         ready(url, ud);
-    shut_down(api, srv, wait_for_stop(read_fd));
+    int sig = wait_for_stop(read_fd);
+    orchard_jobs_begin_stop(); /* runs wind down while requests drain */
+    shut_down(api, srv, sig);
     orchard_jobs_stop(); /* their last records go to the store: before it closes */
     orchard_store_close();
     orchard_info("http", "stopped");

@@ -428,6 +428,17 @@ static void join_workers(void)
     g_mutex_unlock(&S.lock);
 }
 
+void orchard_jobs_begin_stop(void)
+{
+    g_mutex_lock(&S.lock);
+    if (S.started) {
+        S.stopping = 1;
+        orchard_job_set_stopping(1);
+        g_cond_broadcast(&S.changed);
+    }
+    g_mutex_unlock(&S.lock);
+}
+
 void orchard_jobs_stop(void)
 {
     g_autofree char *stuck = NULL;

@@ -39,6 +39,13 @@ int orchard_jobs_start(void);
  */
 void orchard_jobs_stop(void);
 
+/**
+ * Tell runs in flight to finish (job_expired turns 1) and start no new
+ * ones, without waiting: serve calls it when a stop is asked for, so runs
+ * wind down while HTTP requests drain; orchard_jobs_stop then waits.
+ */
+void orchard_jobs_begin_stop(void);
+
 /** The stop grace in milliseconds (tests shorten it); 0 restores 5 s. */
 void orchard_jobs_set_stop_grace_ms(unsigned ms);
 

@@ -389,6 +389,28 @@ static void test_jobs__stop_waits_for_the_run_in_flight(void)
     teardown();
 }
 
+/* serve tells the jobs to stop as soon as it is asked to, so a run winds
+ * down while HTTP requests drain instead of after them. */
+static void test_jobs__begin_stop_expires_runs_at_once(void)
+{
+    reset_states();
+    job_init(0, "t.stepper", UNTIL_EXPIRED, 0);
+    job_init(1, "t.tick", COUNT, 1);
+    CU_ASSERT_FATAL(setup(2) == 0);
+    CU_ASSERT_EQUAL(orchard_jobs_start(), 0);
+    CU_ASSERT_EQUAL(orchard_jobs_queue(test_ctx(), "t.stepper"), 0);
+    CU_ASSERT(WAIT_FOR(atomic_load(&st[0].started) == 1, WAIT_MS));
+    orchard_jobs_begin_stop();
+    /* The run sees job_expired and returns before anyone waits for it. */
+    CU_ASSERT(WAIT_FOR(atomic_load(&st[0].finished) == 1, WAIT_MS));
+    CU_ASSERT_EQUAL(atomic_load(&st[0].saw_expired), 1);
+    int ticks = atomic_load(&st[1].started);
+    sleep_ms(1500);
+    CU_ASSERT_EQUAL(atomic_load(&st[1].started), ticks);
+    orchard_jobs_stop();
+    teardown();
+}
+
 static void test_jobs__stop_gives_up_after_its_grace(void)
 {
     reset_states();
@@ -537,6 +559,8 @@ void jobs_suite(void)
                       {"test_jobs__deadline_expires_the_run", test_jobs__deadline_expires_the_run},
                       {"test_jobs__stop_waits_for_the_run_in_flight",
                        test_jobs__stop_waits_for_the_run_in_flight},
+                      {"test_jobs__begin_stop_expires_runs_at_once",
+                       test_jobs__begin_stop_expires_runs_at_once},
                       {"test_jobs__stop_gives_up_after_its_grace",
                        test_jobs__stop_gives_up_after_its_grace},
                       {"test_jobs__lease_hook_decides_one_instance_jobs",
