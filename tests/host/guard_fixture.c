@@ -241,41 +241,16 @@ int guard_server_stop(guard_server *s) { return http_server_finish(s, NULL); }
 
 /* ---- the client */
 
-static size_t on_data(char *p, size_t size, size_t n, void *ud)
-{
-    g_string_append_len(ud, p, (gssize)(size * n));
-    return size * n;
-}
-
 void guard_get(const char *base, const char *path, const char *const *headers,
                guard_response *r)
 {
     g_autofree char *url = g_strconcat(base, path, NULL);
     struct curl_slist *list = NULL;
-    CURL *c = curl_easy_init();
-
     for (size_t i = 0; headers && headers[i]; i++)
         list = curl_slist_append(list, headers[i]);
-    r->body = g_string_new(NULL);
-    r->headers = g_string_new(NULL);
     r->status = 0;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, r->body);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, r->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (list)
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    r->code = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-    curl_easy_cleanup(c);
+    http_perform(http_client(url, r, list), r);
     curl_slist_free_all(list);
 }
 
-void guard_response_clear(guard_response *r)
-{
-    g_string_free(r->body, TRUE);
-    g_string_free(r->headers, TRUE);
-}
+void guard_response_clear(guard_response *r) { http_response_clear(r); }

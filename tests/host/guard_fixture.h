@@ -50,12 +50,8 @@ const char *guard_server_url(const guard_server *s);
 /** Stop and join; returns serve's result. */
 int guard_server_stop(guard_server *s);
 
-typedef struct {
-    CURLcode code;
-    long status;
-    GString *body;
-    GString *headers;
-} guard_response;
+/* The client is http_fixture's. */
+typedef http_response guard_response;
 
 /** GET base + path with the given header lines (NULL-terminated, or NULL). */
 void guard_get(const char *base, const char *path, const char *const *headers,
