@@ -406,18 +406,6 @@ static void test_check__unreadable_says_why(void)
 
 /* --- serve */
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 typedef struct {
     GPid pid;
@@ -496,7 +484,7 @@ static void test_serve__refuses_world_writable_key(void)
 {
     g_autofree char *key = copy_at("apns.key", "ww-apns.key", 0666);
     g_autofree char *db = g_build_filename(scratch, "ww.db", NULL);
-    g_autofree char *address = g_strdup_printf("127.0.0.1:%d", free_port());
+    g_autofree char *address = g_strdup_printf("127.0.0.1:%d", mdmfx_free_port());
     const char *const kv[] = {"mdm.apple_apns_key", key, "store.sqlite", db, "server.address",
                               address, NULL};
     g_autofree char *cfg = config_with(kv, NULL, 0600);
@@ -562,7 +550,7 @@ static void test_serve__sighup_reloads_while_serving(void)
 {
     g_autofree char *key = copy_at("apns.key", "hup-apns.key", 0644);
     g_autofree char *db = g_build_filename(scratch, "hup.db", NULL);
-    int port = free_port();
+    int port = mdmfx_free_port();
     g_autofree char *address = g_strdup_printf("127.0.0.1:%d", port);
     g_autofree char *cfg = g_build_filename(scratch, "hup.yml", NULL);
     write_serving_config(cfg, address, db, key, 60);

@@ -653,19 +653,6 @@ static void test_token_cmd__bad_args(void)
 
 /* ---- end to end: `orchard serve` and curl ------------------------------------- */
 
-/* A port nobody listens on right now (the kernel's pick; small race). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 /* Read the child's stdout until `want` shows up or 15 s pass. */
 static int wait_for_output(int fd, const char *want)
@@ -708,7 +695,7 @@ static void test_e2e__serve_and_download(void)
         fprintf(stderr, "\n  curl not found: end-to-end download not tested\n");
         return;
     }
-    int port = free_port();
+    int port = mdmfx_free_port();
     CU_ASSERT_FATAL(port > 0);
     g_autofree char *db = tmp_path("e2e.db");
     g_autofree char *address = g_strdup_printf("127.0.0.1:%d", port);

@@ -6,11 +6,15 @@
 #include "host/config.h"
 #include "server_plugin/config/mdm_config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 mdmfx mdmfx_state;
 static int refs;
@@ -404,4 +408,17 @@ char *mdmfx_renew_date(gint64 t)
                                          "December"};
     return g_strdup_printf("%s %d, %d", months[g_date_time_get_month(dt) - 1],
                            g_date_time_get_day_of_month(dt), g_date_time_get_year(dt));
+}
+
+int mdmfx_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
 }

@@ -75,6 +75,9 @@ void mdmfx_apply_config(const char *const *kv);
  */
 int mdmfx_run(const char *const *args, const char *const *env, char **out, char **err);
 
+/* A loopback port nobody listens on right now (the kernel's pick; small race), or -1. */
+int mdmfx_free_port(void);
+
 /** Number of outputs so far that contained a planted secret. */
 int mdmfx_leaks(void);
 
