@@ -1,5 +1,5 @@
 /*
- * orchard plugin ABI, version 1.2: the only header a plugin needs.
+ * orchard plugin ABI, version 1.3: the only header a plugin needs.
  *
  * A plugin contributes tables, commands, HTTP routes and jobs to the `orchard`
  * host. It exports one function, orchard_plugin_entry(), which receives the
@@ -43,8 +43,8 @@ extern "C" {
 
 /** The ABI version this header describes. */
 #define ORCHARD_ABI_VERSION 1u
-/** The minor version: which appended fields this header knows (1.2). */
-#define ORCHARD_ABI_MINOR 2u
+/** The minor version: which appended fields this header knows (1.3). */
+#define ORCHARD_ABI_MINOR 3u
 
 /** Name of the symbol every plugin exports. */
 #define ORCHARD_PLUGIN_ENTRY_SYMBOL "orchard_plugin_entry"
@@ -399,6 +399,55 @@ typedef int (*orchard_auth_fn)(orchard_ctx *ctx, const orchard_http_request *req
                                size_t who_size, void *payload);
 
 /* ------------------------------------------------------------------------ */
+/* Outbound HTTP (since 1.3): a client the host runs on libcurl's multi
+ * interface with HTTP/2 multiplexing, in a module the host loads on first
+ * use (never in orchard.ext). Each client keeps a small pool of persistent
+ * connections per origin and runs many requests at once as streams on them.
+ * APNs pushes and the DEP client ride on it. */
+
+typedef struct orchard_http_client orchard_http_client; /* opaque */
+
+typedef struct orchard_http_client_config {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    /* since 1.3 */
+    const char *cert_pem;    /* TLS client certificate, PEM text; NULL: none */
+    const char *key_pem;     /* its private key, PEM text; NULL when cert_pem is */
+    /** PEM bundle that replaces the system trust store for this client only; NULL: the system's. */
+    const char *ca_pem;
+    uint32_t connections;    /* persistent connections per origin (0: 2) */
+    uint32_t timeout_ms;     /* per request, first byte out to last byte in (0: 30000) */
+    uint32_t connect_timeout_ms; /* per connection, TCP and TLS (0: 10000) */
+} orchard_http_client_config;
+
+/**
+ * One request and, after http_client_run, its answer. The caller fills the
+ * request part (borrowed for the run) and zeroes the rest; the host fills
+ * the answer, which the caller frees with http_call_reset.
+ */
+typedef struct orchard_http_call {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    /* since 1.3: the request */
+    const char *method;          /* "GET", "POST", ... */
+    const char *url;             /* absolute https:// (or http:// for tests) URL */
+    const char *const *headers;  /* "Name: value" strings */
+    size_t n_headers;
+    const void *body;            /* may be NULL when body_len is 0 */
+    size_t body_len;
+    size_t max_response;         /* answer body cap (0: 1 MiB): over it, result ORCHARD_ETOOBIG */
+    void *user;                  /* the caller's, untouched */
+    /* the answer */
+    int result;                  /* 0 (an HTTP answer arrived), or ORCHARD_EIO (connect/TLS/stream
+                                    failure), ORCHARD_ETIMEOUT, ORCHARD_ETOOBIG */
+    int status;                  /* the HTTP status; 0 without an answer */
+    char *response_headers;      /* "name: value\n" lines, names lower case; NULL without an answer */
+    unsigned char *response_body; /* NUL-terminated; NULL when empty */
+    size_t response_len;
+    char error[256];             /* why result != 0, for logs */
+} orchard_http_call;
+
+/* ------------------------------------------------------------------------ */
 /* The plugin. */
 
 typedef struct orchard_plugin {
@@ -669,6 +718,36 @@ typedef struct orchard_host_api {
      */
     int (*http_error)(orchard_http_response *resp, int status, const char *message,
                       const char *field, const char *reason);
+
+    /* Outbound HTTP (since 1.3). */
+    /**
+     * Make a client (orchard_http_client_config). The TLS material is
+     * checked here. Returns 0 and *out (http_client_close), or
+     * ORCHARD_EINVAL (bad config, TLS material libcurl refuses),
+     * ORCHARD_EIO (the client module cannot load), with host->fail's message
+     * on ctx.
+     */
+    int (*http_client_open)(orchard_ctx *ctx, const orchard_http_client_config *cfg,
+                            orchard_http_client **out);
+    /**
+     * Run `n` calls at once, multiplexed over the client's connections, and
+     * return when every one has finished (its answer or its failure in
+     * calls[i]). Calls on one client from several threads take turns.
+     * Returns 0, or ORCHARD_EINVAL (a call without method or url, or a
+     * struct_size this host cannot read) before any call starts.
+     */
+    int (*http_client_run)(orchard_http_client *client, orchard_http_call *calls, size_t n);
+    /**
+     * Copy the value of the answer's header `name` (any case) into out
+     * (out_size bytes, NUL-terminated). Returns 0, ORCHARD_ENOTFOUND, or
+     * ORCHARD_ETOOBIG (truncated).
+     */
+    int (*http_call_header)(const orchard_http_call *call, const char *name, char *out,
+                            size_t out_size);
+    /** Free a call's answer and zero it, so the call can run again. */
+    void (*http_call_reset)(orchard_http_call *call);
+    /** Close the connections and free the client (NULL is fine). */
+    void (*http_client_close)(orchard_http_client *client);
 } orchard_host_api;
 
 /**

@@ -30,6 +30,96 @@ static const char *const migrations[] = {
     " value TEXT NOT NULL);",
     /* 2: the expiry job deletes by expires_at (issue 9) */
     "CREATE INDEX scep_challenges_expires_at ON scep_challenges (expires_at);",
+    /* 3: the management loop (issue 10): devices, their command queue,
+     * pushes, users and their sessions, activities. Times are unix seconds
+     * unless a column says otherwise. INTEGER PRIMARY KEY is SQLite's row
+     * id; the PostgreSQL dialect of this step will spell it as a sequence. */
+    /* enrollments (store_devices.c): one row per device UDID */
+    "CREATE TABLE mdm_enrollments ("
+    " udid TEXT PRIMARY KEY,"
+    " serial_number TEXT,"
+    " model TEXT,"
+    " product_name TEXT,"
+    " os_version TEXT,"
+    " build_version TEXT,"
+    " device_name TEXT,"
+    " topic TEXT,"
+    " cert_sha256 TEXT NOT NULL,"          /* the identity bound at Authenticate */
+    " enabled INTEGER NOT NULL DEFAULT 0,"
+    " push_token BLOB,"
+    " push_magic TEXT,"
+    " unlock_token BLOB,"
+    " push_token_valid INTEGER NOT NULL DEFAULT 0,"
+    " push_invalid_reason TEXT,"
+    " awaiting_configuration INTEGER NOT NULL DEFAULT 0,"
+    " token_update_tally INTEGER NOT NULL DEFAULT 0,"
+    " bootstrap_token BLOB,"              /* sealed (store_devices.h) */
+    " session_started_at INTEGER NOT NULL DEFAULT 0," /* last Idle, microseconds */
+    " last_seen_at INTEGER,"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX mdm_enrollments_cert ON mdm_enrollments (cert_sha256);"
+    "CREATE INDEX mdm_enrollments_serial ON mdm_enrollments (serial_number);"
+    /* commands (store_queue.c): the command once, its status per device */
+    "CREATE TABLE mdm_commands ("
+    " command_uuid TEXT PRIMARY KEY,"
+    " request_type TEXT NOT NULL,"
+    " command BLOB NOT NULL,"             /* the plist sent to devices, XML */
+    " created_by TEXT,"
+    " created_at INTEGER NOT NULL);"
+    "CREATE INDEX mdm_commands_created ON mdm_commands (created_at);"
+    "CREATE TABLE mdm_command_queue ("
+    " udid TEXT NOT NULL,"
+    " command_uuid TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'Pending',"
+    " result BLOB,"                       /* the device's whole report plist */
+    " error_chain TEXT,"                  /* JSON array of the ErrorChain dicts */
+    " queued_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " PRIMARY KEY (udid, command_uuid));"
+    "CREATE INDEX mdm_command_queue_next ON mdm_command_queue (udid, status, queued_at);"
+    "CREATE INDEX mdm_command_queue_cmd ON mdm_command_queue (command_uuid);"
+    /* pushes (store_pushes.c): devices waiting for a push, and every outcome */
+    "CREATE TABLE apns_push_queue ("
+    " udid TEXT PRIMARY KEY,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_attempt_at INTEGER NOT NULL,"  /* milliseconds */
+    " last_reason TEXT,"
+    " queued_at INTEGER NOT NULL);"
+    "CREATE INDEX apns_push_queue_due ON apns_push_queue (next_attempt_at);"
+    "CREATE TABLE apns_pushes ("
+    " id INTEGER PRIMARY KEY,"
+    " udid TEXT NOT NULL,"
+    " apns_id TEXT,"
+    " status_code INTEGER NOT NULL,"      /* 0: no answer (connection failed) */
+    " reason TEXT,"
+    " sent_at INTEGER NOT NULL);"        /* milliseconds */
+    "CREATE INDEX apns_pushes_udid ON apns_pushes (udid, sent_at);"
+    /* users (store_users.c) */
+    "CREATE TABLE users ("
+    " email TEXT PRIMARY KEY,"            /* lower case */
+    " name TEXT NOT NULL,"
+    " role TEXT NOT NULL,"                /* admin | maintainer | observer */
+    " api_only INTEGER NOT NULL DEFAULT 0,"
+    " password_hash TEXT,"                /* NULL for API-only users */
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE TABLE user_sessions ("
+    " token_hash TEXT PRIMARY KEY,"       /* SHA-256 hex of the bearer token */
+    " email TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL,"
+    " expires_at INTEGER,"                /* NULL: an API-only user's token */
+    " last_used_at INTEGER);"
+    "CREATE INDEX user_sessions_email ON user_sessions (email);"
+    /* activities (store_activities.c): who changed what; never a secret */
+    "CREATE TABLE activities ("
+    " id INTEGER PRIMARY KEY,"            /* Fleet's numeric id (PostgreSQL: a sequence) */
+    " created_at INTEGER NOT NULL,"
+    " actor_email TEXT,"
+    " actor_name TEXT,"
+    " type TEXT NOT NULL,"
+    " details TEXT NOT NULL);"            /* JSON object */
+    "CREATE INDEX activities_created ON activities (created_at);",
 };
 
 int orchard_server_store_migrate(void)
