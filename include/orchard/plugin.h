@@ -296,6 +296,14 @@ typedef struct orchard_route {
      * JSON error and the handler never runs. "mdm" is the MDM-on gate.
      */
     const char *gate;
+    /* since 1.3 */
+    /**
+     * The largest request body the route takes, in bytes (0: the host's
+     * default, 2 MiB). A larger one is answered 413 before the handler runs
+     * (before it is read when its length is declared). The host's overall
+     * budget (server.max_buffered_bytes) still applies.
+     */
+    uint64_t max_body;
 } orchard_route;
 
 /* ------------------------------------------------------------------------ */
