@@ -10,7 +10,8 @@ libglib2.0-dev libthrift-c-glib-dev thrift-compiler
 libsqlite3-dev sqlite3 libjansson-dev libcunit1-dev
 libssl-dev openssl libplist-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
 python3 python3-thrift procps libplist-utils
-scep curl"
+scep curl
+libnghttp2-dev nghttp2-client"
 
 missing=""
 for p in $PKGS; do
