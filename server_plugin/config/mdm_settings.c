@@ -60,6 +60,16 @@ SETTING(dep_sync, "mdm.apple_dep_sync_periodicity", ORCHARD_SETTING_DURATION, "1
         "How often devices are synced from Apple Business Manager", RESTART);
 SETTING(org_name, "org_info.org_name", TEXT, "orchard",
         "The organization named in enrollment profiles (at most 55 characters)", RESTART);
+/* APNs (server_plugin/apns/): read by the pusher, which reopens its client
+ * when the settings change, so none of them needs a restart. */
+SETTING(apns_url, "mdm.apple_apns_url", TEXT, "https://api.push.apple.com",
+        "Where APNs pushes go (Apple's development host: https://api.sandbox.push.apple.com)", 0);
+SETTING(apns_ca, "mdm.apple_apns_ca", PATH, NULL,
+        "A PEM bundle that replaces the system's trust store for APNs only", 0);
+SETTING(apns_expiration, "mdm.apple_apns_push_expiration", ORCHARD_SETTING_DURATION, "168h",
+        "How long APNs keeps a push for a device it cannot reach (apns-expiration)", 0);
+SETTING(apns_connections, "mdm.apple_apns_connections", ORCHARD_SETTING_INT, "2",
+        "Persistent HTTP/2 connections to APNs (1 to 64)", 0);
 
 const orchard_setting *const orchard_mdm_settings[ORCHARD_MDM_N_SETTINGS] = {
     &url, &signing_cert, &signing_key,
@@ -69,6 +79,7 @@ const orchard_setting *const orchard_mdm_settings[ORCHARD_MDM_N_SETTINGS] = {
     &bm_token, &bm_token_bytes, &bm_cert, &bm_cert_bytes, &bm_key, &bm_key_bytes,
     &dep_sync, &org_name,
     &orchard_setting_enroll_downloads,
+    &apns_url, &apns_ca, &apns_expiration, &apns_connections,
 };
 /* More declarations than slots fails here; fewer leaves a NULL slot, which
  * the host refuses when the plugin loads. */
@@ -85,5 +96,7 @@ const orchard_mdm_config_key orchard_mdm_config_keys[] = {
     {"mdm.apple_bm_server_token_bytes"}, {"mdm.apple_bm_cert"}, {"mdm.apple_bm_cert_bytes"},
     {"mdm.apple_bm_key"}, {"mdm.apple_bm_key_bytes"}, {"mdm.apple_dep_sync_periodicity"},
     {"org_info.org_name"},
+    {"mdm.apple_apns_url"}, {"mdm.apple_apns_ca"}, {"mdm.apple_apns_push_expiration"},
+    {"mdm.apple_apns_connections"},
 };
 const size_t orchard_mdm_config_n_keys = G_N_ELEMENTS(orchard_mdm_config_keys);
