@@ -2,13 +2,19 @@
  * (server.h lists where each lives). */
 #include "server_plugin/server.h"
 
+#include "server_plugin/api/mdm_apple.h"
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/serve/serve_state.h"
 
 #include "abm_token.gen.h"
 #include "apns_certificate.gen.h"
+#include "mdm_commands.gen.h"
+#include "mdm_enrollments.gen.h"
+#include "apns_pushes.gen.h"
 #include "scep_certificates.gen.h"
+#include "users.gen.h"
+#include "activities.gen.h"
 
 #include <stddef.h>
 
@@ -18,6 +24,11 @@ static const orchard_table *const tables[] = {
     &orchard_table_apns_certificate,
     &orchard_table_abm_token,
     &orchard_table_scep_certificates,
+    &orchard_table_mdm_enrollments,
+    &orchard_table_mdm_commands,
+    &orchard_table_users,
+    &orchard_table_activities,
+    &orchard_table_apns_pushes,
 };
 
 static const orchard_command *const commands[] = {
@@ -28,29 +39,60 @@ static const orchard_command *const commands[] = {
     &orchard_cmd_config_check,
     &orchard_cmd_enroll_token_create,
     &orchard_cmd_serve,
+    &orchard_cmd_user_create,
+    &orchard_cmd_user_list,
+    &orchard_cmd_user_delete,
+    &orchard_cmd_push,
 };
 
 static const orchard_route *const routes[] = {
     &orchard_route_scep,
     &orchard_route_enroll,
     &orchard_route_mdm_apple,
+    &orchard_route_checkin,
+    &orchard_route_commands_run_latest,
+    &orchard_route_commands_run_v1,
+    &orchard_route_commands_results_latest,
+    &orchard_route_commands_results_v1,
+    &orchard_route_commands_list_latest,
+    &orchard_route_commands_list_v1,
+    &orchard_route_hosts_latest,
+    &orchard_route_hosts_v1,
+    &orchard_route_mdm_apple_api_latest,
+    &orchard_route_mdm_apple_api_v1,
+    &orchard_route_login_latest,
+    &orchard_route_login_v1,
+    &orchard_route_logout_latest,
+    &orchard_route_logout_v1,
+    &orchard_route_me_latest,
+    &orchard_route_me_v1,
+    &orchard_route_activities_latest,
+    &orchard_route_activities_v1,
+    &orchard_route_apns_push_latest,
+    &orchard_route_apns_push_v1,
 };
 
 static const orchard_job *const jobs[] = {
     &orchard_job_challenges_expire,
+    &orchard_job_apns_push,
 };
 
 int orchard_server_init(orchard_ctx *ctx)
 {
-    return orchard_serve_state_attach(ctx);
+    int rc = orchard_serve_state_attach(ctx);
+    if (rc == 0)
+        rc = orchard_users_init(ctx);
+    return rc;
 }
 
 void orchard_server_deinit(orchard_ctx *ctx)
 {
     orchard_serve_state_detach(ctx);
     orchard_scep_route_cleanup();
+    orchard_users_cleanup();
     orchard_enroll_download_reset();
     orchard_mdm_config_cache_clear();
+    orchard_apns_cleanup();
 }
 
 static const orchard_plugin server_plugin = {

@@ -38,9 +38,48 @@ extern const orchard_job orchard_job_challenges_expire;
 extern const orchard_command orchard_cmd_serve;
 extern const orchard_route orchard_route_mdm_apple;
 
+/* checkin/ */
+/** PUT/POST /mdm/apple/mdm: check-ins and command reports (checkin_route.c). */
+extern const orchard_route orchard_route_checkin;
+
+/* commands/: the admin API's commands routes (commands_api.c) */
+extern const orchard_route orchard_route_commands_run_latest;
+extern const orchard_route orchard_route_commands_run_v1;
+extern const orchard_route orchard_route_commands_results_latest;
+extern const orchard_route orchard_route_commands_results_v1;
+extern const orchard_route orchard_route_commands_list_latest;
+extern const orchard_route orchard_route_commands_list_v1;
+
+/* api/: GET /hosts and /hosts/{uuid} (hosts_api.c); GET /mdm/apple is in api/mdm_apple.h */
+extern const orchard_route orchard_route_hosts_latest;
+extern const orchard_route orchard_route_hosts_v1;
+
 /* scep/ */
 extern const orchard_route orchard_route_scep;
 /** What the SCEP route keeps for the process; the plugin's deinit frees it. */
 void orchard_scep_route_cleanup(void);
+
+/* users/ (users.h, activity.h): users, sessions, the activity log */
+extern const orchard_command orchard_cmd_user_create;
+extern const orchard_command orchard_cmd_user_list;
+extern const orchard_command orchard_cmd_user_delete;
+/** POST /login, POST /logout, GET /me, GET /activities under /api/{latest,v1}/fleet */
+extern const orchard_route orchard_route_login_latest, orchard_route_login_v1;
+extern const orchard_route orchard_route_logout_latest, orchard_route_logout_v1;
+extern const orchard_route orchard_route_me_latest, orchard_route_me_v1;
+extern const orchard_route orchard_route_activities_latest, orchard_route_activities_v1;
+/** Register the users' authenticator (the plugin's init); forget login counts (deinit). */
+int orchard_users_init(orchard_ctx *ctx);
+void orchard_users_cleanup(void);
+
+/* apns/ (apns.h) */
+/** Pushes due devices, records outcomes, retries with backoff ("apns.push"). */
+extern const orchard_job orchard_job_apns_push;
+extern const orchard_command orchard_cmd_push; /* `orchard push --udid U` */
+/** POST /api/{latest,v1}/fleet/mdm/apple/push */
+extern const orchard_route orchard_route_apns_push_latest;
+extern const orchard_route orchard_route_apns_push_v1;
+/** Close the job's APNs client (the plugin's deinit). */
+void orchard_apns_cleanup(void);
 
 #endif
