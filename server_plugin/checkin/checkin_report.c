@@ -1,0 +1,129 @@
+/* Command reports (any body on /mdm/apple/mdm that is not a check-in): the
+ * device says Idle (it polls) or answers a command (Acknowledged, Error,
+ * CommandFormatError, NotNow), and gets back its next queued command or an
+ * empty 200. Idle starts a new polling session, which is when commands
+ * answered NotNow become due again (store_queue.c). */
+#include "server_plugin/checkin/checkin.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/store_devices.h"
+#include "server_plugin/store/store_queue.h"
+
+#include <string.h>
+
+#define PLUGIN "orchard-server"
+
+static const orchard_host_api *host(void) { return orchard_server_host; }
+
+static const char *const statuses[] = {"Idle", ORCHARD_CMD_ACKNOWLEDGED, ORCHARD_CMD_ERROR,
+                                       ORCHARD_CMD_FORMAT_ERROR, ORCHARD_CMD_NOT_NOW};
+
+static int printable_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > ORCHARD_CHECKIN_MAX_ID)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* The reply: the next command due for udid, or an empty 200. */
+static int next_command(const char *udid, orchard_checkin_reply *out)
+{
+    g_autofree char *uuid = NULL;
+    g_autoptr(GBytes) plist = NULL;
+    int rc = orchard_store_command_next(udid, &uuid, &plist);
+
+    if (rc == ORCHARD_ENOTFOUND) {
+        out->status = 200;
+        return 0;
+    }
+    if (rc)
+        return orchard_checkin_refuse(out, 500, "report from %s: the store failed reading its "
+                                      "next command (%s)", udid, host()->strerror(rc));
+    gsize len = 0;
+    const void *data = g_bytes_get_data(plist, &len);
+    out->body = g_memdup2(data, len);
+    out->len = len;
+    out->content_type = "application/xml";
+    out->status = 200;
+    host()->log(ORCHARD_LOG_DEBUG, PLUGIN, "checkin: command %s sent to %s", uuid, udid);
+    return 0;
+}
+
+/* 0 when the verified certificate is bound to udid; else refused (logged). */
+static int check_bound(const orchard_checkin_request *req, const char *udid,
+                       orchard_checkin_reply *out)
+{
+    g_autofree char *bound = NULL;
+    int rc = orchard_store_device_by_cert(req->cert_sha256, &bound);
+    if (rc == 0 && strcmp(bound, udid) == 0)
+        return 0;
+    if (rc == ORCHARD_ENOTFOUND)
+        orchard_checkin_refuse(out, 400, "report from %s refused: its certificate is not bound "
+                               "to any enrollment", udid);
+    else if (rc)
+        orchard_checkin_refuse(out, 500, "report from %s: the store failed", udid);
+    else
+        orchard_checkin_refuse(out, 400, "report from %s refused: its certificate is bound to "
+                               "another UDID (%s)", udid, bound);
+    return -1;
+}
+
+int orchard_checkin_report(const orchard_checkin_env *env, const orchard_checkin_request *req,
+                           plist_t root, orchard_checkin_reply *out)
+{
+    g_autofree char *udid = orchard_checkin_plist_string(root, "UDID");
+    g_autofree char *status = orchard_checkin_plist_string(root, "Status");
+    g_autofree char *uuid = orchard_checkin_plist_string(root, "CommandUUID");
+    g_autofree char *chain = NULL;
+    gint64 now = req->now_us / G_USEC_PER_SEC;
+    int known = 0, rc;
+
+    if (!printable_id(udid))
+        return orchard_checkin_refuse(out, 400, "report refused: no valid UDID (user "
+                                      "enrollments are not supported)");
+    if (!status || !printable_id(status))
+        return orchard_checkin_refuse(out, 400, "report from %s refused: no Status", udid);
+    for (size_t i = 0; i < G_N_ELEMENTS(statuses); i++)
+        known |= strcmp(status, statuses[i]) == 0;
+    if (!known)
+        return orchard_checkin_refuse(out, 400, "report from %s refused: unknown Status", udid);
+    int idle = strcmp(status, "Idle") == 0;
+    if (!idle && !printable_id(uuid))
+        return orchard_checkin_refuse(out, 400, "%s report from %s refused: no valid "
+                                      "CommandUUID", status, udid);
+    if (check_bound(req, udid, out))
+        return 0;
+    if (plist_dict_get_item(root, "UserID")) {
+        host()->log(ORCHARD_LOG_INFO, PLUGIN, "checkin: a report for a user of %s ignored (the "
+                    "user channel is not managed)", udid);
+        out->status = 200;
+        return 0;
+    }
+    if (idle) {
+        if ((rc = orchard_store_device_seen(udid, now, 1, req->now_us)))
+            return orchard_checkin_refuse(out, 500, "Idle from %s: the store failed (%s)", udid,
+                                          host()->strerror(rc));
+        return next_command(udid, out);
+    }
+    plist_t ec = plist_dict_get_item(root, "ErrorChain");
+    if (ec)
+        chain = orchard_checkin_plist_json(ec);
+    rc = orchard_store_command_report(udid, uuid, status, req->body, req->len, chain, now);
+    if (rc == ORCHARD_ENOTFOUND) {
+        /* A late answer to a command the queue no longer holds (the device
+         * re-enrolled meanwhile): nothing to record, and the device can
+         * still be given what is due. */
+        host()->log(ORCHARD_LOG_WARNING, PLUGIN, "checkin: %s report from %s for command %s "
+                    "that is not queued for it: ignored", status, udid, uuid);
+    } else if (rc) {
+        return orchard_checkin_refuse(out, 500, "%s report from %s: the store failed (%s)",
+                                      status, udid, host()->strerror(rc));
+    } else {
+        orchard_checkin_event(env, "mdm.command_result", udid, "command_uuid", uuid, "status",
+                              status, NULL);
+    }
+    return next_command(udid, out);
+}

@@ -1,0 +1,191 @@
+/* Who is speaking on /mdm/apple/mdm: the signer of the Mdm-Signature
+ * header (a detached CMS SignedData over the raw body), or the TLS client
+ * certificate the host saw (directly or from a TLS-terminating proxy's
+ * header). Either way the certificate must be one the SCEP CA issued for
+ * client authentication, current, on record and not revoked; the service
+ * then checks it is bound to the message's UDID. */
+#include "server_plugin/checkin/checkin.h"
+#include "server_plugin/scep/scep_csr.h"
+#include "server_plugin/store/server_store.h"
+
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+#include <string.h>
+
+/* A signature header longer than this is not a device's (theirs are ~2-3 KiB). */
+#define SIGNATURE_MAX ((size_t)64 * 1024)
+
+static int deny(char **why, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static int deny(char **why, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    *why = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    ERR_clear_error();
+    return ORCHARD_EDENIED;
+}
+
+/* Strict base64 (the alphabet, '=' padding only at the end; whitespace
+ * tolerated since some proxies fold long headers). NULL when malformed. */
+static unsigned char *base64_decode(const char *s, size_t *out_len)
+{
+    size_t n = strlen(s), k = 0;
+    g_autofree char *clean = g_malloc(n + 1);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+            continue;
+        if (!g_ascii_isalnum(c) && c != '+' && c != '/' && c != '=')
+            return NULL;
+        if (k && clean[k - 1] == '=' && c != '=')
+            return NULL;
+        clean[k++] = c;
+    }
+    clean[k] = '\0';
+    if (k == 0 || k % 4 != 0)
+        return NULL;
+    gsize len = 0;
+    guchar *raw = g_base64_decode(clean, &len);
+    *out_len = len;
+    return raw;
+}
+
+/* Verify the CMS signature over body; 0 and *signer (X509_free) or EDENIED. */
+static int signature_signer(const char *b64, const unsigned char *body, size_t len, X509 **signer,
+                            char **why)
+{
+    size_t der_len = 0;
+    g_autofree unsigned char *der = NULL;
+    const unsigned char *p;
+    CMS_ContentInfo *cms = NULL;
+    BIO *content = NULL;
+    STACK_OF(X509) *signers = NULL;
+    int rc = ORCHARD_EDENIED;
+
+    if (strlen(b64) > SIGNATURE_MAX)
+        return deny(why, "Mdm-Signature is too long");
+    if (!(der = base64_decode(b64, &der_len)) || der_len == 0)
+        return deny(why, "Mdm-Signature is not base64");
+    p = der;
+    if (!(cms = d2i_CMS_ContentInfo(NULL, &p, (long)der_len)) || p != der + der_len) {
+        rc = deny(why, "Mdm-Signature is not a CMS message");
+        goto out;
+    }
+    if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+        rc = deny(why, "Mdm-Signature is not SignedData");
+        goto out;
+    }
+    if (!CMS_is_detached(cms)) {
+        rc = deny(why, "Mdm-Signature carries its own content (it must be detached)");
+        goto out;
+    }
+    content = BIO_new_mem_buf(len ? (const void *)body : (const void *)"", (int)len);
+    /* The signature alone here; the chain is checked against the SCEP CA
+     * below, for the signature and the client-certificate paths alike. */
+    if (!content || CMS_verify(cms, NULL, NULL, content, NULL,
+                               CMS_DETACHED | CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
+        rc = deny(why, "Mdm-Signature does not verify over the body");
+        goto out;
+    }
+    signers = CMS_get0_signers(cms);
+    if (!signers || sk_X509_num(signers) != 1) {
+        rc = deny(why, "Mdm-Signature must have exactly one signer");
+        goto out;
+    }
+    *signer = sk_X509_value(signers, 0);
+    X509_up_ref(*signer);
+    rc = 0;
+out:
+    sk_X509_free(signers);
+    BIO_free(content);
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    return rc;
+}
+
+static int has_client_auth(X509 *cert)
+{
+    /* X509_PURPOSE_SSL_CLIENT lets a certificate without any EKU pass; ours
+     * always name clientAuth, so require it to be there. */
+    return (X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) &&
+           (X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT);
+}
+
+/* The chain to the SCEP CA, the purpose, the validity at now, our record. */
+static int check_cert(X509 *ca, X509 *cert, gint64 now, char **why)
+{
+    X509_STORE *store = X509_STORE_new();
+    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+    g_autofree char *serial = NULL;
+    int rc = ORCHARD_EDENIED, ok;
+
+    if (!store || !ctx || !X509_STORE_add_cert(store, ca) ||
+        !X509_STORE_CTX_init(ctx, store, cert, NULL)) {
+        rc = deny(why, "cannot check the certificate (out of memory)");
+        goto out;
+    }
+    X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+    X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
+    ok = X509_verify_cert(ctx);
+    if (ok != 1) {
+        int err = X509_STORE_CTX_get_error(ctx);
+        rc = deny(why, "certificate does not chain to the SCEP CA: %s",
+                  X509_verify_cert_error_string(err));
+        goto out;
+    }
+    if (!has_client_auth(cert)) {
+        rc = deny(why, "certificate is not for client authentication");
+        goto out;
+    }
+    serial = orchard_scep_serial_hex(cert);
+    int revoked = 0;
+    gint64 not_after = 0;
+    int lrc = orchard_server_store_cert_lookup(serial, &revoked, &not_after);
+    if (lrc == ORCHARD_ENOTFOUND)
+        rc = deny(why, "certificate %s is not one this server issued", serial);
+    else if (lrc)
+        rc = deny(why, "certificate %s cannot be looked up (store failed)", serial);
+    else if (revoked)
+        rc = deny(why, "certificate %s is revoked", serial);
+    else
+        rc = 0;
+out:
+    X509_STORE_CTX_free(ctx);
+    X509_STORE_free(store);
+    ERR_clear_error();
+    return rc;
+}
+
+int orchard_checkin_identity(X509 *scep_ca, const char *signature_b64,
+                             const unsigned char *client_der, size_t client_len,
+                             const unsigned char *body, size_t len, gint64 now,
+                             char **cert_sha256, char **why)
+{
+    X509 *cert = NULL;
+    int rc;
+
+    *cert_sha256 = NULL;
+    *why = NULL;
+    if (!scep_ca)
+        return deny(why, "no SCEP CA is configured");
+    if (signature_b64 && *signature_b64) {
+        if ((rc = signature_signer(signature_b64, body, len, &cert, why)))
+            return rc;
+    } else if (client_der && client_len) {
+        const unsigned char *p = client_der;
+        if (client_len > LONG_MAX || !(cert = d2i_X509(NULL, &p, (long)client_len)) ||
+            p != client_der + client_len) {
+            X509_free(cert);
+            return deny(why, "the client certificate is not DER");
+        }
+    } else {
+        return deny(why, "no Mdm-Signature and no client certificate");
+    }
+    if ((rc = check_cert(scep_ca, cert, now, why)) == 0)
+        *cert_sha256 = orchard_scep_cert_sha256(cert);
+    X509_free(cert);
+    return rc;
+}
