@@ -5,6 +5,8 @@
 #     com.apple.mgmt.dev.orchard). Apple never issued it: pushes with it fail,
 #     everything else (SCEP, enrollment profiles) works;
 #   - a random static SCEP challenge;
+#   - a CA and a 127.0.0.1 server certificate for the APNs stand-in, which
+#     `make run` starts in Apple's place;
 #   - dev/orchard.yml pointing at them and at the SQLite store dev/orchard.db.
 # Existing files are kept, so the store and its recorded topic survive.
 # usage: scripts/dev_setup.sh ORCHARD_BINARY [DIR]
@@ -28,6 +30,22 @@ if [ ! -f "$dir/apns-dev-standin.crt" ]; then
         -subj "/UID=com.apple.mgmt.dev.orchard/CN=DEVELOPMENT STAND-IN APNs (not from Apple)/O=orchard development" \
         -out "$dir/apns-dev-standin.crt"
 fi
+# The APNs stand-in (tests/support/apns_standin) plays Apple's push service
+# on 127.0.0.1:2197 for `make run`: its own CA and a server certificate for
+# 127.0.0.1, trusted by orchard through mdm.apple_apns_ca only.
+if [ ! -f "$dir/apns-standin.crt" ]; then
+    openssl req -new -x509 -newkey rsa:2048 -nodes -days 365 -sha256 \
+        -subj "/CN=orchard development APNs stand-in CA" \
+        -keyout "$dir/apns-standin-ca.key" -out "$dir/apns-standin-ca.crt" 2>/dev/null
+    openssl req -new -newkey rsa:2048 -nodes -sha256 -subj "/CN=127.0.0.1" \
+        -keyout "$dir/apns-standin.key" -out "$dir/apns-standin.csr" 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' \
+        >"$dir/apns-standin.ext"
+    openssl x509 -req -in "$dir/apns-standin.csr" -CA "$dir/apns-standin-ca.crt" \
+        -CAkey "$dir/apns-standin-ca.key" -CAcreateserial -days 365 -sha256 \
+        -extfile "$dir/apns-standin.ext" -out "$dir/apns-standin.crt" 2>/dev/null
+    rm -f "$dir/apns-standin.csr" "$dir/apns-standin.ext"
+fi
 challenge=$(openssl rand -hex 24)
 cat >"$cfg" <<YAML
 # Development configuration made by scripts/dev_setup.sh. The APNs certificate
@@ -46,5 +64,8 @@ mdm:
   apple_scep_cert: $dir/scep-ca.crt
   apple_scep_key: $dir/scep-ca.key
   apple_scep_challenge: $challenge
+  # Pushes go to the APNs stand-in that make run starts (not to Apple).
+  apple_apns_url: https://127.0.0.1:2197
+  apple_apns_ca: $dir/apns-standin-ca.crt
 YAML
 echo "dev_setup: wrote $cfg (development stand-in APNs certificate, topic com.apple.mgmt.dev.orchard)"
