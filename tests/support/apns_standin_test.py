@@ -63,13 +63,15 @@ def make_pki(d):
 
 class Standin:
     def __init__(self, binary, *args):
+        # stderr to a file: a pipe nobody reads could fill and stall the stand-in
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen([binary, *args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
         line = self.readline(10)
         m = re.match(r"^listening (https://127\.0\.0\.1:(\d+))$", line or "")
         if not m:
             self.proc.kill()
-            raise RuntimeError("stand-in did not start: %r %s" % (line, self.proc.stderr.read()))
+            raise RuntimeError("stand-in did not start: %r %s" % (line, self.stderr()))
         self.url, self.port = m.group(1), int(m.group(2))
 
     def readline(self, timeout):
@@ -88,10 +90,14 @@ class Standin:
         check(m is not None, "stats answers 'pushes N connections M', got %r" % line)
         return (int(m.group(1)), int(m.group(2))) if m else (-1, -1)
 
+    def stderr(self):
+        self.log.seek(0)
+        return self.log.read()
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
-        out, err = self.proc.communicate(timeout=10)
-        return self.proc.returncode, out, err
+        out, _ = self.proc.communicate(timeout=10)
+        return self.proc.returncode, out, self.stderr()
 
 
 def curl(base, path, pki, cert="client", headers=None, body=b'{"mdm":"magic-1"}',

@@ -23,6 +23,7 @@ struct standin_conn {
     nghttp2_session *h2;        /* NULL until the handshake is done */
     const standin_server_options *opts;
     unsigned long number;       /* 1-based, in handshake order */
+    unsigned long resets;       /* RST_STREAMs the client sent */
     unsigned char *out;         /* TLS plaintext waiting to be written */
     size_t out_len, out_off, out_cap;
 };
@@ -154,8 +155,28 @@ static int respond(nghttp2_session *h2, int32_t stream_id, stream *s, standin_co
     return nghttp2_submit_response(h2, stream_id, err, 3, &body);
 }
 
+/* GOAWAY either way ends a connection: say so, with the error code, since a
+ * test or a benchmark looking at a dropped connection needs to know who quit. */
+static void log_goaway(const standin_conn *c, const nghttp2_frame *frame, const char *who)
+{
+    fprintf(stderr, "apns_standin: connection %lu: %s GOAWAY (%s, last stream %d)\n", c->number,
+            who, nghttp2_http2_strerror(frame->goaway.error_code), frame->goaway.last_stream_id);
+}
+
+static int on_frame_send(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
+{
+    (void)h2;
+    if (frame->hd.type == NGHTTP2_GOAWAY)
+        log_goaway(user, frame, "sent");
+    return 0;
+}
+
 static int on_frame_recv(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 {
+    if (frame->hd.type == NGHTTP2_GOAWAY)
+        log_goaway(user, frame, "the client sent");
+    if (frame->hd.type == NGHTTP2_RST_STREAM)
+        ((standin_conn *)user)->resets++;
     if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
         !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
         return 0;
@@ -186,7 +207,19 @@ static int start_session(standin_conn *c)
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    int rv = nghttp2_session_server_new(&c->h2, cb, c);
+    nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
+    /* nghttp2 answers a burst of client RST_STREAMs (1000, then 33/s) with
+     * GOAWAY, against "rapid reset" floods. A pusher that resets each stream
+     * it is done with is wasteful, not hostile, and APNs is not known to drop
+     * it: allow it here, and count the resets (logged when the connection ends). */
+    nghttp2_option *opt = NULL;
+    if (nghttp2_option_new(&opt) != 0) {
+        nghttp2_session_callbacks_del(cb);
+        return -1;
+    }
+    nghttp2_option_set_stream_reset_rate_limit(opt, UINT64_MAX / 2, UINT64_MAX / 2);
+    int rv = nghttp2_session_server_new2(&c->h2, cb, c, opt);
+    nghttp2_option_del(opt);
     nghttp2_session_callbacks_del(cb);
     if (rv != 0)
         return -1;
@@ -230,6 +263,9 @@ void standin_conn_free(standin_conn *c)
 {
     if (!c)
         return;
+    if (c->resets)
+        fprintf(stderr, "apns_standin: connection %lu: the client reset %lu streams\n", c->number,
+                c->resets);
     nghttp2_session_del(c->h2); /* closes its streams, freeing their data */
     SSL_free(c->ssl);
     close(c->fd);
