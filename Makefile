@@ -17,9 +17,11 @@ build: deps
 	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: the MDM server on the embedded SQLite store. The first run
-# makes dev/ (scripts/dev_setup.sh: SCEP CA, a development stand-in APNs
-# certificate, a challenge, dev/orchard.yml) and an enrollment token.
+# The main job: the MDM server on the embedded SQLite store, with the APNs
+# stand-in in Apple's place (scripts/run_dev.sh). The first run makes dev/
+# (scripts/dev_setup.sh: SCEP CA, a development stand-in APNs certificate,
+# the stand-in's TLS certificates, a challenge, dev/orchard.yml) and an
+# enrollment token.
 DEV ?= dev
 run: build
 	@sh scripts/dev_setup.sh $(BUILD)/orchard $(DEV)
@@ -27,8 +29,9 @@ run: build
 		t=$$($(BUILD)/orchard enroll-token create --name "make run" --config $(DEV)/orchard.yml) \
 		&& printf '%s\n' "$$t" | tail -n 1 > $(DEV)/enroll-token; }
 	@echo "enrollment profile: http://127.0.0.1:8080/api/mdm/apple/enroll?token=$$(cat $(DEV)/enroll-token)"
-	@echo "query the server's state: $(BUILD)/orchard query --config $(DEV)/orchard.yml \"select * from scep_certificates\""
-	@exec $(BUILD)/orchard serve --config $(DEV)/orchard.yml
+	@echo "query the server's state: $(BUILD)/orchard query --config $(DEV)/orchard.yml \"select * from mdm_enrollments\""
+	@echo "simulated Macs: $(BUILD)/tests/support/mac_sim enroll --url http://127.0.0.1:8080/api/mdm/apple/enroll?token=$$(cat $(DEV)/enroll-token) --state $(DEV)/macs --count 3"
+	@exec sh scripts/run_dev.sh $(BUILD) $(DEV)
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

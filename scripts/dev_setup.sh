@@ -16,7 +16,6 @@ dir=${2:-dev}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cfg=$dir/orchard.yml
-[ -f "$cfg" ] && exit 0
 
 umask 077
 if [ ! -f "$dir/scep-ca.crt" ]; then
@@ -46,6 +45,12 @@ if [ ! -f "$dir/apns-standin.crt" ]; then
         -extfile "$dir/apns-standin.ext" -out "$dir/apns-standin.crt" 2>/dev/null
     rm -f "$dir/apns-standin.csr" "$dir/apns-standin.ext"
 fi
+# A dev/ from before the APNs stand-in: point it at the stand-in once.
+if [ -f "$cfg" ] && ! grep -q apple_apns_url "$cfg" && [ -f "$dir/apns-standin-ca.crt" ]; then
+    printf '  apple_apns_url: https://127.0.0.1:2197\n  apple_apns_ca: %s\n' \
+        "$dir/apns-standin-ca.crt" >>"$cfg"
+fi
+[ -f "$cfg" ] && exit 0
 challenge=$(openssl rand -hex 24)
 cat >"$cfg" <<YAML
 # Development configuration made by scripts/dev_setup.sh. The APNs certificate

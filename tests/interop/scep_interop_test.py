@@ -16,7 +16,6 @@ import plistlib
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,52 +24,9 @@ import traceback
 import urllib.error
 import urllib.request
 
-START_WAIT_S = 15
-STOP_WAIT_S = 5      # the issue's bound for a graceful stop
+from serve_harness import STOP_WAIT_S, Server, dev_setup, free_port
+
 CLIENT_TIMEOUT_S = 60
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One `orchard serve` child with its output collected in a file."""
-
-    def __init__(self, orchard, config, env, log_path, extra=()):
-        self.log_path = log_path
-        self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen([orchard, "serve", "--config", config, *extra],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
-
-    def wait_listening(self):
-        deadline = time.monotonic() + START_WAIT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            with open(self.log_path, "rb") as f:
-                if re.search(rb"listening on http", f.read()):
-                    return True
-            time.sleep(0.05)
-        return False
-
-    def output(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=STOP_WAIT_S)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
-        finally:
-            self.log.close()
 
 
 class Env:
@@ -80,9 +36,7 @@ class Env:
         self.scep_check = args.scep_check
         self.tmp = tmp
         self.dev = os.path.join(tmp, "dev")
-        subprocess.run(["sh", args.dev_setup, self.orchard, self.dev], check=True,
-                       stdout=subprocess.DEVNULL)
-        self.config = os.path.join(self.dev, "orchard.yml")
+        self.config = dev_setup(args.dev_setup, self.orchard, self.dev)
         with open(self.config) as f:
             self.challenge = re.search(r"apple_scep_challenge: (\S+)", f.read()).group(1)
         self.port = free_port()
