@@ -6,7 +6,10 @@
  *                  [--concurrency C]
  *   mac_sim poll --state DIR [--count N] [--answer ack|error|notnow]
  *                [--answer-for RequestType=ack|error|notnow]... [--until-empty]
- *                [--max-sessions M] [--concurrency C]
+ *                [--max-sessions M] [--pause-ms MS] [--concurrency C]
+ *     (one session: Idle, then answer each command until an empty 200;
+ *     --until-empty repeats sessions until one brings no command, pausing
+ *     --pause-ms (1100) after one that answered NotNow)
  *   mac_sim checkin --state DIR --message Authenticate|TokenUpdate|CheckOut|...
  *                   [--sign-as MACDIR] [--no-signature] [--bad-signature]
  *                   [--expect STATUS] [--count N]
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -27,7 +31,7 @@
 
 typedef struct {
     const char *cmd, *url, *state, *cacert, *message, *sign_as;
-    int insecure, count, first, concurrency, until_empty, max_sessions, expect;
+    int insecure, count, first, concurrency, until_empty, max_sessions, expect, pause_ms;
     unsigned seed;
     orchard_macsim_sign_mode sign_mode;
     orchard_macsim_poll_opts poll;
@@ -36,6 +40,7 @@ typedef struct {
 
 static options opt = {
     .count = -1, .concurrency = 4, .seed = 1, .max_sessions = 20, .expect = 200,
+    .pause_ms = 1100,
 };
 
 /* ---- a pool of threads over the Macs ---------------------------------------- */
@@ -166,10 +171,16 @@ static int poll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *h)
             return report_error(mac, "poll", err);
         orchard_macsim_event("polled", mac, "commands=d", res.commands, "acknowledged=d",
                              res.acked, "error=d", res.errored, "notnow=d", res.notnow, NULL);
-        /* --until-empty: NotNow'd commands come back in a later session, so
-         * poll again until a session brings nothing. */
+        /* --until-empty: poll again until a session brings nothing. A
+         * NotNow'd command comes back in a later session, and orchard
+         * counts a NotNow to the end of its second: pause before polling
+         * again so it is due. */
         if (!opt.until_empty || res.commands == 0)
             return 0;
+        if (res.notnow)
+            nanosleep(&(struct timespec){.tv_sec = opt.pause_ms / 1000,
+                                         .tv_nsec = (opt.pause_ms % 1000) * 1000000L},
+                      NULL);
     }
     orchard_macsim_event("error", mac, "during=s", "poll", "message=s",
                          "commands still due after --max-sessions sessions", NULL);
@@ -279,7 +290,7 @@ static int usage(void)
             "                      [--concurrency C]\n"
             "       mac_sim poll --state DIR [--count N] [--answer ack|error|notnow]\n"
             "                    [--answer-for RequestType=ack|error|notnow]... [--until-empty]\n"
-            "                    [--max-sessions M] [--concurrency C]\n"
+            "                    [--max-sessions M] [--pause-ms MS] [--concurrency C]\n"
             "       mac_sim checkin --state DIR --message TYPE [--sign-as MACDIR]\n"
             "                       [--no-signature] [--bad-signature] [--expect STATUS]\n"
             "       mac_sim show --state DIR\n"
@@ -321,8 +332,9 @@ static int parse_args(int argc, char **argv)
         {"until-empty", no_argument, 0, 'E'},      {"max-sessions", required_argument, 0, 'M'},
         {"message", required_argument, 0, 'm'},    {"sign-as", required_argument, 0, 'g'},
         {"no-signature", no_argument, 0, 'N'},     {"bad-signature", no_argument, 0, 'B'},
-        {"expect", required_argument, 0, 'x'},     {"cacert", required_argument, 0, 'C'},
-        {"insecure", no_argument, 0, 'k'},         {0, 0, 0, 0},
+        {"expect", required_argument, 0, 'x'},     {"pause-ms", required_argument, 0, 'P'},
+        {"cacert", required_argument, 0, 'C'},     {"insecure", no_argument, 0, 'k'},
+        {0, 0, 0, 0},
     };
     int c, v;
     optind = 2;
@@ -341,6 +353,7 @@ static int parse_args(int argc, char **argv)
         case 'f': if ((opt.first = int_arg(optarg, 1000000)) < 0) return -1; break;
         case 'c': if ((opt.concurrency = int_arg(optarg, 1024)) < 1) return -1; break;
         case 'M': if ((opt.max_sessions = int_arg(optarg, 100000)) < 1) return -1; break;
+        case 'P': if ((opt.pause_ms = int_arg(optarg, 60000)) < 0) return -1; break;
         case 'x': if ((opt.expect = int_arg(optarg, 599)) < 100) return -1; break;
         case 'S':
             if ((v = int_arg(optarg, 0x7FFFFFFF)) < 0)
