@@ -62,6 +62,20 @@ orchard_http_response *orchard_http_dispatch(const orchard_http_request *req, vo
     return resp;
 }
 
+size_t orchard_http_body_cap(const char *method, const char *path, void *ud)
+{
+    orchard_registry *reg = orchard_registry_global();
+    const orchard_route *route;
+
+    (void)ud;
+    /* The route that will serve it; with none the answer is 404 or 405 and
+     * the default cap is as good as any. */
+    route = reg ? orchard_registry_find_route(reg, method, path, NULL) : NULL;
+    if (ORCHARD_HAS_FIELD(route, orchard_route, max_body) && route->max_body)
+        return route->max_body > SIZE_MAX ? SIZE_MAX : (size_t)route->max_body;
+    return ORCHARD_HTTP_BODY_CAP;
+}
+
 void orchard_http_release(orchard_http_response *resp, void *ud)
 {
     (void)ud;

@@ -11,7 +11,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-/** Request bodies over this get 413 and never reach a handler. */
+/** Request bodies over this get 413 and never reach a handler, unless the
+ * route sets its own orchard_route.max_body. */
 #define ORCHARD_HTTP_BODY_CAP ((size_t)2 * 1024 * 1024)
 
 /* ---- responses (http_api.c) */
@@ -29,6 +30,9 @@ void orchard_http_response_text(orchard_http_response *resp, int status, const c
 /** Route one request to its plugin handler; 404/405/500/204 as plugin.h says. */
 orchard_http_response *orchard_http_dispatch(const orchard_http_request *req, void *ud);
 void orchard_http_release(orchard_http_response *resp, void *ud);
+/** The body cap of a request to method + path: its route's max_body (ABI
+ * 1.3) when it sets one, else ORCHARD_HTTP_BODY_CAP. */
+size_t orchard_http_body_cap(const char *method, const char *path, void *ud);
 /** One INFO line per request; the path is logged without its query string. */
 void orchard_http_access_log(const orchard_http_access *rec, void *ud);
 void orchard_http_transport_log(int level, const char *msg, void *ud);

@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 
 /** Bumped on any change to the structs below (they are private: no append rule). */
-#define ORCHARD_HTTP_MODULE_VERSION 3u
+#define ORCHARD_HTTP_MODULE_VERSION 4u
 
 /** The one symbol the module exports. */
 #define ORCHARD_HTTP_MODULE_SYMBOL "orchard_http_module_entry"
@@ -85,7 +85,7 @@ typedef struct orchard_http_module_config {
     const char *tls_key_pem;
     unsigned threads;         /* worker threads, >= 1 */
     unsigned timeout_seconds; /* idle connection timeout */
-    size_t body_cap;          /* larger bodies get 413 without reaching dispatch */
+    size_t body_cap;          /* larger bodies get 413 without reaching dispatch (default) */
     /** Answer one request; never NULL (allocation failure aside). Any thread. */
     orchard_http_response *(*dispatch)(const orchard_http_request *req, void *ud);
     /** Free a response dispatch returned, once the module has copied it. */
@@ -115,6 +115,14 @@ typedef struct orchard_http_module_config {
      * is read; a chunked one that outgrows it, once it is over.
      */
     size_t max_buffered;
+    /**
+     * The body cap of one request, asked once its method and decoded path
+     * are in and before a byte of its body is read (the matched route's
+     * orchard_route.max_body, else body_cap); NULL: body_cap for all. The
+     * module never lets a body past max_buffered whatever this says.
+     * Any thread.
+     */
+    size_t (*body_cap_for)(const char *method, const char *path, void *ud);
 } orchard_http_module_config;
 
 /** A running server (the module's own state). */

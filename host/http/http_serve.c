@@ -243,6 +243,7 @@ int orchard_http_serve(void (*ready)(const char *base_url, void *ud), void *ud)
         .max_connections = st.max_connections,
         .max_per_address = st.max_per_address,
         .max_buffered = st.max_buffered,
+        .body_cap_for = orchard_http_body_cap,
     };
     fit_fd_limit(st.max_connections);
     /* Before listening, so a signal during start-up is not lost either. */

@@ -5,6 +5,7 @@
 #include "server_plugin/config/mdm_config.h"
 
 #include "server_plugin/enroll/download_limit.h"
+#include "server_plugin/users/users.h"
 
 #include <glib.h>
 
@@ -80,6 +81,7 @@ const orchard_setting *const orchard_mdm_settings[ORCHARD_MDM_N_SETTINGS] = {
     &dep_sync, &org_name,
     &orchard_setting_enroll_downloads,
     &apns_url, &apns_ca, &apns_expiration, &apns_connections,
+    &orchard_setting_session_duration,
 };
 /* More declarations than slots fails here; fewer leaves a NULL slot, which
  * the host refuses when the plugin loads. */

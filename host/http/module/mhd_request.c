@@ -1,5 +1,5 @@
 /* One request's life inside libmicrohttpd: the access handler checks the
- * request's framing and its declared body against the host's cap and the
+ * request's framing and its declared body against its route's cap and the
  * budget for buffered bodies (all before a byte of the body is read, so a
  * refused body is never buffered), gathers the body, hands the complete
  * request to the host's dispatch, and copies the host's answer into an MHD
@@ -37,6 +37,7 @@ typedef struct {
     unsigned char *body;
     size_t len;
     size_t cap;
+    size_t body_cap; /* this request's: its route's, within the budget */
     size_t declared; /* Content-Length; 0 for chunked or none */
     size_t charged;  /* bytes reserved in the budget */
     int too_big;     /* over the cap: draining for a 413 */
@@ -267,6 +268,16 @@ out:
 
 /* ---- the access handler */
 
+/* The route decides how large a body it takes (a command report may be
+ * megabytes, most requests are small), but never more than the budget
+ * holds: a body the budget could never take is too big, not "busy". */
+static size_t body_cap_of(const orchard_http_module_config *cfg, const mhd_request *r)
+{
+    size_t cap = cfg->body_cap_for ? cfg->body_cap_for(r->method, r->path, cfg->ud)
+                                   : cfg->body_cap;
+    return cap > cfg->max_buffered ? cfg->max_buffered : cap;
+}
+
 /* The headers are in. Answering now, before MHD sends "100 Continue" or
  * reads the body, keeps a refused upload off the wire and out of memory;
  * MHD closes a connection answered this early once the answer is out. */
@@ -282,7 +293,8 @@ static enum MHD_Result begin(orchard_http_server *srv, struct MHD_Connection *co
     atomic_fetch_add(&srv->in_flight, 1);
     if ((bad = framing_error(conn)))
         return queue_text(srv, conn, r, 400, bad, close_conn, 1);
-    if (declared_too_big(conn, srv->cfg->body_cap, &r->declared))
+    r->body_cap = body_cap_of(srv->cfg, r);
+    if (declared_too_big(conn, r->body_cap, &r->declared))
         return queue_text(srv, conn, r, 413, too_big_text, NULL, 0);
     if (r->declared) {
         if (!orchard_mhd_budget_take(srv, r->declared))
@@ -302,8 +314,8 @@ static int grow(orchard_http_server *srv, mhd_request *r, size_t n)
 
     if (want < r->len + n)
         want = r->len + n;
-    if (want > srv->cfg->body_cap)
-        want = srv->cfg->body_cap;
+    if (want > r->body_cap)
+        want = r->body_cap;
     if (want > r->charged) {
         if (!orchard_mhd_budget_take(srv, want - r->charged))
             return -1;
@@ -319,7 +331,7 @@ static int grow(orchard_http_server *srv, mhd_request *r, size_t n)
 /* Take one piece of the upload. Returns 0 when the connection should close. */
 static int take_body(orchard_http_server *srv, mhd_request *r, const char *data, size_t n)
 {
-    if (!r->too_big && !r->over_budget && n > srv->cfg->body_cap - r->len) {
+    if (!r->too_big && !r->over_budget && n > r->body_cap - r->len) {
         r->too_big = 1;
         drop_body(srv, r);
     }
