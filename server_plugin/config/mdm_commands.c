@@ -4,11 +4,13 @@
  * print a secret. (The host prints the effective settings and the verdict of
  * `config check` around this part: host/config_check.c.) */
 #include "server_plugin/config/mdm_config.h"
+#include "server_plugin/api/mdm_apple.h"
 #include "server_plugin/server.h"
 #include "server_plugin/crypto/x509_util.h"
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define RENEW_APNS "Renew it in the Apple Push Certificates Portal " \
@@ -56,16 +58,102 @@ static orchard_mdm_config *load_or_complain(const char *cmd, unsigned flags)
     return cfg;
 }
 
-/* --- get mdm-apple */
+/* --- get mdm-apple (local, or --server: through the admin API) */
 
-static int get_mdm_apple(int argc, char **argv, void *payload)
+/* Options: --json, --server URL, --ca FILE (PEM that --server trusts). 0, or
+ * 2 after a usage error. */
+static int parse_mdm_apple_args(int argc, char **argv, int *as_json, const char **server,
+                                const char **ca)
+{
+    *as_json = 0;
+    *server = *ca = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **slot = NULL;
+        if (strcmp(a, "--json") == 0 || strcmp(a, "-json") == 0 || strcmp(a, "--json=true") == 0) {
+            *as_json = 1;
+            continue;
+        }
+        if (strcmp(a, "--server") == 0 || strcmp(a, "--ca") == 0) {
+            slot = a[2] == 's' ? server : ca;
+            if (++i == argc)
+                goto usage;
+            *slot = argv[i];
+            continue;
+        }
+        if (g_str_has_prefix(a, "--server=") || g_str_has_prefix(a, "--ca=")) {
+            slot = a[2] == 's' ? server : ca;
+            *slot = strchr(a, '=') + 1;
+            continue;
+        }
+        fprintf(stderr, "orchard %s: unknown argument %s\n", argv[0], a);
+        goto usage;
+    }
+    if (*ca && !*server) {
+        fprintf(stderr, "orchard %s: --ca goes with --server\n", argv[0]);
+        goto usage;
+    }
+    return 0;
+usage:
+    fprintf(stderr, "usage: orchard %s [--config F] [--json] [--server URL [--ca PEM]]\n",
+            argv[0]);
+    return 2;
+}
+
+/* Print the certificate's description (orchard_mdm_apple_json's shape,
+ * local or from the API) and warn as it nears its end: 1 once expired. */
+static int print_mdm_apple(const char *cmd, json_t *o, int as_json)
+{
+    const char *cn = json_string_value(json_object_get(o, "common_name"));
+    const char *serial = json_string_value(json_object_get(o, "serial_number"));
+    const char *issuer = json_string_value(json_object_get(o, "issuer"));
+    const char *topic = json_string_value(json_object_get(o, "topic"));
+    const char *na = json_string_value(json_object_get(o, "not_after"));
+    const char *status = json_string_value(json_object_get(o, "status"));
+    gint64 days = json_integer_value(json_object_get(o, "days_left"));
+    g_autoptr(GDateTime) end = na ? g_date_time_new_from_iso8601(na, NULL) : NULL;
+    g_autofree char *renew = end ? orchard_format_renew_date(g_date_time_to_unix(end))
+                                 : g_strdup(na ? na : "");
+    (void)cmd;
+
+    if (as_json)
+        print_json(json_incref(o));
+    else
+        printf("Common name (CN): %s\nSerial number: %s\nIssuer: %s\nRenew date: %s\n"
+               "Topic: %s\n", cn ? cn : "", serial ? serial : "", issuer ? issuer : "", renew,
+               topic ? topic : "");
+    if (status && g_str_equal(status, "expired")) {
+        fprintf(stderr, "\nERROR: Your Apple Push Notification service (APNs) certificate "
+                "expired on %s. MDM is off: MDM features are turned off. " RENEW_APNS "\n",
+                renew);
+        return 1;
+    }
+    if (status && g_str_equal(status, "expiring"))
+        fprintf(stderr, "\nWARNING: Your Apple Push Notification service (APNs) certificate "
+                "expires in %" G_GINT64_FORMAT " days (%s). If it expires, MDM features will "
+                "be turned off. " RENEW_APNS "\n", days, renew);
+    return 0;
+}
+
+static int get_mdm_apple(orchard_ctx *ctx, int argc, char **argv, void *payload)
 {
     int as_json, rc;
-    gint64 days;
+    const char *server, *ca;
     (void)payload;
 
-    if ((rc = parse_get_args(argc, argv, &as_json)))
+    if ((rc = parse_mdm_apple_args(argc, argv, &as_json, &server, &ca)))
         return rc;
+    if (server) {
+        json_t *o = NULL;
+        g_autofree char *err = NULL;
+        if (orchard_mdm_apple_fetch(ctx, server, ca, getenv("ORCHARD_API_TOKEN"), &o, &err)) {
+            fprintf(stderr, "orchard %s: %s\n", argv[0], err ? err : "the request failed");
+            return 1;
+        }
+        rc = print_mdm_apple(argv[0], o, as_json);
+        json_decref(o);
+        return rc;
+    }
     orchard_mdm_config *cfg = load_or_complain(argv[0], 0);
     if (!cfg)
         return 1;
@@ -74,49 +162,13 @@ static int get_mdm_apple(int argc, char **argv, void *payload)
                 "Run `orchard generate mdm-apple` to make the APNs key, CSR and SCEP CA, get "
                 "the APNs certificate from Apple, then set mdm.apple_apns_cert, "
                 "mdm.apple_apns_key, mdm.apple_scep_cert, mdm.apple_scep_key and "
-                "mdm.apple_scep_challenge.\n", argv[0]);
+                "mdm.apple_scep_challenge. (Or read a server's: --server URL.)\n", argv[0]);
         orchard_mdm_config_free(cfg);
         return 1;
     }
-    g_autofree char *cn = orchard_x509_name_entry(cfg->apns_cert, 0, NID_commonName);
-    g_autofree char *issuer = orchard_x509_name_entry(cfg->apns_cert, 1, NID_commonName);
-    g_autofree char *serial = orchard_x509_serial_decimal(cfg->apns_cert);
-    gint64 not_after = orchard_x509_not_after(cfg->apns_cert);
-    g_autofree char *renew = orchard_format_renew_date(not_after);
-    g_autofree char *nb = orchard_mdm_format_utc(orchard_x509_not_before(cfg->apns_cert));
-    g_autofree char *na = orchard_mdm_format_utc(not_after);
-    const char *status = orchard_mdm_expiry_status(not_after, now_seconds(), &days);
-
-    if (as_json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "common_name", json_string(cn ? cn : ""));
-        json_object_set_new(o, "serial_number", json_string(serial ? serial : ""));
-        json_object_set_new(o, "issuer", json_string(issuer ? issuer : ""));
-        /* RFC 3339, as every date in orchard's JSON; the text form keeps
-         * Fleet's "January 2, 2006". */
-        json_object_set_new(o, "renew_date", json_string(na));
-        json_object_set_new(o, "topic", json_string(cfg->apns_topic));
-        json_object_set_new(o, "not_before", json_string(nb));
-        json_object_set_new(o, "not_after", json_string(na));
-        json_object_set_new(o, "days_left", json_integer(days));
-        json_object_set_new(o, "status", json_string(status));
-        print_json(o);
-    } else {
-        printf("Common name (CN): %s\nSerial number: %s\nIssuer: %s\nRenew date: %s\n"
-               "Topic: %s\n", cn ? cn : "", serial ? serial : "", issuer ? issuer : "",
-               renew ? renew : "", cfg->apns_topic);
-    }
-    rc = 0;
-    if (g_str_equal(status, "expired")) {
-        fprintf(stderr, "\nERROR: Your Apple Push Notification service (APNs) certificate "
-                "expired on %s. MDM is off: MDM features are turned off. " RENEW_APNS "\n",
-                renew);
-        rc = 1;
-    } else if (g_str_equal(status, "expiring")) {
-        fprintf(stderr, "\nWARNING: Your Apple Push Notification service (APNs) certificate "
-                "expires in %" G_GINT64_FORMAT " days (%s). If it expires, MDM features will "
-                "be turned off. " RENEW_APNS "\n", days, renew);
-    }
+    json_t *o = orchard_mdm_apple_json(cfg, now_seconds());
+    rc = print_mdm_apple(argv[0], o, as_json);
+    json_decref(o);
     orchard_mdm_config_free(cfg);
     return rc;
 }
@@ -241,10 +293,13 @@ const orchard_command orchard_cmd_get_mdm_apple = {
     ORCHARD_STRUCT_HEADER(orchard_command),
     .name = "get mdm-apple",
     .summary = "Show the APNs certificate: CN, serial, issuer, renew date, topic",
-    .usage = "orchard get mdm-apple [--config F] [--json]\n"
-                "  Exit 1 when MDM is not configured, the configuration is invalid, or the "
-                "certificate expired.",
-    .run = get_mdm_apple,
+    .usage = "orchard get mdm-apple [--config F] [--json] [--server URL [--ca PEM]]\n"
+                "  --server URL  read the certificate from a running server's API\n"
+                "                (GET /api/latest/fleet/mdm/apple) with the token in\n"
+                "                ORCHARD_API_TOKEN; --ca: a PEM bundle to trust for it.\n"
+                "  Exit 1 when MDM is not configured, the configuration is invalid, the "
+                "server refuses, or the certificate expired.",
+    .run2 = get_mdm_apple,
     .payload = NULL,
     .aliases = "get mdm_apple",
 };

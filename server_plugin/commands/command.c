@@ -1,0 +1,158 @@
+/* Checking an admin's MDM command (command.h): caps first, then libplist,
+ * then the two things a device needs (Command.RequestType, CommandUUID),
+ * then the XML the queue keeps. Every refusal names what is wrong, since an
+ * admin reads it in the API's 400. */
+#include "server_plugin/commands/command.h"
+
+#include <orchard/plugin.h>
+
+#include <plist/plist.h>
+#include <stdlib.h>
+#include <string.h>
+
+void orchard_command_parsed_clear(orchard_command_parsed *c)
+{
+    if (!c)
+        return;
+    g_free(c->uuid);
+    g_free(c->request_type);
+    g_free(c->xml);
+    memset(c, 0, sizeof *c);
+}
+
+/* Letters, digits and "-_." only: the UUID travels in URLs, logs and JSON. */
+static int uuid_chars_ok(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!g_ascii_isalnum(ch) && ch != '-' && ch != '_' && ch != '.')
+            return 0;
+    }
+    return 1;
+}
+
+/* A string value at `key` of dict `d`: 0 and *s (borrowed) with *n; else
+ * ORCHARD_EINVAL with the reason (`name` is the key as an admin writes it). */
+static int string_at(plist_t d, const char *key, const char *name, int required,
+                     const char **s, uint64_t *n, char **reason)
+{
+    plist_t node = plist_dict_get_item(d, key);
+    *s = NULL;
+    *n = 0;
+    if (!node) {
+        if (required)
+            *reason = g_strdup_printf("%s is missing", name);
+        return required ? ORCHARD_EINVAL : 0;
+    }
+    if (plist_get_node_type(node) != PLIST_STRING) {
+        *reason = g_strdup_printf("%s must be a string", name);
+        return ORCHARD_EINVAL;
+    }
+    *s = plist_get_string_ptr(node, n);
+    if (!*s || *n == 0) {
+        *reason = g_strdup_printf("%s is empty", name);
+        return ORCHARD_EINVAL;
+    }
+    if (memchr(*s, '\0', (size_t)*n)) {
+        *reason = g_strdup_printf("%s holds a NUL character", name);
+        return ORCHARD_EINVAL;
+    }
+    return 0;
+}
+
+/* Command.RequestType and CommandUUID, checked; the UUID made when missing. */
+static int check_fields(plist_t root, orchard_command_parsed *out, char **reason)
+{
+    if (plist_get_node_type(root) != PLIST_DICT) {
+        *reason = g_strdup("the command must be a plist dictionary");
+        return ORCHARD_EINVAL;
+    }
+    plist_t cmd = plist_dict_get_item(root, "Command");
+    if (!cmd) {
+        *reason = g_strdup("Command is missing");
+        return ORCHARD_EINVAL;
+    }
+    if (plist_get_node_type(cmd) != PLIST_DICT) {
+        *reason = g_strdup("Command must be a dictionary");
+        return ORCHARD_EINVAL;
+    }
+    const char *type, *uuid;
+    uint64_t type_len, uuid_len;
+    int rc = string_at(cmd, "RequestType", "Command.RequestType", 1, &type, &type_len, reason);
+    if (rc)
+        return rc;
+    if (type_len > ORCHARD_COMMAND_TYPE_MAX || !uuid_chars_ok(type, (size_t)type_len)) {
+        *reason = g_strdup_printf("Command.RequestType must be at most %d letters, digits, "
+                                  "'-', '_' or '.'", ORCHARD_COMMAND_TYPE_MAX);
+        return ORCHARD_EINVAL;
+    }
+    if ((rc = string_at(root, "CommandUUID", "CommandUUID", 0, &uuid, &uuid_len, reason)))
+        return rc;
+    if (uuid && (uuid_len > ORCHARD_COMMAND_UUID_MAX || !uuid_chars_ok(uuid, (size_t)uuid_len))) {
+        *reason = g_strdup_printf("CommandUUID must be at most %d letters, digits, '-', '_' or "
+                                  "'.'", ORCHARD_COMMAND_UUID_MAX);
+        return ORCHARD_EINVAL;
+    }
+    out->request_type = g_strndup(type, (gsize)type_len);
+    if (uuid) {
+        out->uuid = g_strndup(uuid, (gsize)uuid_len);
+    } else {
+        /* Upper case, as Apple's own tools and NanoMDM's examples write it. */
+        g_autofree char *made = g_uuid_string_random();
+        out->uuid = g_ascii_strup(made, -1);
+        out->generated_uuid = 1;
+        plist_dict_set_item(root, "CommandUUID", plist_new_string(out->uuid));
+    }
+    return 0;
+}
+
+int orchard_command_parse(const void *data, size_t len, orchard_command_parsed *out,
+                          char **reason)
+{
+    plist_t root = NULL;
+    char *xml = NULL;
+    uint32_t xml_len = 0;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    *reason = NULL;
+    if (len > ORCHARD_COMMAND_MAX_BYTES) {
+        *reason = g_strdup_printf("the command is %zu bytes; the limit is %d", len,
+                                  ORCHARD_COMMAND_MAX_BYTES);
+        return ORCHARD_ETOOBIG;
+    }
+    if (!data || len == 0) {
+        *reason = g_strdup("the command is empty");
+        return ORCHARD_EINVAL;
+    }
+    if ((rc = orchard_plist_precheck(data, len, ORCHARD_COMMAND_MAX_DEPTH, reason)))
+        return rc;
+    /* libplist gets a NUL-terminated copy: its XML parser reads to a NUL. */
+    char *copy = g_malloc(len + 1);
+    memcpy(copy, data, len);
+    copy[len] = '\0';
+    plist_from_memory(copy, (uint32_t)len, &root);
+    g_free(copy);
+    if (!root) {
+        *reason = g_strdup("the command is not a plist (XML or binary), or it is truncated");
+        return ORCHARD_EINVAL;
+    }
+    if ((rc = check_fields(root, out, reason)))
+        goto cleanup;
+    plist_to_xml(root, &xml, &xml_len);
+    if (!xml || xml_len == 0) {
+        *reason = g_strdup("the command could not be written as XML");
+        rc = ORCHARD_EINVAL;
+        goto cleanup;
+    }
+    out->xml = g_strndup(xml, xml_len);
+    out->xml_len = xml_len;
+    rc = 0;
+cleanup:
+    if (xml)
+        plist_to_xml_free(xml);
+    plist_free(root);
+    if (rc)
+        orchard_command_parsed_clear(out);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * mdm_commands: every queued command's status on each device, from the store.
+ *
+ *   select command_uuid, udid, status from mdm_commands where status = 'Pending';
+ *
+ * Reads through store_queue.h; `where command_uuid = X` reads that command's
+ * rows only. Runs the plugin's migrations first, so a fresh store answers
+ * with no rows. The plists (command, report) stay out: the API serves them.
+ */
+#include "mdm_commands.gen.h"
+
+#include "server_plugin/config/mdm_config.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
+#include "server_plugin/store/store_queue.h"
+
+#include <string.h>
+
+typedef struct {
+    orchard_rows *rows;
+    int rc;
+} command_rows;
+
+static const char *uuid_constraint(const orchard_query_ctx *query)
+{
+    const orchard_host_api *host = orchard_server_host;
+    for (size_t i = 0; i < host->ctx_count(query); i++) {
+        const char *col = NULL, *expr = NULL;
+        int op = 0;
+        if (host->ctx_get(query, i, &col, &op, &expr) == 0 && op == ORCHARD_OP_EQ && expr &&
+            strcmp(col, "command_uuid") == 0)
+            return expr;
+    }
+    return NULL;
+}
+
+static int add_row(const orchard_command_result *r, void *payload)
+{
+    command_rows *cr = payload;
+    g_autofree char *queued = orchard_mdm_format_utc(r->queued_at_us / G_USEC_PER_SEC);
+    g_autofree char *updated = orchard_mdm_format_utc(r->updated_at);
+    const char *v[MDM_COMMANDS_N_COLUMNS];
+    v[MDM_COMMANDS_COL_COMMAND_UUID] = r->command_uuid;
+    v[MDM_COMMANDS_COL_REQUEST_TYPE] = r->request_type;
+    v[MDM_COMMANDS_COL_UDID] = r->udid;
+    v[MDM_COMMANDS_COL_STATUS] = r->status;
+    v[MDM_COMMANDS_COL_QUEUED_AT] = queued;
+    v[MDM_COMMANDS_COL_UPDATED_AT] = updated;
+    cr->rc = orchard_server_host->row_add(cr->rows, v, MDM_COMMANDS_N_COLUMNS);
+    return cr->rc != 0;
+}
+
+/* One command's rows (an unknown command has none). */
+static int one_command(const char *uuid, command_rows *cr)
+{
+    g_autoptr(GPtrArray) results = NULL;
+    int rc = orchard_store_command_results(uuid, &results);
+    if (rc == ORCHARD_ENOTFOUND)
+        return 0;
+    for (guint i = 0; rc == 0 && i < results->len; i++)
+        if (add_row(results->pdata[i], cr))
+            rc = cr->rc;
+    return rc;
+}
+
+int mdm_commands_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
+                          void *payload)
+{
+    const orchard_host_api *host = orchard_server_host;
+    command_rows cr = {rows, 0};
+    (void)payload;
+
+    int rc = orchard_server_store_migrate();
+    const char *uuid = rc == 0 ? uuid_constraint(query) : NULL;
+    if (rc == 0 && uuid)
+        rc = one_command(uuid, &cr);
+    else if (rc == 0)
+        rc = orchard_store_command_each(add_row, &cr);
+    if (rc == 0)
+        rc = cr.rc;
+    if (rc == ORCHARD_ENOTCONFIGURED || rc == ORCHARD_ENOTFOUND)
+        return host->fail(ctx, rc, "mdm_commands: there is no store to read: store.sqlite is "
+                                   "unset, or nothing is at its path yet (`orchard serve` "
+                                   "creates it)");
+    if (rc)
+        return host->fail(ctx, rc, "mdm_commands: reading the store failed (%s); see the log",
+                          host->strerror(rc));
+    return 0;
+}

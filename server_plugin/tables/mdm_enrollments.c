@@ -1,0 +1,84 @@
+/*
+ * mdm_enrollments: the devices enrolled in the MDM server, from the store.
+ *
+ *   select udid, device_name, enabled, last_seen_at from mdm_enrollments;
+ *
+ * Reads through store_devices.h; `where udid = X` reads that one row. Runs
+ * the plugin's migrations first, so a fresh store answers with no rows.
+ * Never a secret: the columns are chosen from the row, not the row dumped.
+ */
+#include "mdm_enrollments.gen.h"
+
+#include "server_plugin/config/mdm_config.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
+#include "server_plugin/store/store_devices.h"
+
+#include <string.h>
+
+/* The UDID of a `udid = X` constraint, or NULL. */
+static const char *udid_constraint(const orchard_query_ctx *query)
+{
+    const orchard_host_api *host = orchard_server_host;
+    for (size_t i = 0; i < host->ctx_count(query); i++) {
+        const char *col = NULL, *expr = NULL;
+        int op = 0;
+        if (host->ctx_get(query, i, &col, &op, &expr) == 0 && op == ORCHARD_OP_EQ && expr &&
+            strcmp(col, "udid") == 0)
+            return expr;
+    }
+    return NULL;
+}
+
+static int add_row(orchard_rows *rows, const orchard_device *d)
+{
+    char enabled[2] = {d->enabled ? '1' : '0', '\0'};
+    char valid[2] = {d->push_token_valid ? '1' : '0', '\0'};
+    g_autofree char *tally = g_strdup_printf("%" G_GINT64_FORMAT, d->token_update_tally);
+    g_autofree char *seen = d->last_seen_at > 0 ? orchard_mdm_format_utc(d->last_seen_at) : NULL;
+    g_autofree char *created = orchard_mdm_format_utc(d->created_at);
+    const char *v[MDM_ENROLLMENTS_N_COLUMNS];
+    v[MDM_ENROLLMENTS_COL_UDID] = d->udid;
+    v[MDM_ENROLLMENTS_COL_SERIAL_NUMBER] = d->serial_number;
+    v[MDM_ENROLLMENTS_COL_MODEL] = d->model;
+    v[MDM_ENROLLMENTS_COL_OS_VERSION] = d->os_version;
+    v[MDM_ENROLLMENTS_COL_DEVICE_NAME] = d->device_name;
+    v[MDM_ENROLLMENTS_COL_ENABLED] = enabled;
+    v[MDM_ENROLLMENTS_COL_PUSH_TOKEN_VALID] = valid;
+    v[MDM_ENROLLMENTS_COL_LAST_SEEN_AT] = seen;
+    v[MDM_ENROLLMENTS_COL_TOKEN_UPDATE_TALLY] = tally;
+    v[MDM_ENROLLMENTS_COL_CREATED_AT] = created;
+    return orchard_server_host->row_add(rows, v, MDM_ENROLLMENTS_N_COLUMNS);
+}
+
+int mdm_enrollments_generate(orchard_ctx *ctx, const orchard_query_ctx *query,
+                             orchard_rows *rows, void *payload)
+{
+    const orchard_host_api *host = orchard_server_host;
+    g_autoptr(GPtrArray) devices = NULL;
+    (void)payload;
+
+    int rc = orchard_server_store_migrate();
+    const char *udid = rc == 0 ? udid_constraint(query) : NULL;
+    if (rc == 0 && udid) {
+        orchard_device *d = NULL;
+        rc = orchard_store_device_get(udid, &d);
+        devices = g_ptr_array_new_with_free_func((GDestroyNotify)orchard_device_free);
+        if (rc == 0)
+            g_ptr_array_add(devices, d);
+        else if (rc == ORCHARD_ENOTFOUND)
+            rc = 0; /* no such device: no row */
+    } else if (rc == 0) {
+        rc = orchard_store_device_list(0, 0, &devices);
+    }
+    for (guint i = 0; rc == 0 && i < devices->len; i++)
+        rc = add_row(rows, devices->pdata[i]);
+    if (rc == ORCHARD_ENOTCONFIGURED || (rc == ORCHARD_ENOTFOUND && !devices))
+        return host->fail(ctx, rc, "mdm_enrollments: there is no store to read: store.sqlite "
+                                   "is unset, or nothing is at its path yet (`orchard serve` "
+                                   "creates it)");
+    if (rc)
+        return host->fail(ctx, rc, "mdm_enrollments: reading the store failed (%s); see the log",
+                          host->strerror(rc));
+    return 0;
+}
