@@ -12,13 +12,15 @@
 #   run.sh --bench BIN --standin BIN [--build-type T]
 #
 # BENCH_APNS_PUSHES (100000), BENCH_APNS_CONNECTIONS (2), BENCH_APNS_STREAMS
-# (h2load -m, 100), BENCH_APNS_BATCH (bench_apns --batch, 5000),
-# BENCH_APNS_TOKENS (distinct device tokens, 1000).
+# (the h2load -m values tried, "100 1000": the best is the ceiling),
+# BENCH_APNS_BATCH (bench_apns --batch, 5000), BENCH_APNS_TOKENS (distinct
+# device tokens, 1000). The stand-in's CPU time per push is read from /proc
+# for each client, since a client's frame pattern costs the server too.
 set -eu
 
 PUSHES=${BENCH_APNS_PUSHES:-100000}
 CONNS=${BENCH_APNS_CONNECTIONS:-2}
-STREAMS=${BENCH_APNS_STREAMS:-100}
+STREAMS=${BENCH_APNS_STREAMS:-100 1000}
 BATCH=${BENCH_APNS_BATCH:-5000}
 TOKENS=${BENCH_APNS_TOKENS:-1000}
 BUILD_TYPE=unknown
@@ -75,10 +77,16 @@ done
 URL=$(sed -n 's/^listening //p' "$WORK/standin.out")
 say "stand-in on $URL, $PUSHES pushes each, $CONNS connections, $TOKENS tokens"
 
+# standin_cpu: the stand-in's user+system CPU seconds so far.
+TICK=$(getconf CLK_TCK)
+standin_cpu() { awk -v t="$TICK" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$STANDIN_PID/stat"; }
+
 # --- (a) orchard
+S0=$(standin_cpu)
 ORCH_LINE=$("$BENCH" --url "$URL" --cert "$WORK/push.pem" --key "$WORK/push.key" \
     --ca "$WORK/server.pem" --topic "$TOPIC" --pushes "$PUSHES" --batch "$BATCH" \
     --connections "$CONNS" --tokens "$TOKENS") || ORCH_FAILED=1
+S1=$(standin_cpu)
 say "orchard: ${ORCH_LINE:-nothing}"
 
 # --- (b) h2load: the same URLs (one per token), headers and body
@@ -86,12 +94,25 @@ EXP=$(( $(date +%s) + 7 * 86400 ))
 printf '{"mdm":"6e1f7c2a-5b3d-4f8e-9a0b-1c2d3e4f5a6b"}' >"$WORK/body.json"
 awk -v u="$URL" -v n="$TOKENS" 'BEGIN { for (i = 0; i < n; i++) printf "%s/3/device/%08x%056x\n", u, i, 0 }' \
     >"$WORK/uris.txt"
-h2load -n "$PUSHES" -c "$CONNS" -m "$STREAMS" -i "$WORK/uris.txt" -d "$WORK/body.json" \
-    -H "apns-topic: $TOPIC" -H "apns-push-type: mdm" -H "apns-expiration: $EXP" \
-    -H "apns-priority: 10" -H "content-type: application/json" >"$WORK/h2load.txt" 2>&1 || true
-H2_RATE=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$WORK/h2load.txt")
-H2_OK=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' "$WORK/h2load.txt")
-say "h2load: ${H2_RATE:-?} req/s, ${H2_OK:-?} 2xx of $PUSHES (-c $CONNS -m $STREAMS)"
+H2_RATE='' H2_OK='' H2_M='' H2_ALL='' H2_SCPU=''
+for m in $STREAMS; do
+    S2=$(standin_cpu)
+    h2load -n "$PUSHES" -c "$CONNS" -m "$m" -i "$WORK/uris.txt" -d "$WORK/body.json" \
+        -H "apns-topic: $TOPIC" -H "apns-push-type: mdm" -H "apns-expiration: $EXP" \
+        -H "apns-priority: 10" -H "content-type: application/json" >"$WORK/h2load.txt" 2>&1 || true
+    S3=$(standin_cpu)
+    rate=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$WORK/h2load.txt")
+    ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' "$WORK/h2load.txt")
+    say "h2load -m $m: ${rate:-?} req/s, ${ok:-?} 2xx of $PUSHES"
+    H2_ALL="${H2_ALL:+$H2_ALL, }-m $m: ${rate:-n/a}/s"
+    # the ceiling: the best rate among runs that got every push answered 200
+    if [ -n "$rate" ] && [ "${ok:-0}" = "$PUSHES" ] &&
+        awk -v a="$rate" -v b="${H2_RATE:-0}" 'BEGIN { exit !(a > b) }'; then
+        H2_RATE=$rate H2_OK=$ok H2_M=$m
+        H2_SCPU=$(awk -v a="$S2" -v b="$S3" 'BEGIN { print b - a }')
+    fi
+done
+[ -n "$H2_RATE" ] || { say "h2load got no run with every push answered:"; cat "$WORK/h2load.txt" >&2; }
 
 kill "$STANDIN_PID"
 wait "$STANDIN_PID" || true
@@ -105,8 +126,9 @@ DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
 awk -v o="${ORCH_LINE:-}" -v h2="${H2_RATE:-}" -v h2ok="${H2_OK:-0}" -v n="$PUSHES" \
-    -v c="$CONNS" -v m="$STREAMS" -v date="$DATE" -v np="$NPROC" -v cpu="$CPU" \
-    -v bt="$BUILD_TYPE" -v load="$LOAD" -v summary="$SUMMARY" '
+    -v c="$CONNS" -v date="$DATE" -v np="$NPROC" -v cpu="$CPU" \
+    -v bt="$BUILD_TYPE" -v load="$LOAD" -v summary="$SUMMARY" -v h2m="$H2_M" -v h2all="$H2_ALL" \
+    -v scpu_o="$(awk -v a="$S0" -v b="$S1" 'BEGIN { print b - a }')" -v scpu_h="$H2_SCPU" '
 function get(line, key,   k, i, kv, f) {
     k = split(line, f, " ")
     for (i = 1; i <= k; i++) { split(f[i], kv, "="); if (kv[1] == key) return kv[2] }
@@ -127,7 +149,9 @@ BEGIN {
     printf "| pushes answered 200 | %s | %s |  | all |  |\n", ok == "" ? "n/a" : ok, h2ok
     cs = get(o, "client_cpu_s")
     printf "| client CPU per push, us | %s | |  |  |  |\n", (cs == "" || ok + 0 == 0) ? "n/a" : sprintf("%.1f", cs * 1e6 / ok)
-    printf "| settings | batch %s, client certificate | -m %d, no client certificate |  |  |  |\n", get(o, "batch"), m
+    printf "| stand-in CPU per push, us | %s | %s |  |  |  |\n", ok + 0 == 0 ? "n/a" : sprintf("%.1f", scpu_o * 1e6 / ok),
+        scpu_h == "" ? "n/a" : sprintf("%.1f", scpu_h * 1e6 / n)
+    printf "| settings | batch %s, client certificate | -m %s (best of %s), no client certificate |  |  |  |\n", get(o, "batch"), h2m == "" ? "n/a" : h2m, h2all
 }'
 
 [ -z "${ORCH_FAILED:-}" ] || { say "orchard did not get every push answered 200"; exit 1; }
