@@ -642,6 +642,89 @@ static void test_mdm_apple(void)
     http_config("store.sqlite", db);
 }
 
+/* `orchard get mdm-apple ARGS` as the real binary, with ORCHARD_API_TOKEN
+ * set to `token` (NULL: unset). Exit status; *out and *err (g_free). */
+static int get_cmd(const char *token, char **out, char **err, const char *const *args)
+{
+    g_autofree char *env_token = token ? g_strconcat("ORCHARD_API_TOKEN=", token, NULL) : NULL;
+    const char *env[] = {env_token ? env_token : "ORCHARD_API_TOKEN=", NULL};
+    const char *argv[12] = {"get", "mdm-apple"};
+    size_t n = 2;
+    for (size_t i = 0; args[i] && n < G_N_ELEMENTS(argv) - 1; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    return mdmfx_run(argv, env, out, err);
+}
+
+#define GET(token, out, err, ...) get_cmd(token, out, err, (const char *const[]){__VA_ARGS__, NULL})
+
+static void test_get_mdm_apple_server(void)
+{
+    g_autofree char *cfg = mdmfx_write_config(NULL);
+    g_autofree char *local = NULL, *local_err = NULL, *local_json = NULL, *e0 = NULL;
+    CU_ASSERT_EQUAL_FATAL(GET(NULL, &local, &local_err, "--config", cfg), 0);
+    CU_ASSERT_EQUAL(GET(NULL, &local_json, &e0, "--config", cfg, "--json"), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(local, MDMFX_SERIAL_DEC));
+
+    /* Through the API: the same lines, the same JSON, no local files. */
+    g_autofree char *remote = NULL, *remote_err = NULL, *remote_json = NULL, *e1 = NULL;
+    int rc = GET("observer-tok", &remote, &remote_err, "--server", server->url);
+    if (rc)
+        fprintf(stderr, "\n  get mdm-apple --server: %d %s\n", rc, remote_err);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_STRING_EQUAL(remote, local);
+    g_autofree char *slash = g_strconcat(server->url, "/", NULL);
+    CU_ASSERT_EQUAL(GET("observer-tok", &remote_json, &e1, "--json", "--server=", slash), 2);
+    g_free(remote_json);
+    g_free(e1);
+    remote_json = e1 = NULL;
+    CU_ASSERT_EQUAL(GET("observer-tok", &remote_json, &e1, "--json", "--server", slash), 0);
+    json_t *a = json_loads(local_json ? local_json : "", 0, NULL);
+    json_t *b = json_loads(remote_json ? remote_json : "", 0, NULL);
+    /* days_left and status may tick over between the two runs: compare the rest. */
+    CU_ASSERT_TRUE(a && b && json_equal(json_object_get(a, "serial_number"),
+                                        json_object_get(b, "serial_number")) &&
+                   json_equal(json_object_get(a, "not_after"), json_object_get(b, "not_after")) &&
+                   json_equal(json_object_get(a, "topic"), json_object_get(b, "topic")) &&
+                   json_object_size(a) == json_object_size(b));
+    json_decref(a);
+    json_decref(b);
+
+    /* What goes wrong says what to do. */
+    static const struct {
+        const char *token, *server, *want;
+        int status;
+    } bad[] = {
+        {NULL, NULL, "ORCHARD_API_TOKEN", 1},
+        {"not-a-token", NULL, "401", 1},
+        {"observer-tok", "ftp://example.com", "https://", 1},
+        {"observer-tok", "http://127.0.0.1:PORT", "cannot reach", 1},
+    };
+    int port = mdmfx_free_port();
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        g_autofree char *out = NULL, *err = NULL;
+        g_autofree char *url = NULL;
+        if (!bad[i].server)
+            url = g_strdup(server->url);
+        else {
+            g_autofree char *p = g_strdup_printf("%d", port);
+            g_auto(GStrv) parts = g_strsplit(bad[i].server, "PORT", 2);
+            url = g_strjoinv(p, parts);
+        }
+        int st = GET(bad[i].token, &out, &err, "--server", url);
+        if (st != bad[i].status || !err || !strstr(err, bad[i].want))
+            fprintf(stderr, "\n  case %zu: %d %s\n", i, st, err);
+        CU_ASSERT_EQUAL(st, bad[i].status);
+        CU_ASSERT_PTR_NOT_NULL(err && strstr(err, bad[i].want));
+        CU_ASSERT_PTR_NULL(err && strstr(err, "observer-tok"));
+    }
+    g_autofree char *o2 = NULL, *e2 = NULL;
+    CU_ASSERT_EQUAL(GET("observer-tok", &o2, &e2, "--server"), 2);
+    g_autofree char *o3 = NULL, *e3 = NULL;
+    CU_ASSERT_EQUAL(GET("observer-tok", &o3, &e3, "--ca", "x.pem"), 2);
+    CU_ASSERT_EQUAL(mdmfx_leaks(), 0);
+}
+
 /* Run a table's generate with `col = value` (NULL: no constraint). */
 static orchard_rows *table_rows(const orchard_table *t, const char *col, const char *value)
 {
@@ -723,5 +806,7 @@ void commands_api_suite(void)
                       {"GET /commands: newest first, paged", test_list_commands},
                       {"GET /hosts and /hosts/{uuid}: no secrets", test_hosts},
                       {"GET /mdm/apple, and 404 without APNs", test_mdm_apple},
+                      {"get mdm-apple --server reads it through the API",
+                       test_get_mdm_apple_server},
                       {"mdm_enrollments and mdm_commands tables", test_tables});
 }
