@@ -64,10 +64,12 @@ ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2"
 } >/dev/null 2>&1 || { say "openssl could not make the test certificates"; exit 1; }
 
 # --- the stand-in
+mkfifo "$WORK/control"
 "$STANDIN" --cert "$WORK/server.pem" --key "$WORK/server.key" --client-ca "$WORK/ca.pem" \
     --client-cert-optional --topic "$TOPIC" --max-streams 1000 \
-    </dev/null >"$WORK/standin.out" 2>"$WORK/standin.err" &
+    <"$WORK/control" >"$WORK/standin.out" 2>"$WORK/standin.err" &
 STANDIN_PID=$!
+exec 3>"$WORK/control" # held open: the stand-in's control lines (stats)
 i=0
 while ! grep -q '^listening ' "$WORK/standin.out" 2>/dev/null; do
     i=$((i + 1))
@@ -87,6 +89,11 @@ ORCH_LINE=$("$BENCH" --url "$URL" --cert "$WORK/push.pem" --key "$WORK/push.key"
     --ca "$WORK/server.pem" --topic "$TOPIC" --pushes "$PUSHES" --batch "$BATCH" \
     --connections "$CONNS" --tokens "$TOKENS") || ORCH_FAILED=1
 S1=$(standin_cpu)
+# How many connections orchard's client opened (the stand-in counts handshakes).
+echo stats >&3
+i=0
+while [ "$(grep -c '^pushes ' "$WORK/standin.out")" -lt 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ORCH_CONNS=$(sed -n 's/^pushes [0-9]* connections \([0-9]*\)$/\1/p' "$WORK/standin.out" | head -n 1)
 say "orchard: ${ORCH_LINE:-nothing}"
 
 # --- (b) h2load: the same URLs (one per token), headers and body
@@ -94,10 +101,14 @@ EXP=$(( $(date +%s) + 7 * 86400 ))
 printf '{"mdm":"6e1f7c2a-5b3d-4f8e-9a0b-1c2d3e4f5a6b"}' >"$WORK/body.json"
 awk -v u="$URL" -v n="$TOKENS" 'BEGIN { for (i = 0; i < n; i++) printf "%s/3/device/%08x%056x\n", u, i, 0 }' \
     >"$WORK/uris.txt"
-H2_RATE='' H2_OK='' H2_M='' H2_ALL='' H2_SCPU=''
+H2_RATE='' H2_OK='' H2_M='' H2_ALL='' H2_SCPU='' H2_CCPU=''
+# h2load's own CPU time, when GNU time is there to measure it
+TIMER=''
+[ -x /usr/bin/time ] && TIMER="/usr/bin/time -f %U+%S -o $WORK/h2load.time"
 for m in $STREAMS; do
     S2=$(standin_cpu)
-    h2load -n "$PUSHES" -c "$CONNS" -m "$m" -i "$WORK/uris.txt" -d "$WORK/body.json" \
+    # shellcheck disable=SC2086 # TIMER is a command and its options, or nothing
+    $TIMER h2load -n "$PUSHES" -c "$CONNS" -m "$m" -i "$WORK/uris.txt" -d "$WORK/body.json" \
         -H "apns-topic: $TOPIC" -H "apns-push-type: mdm" -H "apns-expiration: $EXP" \
         -H "apns-priority: 10" -H "content-type: application/json" >"$WORK/h2load.txt" 2>&1 || true
     S3=$(standin_cpu)
@@ -110,10 +121,13 @@ for m in $STREAMS; do
         awk -v a="$rate" -v b="${H2_RATE:-0}" 'BEGIN { exit !(a > b) }'; then
         H2_RATE=$rate H2_OK=$ok H2_M=$m
         H2_SCPU=$(awk -v a="$S2" -v b="$S3" 'BEGIN { print b - a }')
+        H2_CCPU=''
+        [ -n "$TIMER" ] && H2_CCPU=$(awk -F+ '{ print $1 + $2 }' "$WORK/h2load.time")
     fi
 done
 [ -n "$H2_RATE" ] || { say "h2load got no run with every push answered:"; cat "$WORK/h2load.txt" >&2; }
 
+exec 3>&-
 kill "$STANDIN_PID"
 wait "$STANDIN_PID" || true
 STANDIN_PID=''
@@ -128,7 +142,8 @@ LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 awk -v o="${ORCH_LINE:-}" -v h2="${H2_RATE:-}" -v h2ok="${H2_OK:-0}" -v n="$PUSHES" \
     -v c="$CONNS" -v date="$DATE" -v np="$NPROC" -v cpu="$CPU" \
     -v bt="$BUILD_TYPE" -v load="$LOAD" -v summary="$SUMMARY" -v h2m="$H2_M" -v h2all="$H2_ALL" \
-    -v scpu_o="$(awk -v a="$S0" -v b="$S1" 'BEGIN { print b - a }')" -v scpu_h="$H2_SCPU" '
+    -v scpu_o="$(awk -v a="$S0" -v b="$S1" 'BEGIN { print b - a }')" -v scpu_h="$H2_SCPU" \
+    -v ccpu_h="$H2_CCPU" -v oconns="${ORCH_CONNS:-?}" '
 function get(line, key,   k, i, kv, f) {
     k = split(line, f, " ")
     for (i = 1; i <= k; i++) { split(f[i], kv, "="); if (kv[1] == key) return kv[2] }
@@ -148,9 +163,11 @@ BEGIN {
         ratio == "" ? "n/a" : sprintf("%.2f", ratio), meets
     printf "| pushes answered 200 | %s | %s |  | all |  |\n", ok == "" ? "n/a" : ok, h2ok
     cs = get(o, "client_cpu_s")
-    printf "| client CPU per push, us | %s | |  |  |  |\n", (cs == "" || ok + 0 == 0) ? "n/a" : sprintf("%.1f", cs * 1e6 / ok)
+    printf "| client CPU per push, us | %s | %s |  |  |  |\n", (cs == "" || ok + 0 == 0) ? "n/a" : sprintf("%.1f", cs * 1e6 / ok),
+        ccpu_h == "" ? "n/a" : sprintf("%.1f", ccpu_h * 1e6 / n)
     printf "| stand-in CPU per push, us | %s | %s |  |  |  |\n", ok + 0 == 0 ? "n/a" : sprintf("%.1f", scpu_o * 1e6 / ok),
         scpu_h == "" ? "n/a" : sprintf("%.1f", scpu_h * 1e6 / n)
+    printf "| TLS connections the client opened (of %d allowed) | %s | %d |  |  |  |\n", c, oconns, c
     printf "| settings | batch %s, client certificate | -m %s (best of %s), no client certificate |  |  |  |\n", get(o, "batch"), h2m == "" ? "n/a" : h2m, h2all
 }'
 
