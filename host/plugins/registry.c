@@ -7,6 +7,7 @@
 #include "host/events/events.h"
 #include "host/http/http_api.h"
 #include "host/http/http_guard.h"
+#include "host/http_client/http_client.h"
 #include "host/jobs/jobs.h"
 #include "host/log.h"
 #include "host/plugins/plugin_ctx.h"
@@ -114,6 +115,12 @@ static const orchard_host_api host_api = {
     .http_client_cert = orchard_http_client_cert,
     .gate_set = orchard_http_gate_set,
     .http_error = orchard_http_error,
+    /* since 1.3: outbound HTTP */
+    .http_client_open = orchard_http_client_open,
+    .http_client_run = orchard_http_client_run,
+    .http_call_header = orchard_http_call_header,
+    .http_call_reset = orchard_http_call_reset,
+    .http_client_close = orchard_http_client_close,
 };
 
 const orchard_host_api *orchard_host_api_get(void) { return &host_api; }

@@ -1,0 +1,67 @@
+/* Private to orchard_http_client.so: the client (one libcurl multi handle
+ * whose connections persist between runs), its pool of reusable easy
+ * handles ("slots"), the run loop (hc_run.c) and the TLS checks (hc_tls.c). */
+#ifndef ORCHARD_HC_INTERNAL_H
+#define ORCHARD_HC_INTERNAL_H
+
+#include "host/http_client/http_client_module.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stddef.h>
+
+/* One easy handle and what a call needs beside it, reused from run to run
+ * so a burst of 100,000 calls sets up only a window's worth of handles. */
+typedef struct hc_slot {
+    CURL *easy;
+    struct hc_slot *next_free;
+    orchard_http_call *call;    /* the call running on it; NULL when idle */
+    struct curl_slist *nodes;   /* the call's headers as list nodes (borrowed strings) */
+    size_t n_nodes;             /* capacity of nodes */
+    size_t headers_len, headers_cap; /* call->response_headers */
+    size_t body_cap;            /* call->response_body */
+    size_t max_response;
+    int too_big;
+} hc_slot;
+
+struct orchard_http_client {
+    pthread_mutex_t lock;       /* one run at a time */
+    CURLM *multi;
+    char *cert_pem, *key_pem, *ca_pem;
+    struct curl_blob cert, key, ca;
+    long timeout_ms, connect_timeout_ms;
+    unsigned connections;
+    size_t window;              /* calls in flight at most */
+    hc_slot *free_slots;
+    hc_slot **slots;            /* every slot made, for close */
+    size_t n_slots, cap_slots;
+};
+
+/** Streams per connection the client asks for (the server may allow fewer). */
+#define HC_STREAMS_PER_CONNECTION 1000
+
+/* ---- slots (hc_client.c) */
+
+/** An idle slot: from the free list, else a new handle with the client's
+ *  fixed options. NULL when out of memory. */
+hc_slot *hc_slot_take(orchard_http_client *c);
+void hc_slot_give(orchard_http_client *c, hc_slot *s);
+
+/* ---- the run (hc_run.c) */
+
+int hc_run(orchard_http_client *c, orchard_http_call *calls, size_t n, size_t stride);
+/** libcurl's callbacks, set once per handle. */
+size_t hc_on_header(char *data, size_t size, size_t n, void *slot);
+size_t hc_on_body(char *data, size_t size, size_t n, void *slot);
+
+/* ---- TLS material (hc_tls.c) */
+
+/**
+ * 0 when cert_pem holds a certificate, key_pem an unencrypted private key
+ * that matches it, and ca_pem (when not NULL) at least one certificate;
+ * else ORCHARD_EINVAL with the reason in err. NULLs skip their check.
+ */
+int hc_tls_check(const char *cert_pem, const char *key_pem, const char *ca_pem, char *err,
+                 size_t err_len);
+
+#endif
