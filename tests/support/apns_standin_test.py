@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import select
 import signal
 import socket
@@ -62,11 +63,14 @@ def make_pki(d):
 
 
 class Standin:
-    def __init__(self, binary, *args):
+    def __init__(self, binary, *args, nofile=None):
         # stderr to a file: a pipe nobody reads could fill and stall the stand-in
         self.log = tempfile.TemporaryFile(mode="w+")
+        limit = (lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))) \
+            if nofile else None
         self.proc = subprocess.Popen([binary, *args], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self.log, text=True)
+                                     stdout=subprocess.PIPE, stderr=self.log, text=True,
+                                     preexec_fn=limit)
         line = self.readline(10)
         m = re.match(r"^listening (https://127\.0\.0\.1:(\d+))$", line or "")
         if not m:
@@ -386,6 +390,31 @@ def test_hostile(s, pki):
         i.close()
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_descriptors(binary, pki):
+    """More connections than descriptors: no busy loop, and service resumes."""
+    s = Standin(binary, "--cert", pki("server.pem"), "--key", pki("server.key"), nofile=24)
+    held = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(40)]
+    time.sleep(0.3)
+    before = cpu_seconds(s.proc.pid)
+    time.sleep(1.0)
+    spent = cpu_seconds(s.proc.pid) - before
+    check(spent < 0.05, "out of descriptors, the stand-in idles (%.2f s CPU in 1 s)" % spent)
+    check("out of file descriptors" in s.stderr(), "it says it ran out of descriptors")
+    for h in held:
+        h.close()
+    time.sleep(0.3)
+    st = curl(s.url, "/3/device/" + TOKEN, pki, cert=None)[0]
+    check(st == 200, "it accepts again once connections close, got %s" % st)
+    rc, _, _ = s.stop()
+    check(rc == 0, "and exits 0")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--standin", required=True)
@@ -402,7 +431,8 @@ def main():
                              ("on_demand", lambda: test_on_demand(s, pki, rec)),
                              ("client_certificates", lambda: test_client_certificates(s, pki, args.standin, d)),
                              ("nghttp", lambda: test_nghttp(s, pki, rec)),
-                             ("hostile", lambda: test_hostile(s, pki))):
+                             ("hostile", lambda: test_hostile(s, pki)),
+                             ("out_of_descriptors", lambda: test_out_of_descriptors(args.standin, pki))):
                 before = len(failures)
                 fn()
                 print("%s: %s" % (name, "ok" if len(failures) == before else "FAILED"), flush=True)

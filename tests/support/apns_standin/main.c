@@ -158,10 +158,21 @@ static int watch(int ep, int fd, uint32_t events, void *ptr)
     return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Out of descriptors, the listener stays readable and a level-triggered
+ * loop would spin: stop watching it until a connection closes. */
+static int listener_paused;
+
 static void accept_all(int ep, int lfd, SSL_CTX *ctx, const standin_server_options *opts)
 {
     for (;;) {
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE) && slots) {
+            fprintf(stderr, "apns_standin: out of file descriptors; accepting again when a "
+                            "connection closes\n");
+            epoll_ctl(ep, EPOLL_CTL_DEL, lfd, NULL);
+            listener_paused = 1;
+            return;
+        }
         if (fd < 0)
             return; /* EAGAIN, or a transient failure the next wakeup retries */
         int one = 1;
@@ -185,7 +196,7 @@ static void accept_all(int ep, int lfd, SSL_CTX *ctx, const standin_server_optio
     }
 }
 
-static void serve_conn(int ep, slot *s)
+static void serve_conn(int ep, int lfd, slot *s)
 {
     int want_write = 0;
     if (!standin_conn_io(s->conn, &want_write)) {
@@ -193,6 +204,8 @@ static void serve_conn(int ep, slot *s)
         slot_unlink(s);
         standin_conn_free(s->conn);
         free(s);
+        if (listener_paused && watch(ep, lfd, EPOLLIN, &LISTENER) == 0)
+            listener_paused = 0;
         return;
     }
     if (want_write != s->writing) {
@@ -251,7 +264,7 @@ static int run(int ep, int lfd, int sfd, SSL_CTX *ctx, const standin_server_opti
                 if (!read_control())
                     epoll_ctl(ep, EPOLL_CTL_DEL, STDIN_FILENO, NULL);
             } else {
-                serve_conn(ep, p);
+                serve_conn(ep, lfd, p);
             }
         }
     }
