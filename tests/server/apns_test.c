@@ -21,6 +21,7 @@
 #include "tests/suites.h"
 
 #include <CUnit/CUnit.h>
+#include <curl/curl.h>
 #include <glib.h>
 #include <jansson.h>
 #include <math.h>
@@ -925,6 +926,129 @@ static void test_apns__command(void)
     CU_ASSERT_EQUAL(mdmfx_leaks(), 0);
 }
 
+/* ---- the push API over HTTP, with `orchard serve`'s guards and job ---------------- */
+
+static size_t collect(char *data, size_t size, size_t n, void *ud)
+{
+    g_string_append_len(ud, data, (gssize)(size * n));
+    return size * n;
+}
+
+/* POST body to url with a bearer token (NULL: none); the status, *out the body (g_free). */
+static long post_http(const char *url, const char *token, const char *body, char **out)
+{
+    GString *resp = g_string_new(NULL);
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    g_autofree char *auth = token ? g_strdup_printf("Authorization: Bearer %s", token) : NULL;
+    if (auth)
+        hdrs = curl_slist_append(hdrs, auth);
+    CURL *c = curl_easy_init();
+    long status = 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    *out = g_string_free(resp, FALSE);
+    return status;
+}
+
+/* An API-only user's token (the last line `user create` prints), or NULL. */
+static char *api_user(const char *cfg, const char *email, const char *role)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    const char *args[] = {"--config", cfg, "user", "create", "--email", email, "--name", role,
+                          "--role", role, "--api-only", NULL};
+    if (mdmfx_run(args, NULL, &out, &err) != 0) {
+        fprintf(stderr, "\n  user create: %s\n", err ? err : "");
+        return NULL;
+    }
+    g_strstrip(out);
+    const char *nl = strrchr(out, '\n');
+    return g_strdup(nl ? nl + 1 : out);
+}
+
+/* Wait (10 s at most) until something answers base/ at all. */
+static int wait_listening(const char *base)
+{
+    for (int i = 0; i < 100; i++) {
+        CURL *c = curl_easy_init();
+        curl_easy_setopt(c, CURLOPT_URL, base);
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 1L);
+        CURLcode rc = curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        if (rc == CURLE_OK)
+            return 1;
+        g_usleep(100 * 1000);
+    }
+    return 0;
+}
+
+static void test_apns__api_over_http(void)
+{
+    NEED_STANDIN();
+    device d;
+    enroll(&d);
+    int port = mdmfx_free_port();
+    CU_ASSERT_FATAL(port > 0);
+    g_autofree char *addr = g_strdup_printf("127.0.0.1:%d", port);
+    const char *kv[] = {"store.sqlite", fx.store, "mdm.apple_apns_url", fx.url,
+                        "mdm.apple_apns_ca", fx.ca, "server.address", addr, NULL};
+    g_autofree char *cfg = mdmfx_write_config(kv);
+    g_autofree char *observer = api_user(cfg, "observer@example.com", "observer");
+    g_autofree char *maintainer = api_user(cfg, "maintainer@example.com", "maintainer");
+    CU_ASSERT_FATAL(observer && maintainer);
+
+    const char *argv[] = {ORCHARD_BIN, "--config", cfg, "serve", NULL};
+    GPid pid = 0;
+    CU_ASSERT_FATAL(g_spawn_async(NULL, (char **)argv, NULL,
+                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                                  NULL, &pid, NULL));
+    g_autofree char *base = g_strdup_printf("http://%s/", addr);
+    g_autofree char *url = g_strdup_printf("http://%s/api/latest/fleet/mdm/apple/push", addr);
+    g_autofree char *body = g_strdup_printf("{\"host_uuids\": [\"%s\"]}", d.udid);
+    long n0 = standin_say(NULL);
+    if (wait_listening(base)) {
+        char *out = NULL;
+        CU_ASSERT_EQUAL(post_http(url, NULL, body, &out), 401);
+        g_free(out);
+        CU_ASSERT_EQUAL(post_http(url, "not-a-token", body, &out), 401);
+        g_free(out);
+        CU_ASSERT_EQUAL(post_http(url, observer, body, &out), 403);
+        CU_ASSERT(strstr(out, "\"errors\"") != NULL);
+        g_free(out);
+        CU_ASSERT_EQUAL(post_http(url, maintainer, "{\"host_uuids\": [\"0000FE00-NOBODY\"]}",
+                                  &out), 400);
+        CU_ASSERT(strstr(out, "0000FE00-NOBODY") != NULL);
+        g_free(out);
+        CU_ASSERT_EQUAL(post_http(url, maintainer, body, &out), 200);
+        CU_ASSERT_STRING_EQUAL(out, "{\"queued\":1}");
+        g_free(out);
+        /* serve's apns.push job sends it. */
+        long n = n0;
+        for (int i = 0; i < 100 && n == n0; i++) {
+            g_usleep(100 * 1000);
+            n = standin_say(NULL);
+        }
+        CU_ASSERT_EQUAL(n, n0 + 1);
+        g_autoptr(GPtrArray) rec = recorded(d.token_hex);
+        CU_ASSERT_EQUAL(rec->len, 1);
+    } else {
+        CU_FAIL("orchard serve did not start");
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    g_spawn_close_pid(pid);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 void apns_suite(void)
 {
     ORCHARD_ADD_SUITE("apns", suite_init, suite_cleanup,
@@ -940,5 +1064,6 @@ void apns_suite(void)
                       {"untrusted_standin", test_apns__untrusted_standin},
                       {"bad_settings", test_apns__bad_settings},
                       {"api", test_apns__api},
-                      {"command", test_apns__command});
+                      {"command", test_apns__command},
+                      {"api_over_http", test_apns__api_over_http});
 }
