@@ -330,6 +330,8 @@ def read_until_closed(sock, limit=5.0):
             if not chunk:
                 return data, True
             data += chunk
+    except socket.timeout:  # still open: the peer said nothing more
+        return data, False
     except (ssl.SSLError, ConnectionError, OSError):
         return data, True
     return data, False
@@ -415,6 +417,26 @@ def test_out_of_descriptors(binary, pki):
     check(rc == 0, "and exits 0")
 
 
+def test_handshake_timeout(binary, pki):
+    """A client that connects and never speaks TLS is closed after the timeout."""
+    s = Standin(binary, "--cert", pki("server.pem"), "--key", pki("server.key"),
+                "--handshake-timeout", "1")
+    quiet = socket.create_connection(("127.0.0.1", s.port), timeout=6)
+    started = time.time()
+    data, closed = read_until_closed(quiet, 6)
+    waited = time.time() - started
+    check(closed and data == b"" and 0.9 <= waited < 4,
+          "a silent client is closed after about 1 s (closed=%s after %.1f s)" % (closed, waited))
+    quiet.close()
+    st = curl(s.url, "/3/device/" + TOKEN, pki, cert=None)[0]
+    check(st == 200, "a client that does finish its handshake is served, got %s" % st)
+    s.stop()
+    for bad in ("0", "-1", "x", "4000"):
+        r = subprocess.run([binary, "--cert", pki("server.pem"), "--key", pki("server.key"),
+                            "--handshake-timeout", bad], capture_output=True, timeout=10)
+        check(r.returncode == 2, "--handshake-timeout %s is refused (exit %s)" % (bad, r.returncode))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--standin", required=True)
@@ -432,7 +454,8 @@ def main():
                              ("client_certificates", lambda: test_client_certificates(s, pki, args.standin, d)),
                              ("nghttp", lambda: test_nghttp(s, pki, rec)),
                              ("hostile", lambda: test_hostile(s, pki)),
-                             ("out_of_descriptors", lambda: test_out_of_descriptors(args.standin, pki))):
+                             ("out_of_descriptors", lambda: test_out_of_descriptors(args.standin, pki)),
+                             ("handshake_timeout", lambda: test_handshake_timeout(args.standin, pki))):
                 before = len(failures)
                 fn()
                 print("%s: %s" % (name, "ok" if len(failures) == before else "FAILED"), flush=True)

@@ -24,6 +24,7 @@ struct standin_conn {
     const standin_server_options *opts;
     unsigned long number;       /* 1-based, in handshake order */
     unsigned long resets;       /* RST_STREAMs the client sent */
+    double accepted;            /* standin_now() at accept */
     unsigned char *out;         /* TLS plaintext waiting to be written */
     size_t out_len, out_off, out_cap;
 };
@@ -241,6 +242,7 @@ standin_conn *standin_conn_new(int fd, SSL_CTX *ctx, const standin_server_option
         goto fail;
     c->fd = fd;
     c->opts = opts;
+    c->accepted = standin_now();
     c->ssl = SSL_new(ctx);
     if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1)
         goto fail;
@@ -257,6 +259,18 @@ fail:
 int standin_conn_fd(const standin_conn *c)
 {
     return c->fd;
+}
+
+double standin_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int standin_conn_stalled(const standin_conn *c, double now, double seconds)
+{
+    return !c->h2 && now - c->accepted > seconds;
 }
 
 void standin_conn_free(standin_conn *c)

@@ -5,7 +5,8 @@
  *   apns_standin --cert PEM --key PEM [--client-ca PEM] [--client-cert-optional]
  *                [--topic T] [--listen 127.0.0.1:0] [--record FILE] [--max-streams N]
  *
- * Prints "listening https://HOST:PORT" when ready; on SIGTERM or SIGINT
+ * --handshake-timeout S (10): a client that has not finished TLS by then is
+ * closed. Prints "listening https://HOST:PORT" when ready; on SIGTERM or SIGINT
  * prints "pushes N connections M" and exits 0. */
 #include "standin.h"
 
@@ -48,6 +49,7 @@ typedef struct options {
     standin_server_options server;
     const char *listen;
     const char *record;
+    double handshake_timeout; /* seconds a client may take to finish TLS */
 } options;
 
 static void usage(FILE *f)
@@ -56,6 +58,7 @@ static void usage(FILE *f)
                "[--client-cert-optional]\n"
                "                    [--topic T] [--listen HOST:PORT] [--record FILE] "
                "[--max-streams N]\n"
+               "                    [--handshake-timeout SECONDS]\n"
                "stdin: fail <token|*> <status> <reason> [count] | clear | stats\n");
 }
 
@@ -70,10 +73,11 @@ static int parse_args(int argc, char **argv, options *o)
         {"listen", required_argument, NULL, 'l'},
         {"record", required_argument, NULL, 'r'},
         {"max-streams", required_argument, NULL, 'm'},
+        {"handshake-timeout", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    *o = (options){.listen = "127.0.0.1:0", .server.max_streams = 1000};
+    *o = (options){.listen = "127.0.0.1:0", .server.max_streams = 1000, .handshake_timeout = 10};
     int ch;
     char *end;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -95,6 +99,13 @@ static int parse_args(int argc, char **argv, options *o)
             o->server.max_streams = (unsigned)n;
             break;
         }
+        case 'H':
+            o->handshake_timeout = strtod(optarg, &end);
+            if (*end || !(o->handshake_timeout > 0 && o->handshake_timeout <= 3600)) {
+                fprintf(stderr, "apns_standin: --handshake-timeout takes 0-3600 seconds\n");
+                return -1;
+            }
+            break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -196,16 +207,21 @@ static void accept_all(int ep, int lfd, SSL_CTX *ctx, const standin_server_optio
     }
 }
 
+static void free_slot(int ep, int lfd, slot *s)
+{
+    epoll_ctl(ep, EPOLL_CTL_DEL, standin_conn_fd(s->conn), NULL);
+    slot_unlink(s);
+    standin_conn_free(s->conn);
+    free(s);
+    if (listener_paused && watch(ep, lfd, EPOLLIN, &LISTENER) == 0)
+        listener_paused = 0;
+}
+
 static void serve_conn(int ep, int lfd, slot *s)
 {
     int want_write = 0;
     if (!standin_conn_io(s->conn, &want_write)) {
-        epoll_ctl(ep, EPOLL_CTL_DEL, standin_conn_fd(s->conn), NULL);
-        slot_unlink(s);
-        standin_conn_free(s->conn);
-        free(s);
-        if (listener_paused && watch(ep, lfd, EPOLLIN, &LISTENER) == 0)
-            listener_paused = 0;
+        free_slot(ep, lfd, s);
         return;
     }
     if (want_write != s->writing) {
@@ -243,11 +259,31 @@ static int read_control(void)
     return 1;
 }
 
-static int run(int ep, int lfd, int sfd, SSL_CTX *ctx, const standin_server_options *opts)
+/* Clients that connect and never finish the handshake hold descriptors. */
+static void sweep(int ep, int lfd, double timeout)
+{
+    double now = standin_now();
+    for (slot *s = slots, *next; s; s = next) {
+        next = s->next;
+        if (standin_conn_stalled(s->conn, now, timeout)) {
+            fprintf(stderr, "apns_standin: a client closed: no TLS handshake within %g s\n",
+                    timeout);
+            free_slot(ep, lfd, s);
+        }
+    }
+}
+
+static int run(int ep, int lfd, int sfd, SSL_CTX *ctx, const options *o)
 {
     struct epoll_event evs[64];
+    const standin_server_options *opts = &o->server;
+    double last_sweep = standin_now();
     for (;;) {
-        int n = epoll_wait(ep, evs, 64, -1);
+        int n = epoll_wait(ep, evs, 64, 1000);
+        if (standin_now() - last_sweep >= 1) {
+            sweep(ep, lfd, o->handshake_timeout);
+            last_sweep = standin_now();
+        }
         if (n < 0 && errno != EINTR) {
             perror("apns_standin: epoll_wait");
             return 1;
@@ -301,7 +337,7 @@ int main(int argc, char **argv)
     lfd = listen_on(o.listen);
     if (lfd < 0 || watch(ep, lfd, EPOLLIN, &LISTENER) != 0)
         goto cleanup;
-    rc = run(ep, lfd, sfd, ctx, &o.server);
+    rc = run(ep, lfd, sfd, ctx, &o);
     printf("pushes %lu connections %lu\n", standin_pushes, standin_connections);
     fflush(stdout);
 cleanup:

@@ -125,6 +125,12 @@ standin_conn *standin_conn_new(int fd, SSL_CTX *ctx, const standin_server_option
 int standin_conn_io(standin_conn *c, int *want_write);
 
 int standin_conn_fd(const standin_conn *c);
+
+/** 1 when c has not finished its TLS handshake within `seconds` of accept. */
+int standin_conn_stalled(const standin_conn *c, double now, double seconds);
+
+/** CLOCK_MONOTONIC in seconds. */
+double standin_now(void);
 void standin_conn_free(standin_conn *c);
 
 #endif
