@@ -11,7 +11,7 @@
 
 typedef struct {
     const char *enroll_url, *state, *api, *api_token;
-    int macs, concurrency, commands, server_pid, verify_iters;
+    int macs, concurrency, commands, server_pid, verify_iters, reuse;
     double seconds;
     const char *modes[3];
     int n_modes;
