@@ -718,6 +718,21 @@ static void test_get_mdm_apple_server(void)
         CU_ASSERT_PTR_NOT_NULL(err && strstr(err, bad[i].want));
         CU_ASSERT_PTR_NULL(err && strstr(err, "observer-tok"));
     }
+    /* A server without APNs: its 404 message, exit 1. */
+    const char *kv[] = {"mdm.apple_apns_cert", NULL, "mdm.apple_apns_key", NULL,
+                        "mdm.apple_scep_cert", NULL, "mdm.apple_scep_key", NULL,
+                        "mdm.apple_scep_challenge", NULL, NULL};
+    mdmfx_apply_config(kv);
+    orchard_mdm_config_cache_clear();
+    g_autofree char *o4 = NULL, *e4 = NULL;
+    CU_ASSERT_EQUAL(GET("observer-tok", &o4, &e4, "--server", server->url), 1);
+    CU_ASSERT_PTR_NOT_NULL(e4 && strstr(e4, "no APNs certificate"));
+    CU_ASSERT_TRUE(o4 && !*o4);
+    mdmfx_apply_config(NULL);
+    orchard_mdm_config_cache_clear();
+    g_autofree char *db = mdmfx_path("commands_api.db");
+    http_config("store.sqlite", db);
+
     g_autofree char *o2 = NULL, *e2 = NULL;
     CU_ASSERT_EQUAL(GET("observer-tok", &o2, &e2, "--server"), 2);
     g_autofree char *o3 = NULL, *e3 = NULL;
