@@ -62,10 +62,11 @@ typedef struct orchard_apns_pusher orchard_apns_pusher;
  * key of `cfg` and the mdm.apple_apns_* settings (docs/configuration.md).
  * Returns 0 and *out, or ORCHARD_ENOTCONFIGURED (no APNs certificate, a host
  * without the 1.3 client), ORCHARD_EINVAL (a bad setting or TLS material),
- * ORCHARD_EIO, each with host->fail's message on ctx.
+ * ORCHARD_EIO, each with host->fail's message on ctx and, when why is not
+ * NULL, in *why (g_free).
  */
 int orchard_apns_pusher_open(orchard_ctx *ctx, const orchard_mdm_config *cfg,
-                             orchard_apns_pusher **out);
+                             orchard_apns_pusher **out, char **why);
 void orchard_apns_pusher_close(orchard_apns_pusher *p);
 
 /** One device to push (strings borrowed). topic NULL: the certificate's. */
@@ -87,8 +88,8 @@ typedef struct orchard_apns_result {
 
 /**
  * Push to `n` devices at once (multiplexed on the client's connections) and
- * fill results[i]. Returns 0 (each outcome in results), or ORCHARD_EINVAL
- * before anything is sent (a call the host refuses).
+ * fill results[i]. Returns 0, or ORCHARD_EINVAL when the host refused the
+ * calls before sending any (results say RETRY then).
  */
 int orchard_apns_send(orchard_apns_pusher *p, const orchard_apns_target *t, size_t n,
                       orchard_apns_result *results);

@@ -6,6 +6,7 @@
 #include "server_plugin/server.h"
 
 #include <jansson.h>
+#include <stdarg.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -66,8 +67,26 @@ void orchard_apns_pusher_close(orchard_apns_pusher *p)
     g_free(p);
 }
 
+/* host->fail, and the same message into *why when asked. */
+static int fail_why(orchard_ctx *ctx, char **why, int code, const char *fmt, ...)
+    ORCHARD_PRINTF(4, 5);
+static int fail_why(orchard_ctx *ctx, char **why, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    orchard_server_host->fail(ctx, code, "%s", msg);
+    if (why && !*why)
+        *why = msg;
+    else
+        g_free(msg);
+    return code;
+}
+
 /* Read the settings into p; host->fail says what is wrong. */
-static int read_settings(orchard_ctx *ctx, orchard_apns_pusher *p, int64_t *connections)
+static int read_settings(orchard_ctx *ctx, orchard_apns_pusher *p, int64_t *connections,
+                         char **why)
 {
     const orchard_host_api *h = p->host;
     const char *url = h->setting_string(ctx, "mdm.apple_apns_url");
@@ -76,35 +95,36 @@ static int read_settings(orchard_ctx *ctx, orchard_apns_pusher *p, int64_t *conn
 
     if (!url || !(g_str_has_prefix(url, "https://") || g_str_has_prefix(url, "http://")) ||
         strpbrk(url, " \r\n\t"))
-        return h->fail(ctx, ORCHARD_EINVAL, "mdm.apple_apns_url must be an https:// URL, not "
-                       "\"%s\"", url ? url : "");
+        return fail_why(ctx, why, ORCHARD_EINVAL,
+                        "mdm.apple_apns_url must be an https:// URL, not \"%s\"", url ? url : "");
     p->base_url = g_strdup(url);
     while (g_str_has_suffix(p->base_url, "/"))
         p->base_url[strlen(p->base_url) - 1] = '\0';
     if ((rc = h->setting_duration(ctx, "mdm.apple_apns_push_expiration", &exp_ms)) ||
         exp_ms < 0)
-        return h->fail(ctx, ORCHARD_EINVAL, "mdm.apple_apns_push_expiration must be a duration "
-                       "such as 168h");
+        return fail_why(ctx, why, ORCHARD_EINVAL,
+                        "mdm.apple_apns_push_expiration must be a duration such as 168h");
     p->expiration_s = exp_ms / 1000;
     if ((rc = h->setting_int(ctx, "mdm.apple_apns_connections", connections)) ||
         *connections < 1 || *connections > 64)
-        return h->fail(ctx, ORCHARD_EINVAL, "mdm.apple_apns_connections must be 1 to 64");
+        return fail_why(ctx, why, ORCHARD_EINVAL, "mdm.apple_apns_connections must be 1 to 64");
 
     const char *ca = h->setting_path(ctx, "mdm.apple_apns_ca");
     if (ca && *ca) {
         g_autoptr(GError) err = NULL;
         gsize len = 0;
         if (!g_file_get_contents(ca, &p->ca_pem, &len, &err))
-            return h->fail(ctx, ORCHARD_EINVAL, "mdm.apple_apns_ca: %s", err->message);
+            return fail_why(ctx, why, ORCHARD_EINVAL, "mdm.apple_apns_ca: %s", err->message);
         if (len == 0 || len > CA_FILE_MAX || !strstr(p->ca_pem, "-----BEGIN CERTIFICATE-----"))
-            return h->fail(ctx, ORCHARD_EINVAL, "mdm.apple_apns_ca: %s is not a PEM bundle of "
-                           "certificates under 1 MiB", ca);
+            return fail_why(ctx, why, ORCHARD_EINVAL,
+                            "mdm.apple_apns_ca: %s is not a PEM bundle of certificates under "
+                            "1 MiB", ca);
     }
     return 0;
 }
 
 int orchard_apns_pusher_open(orchard_ctx *ctx, const orchard_mdm_config *cfg,
-                             orchard_apns_pusher **out)
+                             orchard_apns_pusher **out, char **why)
 {
     const orchard_host_api *h = orchard_server_host;
     int64_t connections = 2;
@@ -112,20 +132,21 @@ int orchard_apns_pusher_open(orchard_ctx *ctx, const orchard_mdm_config *cfg,
 
     *out = NULL;
     if (!ORCHARD_HAS_FIELD(h, orchard_host_api, http_client_close) || !h->http_client_open)
-        return h->fail(ctx, ORCHARD_ENOTCONFIGURED, "this orchard has no outbound HTTP/2 client "
-                       "(plugin ABI 1.3): APNs pushes cannot be sent");
+        return fail_why(ctx, why, ORCHARD_ENOTCONFIGURED, "this orchard has no outbound HTTP/2 "
+                        "client (plugin ABI 1.3): APNs pushes cannot be sent");
     if (!cfg || !cfg->apns_cert || !cfg->apns_key)
-        return h->fail(ctx, ORCHARD_ENOTCONFIGURED, "APNs is not configured "
-                       "(mdm.apple_apns_cert and mdm.apple_apns_key)");
+        return fail_why(ctx, why, ORCHARD_ENOTCONFIGURED, "APNs is not configured "
+                        "(mdm.apple_apns_cert and mdm.apple_apns_key)");
     orchard_apns_pusher *p = g_new0(orchard_apns_pusher, 1);
     p->host = h;
     p->default_topic = g_strdup(cfg->apns_topic);
-    if ((rc = read_settings(ctx, p, &connections)))
+    if ((rc = read_settings(ctx, p, &connections, why)))
         goto fail;
     p->cert_pem = to_pem(cfg->apns_cert, NULL);
     p->key_pem = to_pem(NULL, cfg->apns_key);
     if (!p->cert_pem || !p->key_pem) {
-        rc = h->fail(ctx, ORCHARD_EINVAL, "the APNs certificate or key cannot be PEM-encoded");
+        rc = fail_why(ctx, why, ORCHARD_EINVAL, "the APNs certificate or key cannot be "
+                      "PEM-encoded");
         goto fail;
     }
     orchard_http_client_config cc = {
@@ -137,8 +158,12 @@ int orchard_apns_pusher_open(orchard_ctx *ctx, const orchard_mdm_config *cfg,
         .timeout_ms = 30000,
         .connect_timeout_ms = 10000,
     };
-    if ((rc = h->http_client_open(ctx, &cc, &p->client)))
+    if ((rc = h->http_client_open(ctx, &cc, &p->client))) {
+        if (why && !*why)
+            *why = g_strdup_printf("the HTTP client refused the APNs certificate, key or "
+                                   "mdm.apple_apns_ca (%s)", h->strerror(rc));
         goto fail;
+    }
     *out = p;
     return 0;
 fail:
@@ -267,8 +292,14 @@ int orchard_apns_send(orchard_apns_pusher *p, const orchard_apns_target *t, size
     if (k > 0)
         rc = p->host->http_client_run(p->client, calls, k);
     for (size_t j = 0; j < k; j++) {
-        if (rc == 0)
-            take_answer(p, &calls[j], &results[index[j]]);
+        orchard_apns_result *r = &results[index[j]];
+        if (rc == 0) {
+            take_answer(p, &calls[j], r);
+        } else { /* nothing was sent: the same as no answer */
+            r->verdict = ORCHARD_APNS_RETRY;
+            g_snprintf(r->reason, sizeof r->reason, "the HTTP client refused the pushes: %s",
+                       p->host->strerror(rc));
+        }
         p->host->http_call_reset(&calls[j]);
     }
     for (size_t j = 0; j < n; j++)

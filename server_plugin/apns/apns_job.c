@@ -10,7 +10,6 @@
 #include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_pushes.h"
 
-#include <string.h>
 
 #define JOB_NAME "apns.push"
 
@@ -49,8 +48,9 @@ void orchard_apns_cleanup(void)
     g_mutex_unlock(&job_state.lock);
 }
 
-/* The job's pusher for the settings in force (job_state.lock held). */
-static int job_pusher(orchard_ctx *ctx, orchard_apns_pusher **out)
+/* The job's pusher for the settings in force (job_state.lock held); *why
+ * (g_free) says why there is none. */
+static int job_pusher(orchard_ctx *ctx, orchard_apns_pusher **out, char **why)
 {
     const orchard_host_api *h = orchard_server_host;
     guint64 gen = h->settings_generation(ctx);
@@ -65,10 +65,12 @@ static int job_pusher(orchard_ctx *ctx, orchard_apns_pusher **out)
     g_clear_pointer(&job_state.pusher, orchard_apns_pusher_close);
     if (!serving) { /* `orchard job run apns.push`: read the configuration ourselves */
         g_autofree char *err = NULL;
-        if ((rc = orchard_mdm_config_load(h, &loaded, &err)))
-            return h->fail(ctx, rc, "%s", err ? err : "invalid configuration");
+        if ((rc = orchard_mdm_config_load(h, &loaded, &err))) {
+            *why = g_strdup(err ? err : "invalid configuration");
+            return rc;
+        }
     }
-    rc = orchard_apns_pusher_open(ctx, serving ? serving : loaded, &job_state.pusher);
+    rc = orchard_apns_pusher_open(ctx, serving ? serving : loaded, &job_state.pusher, why);
     orchard_mdm_config_free(loaded);
     if (rc)
         return rc;
@@ -125,6 +127,7 @@ static int push_batch(orchard_ctx *ctx, GPtrArray *due, gint64 now_ms, orchard_a
     char (*reasons)[200] = g_malloc0(sizeof *reasons * n);
     orchard_push_due **rows = g_new0(orchard_push_due *, n);
     orchard_apns_pusher *pusher = NULL;
+    g_autofree char *why = NULL;
     size_t k = 0;
     int rc = 0;
 
@@ -141,18 +144,21 @@ static int push_batch(orchard_ctx *ctx, GPtrArray *due, gint64 now_ms, orchard_a
     if (k == 0)
         goto done;
     g_mutex_lock(&job_state.lock);
-    int open_rc = job_pusher(ctx, &pusher);
+    int open_rc = job_pusher(ctx, &pusher, &why);
     if (open_rc == 0)
-        rc = orchard_apns_send(pusher, t, k, r);
+        orchard_apns_send(pusher, t, k, r); /* a refusal is in r as RETRY */
     g_mutex_unlock(&job_state.lock);
     /* No client is the same as no answer: the batch waits and tries again,
      * and gives up in the end, like a connection that fails. */
-    for (size_t i = 0; (open_rc || rc) && i < k; i++)
-        r[i] = (orchard_apns_result){.verdict = ORCHARD_APNS_RETRY, .sent_ms = now_ms};
-    if (open_rc || rc)
-        g_snprintf(r[0].reason, sizeof r[0].reason, "no client: %s", h->strerror(open_rc ? open_rc : rc));
-    for (size_t i = 0; (open_rc || rc) && i < k; i++)
-        memcpy(r[i].reason, r[0].reason, sizeof r[i].reason);
+    if (open_rc) {
+        h->ctx_log(ctx, ORCHARD_LOG_WARNING, "apns: no APNs client, %zu pushes wait: %s", k,
+                   why ? why : h->strerror(open_rc));
+        for (size_t i = 0; i < k; i++) {
+            r[i] = (orchard_apns_result){.verdict = ORCHARD_APNS_RETRY, .sent_ms = now_ms};
+            g_snprintf(r[i].reason, sizeof r[i].reason, "no APNs client: %s",
+                       why ? why : h->strerror(open_rc));
+        }
+    }
     for (size_t i = 0; i < k; i++)
         settle(rows[i], &r[i], now_ms, &o[i], reasons[i], sizeof reasons[i], st);
     rc = orchard_store_push_settle(o, k);

@@ -149,14 +149,11 @@ static int push_run(orchard_ctx *ctx, int argc, char **argv, void *payload)
     failed = gather(udids, devs, targets);
     if (targets->len == 0)
         goto done;
-    if (orchard_apns_pusher_open(ctx, cfg, &pusher) != 0)
+    if (orchard_apns_pusher_open(ctx, cfg, &pusher, NULL) != 0)
         goto done; /* host->fail said why */
     results = g_new0(orchard_apns_result, targets->len);
     const orchard_apns_target *t = (const orchard_apns_target *)(void *)targets->data;
-    if (orchard_apns_send(pusher, t, targets->len, results) != 0) {
-        h->fail(ctx, ORCHARD_EINVAL, "the HTTP client refused the pushes");
-        goto done;
-    }
+    orchard_apns_send(pusher, t, targets->len, results); /* a refusal is in results */
     json_t *hosts = json_array();
     for (guint i = 0; i < targets->len; i++) {
         failed |= report(&t[i], &results[i]);

@@ -683,6 +683,15 @@ static void test_apns__bad_settings(void)
         CU_ASSERT_EQUAL(st.sent, 0);
         set(bad[i][0], keep);
     }
+    /* Each recorded with what is wrong, naming the key. */
+    g_autoptr(GPtrArray) mine = records_of(&d);
+    CU_ASSERT_EQUAL_FATAL(mine->len, G_N_ELEMENTS(bad));
+    for (guint i = 0; i < mine->len; i++) {
+        orchard_push_record *r = mine->pdata[i];
+        CU_ASSERT_EQUAL(r->status_code, 0);
+        CU_ASSERT(g_str_has_prefix(r->reason, "no APNs client: "));
+        CU_ASSERT(strstr(r->reason, bad[i][0]) != NULL);
+    }
     want(&d);
     orchard_apns_stats st = run_at(now_ms());
     CU_ASSERT_EQUAL(st.sent, 1);
