@@ -75,6 +75,7 @@ static const orchard_route *const routes[] = {
 
 static const orchard_job *const jobs[] = {
     &orchard_job_challenges_expire,
+    &orchard_job_sessions_expire,
     &orchard_job_apns_push,
 };
 

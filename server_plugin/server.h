@@ -75,6 +75,8 @@ extern const orchard_route orchard_route_activities_latest, orchard_route_activi
 /** Register the users' authenticator (the plugin's init); forget login counts (deinit). */
 int orchard_users_init(orchard_ctx *ctx);
 void orchard_users_cleanup(void);
+/** Deletes expired sessions hourly ("users.sessions_expire", auth.c). */
+extern const orchard_job orchard_job_sessions_expire;
 
 /* apns/ (apns.h) */
 /** Pushes due devices, records outcomes, retries with backoff ("apns.push"). */

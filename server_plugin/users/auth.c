@@ -5,6 +5,7 @@
 #include "server_plugin/users/users.h"
 
 #include "server_plugin/server.h"
+#include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_sql.h"
 
 #include <openssl/crypto.h>
@@ -121,3 +122,32 @@ void orchard_users_cleanup(void)
 {
     orchard_login_limit_reset();
 }
+
+/* Expired sessions are refused on sight; the sweep only keeps the table
+ * from growing with every login that never logged out. */
+static int sessions_expire(orchard_ctx *ctx, void *payload)
+{
+    const orchard_host_api *h = orchard_server_host;
+    gint64 deleted = 0;
+    (void)payload;
+    int rc = orchard_server_store_migrate();
+    if (rc == 0)
+        rc = orchard_store_sessions_expire(g_get_real_time() / G_USEC_PER_SEC, &deleted);
+    if (rc)
+        return h->fail(ctx, rc, "cannot delete expired sessions: %s", h->strerror(rc));
+    if (deleted)
+        h->ctx_log(ctx, ORCHARD_LOG_INFO, "deleted %" G_GINT64_FORMAT " expired sessions",
+                   deleted);
+    return 0;
+}
+
+const orchard_job orchard_job_sessions_expire = {
+    ORCHARD_STRUCT_HEADER(orchard_job),
+    .name = "users.sessions_expire",
+    .interval_seconds = 3600,
+    .run2 = sessions_expire,
+    .first_run_seconds = 300,
+    .jitter_seconds = 300,
+    .deadline_seconds = 60,
+    .flags = ORCHARD_JOB_ONE_INSTANCE,
+};
