@@ -60,6 +60,56 @@ static int string_at(plist_t d, const char *key, const char *name, int required,
     return 0;
 }
 
+/* Text XML can carry: UTF-8 without NUL or control characters other than
+ * tab and line breaks. A binary plist can hold anything; written as XML, it
+ * would reach the device as a plist that does not parse. */
+static int text_ok(const char *s, uint64_t n)
+{
+    if (!g_utf8_validate_len(s, (gsize)n, NULL))
+        return 0;
+    for (uint64_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if ((ch < 0x20 && ch != '\t' && ch != '\n' && ch != '\r') || ch == 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* Every key and string of the tree is text_ok. The precheck bounded the
+ * depth, so recursion is safe here. */
+static int strings_ok(plist_t node)
+{
+    plist_type type = plist_get_node_type(node);
+    plist_t child = NULL;
+    int ok = 1;
+    if (type == PLIST_STRING) {
+        uint64_t n = 0;
+        const char *s = plist_get_string_ptr(node, &n);
+        return s && text_ok(s, n);
+    }
+    if (type == PLIST_ARRAY) {
+        plist_array_iter it = NULL;
+        plist_array_new_iter(node, &it);
+        for (plist_array_next_item(node, it, &child); ok && child;
+             plist_array_next_item(node, it, &child))
+            ok = strings_ok(child);
+        free(it);
+    } else if (type == PLIST_DICT) {
+        plist_dict_iter it = NULL;
+        char *key = NULL;
+        plist_dict_new_iter(node, &it);
+        for (plist_dict_next_item(node, it, &key, &child); ok && child;
+             plist_dict_next_item(node, it, &key, &child)) {
+            ok = key && text_ok(key, strlen(key)) && strings_ok(child);
+            free(key);
+            key = NULL;
+        }
+        free(key);
+        free(it);
+    }
+    return ok;
+}
+
 /* Command.RequestType and CommandUUID, checked; the UUID made when missing. */
 static int check_fields(plist_t root, orchard_command_parsed *out, char **reason)
 {
@@ -139,6 +189,12 @@ int orchard_command_parse(const void *data, size_t len, orchard_command_parsed *
     }
     if ((rc = check_fields(root, out, reason)))
         goto cleanup;
+    if (!strings_ok(root)) {
+        *reason = g_strdup("the command holds a key or string that is not UTF-8 text (control "
+                           "characters and NUL cannot travel in an XML plist)");
+        rc = ORCHARD_EINVAL;
+        goto cleanup;
+    }
     plist_to_xml(root, &xml, &xml_len);
     if (!xml || xml_len == 0) {
         *reason = g_strdup("the command could not be written as XML");

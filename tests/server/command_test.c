@@ -335,6 +335,65 @@ static void test_hostile_binary(void)
     g_byte_array_unref(arr);
 }
 
+/* 2026-12-06, found by the command fuzzer: a string with NUL and control
+ * bytes was accepted, and its XML (what the device receives) did not parse. */
+static void test_regress_control_characters(void)
+{
+    /* In a binary plist, as a value and as a key. */
+    static const char *const bad[] = {"a\x01" "b", "tab\tok\x7f"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        plist_t root = plist_new_dict(), cmd = plist_new_dict();
+        plist_dict_set_item(cmd, "RequestType", plist_new_string("Settings"));
+        plist_dict_set_item(cmd, i == 1 ? bad[i] : "Name", plist_new_string(bad[i]));
+        plist_dict_set_item(root, "Command", cmd);
+        char *bin = NULL;
+        uint32_t len = 0;
+        plist_to_bin(root, &bin, &len);
+        plist_free(root);
+        orchard_command_parsed c;
+        g_autofree char *reason = NULL;
+        CU_ASSERT_EQUAL(orchard_command_parse(bin, len, &c, &reason), ORCHARD_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(reason && strstr(reason, "not UTF-8 text"));
+        plist_to_bin_free(bin);
+    }
+    /* In XML: a raw control byte, bytes that are not UTF-8, and the
+     * fuzzer's input (NUL bytes inside a string). */
+    static const char *const bad_xml[] = {"<string>a\x02</string>", "<string>\xff\xfe</string>"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad_xml); i++) {
+        g_autofree char *inner = g_strconcat("<key>Command</key><dict><key>RequestType</key>"
+                                             "<string>X</string><key>N</key>", bad_xml[i],
+                                             "</dict>", NULL);
+        g_autofree char *xml = xml_of(inner);
+        orchard_command_parsed c;
+        g_autofree char *reason = NULL;
+        CU_ASSERT_EQUAL(parse_text(xml, &c, &reason), ORCHARD_EINVAL);
+    }
+    g_autofree char *path = g_build_filename(SOURCE_DIR, "tests", "fuzz", "corpus", "command",
+                                             "regress_2026-12-06_nul_in_string.xml", NULL);
+    g_autofree char *found = NULL;
+    gsize found_len = 0;
+    CU_ASSERT_FATAL(g_file_get_contents(path, &found, &found_len, NULL));
+    orchard_command_parsed fc;
+    g_autofree char *freason = NULL;
+    if (orchard_command_parse(found, found_len, &fc, &freason) == 0) {
+        /* Accepted only if what the device receives reads back. */
+        orchard_command_parsed again;
+        g_autofree char *r2 = NULL;
+        CU_ASSERT_EQUAL(orchard_command_parse(fc.xml, fc.xml_len, &again, &r2), 0);
+        orchard_command_parsed_clear(&again);
+        orchard_command_parsed_clear(&fc);
+    }
+
+    /* Tabs, line breaks and any UTF-8 text are fine. */
+    g_autofree char *xml = xml_of("<key>Command</key><dict><key>RequestType</key><string>X"
+                                  "</string><key>N\xc3\xa4me</key><string>a\tb\r\nc "
+                                  "\xe2\x9c\x93</string></dict>");
+    orchard_command_parsed c;
+    g_autofree char *reason = NULL;
+    CU_ASSERT_EQUAL(parse_text(xml, &c, &reason), 0);
+    orchard_command_parsed_clear(&c);
+}
+
 void command_suite(void)
 {
     ORCHARD_ADD_SUITE("command", NULL, NULL,
@@ -345,5 +404,7 @@ void command_suite(void)
                       {"not a plist", test_not_a_plist},
                       {"over the size cap", test_huge},
                       {"deep XML", test_deep_xml},
-                      {"hostile binary plists", test_hostile_binary});
+                      {"hostile binary plists", test_hostile_binary},
+                      {"2026-12-06: control characters refused",
+                       test_regress_control_characters});
 }
