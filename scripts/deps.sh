@@ -11,7 +11,8 @@ libsqlite3-dev sqlite3 libjansson-dev libcunit1-dev
 libssl-dev openssl libplist-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-dev
 python3 python3-thrift procps libplist-utils
 scep curl
-libnghttp2-dev nghttp2-client"
+libnghttp2-dev nghttp2-client
+linux-perf"
 
 missing=""
 for p in $PKGS; do
