@@ -559,6 +559,17 @@ static void test_login__hostile_bodies(void)
     CU_ASSERT(is_fleet_error(&r, "Authentication failed"));
     CU_ASSERT(strstr(r.body->str, "aaaaaaaaaa") == NULL);
     http_response_clear(&r);
+    /* A huge password, even for a real user: one KDF run, the same 401. */
+    g_string_assign(s, "{\"email\": \"admin@example.com\", \"password\": \"" PW_ADMIN);
+    for (int i = 0; i < 200000; i++)
+        g_string_append_c(s, 'p');
+    g_string_append(s, "\"}");
+    before = orchard_password_kdf_runs();
+    request("POST", "/api/latest/fleet/login", s->str, s->len, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 401);
+    CU_ASSERT_EQUAL(orchard_password_kdf_runs(), before + 1);
+    CU_ASSERT(is_fleet_error(&r, "Authentication failed"));
+    http_response_clear(&r);
     g_string_free(s, TRUE);
     g_free(body);
     orchard_login_limit_reset();
