@@ -16,6 +16,7 @@
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_queue.h"
+#include "server_plugin/store/store_sql.h"
 #include "tests/server/enroll_fixture.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/suites.h"
@@ -142,7 +143,8 @@ static X509 *scep_ca;
 static EVP_PKEY *scep_ca_key;
 
 /* A key and a certificate the SCEP CA signs (clientAuth), recorded unless `record` is 0. */
-static void device_make(device *d, const char *cn, X509 *ca, EVP_PKEY *ca_key, int record)
+static void device_make_at(device *d, const char *cn, X509 *ca, EVP_PKEY *ca_key, int record,
+                           gint64 signed_at)
 {
     g_autofree char *err = NULL;
     X509_REQ *req = X509_REQ_new();
@@ -153,8 +155,7 @@ static void device_make(device *d, const char *cn, X509 *ca, EVP_PKEY *ca_key, i
     X509_REQ_set_subject_name(req, name);
     X509_REQ_set_pubkey(req, d->key);
     X509_REQ_sign(req, d->key, EVP_sha256());
-    CU_ASSERT_EQUAL_FATAL(orchard_scep_sign(req, ca, ca_key, 30, g_get_real_time() / G_USEC_PER_SEC,
-                                            &d->cert, &err), 0);
+    CU_ASSERT_EQUAL_FATAL(orchard_scep_sign(req, ca, ca_key, 30, signed_at, &d->cert, &err), 0);
     X509_NAME_free(name);
     X509_REQ_free(req);
     d->der_len = i2d_X509(d->cert, &d->der);
@@ -174,6 +175,11 @@ static void device_make(device *d, const char *cn, X509 *ca, EVP_PKEY *ca_key, i
         };
         CU_ASSERT_EQUAL_FATAL(orchard_server_store_cert_record(&ic, NULL, 1), 0);
     }
+}
+
+static void device_make(device *d, const char *cn, X509 *ca, EVP_PKEY *ca_key, int record)
+{
+    device_make_at(d, cn, ca, ca_key, record, g_get_real_time() / G_USEC_PER_SEC);
 }
 
 static void device_free(device *d)
@@ -578,6 +584,20 @@ static void test_checkin__identity_refusals(void)
     CU_ASSERT(logged("does not chain to the SCEP CA"));
     CU_ASSERT_EQUAL(send_msg(CHECKIN_CT, a, &unrecorded), 400); /* not on record */
     CU_ASSERT(logged("not one this server issued"));
+    /* Expired (signed 60 days ago for 30), and revoked. */
+    device expired, revoked;
+    device_make_at(&expired, "mac-expired", scep_ca, scep_ca_key, 1,
+                   g_get_real_time() / G_USEC_PER_SEC - 60 * 86400);
+    CU_ASSERT_EQUAL(send_msg(CHECKIN_CT, a, &expired), 400);
+    CU_ASSERT(logged("certificate has expired"));
+    device_make(&revoked, "mac-revoked", scep_ca, scep_ca_key, 1);
+    g_autofree char *rserial = orchard_scep_serial_hex(revoked.cert);
+    CU_ASSERT_EQUAL(orchard_sstore_write("revoking", "UPDATE scep_certificates SET revoked = 1 "
+                                         "WHERE serial = ?", SQL_PARAMS(SQL_TEXT(rserial))), 1);
+    CU_ASSERT_EQUAL(send_msg(CHECKIN_CT, a, &revoked), 400);
+    CU_ASSERT(logged("is revoked"));
+    device_free(&expired);
+    device_free(&revoked);
     CU_ASSERT_EQUAL(enrollments(), before);
 
     /* A certificate bound to one UDID cannot Authenticate another, nor speak for it. */
