@@ -131,10 +131,9 @@ static int next_row(const orchard_host_api *h, orchard_stmt *st, void *out)
 }
 
 /* A NotNow is due again once the device has started a new polling session
- * (an Idle report, session_started_at in microseconds) after it. The
- * report's time is kept in seconds, so it counts as the end of its second:
- * a NotNow is never handed out again in the session it was given in; one
- * answered in the same second as the next Idle waits for a later poll. */
+ * (an Idle report moves session_started_at): the report remembers the
+ * session it was given in (notnow_session), so no clock's resolution
+ * decides, and a Mac polling again a moment later gets it back. */
 int orchard_store_command_next(const char *udid, char **command_uuid, GBytes **plist)
 {
     next_out o = {command_uuid, plist};
@@ -146,7 +145,7 @@ int orchard_store_command_next(const char *udid, char **command_uuid, GBytes **p
         "JOIN mdm_commands c ON c.command_uuid = q.command_uuid "
         "JOIN mdm_enrollments e ON e.udid = q.udid "
         "WHERE q.udid = ? AND (q.status = 'Pending' OR (q.status = 'NotNow' AND "
-        "(q.updated_at + 1) * 1000000 <= e.session_started_at)) "
+        "q.notnow_session < e.session_started_at)) "
         "ORDER BY q.queued_at, q.command_uuid LIMIT 1",
         SQL_PARAMS(SQL_TEXT(udid)), next_row, &o);
 }
@@ -166,12 +165,14 @@ int orchard_store_command_report(const char *udid, const char *command_uuid, con
         return rc;
     n = orchard_sstore_exec(tx,
                             "UPDATE mdm_command_queue SET status = ?, result = ?, "
-                            "error_chain = ?, updated_at = ? WHERE udid = ? AND command_uuid = ?",
+                            "error_chain = ?, updated_at = ?, notnow_session = (SELECT "
+                            "session_started_at FROM mdm_enrollments WHERE udid = ?) "
+                            "WHERE udid = ? AND command_uuid = ?",
                             SQL_PARAMS(SQL_TEXT(status),
                                        report && report_len ? SQL_BLOB(report, report_len)
                                                             : SQL_TEXT(NULL),
                                        SQL_TEXT(error_chain_json), SQL_INT(now),
-                                       SQL_TEXT(udid), SQL_TEXT(command_uuid)));
+                                       SQL_TEXT(udid), SQL_TEXT(udid), SQL_TEXT(command_uuid)));
     if (n == 0)
         return finish(tx, ORCHARD_ENOTFOUND, what, ORCHARD_ENOTFOUND, 0);
     /* The device spoke: last seen goes in the same write, not a second one. */

@@ -74,6 +74,7 @@ static const char *const migrations[] = {
     " status TEXT NOT NULL DEFAULT 'Pending',"
     " result BLOB,"                       /* the device's whole report plist */
     " error_chain TEXT,"                  /* JSON array of the ErrorChain dicts */
+    " notnow_session INTEGER,"            /* NotNow: the session_started_at it was given in */
     " queued_at INTEGER NOT NULL,"
     " updated_at INTEGER NOT NULL,"
     " PRIMARY KEY (udid, command_uuid));"

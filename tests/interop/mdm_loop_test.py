@@ -30,8 +30,8 @@ import urllib.request
 from serve_harness import Server, dev_setup, free_port
 
 TOPIC = "com.apple.mgmt.dev.orchard"
-ADMIN = ("admin@example.com", "correct horse battery staple")
-OBSERVER = ("observer@example.com", "observer password 12")
+ADMIN = ("admin@example.com", "correct horse battery staple 4!")
+OBSERVER = ("observer@example.com", "observer password 12?")
 
 
 class Env:
@@ -175,7 +175,7 @@ def test_command_round_trip(env):
     # The push reaches the stand-in with the Mac's token and PushMagic.
     push = wait_for("the push", lambda: [p for p in env.pushes() if p.get("token") == mac["token"]])
     assert push[0]["status"] == 200, push
-    assert push[0]["payload"] == mac["push_magic"], (push, mac)
+    assert push[0]["mdm"] == mac["push_magic"], (push, mac)
     assert push[0]["topic"] == TOPIC and push[0]["push_type"] == "mdm", push
 
     status, body = env.api("GET", "/commands/results?command_uuid=" + uuid, admin)
@@ -210,8 +210,8 @@ def test_error_and_notnow(env):
         "command": command_plist("ProfileList"), "host_uuids": [mac["udid"]]})
     assert status == 200, body
     uuid = body["command_uuid"]
-    ev = env.mac_sim("poll", "--state", env.state, "--count", "2", "--answer", "notnow",
-                     "--until-empty")
+    # One polling session: the command once, then an empty reply.
+    ev = env.mac_sim("poll", "--state", env.state, "--count", "2", "--answer", "notnow")
     assert [e["command_uuid"] for e in ev if e["event"] == "command"] == [uuid], ev
     _, body = env.api("GET", "/commands/results?command_uuid=" + uuid, admin)
     assert body["results"][0]["status"] == "NotNow", body
