@@ -75,39 +75,61 @@ static int text_ok(const char *s, uint64_t n)
     return 1;
 }
 
-/* Every key and string of the tree is text_ok. The precheck bounded the
- * depth, so recursion is safe here. */
-static int strings_ok(plist_t node)
+#define NOT_TEXT "the command holds a key or string that is not UTF-8 text (control " \
+    "characters and NUL cannot travel in an XML plist)"
+
+/* Every key and string of the tree is text_ok, and no dictionary repeats a
+ * key (libplist keeps keys as C strings, so a binary plist's "Command\0x"
+ * becomes a second "Command": the XML would then say something else). The
+ * precheck bounded the depth, so recursion is safe here. 0, or EINVAL with
+ * the reason. */
+static int tree_ok(plist_t node, char **reason)
 {
     plist_type type = plist_get_node_type(node);
     plist_t child = NULL;
-    int ok = 1;
+    int rc = 0;
     if (type == PLIST_STRING) {
         uint64_t n = 0;
         const char *s = plist_get_string_ptr(node, &n);
-        return s && text_ok(s, n);
+        if (!s || !text_ok(s, n))
+            goto not_text;
+        return 0;
     }
     if (type == PLIST_ARRAY) {
         plist_array_iter it = NULL;
         plist_array_new_iter(node, &it);
-        for (plist_array_next_item(node, it, &child); ok && child;
+        for (plist_array_next_item(node, it, &child); !rc && child;
              plist_array_next_item(node, it, &child))
-            ok = strings_ok(child);
+            rc = tree_ok(child, reason);
         free(it);
     } else if (type == PLIST_DICT) {
         plist_dict_iter it = NULL;
         char *key = NULL;
+        GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, free, NULL);
         plist_dict_new_iter(node, &it);
-        for (plist_dict_next_item(node, it, &key, &child); ok && child;
+        for (plist_dict_next_item(node, it, &key, &child); !rc && child && key;
              plist_dict_next_item(node, it, &key, &child)) {
-            ok = key && text_ok(key, strlen(key)) && strings_ok(child);
-            free(key);
-            key = NULL;
+            if (!text_ok(key, strlen(key))) {
+                free(key);
+                *reason = g_strdup(NOT_TEXT);
+                rc = ORCHARD_EINVAL;
+            } else if (!g_hash_table_add(seen, key)) {
+                *reason = g_strdup_printf("the command repeats the key \"%s\" in one dictionary",
+                                          key);
+                rc = ORCHARD_EINVAL;
+            } else {
+                rc = tree_ok(child, reason);
+            }
+            key = NULL; /* freed above, or the set's (which frees a repeat's first copy) */
         }
         free(key);
         free(it);
+        g_hash_table_destroy(seen);
     }
-    return ok;
+    return rc;
+not_text:
+    *reason = g_strdup(NOT_TEXT);
+    return ORCHARD_EINVAL;
 }
 
 /* Command.RequestType and CommandUUID, checked; the UUID made when missing. */
@@ -189,12 +211,8 @@ int orchard_command_parse(const void *data, size_t len, orchard_command_parsed *
     }
     if ((rc = check_fields(root, out, reason)))
         goto cleanup;
-    if (!strings_ok(root)) {
-        *reason = g_strdup("the command holds a key or string that is not UTF-8 text (control "
-                           "characters and NUL cannot travel in an XML plist)");
-        rc = ORCHARD_EINVAL;
+    if ((rc = tree_ok(root, reason)))
         goto cleanup;
-    }
     plist_to_xml(root, &xml, &xml_len);
     if (!xml || xml_len == 0) {
         *reason = g_strdup("the command could not be written as XML");

@@ -384,6 +384,26 @@ static void test_regress_control_characters(void)
         orchard_command_parsed_clear(&fc);
     }
 
+    /* Found next: a binary key "Command\0UID" that libplist reads as a
+     * second "Command". (A key repeated in XML is merged by libplist's
+     * parser, the last value winning, so the device sees it once.) */
+    g_autofree char *kpath = g_build_filename(SOURCE_DIR, "tests", "fuzz", "corpus", "command",
+                                              "regress_2026-12-06_nul_in_key.bplist", NULL);
+    g_autofree char *kdata = NULL;
+    gsize klen = 0;
+    CU_ASSERT_FATAL(g_file_get_contents(kpath, &kdata, &klen, NULL));
+    orchard_command_parsed kc;
+    g_autofree char *kreason = NULL;
+    CU_ASSERT_EQUAL(orchard_command_parse(kdata, klen, &kc, &kreason), ORCHARD_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(kreason && strstr(kreason, "repeats the key \"Command\""));
+    g_autofree char *dup = xml_of("<key>Command</key><dict><key>RequestType</key><string>X"
+                                  "</string><key>A</key><true/><key>A</key><false/></dict>");
+    g_autofree char *dreason = NULL;
+    CU_ASSERT_EQUAL_FATAL(parse_text(dup, &kc, &dreason), 0);
+    const char *first = strstr(kc.xml, "<key>A</key>");
+    CU_ASSERT_TRUE(first && !strstr(first + 1, "<key>A</key>"));
+    orchard_command_parsed_clear(&kc);
+
     /* Tabs, line breaks and any UTF-8 text are fine. */
     g_autofree char *xml = xml_of("<key>Command</key><dict><key>RequestType</key><string>X"
                                   "</string><key>N\xc3\xa4me</key><string>a\tb\r\nc "
