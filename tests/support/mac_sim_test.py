@@ -262,15 +262,29 @@ def test_commands_error_and_notnow(env):
     chain = plistlib.loads(base64.b64decode(r["result"]))["ErrorChain"]
     assert chain[0]["ErrorDomain"] == "MCMDMErrorDomain" and chain[0]["ErrorCode"] == 12021
     assert env.results(later)[udid(1)]["status"] in ("NotNow", "Pending")
-    # NotNow keeps it queued: a later session gets it again (orchard counts a
-    # NotNow to the end of its second, so the next second's session).
-    time.sleep(1.1)
+    # NotNow keeps it queued: the next session gets it again, even within
+    # the same second.
     rc, ev, err = env.sim("poll", "--state", env.mac_dir(1), "--until-empty")
     assert rc == 0, err
     assert [(e["command_uuid"], e["status"]) for e in of(ev, "answered")] == \
         [(later, "Acknowledged")], ev
     report = plistlib.loads(base64.b64decode(env.results(later)[udid(1)]["result"]))
     assert report["SecurityInfo"]["SystemIntegrityProtectionEnabled"] is True, report
+
+
+def test_until_empty_is_bounded(env):
+    cmd = env.run_command("ProfileList", [udid(0)])
+    rc, ev, err = env.sim("poll", "--state", env.mac_dir(0), "--answer", "notnow",
+                          "--until-empty", "--max-sessions", "3")
+    assert rc == 1, "a command still due after --max-sessions must fail the run"
+    assert [(e["command_uuid"], e["status"]) for e in of(ev, "answered")] == \
+        [(cmd, "NotNow")] * 3, ev
+    assert [e["during"] for e in of(ev, "error")] == ["poll"], ev
+    rc, ev, err = env.sim("poll", "--state", env.mac_dir(0), "--until-empty")
+    assert rc == 0, err
+    assert [(e["command_uuid"], e["status"]) for e in of(ev, "answered")] == \
+        [(cmd, "Acknowledged")], ev
+    assert [e["commands"] for e in of(ev, "polled")] == [1, 0], ev
 
 
 def test_checkout(env):
@@ -284,7 +298,7 @@ CASES = [test_enroll_three, test_show_is_what_was_kept, test_server_recorded_the
          test_enroll_again_is_the_same_mac, test_poll_nothing_queued,
          test_another_macs_identity_is_refused, test_no_and_bad_signatures_are_refused,
          test_bad_enrollment_token, test_commands_acknowledged, test_commands_error_and_notnow,
-         test_checkout]
+         test_until_empty_is_bounded, test_checkout]
 
 
 def main():

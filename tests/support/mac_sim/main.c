@@ -9,7 +9,7 @@
  *                [--max-sessions M] [--pause-ms MS] [--concurrency C]
  *     (one session: Idle, then answer each command until an empty 200;
  *     --until-empty repeats sessions until one brings no command, pausing
- *     --pause-ms (1100) after one that answered NotNow)
+ *     --pause-ms (0) after one that answered NotNow)
  *   mac_sim checkin --state DIR --message Authenticate|TokenUpdate|CheckOut|...
  *                   [--sign-as MACDIR] [--no-signature] [--bad-signature]
  *                   [--expect STATUS] [--count N]
@@ -40,7 +40,7 @@ typedef struct {
 
 static options opt = {
     .count = -1, .concurrency = 4, .seed = 1, .max_sessions = 20, .expect = 200,
-    .pause_ms = 1100,
+    .pause_ms = 0,
 };
 
 /* ---- a pool of threads over the Macs ---------------------------------------- */
@@ -171,10 +171,10 @@ static int poll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *h)
             return report_error(mac, "poll", err);
         orchard_macsim_event("polled", mac, "commands=d", res.commands, "acknowledged=d",
                              res.acked, "error=d", res.errored, "notnow=d", res.notnow, NULL);
-        /* --until-empty: poll again until a session brings nothing. A
-         * NotNow'd command comes back in a later session, and orchard
-         * counts a NotNow to the end of its second: pause before polling
-         * again so it is due. */
+        /* --until-empty: poll again until a session brings nothing (a
+         * NotNow'd command comes back in a later session). --pause-ms waits
+         * between sessions after a NotNow, for a server that makes the Mac
+         * wait before it hands a NotNow'd command out again. */
         if (!opt.until_empty || res.commands == 0)
             return 0;
         if (res.notnow)
