@@ -112,8 +112,11 @@ else
         PERF_ID=$(share orchard_checkin_identity)
         PERF_HANDLE=$(share orchard_http_dispatch)
         PERF_PARTS=''
-        for f in d2i_CMS_ContentInfo CMS_verify X509_verify_cert X509_STORE_new \
-            orchard_server_store_cert_lookup sqlite3_step orchard_logv; do
+        # OSSL_DECODER_CTX_new_for_pkey: OpenSSL 3.0 decoding the signer
+        # certificate's public key inside d2i_CMS_ContentInfo; BN_mod_exp_mont:
+        # the RSA arithmetic itself.
+        for f in d2i_CMS_ContentInfo OSSL_DECODER_CTX_new_for_pkey CMS_verify X509_verify_cert \
+            BN_mod_exp_mont orchard_server_store_cert_lookup sqlite3_step orchard_logv; do
             v=$(share "$f")
             [ -n "$v" ] && PERF_PARTS="${PERF_PARTS:+$PERF_PARTS, }\`$f\` $v%"
         done
