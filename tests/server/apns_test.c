@@ -697,6 +697,35 @@ static void test_apns__bad_settings(void)
     CU_ASSERT_EQUAL(st.sent, 1);
 }
 
+/* More due than one batch: the run goes on to the next batch, every device
+ * gets exactly one push, all in one run. */
+static void test_apns__batches(void)
+{
+    NEED_STANDIN();
+    const guint n = ORCHARD_APNS_BATCH + 7;
+    device *devs = g_new0(device, n);
+    const char **udids = g_new0(const char *, n);
+    for (guint i = 0; i < n; i++) {
+        enroll(&devs[i]);
+        udids[i] = devs[i].udid;
+    }
+    CU_ASSERT_EQUAL(orchard_apns_push(fx.ctx, udids, n), 0);
+    long n0 = standin_say(NULL);
+    gint64 t0 = g_get_monotonic_time();
+    orchard_apns_stats st = run_at(now_ms());
+    gint64 us = g_get_monotonic_time() - t0;
+    CU_ASSERT_EQUAL(st.sent, n);
+    CU_ASSERT_EQUAL(st.retried + st.dead + st.refused + st.dropped, 0);
+    CU_ASSERT_EQUAL(standin_say(NULL), n0 + (long)n);
+    CU_ASSERT(!queued(&devs[0], NULL, NULL));
+    CU_ASSERT(!queued(&devs[n - 1], NULL, NULL));
+    if (g_getenv("ORCHARD_TEST_VERBOSE"))
+        fprintf(stderr, "\n  %u pushes in %.3f s through the job (store and stand-in)\n", n,
+                (double)us / 1e6);
+    g_free(udids);
+    g_free(devs);
+}
+
 /* ---- the push API's handler, through a fake request ---------------------------- */
 
 typedef struct {
@@ -1072,6 +1101,7 @@ void apns_suite(void)
                       {"attempts_exhausted", test_apns__attempts_exhausted},
                       {"untrusted_standin", test_apns__untrusted_standin},
                       {"bad_settings", test_apns__bad_settings},
+                      {"batches", test_apns__batches},
                       {"api", test_apns__api},
                       {"command", test_apns__command},
                       {"api_over_http", test_apns__api_over_http});
