@@ -58,25 +58,18 @@ out:
 static int checkin(orchard_macsim_mac *mac, orchard_macsim_http *h, const char *type,
                    long *status, char **error_msg)
 {
-    char *xml = NULL;
-    size_t len = 0;
-    orchard_macsim_response r = {0};
-    int rc = orchard_macsim_checkin_body(&xml, &len, mac, type, error_msg);
-    if (!rc)
-        rc = orchard_macsim_send(h, mac, ORCHARD_MACSIM_CT_CHECKIN, xml, len, NULL, &r,
-                                 error_msg);
-    if (!rc) {
-        if (status)
-            *status = r.status;
-        if (r.status != 200) {
-            orchard_macsim_event("refused", mac, "message=s", type, "status=l", r.status, NULL);
-            rc = macsim_fail(error_msg, ORCHARD_EPROTO, "%s: %s answered HTTP %ld", mac->udid,
-                             type, r.status);
-        }
+    long st = 0;
+    int rc = orchard_macsim_checkin(mac, h, type, NULL, &st, error_msg);
+    if (rc)
+        return rc;
+    if (status)
+        *status = st;
+    if (st != 200) {
+        orchard_macsim_event("refused", mac, "message=s", type, "status=l", st, NULL);
+        return macsim_fail(error_msg, ORCHARD_EPROTO, "%s: %s answered HTTP %ld", mac->udid,
+                           type, st);
     }
-    orchard_macsim_response_clear(&r);
-    free(xml);
-    return rc;
+    return 0;
 }
 
 int orchard_macsim_enroll(orchard_macsim_mac *mac, orchard_macsim_http *h, const char *enroll_url,

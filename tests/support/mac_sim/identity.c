@@ -5,11 +5,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/pem.h>
 #include <openssl/rand.h>
@@ -245,7 +247,11 @@ int orchard_macsim_mac_save(const orchard_macsim_mac *m, char **error_msg)
     }
     if (!rc && m->key && m->cert) {
         char *kp = macsim_strdupf("%s/key.pem", m->dir), *cp = macsim_strdupf("%s/cert.pem", m->dir);
-        FILE *kf = kp ? fopen(kp, "w") : NULL, *cf = cp ? fopen(cp, "w") : NULL;
+        /* The private key is for this user only, whatever the umask. */
+        int kfd = kp ? open(kp, O_WRONLY | O_CREAT | O_TRUNC, 0600) : -1;
+        FILE *kf = kfd >= 0 ? fdopen(kfd, "w") : NULL, *cf = cp ? fopen(cp, "w") : NULL;
+        if (kfd >= 0 && !kf)
+            close(kfd);
         if (!kf || !cf || !PEM_write_PrivateKey(kf, m->key, NULL, NULL, 0, NULL, NULL) ||
             !PEM_write_X509(cf, m->cert))
             rc = ORCHARD_EIO;

@@ -15,8 +15,8 @@ int macsim_fail(char **error_msg, int code, const char *fmt, ...)
 /* A malloc'd formatted string; NULL when out of memory. */
 char *macsim_strdupf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* The string at dict[key], borrowed from libplist's copy rules: a malloc'd
- * copy, or NULL when absent or not a string. */
+/* A malloc'd copy of the string at dict[key]; NULL when `dict` is not a
+ * dictionary or the value is absent or not a string. */
 char *macsim_plist_string(plist_t dict, const char *key);
 
 /* A plist from XML or binary bytes; NULL when it does not parse or is too

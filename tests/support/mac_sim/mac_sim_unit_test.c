@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
@@ -61,6 +62,10 @@ static void test_mac_sim__state_round_trip(void)
     m->server_url = strdup("https://mdm.example/mdm/apple/mdm");
     m->topic = strdup("com.apple.mgmt.x");
     CU_ASSERT_EQUAL(orchard_macsim_mac_save(m, NULL), 0);
+    char kp[512];
+    struct stat st;
+    snprintf(kp, sizeof kp, "%s/key.pem", dir);
+    CU_ASSERT(stat(kp, &st) == 0 && (st.st_mode & 0777) == 0600); /* whatever the umask */
     m->key = NULL;
     m->cert = NULL;
     CU_ASSERT_FATAL(orchard_macsim_mac_load(&back, dir, NULL) == 0);
