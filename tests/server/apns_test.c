@@ -950,6 +950,19 @@ static void test_apns__command(void)
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
+    /* `orchard job run apns.push`: the job outside serve reads the
+     * configuration itself and sends what is due. */
+    CU_ASSERT_EQUAL(orchard_store_device_token_update(d.udid, d.token, 32, d.magic, NULL, 0, 0,
+                                                      now_ms() / 1000), 0);
+    want(&d);
+    long n1 = standin_say(NULL);
+    const char *job[] = {"--config", cfg, "job", "run", "apns.push", NULL};
+    CU_ASSERT_EQUAL(mdmfx_run(job, NULL, &out, &err), 0);
+    CU_ASSERT_EQUAL(standin_say(NULL), n1 + 1);
+    CU_ASSERT(!queued(&d, NULL, NULL));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
     /* Usage errors: 2. */
     const char *usage[][6] = {{"--config", cfg, "push", NULL},
                               {"--config", cfg, "push", "--udid", NULL},
