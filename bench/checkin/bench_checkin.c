@@ -184,6 +184,22 @@ static int enroll_all(sim_mac *macs)
             return -1;
         }
     }
+    /* New Macs share a few RSA keys: each still gets its own certificate
+     * (what the server binds and checks), and the client skips a key
+     * generation per Mac, its dearest step. */
+    EVP_PKEY *keys[8] = {0};
+    for (int i = 0; i < opt.macs; i++) {
+        if (macs[i].mac->cert)
+            continue;
+        EVP_PKEY **k = &keys[i % 8];
+        if (!*k && orchard_scepc_rsa_key(k, 2048, NULL))
+            return -1;
+        EVP_PKEY_free(macs[i].mac->key);
+        EVP_PKEY_up_ref(*k);
+        macs[i].mac->key = *k;
+    }
+    for (int i = 0; i < 8; i++)
+        EVP_PKEY_free(keys[i]);
     enroll_pool p = {.macs = macs};
     pthread_mutex_init(&p.lock, NULL);
     pthread_t t[2];

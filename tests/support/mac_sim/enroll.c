@@ -22,9 +22,14 @@ static int scep_identity(orchard_macsim_mac *mac, orchard_macsim_http *h,
                                     macsim_http_insecure(h), error_msg);
     if (rc)
         return rc;
-    if ((rc = orchard_scepc_get_ca_cert(sh, &ca, error_msg)) ||
-        (rc = orchard_scepc_rsa_key(&key, prof->keysize, error_msg)))
+    if ((rc = orchard_scepc_get_ca_cert(sh, &ca, error_msg)))
         goto out;
+    if (mac->key && !mac->cert) { /* the caller's key (see orchard_macsim_enroll) */
+        key = mac->key;
+        EVP_PKEY_up_ref(key);
+    } else if ((rc = orchard_scepc_rsa_key(&key, prof->keysize, error_msg))) {
+        goto out;
+    }
     orchard_scepc_request_opts o = {
         .message_type = ORCHARD_SCEPC_PKCSREQ,
         .key = key,

@@ -190,7 +190,9 @@ int orchard_macsim_checkin(orchard_macsim_mac *mac, orchard_macsim_http *h, cons
 
 /**
  * Enroll `mac`: GET the profile at `enroll_url`, SCEP (GetCACert, PKCSReq
- * with the profile's challenge and subject), save the identity, then send
+ * with the profile's challenge and subject, for a fresh key of the profile's
+ * Keysize; or for mac->key when the caller set it and mac->cert is NULL, so a
+ * benchmark can skip hundreds of RSA key generations), save the identity, then send
  * Authenticate and TokenUpdate. 0 when both got 200. ORCHARD_EPROTO (an
  * HTTP status other than 200, with *status set when status is not NULL, or a
  * SCEP failure), ORCHARD_EINVAL (bad profile), ORCHARD_EIO.
