@@ -178,8 +178,9 @@ cat <<EOF
 
 \`bench/checkin/bench_checkin\` on the Mac simulator (\`tests/support/mac_sim\`):
 $MACS simulated Macs enroll through the profile and SCEP, then $CONNS keep-alive
-connections send signed requests (each with its Mdm-Signature, RSA-2048
-identities from orchard's SCEP CA) to \`orchard serve\` on SQLite for ${SECS} s per
+connections send signed requests (each with its Mdm-Signature; every Mac has
+its own certificate from orchard's SCEP CA, over eight shared RSA-2048 keys to
+spare the client key generation) to \`orchard serve\` on SQLite for ${SECS} s per
 row. Requests are signed before the clock starts (a Mac's TokenUpdate and Idle
 bodies do not change; the acknowledgements are signed for the command UUIDs
 the benchmark queues), so the client's RSA work stays off the clock. Measured
