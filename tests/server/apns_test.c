@@ -697,6 +697,46 @@ static void test_apns__bad_settings(void)
     CU_ASSERT_EQUAL(st.sent, 1);
 }
 
+/* What a device said at Authenticate lands in a header: a topic that would
+ * split it is never sent (recorded, not retried); no topic at all falls back
+ * to the certificate's. */
+static void test_apns__hostile_enrollment(void)
+{
+    NEED_STANDIN();
+    const char *topics[] = {"com.apple.mgmt.x\r\nX-Evil: 1", "has space", "tab\there",
+                            "caf\xc3\xa9"};
+    for (size_t i = 0; i <= G_N_ELEMENTS(topics); i++) {
+        device d;
+        enroll(&d);
+        g_autofree char *cert = g_strdup_printf("%064zx", 0xfeed00 + i);
+        const char *topic = i < G_N_ELEMENTS(topics) ? topics[i] : NULL;
+        orchard_device_auth a = {.udid = d.udid, .cert_sha256 = cert, .topic = topic};
+        CU_ASSERT_EQUAL_FATAL(orchard_store_device_authenticate(&a, now_ms() / 1000, NULL), 0);
+        CU_ASSERT_EQUAL_FATAL(orchard_store_device_token_update(d.udid, d.token, 32, d.magic,
+                                                                NULL, 0, 0, now_ms() / 1000), 0);
+        long n0 = standin_say(NULL);
+        want(&d);
+        orchard_apns_stats st = run_at(now_ms());
+        g_autoptr(GPtrArray) rec = recorded(d.token_hex);
+        g_autoptr(GPtrArray) mine = records_of(&d);
+        CU_ASSERT_EQUAL_FATAL(mine->len, 1);
+        orchard_push_record *r = mine->pdata[0];
+        if (topic) {
+            CU_ASSERT_EQUAL(st.refused, 1);
+            CU_ASSERT_EQUAL(standin_say(NULL), n0);
+            CU_ASSERT_EQUAL(rec->len, 0);
+            CU_ASSERT_EQUAL(r->status_code, 0);
+            CU_ASSERT_STRING_EQUAL(r->reason, "the topic is not a valid header value");
+            CU_ASSERT(!queued(&d, NULL, NULL));
+        } else {
+            CU_ASSERT_EQUAL(st.sent, 1);
+            CU_ASSERT_EQUAL_FATAL(rec->len, 1);
+            CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(rec->pdata[0], "topic")),
+                                   mdmfx_state.topic);
+        }
+    }
+}
+
 /* More due than one batch: the run goes on to the next batch, every device
  * gets exactly one push, all in one run. */
 static void test_apns__batches(void)
@@ -1114,6 +1154,7 @@ void apns_suite(void)
                       {"attempts_exhausted", test_apns__attempts_exhausted},
                       {"untrusted_standin", test_apns__untrusted_standin},
                       {"bad_settings", test_apns__bad_settings},
+                      {"hostile_enrollment", test_apns__hostile_enrollment},
                       {"batches", test_apns__batches},
                       {"api", test_apns__api},
                       {"command", test_apns__command},
