@@ -400,6 +400,7 @@ static void test_login__success(void)
     g_autoptr(orchard_user) who = NULL;
     CU_ASSERT_EQUAL(orchard_store_session_user(hash, g_get_real_time() / G_USEC_PER_SEC, &who),
                     0);
+    g_clear_pointer(&who, orchard_user_free);
     CU_ASSERT_EQUAL(orchard_store_session_user(token, g_get_real_time() / G_USEC_PER_SEC, &who),
                     ORCHARD_ENOTFOUND);
     json_decref(j);
