@@ -990,6 +990,18 @@ static void test_apns__command(void)
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
+    /* The apns_pushes table shows each outcome. */
+    g_autofree char *sql = g_strdup_printf("select status_code, reason, apns_id, sent_at from "
+                                           "apns_pushes where udid = '%s'", d.udid);
+    const char *query[] = {"--config", cfg, "query", sql, NULL};
+    CU_ASSERT_EQUAL(mdmfx_run(query, NULL, &out, &err), 0);
+    CU_ASSERT(out && strstr(out, "Unregistered") && strstr(out, "410") && strstr(out, "200"));
+    g_autoptr(GDateTime) today = g_date_time_new_now_utc();
+    g_autofree char *year = g_strdup_printf("%d-", g_date_time_get_year(today));
+    CU_ASSERT(out && strstr(out, year) && strstr(out, "Z"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
     /* `orchard job run apns.push`: the job outside serve reads the
      * configuration itself and sends what is due. */
     CU_ASSERT_EQUAL(orchard_store_device_token_update(d.udid, d.token, 32, d.magic, NULL, 0, 0,
