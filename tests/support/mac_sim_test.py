@@ -287,6 +287,22 @@ def test_until_empty_is_bounded(env):
     assert [e["commands"] for e in of(ev, "polled")] == [1, 0], ev
 
 
+def test_shared_keys(env):
+    state = os.path.join(env.tmp, "state-keys")
+    rc, ev, err = env.sim("enroll", "--url", env.enroll_url, "--state", state, "--first", "10",
+                          "--count", "4", "--keys", "2")
+    assert rc == 0, err
+    assert sorted(e["udid"] for e in of(ev, "enrolled")) == [udid(i) for i in range(10, 14)], ev
+
+    def read(i, name):
+        with open(os.path.join(state, "mac-%05d" % i, name)) as f:
+            return f.read()
+    assert read(10, "key.pem") == read(12, "key.pem") != read(11, "key.pem")
+    assert len({read(i, "cert.pem") for i in range(10, 14)}) == 4, "a certificate each"
+    rc, ev, err = env.sim("poll", "--state", state)
+    assert rc == 0 and len(of(ev, "polled")) == 4, (ev, err)
+
+
 def test_checkout(env):
     rc, ev, err = env.sim("checkin", "--state", env.mac_dir(2), "--message", "CheckOut")
     assert rc == 0, err
@@ -298,7 +314,7 @@ CASES = [test_enroll_three, test_show_is_what_was_kept, test_server_recorded_the
          test_enroll_again_is_the_same_mac, test_poll_nothing_queued,
          test_another_macs_identity_is_refused, test_no_and_bad_signatures_are_refused,
          test_bad_enrollment_token, test_commands_acknowledged, test_commands_error_and_notnow,
-         test_until_empty_is_bounded, test_checkout]
+         test_until_empty_is_bounded, test_shared_keys, test_checkout]
 
 
 def main():

@@ -3,7 +3,9 @@
  * the exit status is 0 only when every Mac got the HTTP statuses expected.
  *
  *   mac_sim enroll --url ENROLL_URL --state DIR [--count N] [--first I] [--seed S]
- *                  [--concurrency C]
+ *                  [--concurrency C] [--keys K]
+ *     (--keys K: the Macs share K RSA keys, each with its own certificate,
+ *     instead of a key generation each: many Macs in seconds)
  *   mac_sim poll --state DIR [--count N] [--answer ack|error|notnow]
  *                [--answer-for RequestType=ack|error|notnow]... [--until-empty]
  *                [--max-sessions M] [--pause-ms MS] [--concurrency C]
@@ -28,10 +30,11 @@
 #include <openssl/evp.h>
 
 #include "tests/support/mac_sim/mac_sim.h"
+#include "tests/support/scep_client.h"
 
 typedef struct {
     const char *cmd, *url, *state, *cacert, *message, *sign_as;
-    int insecure, count, first, concurrency, until_empty, max_sessions, expect, pause_ms;
+    int insecure, count, first, concurrency, until_empty, max_sessions, expect, pause_ms, keys;
     unsigned seed;
     orchard_macsim_sign_mode sign_mode;
     orchard_macsim_poll_opts poll;
@@ -116,6 +119,8 @@ static int report_error(const orchard_macsim_mac *mac, const char *what, char *e
 
 /* ---- enroll ------------------------------------------------------------------- */
 
+static EVP_PKEY *shared_keys[64];
+
 static int enroll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *h)
 {
     (void)slot;
@@ -132,6 +137,13 @@ static int enroll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *
     free(dir);
     if (rc)
         return report_error(NULL, "enroll", err);
+    if (opt.keys > 0) { /* --keys: one of the shared keys, a new certificate */
+        X509_free(mac->cert);
+        mac->cert = NULL;
+        EVP_PKEY_free(mac->key);
+        mac->key = shared_keys[index % (unsigned)opt.keys];
+        EVP_PKEY_up_ref(mac->key);
+    }
     long status = 0;
     rc = orchard_macsim_enroll(mac, h, opt.url, &status, &err);
     int failed = rc ? report_error(mac, "enroll", err) : 0;
@@ -154,8 +166,19 @@ static int cmd_enroll(void)
             return 1;
         }
     }
+    int rc = 0;
+    for (int i = 0; i < opt.keys && !rc; i++) {
+        char *err = NULL;
+        if ((rc = orchard_scepc_rsa_key(&shared_keys[i], 2048, &err))) {
+            fprintf(stderr, "mac_sim: %s\n", err);
+            free(err);
+        }
+    }
     pool p = {.n = (size_t)(opt.count < 0 ? 1 : opt.count), .job = enroll_job};
-    return run_pool(&p) ? 1 : 0;
+    rc = rc ? 1 : run_pool(&p) ? 1 : 0;
+    for (int i = 0; i < opt.keys; i++)
+        EVP_PKEY_free(shared_keys[i]);
+    return rc;
 }
 
 /* ---- poll ---------------------------------------------------------------------- */
@@ -287,7 +310,7 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: mac_sim enroll --url ENROLL_URL --state DIR [--count N] [--first I] [--seed S]\n"
-            "                      [--concurrency C]\n"
+            "                      [--concurrency C] [--keys K]\n"
             "       mac_sim poll --state DIR [--count N] [--answer ack|error|notnow]\n"
             "                    [--answer-for RequestType=ack|error|notnow]... [--until-empty]\n"
             "                    [--max-sessions M] [--pause-ms MS] [--concurrency C]\n"
@@ -334,7 +357,7 @@ static int parse_args(int argc, char **argv)
         {"no-signature", no_argument, 0, 'N'},     {"bad-signature", no_argument, 0, 'B'},
         {"expect", required_argument, 0, 'x'},     {"pause-ms", required_argument, 0, 'P'},
         {"cacert", required_argument, 0, 'C'},     {"insecure", no_argument, 0, 'k'},
-        {0, 0, 0, 0},
+        {"keys", required_argument, 0, 'K'},       {0, 0, 0, 0},
     };
     int c, v;
     optind = 2;
@@ -353,6 +376,7 @@ static int parse_args(int argc, char **argv)
         case 'f': if ((opt.first = int_arg(optarg, 1000000)) < 0) return -1; break;
         case 'c': if ((opt.concurrency = int_arg(optarg, 1024)) < 1) return -1; break;
         case 'M': if ((opt.max_sessions = int_arg(optarg, 100000)) < 1) return -1; break;
+        case 'K': if ((opt.keys = int_arg(optarg, 64)) < 0) return -1; break;
         case 'P': if ((opt.pause_ms = int_arg(optarg, 60000)) < 0) return -1; break;
         case 'x': if ((opt.expect = int_arg(optarg, 599)) < 100) return -1; break;
         case 'S':
