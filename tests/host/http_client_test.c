@@ -389,7 +389,7 @@ static void test_http_client__multiplexed_batch(void)
     NEED_STANDIN();
     orchard_http_client *c = push_client();
     orchard_http_call *calls = g_new0(orchard_http_call, BATCH);
-    unsigned long pushes0 = 0, conns0 = 0, pushes = 0, conns = 0;
+    unsigned long pushes0 = 0, conns0 = 0, pushes = 0, conns = 0, conns_first = 0;
     char id[64];
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -415,6 +415,10 @@ static void test_http_client__multiplexed_batch(void)
         CU_ASSERT_EQUAL(pushes - pushes0, (unsigned long)BATCH * (round + 1));
         /* Two at most, and no new ones for the second run. */
         CU_ASSERT(conns - conns0 >= 1 && conns - conns0 <= 2);
+        if (round == 0)
+            conns_first = conns;
+        else
+            CU_ASSERT_EQUAL(conns, conns_first);
     }
     for (size_t i = 0; i < BATCH; i++)
         orchard_http_call_reset(&calls[i]);

@@ -1,8 +1,9 @@
 /* orchard_http_client.so: the outbound HTTP/2 client the host loads on the
- * first http_client_open (host/http_client/). A client is one libcurl multi
- * handle whose few connections persist between runs (APNs takes rapid
- * reconnects for an attack) and a free list of easy handles that keep their
- * fixed options (TLS, timeouts, callbacks) from call to call. */
+ * first http_client_open (host/http_client/). A client is a few workers, each
+ * a libcurl multi handle with one connection per origin that persists
+ * between runs (APNs takes rapid reconnects for an attack) and a free list
+ * of easy handles that keep their fixed options (TLS, timeouts, callbacks)
+ * from call to call. */
 #include "host/http_client/module/hc_internal.h"
 
 #include <stdio.h>
@@ -12,16 +13,12 @@
 ORCHARD_EXPORT int orchard_http_client_module_entry(uint32_t version,
                                                     const orchard_http_client_module **out);
 
-/* Calls in flight per connection. libcurl's multi_perform walks every
- * transfer it holds, so a window far beyond what the connections carry
- * costs CPU without adding throughput. */
-#define HC_WINDOW_PER_CONNECTION 128
-
 /* An idle connection is reused for up to an hour (libcurl's default is
  * 118 s, which would reconnect a pusher that wakes every few minutes); TCP
  * keepalives hold NAT mappings open meanwhile. */
 #define HC_MAX_IDLE_SECONDS 3600L
 #define HC_KEEPALIVE_SECONDS 60L
+#define HC_UPLOAD_BUFFER 16384L
 
 static int set_blob(struct curl_blob *blob, char **copy, const char *pem)
 {
@@ -34,24 +31,47 @@ static int set_blob(struct curl_blob *blob, char **copy, const char *pem)
     return 0;
 }
 
+static void worker_clear(hc_worker *w)
+{
+    /* Every easy handle left the multi when its call finished. */
+    if (w->multi)
+        curl_multi_cleanup(w->multi);
+    for (size_t i = 0; i < w->n_slots; i++) {
+        curl_easy_cleanup(w->slots[i]->easy);
+        free(w->slots[i]->nodes);
+        free(w->slots[i]);
+    }
+    free(w->slots);
+}
+
 static void hc_close(orchard_http_client *c)
 {
     if (!c)
         return;
-    /* Every easy handle left the multi when its call finished. */
-    if (c->multi)
-        curl_multi_cleanup(c->multi);
-    for (size_t i = 0; i < c->n_slots; i++) {
-        curl_easy_cleanup(c->slots[i]->easy);
-        free(c->slots[i]->nodes);
-        free(c->slots[i]);
-    }
-    free(c->slots);
+    for (unsigned i = 0; c->workers && i < c->n_workers; i++)
+        worker_clear(&c->workers[i]);
+    free(c->workers);
     free(c->cert_pem);
     free(c->key_pem);
     free(c->ca_pem);
     pthread_mutex_destroy(&c->lock);
     free(c);
+}
+
+/* A multi handle that multiplexes on one connection per origin and keeps
+ * it between runs (it lives as long as the client). */
+static int worker_init(orchard_http_client *c, hc_worker *w)
+{
+    w->client = c;
+    w->window = HC_WINDOW_START;
+    if (!(w->multi = curl_multi_init()))
+        return ORCHARD_ENOMEM;
+    if (curl_multi_setopt(w->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK ||
+        curl_multi_setopt(w->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L) != CURLM_OK ||
+        curl_multi_setopt(w->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
+                          (long)HC_STREAMS_PER_CONNECTION) != CURLM_OK)
+        return ORCHARD_EIO;
+    return 0;
 }
 
 static int hc_open(const orchard_http_client_config *cfg, orchard_http_client **out, char *err,
@@ -61,7 +81,8 @@ static int hc_open(const orchard_http_client_config *cfg, orchard_http_client **
     int rc;
 
     *out = NULL;
-    if (!cfg || cfg->struct_size < sizeof *cfg || cfg->connections == 0) {
+    if (!cfg || cfg->struct_size < sizeof *cfg || cfg->connections == 0 ||
+        cfg->connections > HC_MAX_WORKERS) {
         snprintf(err, err_len, "the host speaks another version of the client module interface");
         return ORCHARD_EINVAL;
     }
@@ -76,18 +97,17 @@ static int hc_open(const orchard_http_client_config *cfg, orchard_http_client **
         goto nomem;
     c->timeout_ms = (long)cfg->timeout_ms;
     c->connect_timeout_ms = (long)cfg->connect_timeout_ms;
-    c->connections = cfg->connections;
-    c->window = (size_t)cfg->connections * HC_WINDOW_PER_CONNECTION;
-    if (!(c->multi = curl_multi_init()))
+    c->n_workers = cfg->connections;
+    if (!(c->workers = calloc(c->n_workers, sizeof *c->workers)))
         goto nomem;
-    if (curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) != CURLM_OK ||
-        curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->connections) !=
-            CURLM_OK ||
-        curl_multi_setopt(c->multi, CURLMOPT_MAX_CONCURRENT_STREAMS,
-                          (long)HC_STREAMS_PER_CONNECTION) != CURLM_OK) {
-        snprintf(err, err_len, "libcurl refuses HTTP/2 multiplexing (built without nghttp2?)");
-        hc_close(c);
-        return ORCHARD_EIO;
+    for (unsigned i = 0; i < c->n_workers; i++) {
+        if ((rc = worker_init(c, &c->workers[i])) != 0) {
+            snprintf(err, err_len, rc == ORCHARD_ENOMEM ? "out of memory"
+                                   : "libcurl refuses HTTP/2 multiplexing (built without "
+                                     "nghttp2?)");
+            hc_close(c);
+            return rc;
+        }
     }
     *out = c;
     return 0;
@@ -116,6 +136,11 @@ static int slot_setup(orchard_http_client *c, hc_slot *s)
     bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, HC_KEEPALIVE_SECONDS) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, HC_KEEPALIVE_SECONDS) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https,http") != CURLE_OK;
+    /* libcurl 7.88 mallocs and frees its upload buffer on every transfer:
+     * at the default 64 KiB each free makes glibc consolidate its heap, a
+     * fifth of a push's CPU. The smallest size avoids that (an APNs payload
+     * is at most 4 KiB, larger bodies just take more writes). */
+    bad |= curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, HC_UPLOAD_BUFFER) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, hc_on_body) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, s) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, hc_on_header) != CURLE_OK;
@@ -136,39 +161,39 @@ static int slot_setup(orchard_http_client *c, hc_slot *s)
     return bad ? ORCHARD_EIO : 0;
 }
 
-hc_slot *hc_slot_take(orchard_http_client *c)
+hc_slot *hc_slot_take(hc_worker *w)
 {
-    hc_slot *s = c->free_slots;
+    hc_slot *s = w->free_slots;
 
     if (s) {
-        c->free_slots = s->next_free;
+        w->free_slots = s->next_free;
         s->next_free = NULL;
         return s;
     }
-    if (c->n_slots == c->cap_slots) {
-        size_t cap = c->cap_slots ? c->cap_slots * 2 : 64;
-        hc_slot **grown = realloc(c->slots, cap * sizeof *grown);
+    if (w->n_slots == w->cap_slots) {
+        size_t cap = w->cap_slots ? w->cap_slots * 2 : 64;
+        hc_slot **grown = realloc(w->slots, cap * sizeof *grown);
         if (!grown)
             return NULL;
-        c->slots = grown;
-        c->cap_slots = cap;
+        w->slots = grown;
+        w->cap_slots = cap;
     }
     if (!(s = calloc(1, sizeof *s)))
         return NULL;
-    if (!(s->easy = curl_easy_init()) || slot_setup(c, s) != 0) {
+    if (!(s->easy = curl_easy_init()) || slot_setup(w->client, s) != 0) {
         curl_easy_cleanup(s->easy);
         free(s);
         return NULL;
     }
-    c->slots[c->n_slots++] = s;
+    w->slots[w->n_slots++] = s;
     return s;
 }
 
-void hc_slot_give(orchard_http_client *c, hc_slot *s)
+void hc_slot_give(hc_worker *w, hc_slot *s)
 {
     s->call = NULL;
-    s->next_free = c->free_slots;
-    c->free_slots = s;
+    s->next_free = w->free_slots;
+    w->free_slots = s;
 }
 
 static int run_locked(orchard_http_client *c, orchard_http_call *calls, size_t n, size_t stride)

@@ -8,6 +8,7 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 /* One easy handle and what a call needs beside it, reused from run to run
@@ -24,31 +25,53 @@ typedef struct hc_slot {
     int too_big;
 } hc_slot;
 
-struct orchard_http_client {
-    pthread_mutex_t lock;       /* one run at a time */
+/* One connection's worth of the client: a multi handle of its own, held to
+ * one connection per origin, and the slots it runs calls on. A run puts
+ * several workers on threads of their own (libcurl spends some 50 us of
+ * CPU per HTTP/2 request, so one thread alone tops out well below what two
+ * cores can push); each pulls the next call from the run's shared index. */
+typedef struct hc_worker {
+    orchard_http_client *client;
     CURLM *multi;
-    char *cert_pem, *key_pem, *ca_pem;
-    struct curl_blob cert, key, ca;
-    long timeout_ms, connect_timeout_ms;
-    unsigned connections;
-    size_t window;              /* calls in flight at most */
+    size_t window;              /* calls in flight at most; grows when the peer is slow */
     hc_slot *free_slots;
     hc_slot **slots;            /* every slot made, for close */
     size_t n_slots, cap_slots;
+    pthread_t thread;
+} hc_worker;
+
+struct orchard_http_client {
+    pthread_mutex_t lock;       /* one run at a time */
+    char *cert_pem, *key_pem, *ca_pem;
+    struct curl_blob cert, key, ca;
+    long timeout_ms, connect_timeout_ms;
+    hc_worker *workers;         /* one per connection */
+    unsigned n_workers;
+    /* the run in progress (set under lock, read by its workers) */
+    orchard_http_call *calls;
+    size_t n_calls, stride;
+    atomic_size_t next;         /* the next call a worker takes */
 };
 
 /** Streams per connection the client asks for (the server may allow fewer). */
 #define HC_STREAMS_PER_CONNECTION 1000
+/** Connections (so workers) per client at most, as the host allows. */
+#define HC_MAX_WORKERS 64
+/** A worker's first window; it doubles up to the streams of a connection
+ *  while the peer keeps it waiting with calls left to start. */
+#define HC_WINDOW_START 32
 
 /* ---- slots (hc_client.c) */
 
-/** An idle slot: from the free list, else a new handle with the client's
- *  fixed options. NULL when out of memory. */
-hc_slot *hc_slot_take(orchard_http_client *c);
-void hc_slot_give(orchard_http_client *c, hc_slot *s);
+/** An idle slot: from the worker's free list, else a new handle with the
+ *  client's fixed options. NULL when out of memory. */
+hc_slot *hc_slot_take(hc_worker *w);
+void hc_slot_give(hc_worker *w, hc_slot *s);
 
 /* ---- the run (hc_run.c) */
 
+/** Run the calls on as many workers as they fill; the caller's thread is
+ *  worker 0. Called under the client's lock. Returns 0. */
 int hc_run(orchard_http_client *c, orchard_http_call *calls, size_t n, size_t stride);
 /** libcurl's callbacks, set once per handle. */
 size_t hc_on_header(char *data, size_t size, size_t n, void *slot);

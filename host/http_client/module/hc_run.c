@@ -1,13 +1,14 @@
-/* One run of a client: the calls go into libcurl's multi handle a window at
- * a time (as one finishes the next starts, on the same reused easy handle),
- * libcurl multiplexes them as HTTP/2 streams on the client's connections,
- * and curl_multi_poll sleeps between events. Answers are collected straight
- * into the caller's call structs. */
+/* One run of a client: each worker takes calls from the run's shared index
+ * into its multi handle, a window at a time (as one finishes the next starts,
+ * on the same reused easy handle); libcurl multiplexes them as HTTP/2
+ * streams on the worker's connection, and curl_multi_poll sleeps between
+ * events. Answers are collected straight into the caller's call structs. */
 #include "host/http_client/module/hc_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DEFAULT_MAX_RESPONSE ((size_t)1 << 20)
 
@@ -171,9 +172,9 @@ static void fail_call(orchard_http_call *call, int result, const char *why)
 }
 
 /* Put `call` on a slot and into the multi handle; 0, or the call fails at once. */
-static int start(orchard_http_client *c, orchard_http_call *call)
+static int start(hc_worker *w, orchard_http_call *call)
 {
-    hc_slot *s = hc_slot_take(c);
+    hc_slot *s = hc_slot_take(w);
     CURL *e;
 
     call->result = 0;
@@ -194,10 +195,10 @@ static int start(orchard_http_client *c, orchard_http_call *call)
         curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->max_response) !=
             CURLE_OK ||
         set_headers(s, call) != 0 || set_method(e, call) != 0 ||
-        curl_multi_add_handle(c->multi, e) != CURLM_OK) {
+        curl_multi_add_handle(w->multi, e) != CURLM_OK) {
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, NULL);
         fail_call(call, ORCHARD_EIO, "libcurl refused the request (a malformed url?)");
-        hc_slot_give(c, s);
+        hc_slot_give(w, s);
         return ORCHARD_EIO;
     }
     return 0;
@@ -241,13 +242,13 @@ static void finish(hc_slot *s, CURLcode code)
 }
 
 /* Finished transfers back to the free list; how many there were. */
-static size_t reap(orchard_http_client *c)
+static size_t reap(hc_worker *w)
 {
     CURLMsg *msg;
     int left;
     size_t done = 0;
 
-    while ((msg = curl_multi_info_read(c->multi, &left)) != NULL) {
+    while ((msg = curl_multi_info_read(w->multi, &left)) != NULL) {
         hc_slot *s = NULL;
         CURL *e = msg->easy_handle;
         CURLcode code = msg->data.result;
@@ -255,32 +256,95 @@ static size_t reap(orchard_http_client *c)
             continue;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&s);
         finish(s, code);
-        curl_multi_remove_handle(c->multi, e);
-        hc_slot_give(c, s);
+        curl_multi_remove_handle(w->multi, e);
+        hc_slot_give(w, s);
         done++;
     }
     return done;
 }
 
-int hc_run(orchard_http_client *c, orchard_http_call *calls, size_t n, size_t stride)
+static int64_t now_us(void)
 {
-    size_t next = 0, in_flight = 0;
-    int running = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
-    while (next < n || in_flight > 0) {
-        while (next < n && in_flight < c->window) {
-            orchard_http_call *call = (orchard_http_call *)((char *)calls + next++ * stride);
-            if (start(c, call) == 0)
+/* The next call of the run, or NULL when all are taken. */
+static orchard_http_call *next_call(orchard_http_client *c)
+{
+    size_t i = atomic_fetch_add(&c->next, 1);
+    return i < c->n_calls ? (orchard_http_call *)((char *)c->calls + i * c->stride) : NULL;
+}
+
+/* A small window keeps libcurl's per-event work small (multi_perform walks
+ * every transfer it holds), which is what a nearby, fast peer needs; a
+ * distant one keeps the window full and the loop asleep, so the window
+ * doubles (up to a connection's streams) whenever a poll slept over 2 ms
+ * with calls still waiting to start. */
+static void worker_loop(hc_worker *w)
+{
+    orchard_http_client *c = w->client;
+    size_t in_flight = 0;
+    int taken_all = 0, running = 0;
+
+    for (;;) {
+        while (!taken_all && in_flight < w->window) {
+            orchard_http_call *call = next_call(c);
+            if (!call)
+                taken_all = 1;
+            else if (start(w, call) == 0)
                 in_flight++;
         }
-        if (!in_flight)
+        if (!in_flight) {
+            if (taken_all)
+                break;
             continue;
-        curl_multi_perform(c->multi, &running);
-        size_t done = reap(c);
+        }
+        curl_multi_perform(w->multi, &running);
+        size_t done = reap(w);
         in_flight -= done;
         /* Sleep only when nothing finished: otherwise start the next calls. */
-        if (!done && in_flight)
-            curl_multi_poll(c->multi, NULL, 0, 1000, NULL);
+        if (!done && in_flight) {
+            int64_t t0 = now_us();
+            curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
+            if (!taken_all && in_flight >= w->window && now_us() - t0 > 2000 &&
+                w->window < HC_STREAMS_PER_CONNECTION)
+                w->window = w->window * 2 < HC_STREAMS_PER_CONNECTION
+                                ? w->window * 2 : HC_STREAMS_PER_CONNECTION;
+        }
     }
+}
+
+static void *worker_main(void *arg)
+{
+    worker_loop(arg);
+    return NULL;
+}
+
+int hc_run(orchard_http_client *c, orchard_http_call *calls, size_t n, size_t stride)
+{
+    unsigned want;
+    int started[HC_MAX_WORKERS] = {0};
+
+    c->calls = calls;
+    c->n_calls = n;
+    c->stride = stride;
+    atomic_store(&c->next, 0);
+    /* Another worker (and its connection) only for calls the first one's
+     * window cannot hold. */
+    want = (unsigned)((n + c->workers[0].window - 1) / c->workers[0].window);
+    if (want > c->n_workers)
+        want = c->n_workers;
+    for (unsigned i = 1; i < want; i++) {
+        /* A thread that does not start leaves its share to the others. */
+        started[i] = pthread_create(&c->workers[i].thread, NULL, worker_main,
+                                    &c->workers[i]) == 0;
+    }
+    worker_loop(&c->workers[0]);
+    for (unsigned i = 1; i < want; i++)
+        if (started[i])
+            pthread_join(c->workers[i].thread, NULL);
+    c->calls = NULL;
     return 0;
 }
