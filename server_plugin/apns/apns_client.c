@@ -137,6 +137,11 @@ int orchard_apns_pusher_open(orchard_ctx *ctx, const orchard_mdm_config *cfg,
     if (!cfg || !cfg->apns_cert || !cfg->apns_key)
         return fail_why(ctx, why, ORCHARD_ENOTCONFIGURED, "APNs is not configured "
                         "(mdm.apple_apns_cert and mdm.apple_apns_key)");
+    /* MDM off with a certificate still set means it expired: Apple refuses
+     * it, and a refusal must not read as every device's token dying. */
+    if (!cfg->mdm_enabled)
+        return fail_why(ctx, why, ORCHARD_ENOTCONFIGURED, "MDM is off: %s",
+                        cfg->mdm_off_reason ? cfg->mdm_off_reason : "see `orchard config check`");
     orchard_apns_pusher *p = g_new0(orchard_apns_pusher, 1);
     p->host = h;
     p->default_topic = g_strdup(cfg->apns_topic);

@@ -697,6 +697,42 @@ static void test_apns__bad_settings(void)
     CU_ASSERT_EQUAL(st.sent, 1);
 }
 
+/* Serve with the fixtures' good configuration plus kv. */
+static void serve_with(const char *const *kv)
+{
+    orchard_mdm_config *cfg = NULL;
+    g_autofree char *err = NULL;
+    mdmfx_apply_config(kv);
+    CU_ASSERT_EQUAL_FATAL(orchard_mdm_config_load(orchard_server_host, &cfg, &err), 0);
+    orchard_serve_state_set(fx.ctx, cfg);
+}
+
+/* An expired APNs certificate turns MDM off: nothing is sent with it (Apple
+ * would refuse it, and that refusal must not kill every token). */
+static void test_apns__expired_certificate(void)
+{
+    NEED_STANDIN();
+    device d;
+    enroll(&d);
+    g_autofree char *expired = mdmfx_path("apns_expired.crt");
+    const char *kv[] = {"mdm.apple_apns_cert", expired, NULL};
+    serve_with(kv);
+    long n0 = standin_say(NULL);
+    want(&d);
+    orchard_apns_stats st = run_at(now_ms());
+    CU_ASSERT_EQUAL(st.retried, 1);
+    CU_ASSERT_EQUAL(standin_say(NULL), n0);
+    CU_ASSERT_EQUAL(token_valid(&d, NULL), 1);
+    g_autoptr(GPtrArray) mine = records_of(&d);
+    CU_ASSERT_EQUAL_FATAL(mine->len, 1);
+    CU_ASSERT(g_str_has_prefix(((orchard_push_record *)mine->pdata[0])->reason,
+                               "no APNs client: MDM is off"));
+    serve_with(NULL);
+    st = run_at(now_ms() + ORCHARD_APNS_BACKOFF_CAP_MS);
+    CU_ASSERT_EQUAL(st.sent, 1);
+    CU_ASSERT_EQUAL(standin_say(NULL), n0 + 1);
+}
+
 /* What a device said at Authenticate lands in a header: a topic that would
  * split it is never sent (recorded, not retried); no topic at all falls back
  * to the certificate's. */
@@ -1166,6 +1202,7 @@ void apns_suite(void)
                       {"attempts_exhausted", test_apns__attempts_exhausted},
                       {"untrusted_standin", test_apns__untrusted_standin},
                       {"bad_settings", test_apns__bad_settings},
+                      {"expired_certificate", test_apns__expired_certificate},
                       {"hostile_enrollment", test_apns__hostile_enrollment},
                       {"batches", test_apns__batches},
                       {"api", test_apns__api},
