@@ -303,6 +303,29 @@ def test_shared_keys(env):
     assert rc == 0 and len(of(ev, "polled")) == 4, (ev, err)
 
 
+def test_wake_on_push(env):
+    macs = {m["index"]: m for m in of(env.sim("show", "--state", env.state)[1], "mac")}
+    cmd = env.run_command("DeviceInformation", [udid(1)])
+    record = os.path.join(env.tmp, "pushes.jsonl")
+
+    def push(token, magic, status=200):
+        return json.dumps({"token": token, "topic": "com.apple.mgmt.dev.orchard",
+                           "push_type": "mdm", "mdm": magic, "status": status,
+                           "apns_id": "A-%d" % status}, separators=(",", ":"))
+    with open(record, "w") as f:  # as the APNs stand-in records pushes
+        f.write(push("ab" * 32, macs[1]["push_magic"]) + "\n")        # nobody's token
+        f.write(push(macs[0]["token"], macs[1]["push_magic"]) + "\n")  # another PushMagic
+        f.write(push(macs[1]["token"], macs[1]["push_magic"], 410) + "\n")  # APNs refused it
+        f.write(push(macs[1]["token"].upper(), macs[1]["push_magic"]) + "\n")
+    rc, ev, err = env.sim("wake", "--state", env.state, "--pushes", record, "--seconds", "2")
+    assert rc == 0, err
+    assert [(e["event"], e["udid"]) for e in ev if e["event"] in ("ignored", "pushed")] == \
+        [("ignored", udid(0)), ("pushed", udid(1))], ev
+    assert [(e["udid"], e["command_uuid"], e["status"]) for e in of(ev, "answered")] == \
+        [(udid(1), cmd, "Acknowledged")], ev
+    assert env.results(cmd)[udid(1)]["status"] == "Acknowledged"
+
+
 def test_checkout(env):
     rc, ev, err = env.sim("checkin", "--state", env.mac_dir(2), "--message", "CheckOut")
     assert rc == 0, err
@@ -314,7 +337,7 @@ CASES = [test_enroll_three, test_show_is_what_was_kept, test_server_recorded_the
          test_enroll_again_is_the_same_mac, test_poll_nothing_queued,
          test_another_macs_identity_is_refused, test_no_and_bad_signatures_are_refused,
          test_bad_enrollment_token, test_commands_acknowledged, test_commands_error_and_notnow,
-         test_until_empty_is_bounded, test_shared_keys, test_checkout]
+         test_until_empty_is_bounded, test_shared_keys, test_wake_on_push, test_checkout]
 
 
 def main():

@@ -16,6 +16,9 @@
  *                   [--sign-as MACDIR] [--no-signature] [--bad-signature]
  *                   [--expect STATUS] [--count N]
  *   mac_sim show --state DIR
+ *   mac_sim wake --state DIR --pushes RECORD [--seconds S] [poll's --answer options]
+ *     (poll each Mac when the APNs stand-in's --record file shows a push to
+ *     it with its PushMagic; S = 0, the default: until SIGINT/SIGTERM)
  * Common: --cacert PEM (trust for https), --insecure.
  * DIR is a state folder (one mac-NNNNN folder per Mac) or one Mac's folder. */
 #include <getopt.h>
@@ -30,10 +33,12 @@
 #include <openssl/evp.h>
 
 #include "tests/support/mac_sim/mac_sim.h"
+#include "tests/support/mac_sim/wake.h"
 #include "tests/support/scep_client.h"
 
 typedef struct {
-    const char *cmd, *url, *state, *cacert, *message, *sign_as;
+    const char *cmd, *url, *state, *cacert, *message, *sign_as, *pushes;
+    double seconds;
     int insecure, count, first, concurrency, until_empty, max_sessions, expect, pause_ms, keys;
     unsigned seed;
     orchard_macsim_sign_mode sign_mode;
@@ -290,6 +295,10 @@ static int cmd_loaded(void)
     size_t use = opt.count >= 0 && (size_t)opt.count < n ? (size_t)opt.count : n;
     if (opt.sign_as && !signer) {
         rc = 1;
+    } else if (strcmp(opt.cmd, "wake") == 0) {
+        rc = opt.pushes ? macsim_wake(macs, use, opt.pushes, opt.seconds, &opt.poll, opt.cacert,
+                                      opt.insecure)
+                        : (fprintf(stderr, "mac_sim wake: --pushes is required\n"), 2);
     } else if (strcmp(opt.cmd, "show") == 0) {
         for (size_t i = 0; i < use; i++)
             show(macs[i]);
@@ -317,6 +326,7 @@ static int usage(void)
             "       mac_sim checkin --state DIR --message TYPE [--sign-as MACDIR]\n"
             "                       [--no-signature] [--bad-signature] [--expect STATUS]\n"
             "       mac_sim show --state DIR\n"
+            "       mac_sim wake --state DIR --pushes RECORD [--seconds S] [--answer ...]\n"
             "common: --cacert PEM, --insecure\n");
     return 2;
 }
@@ -357,7 +367,8 @@ static int parse_args(int argc, char **argv)
         {"no-signature", no_argument, 0, 'N'},     {"bad-signature", no_argument, 0, 'B'},
         {"expect", required_argument, 0, 'x'},     {"pause-ms", required_argument, 0, 'P'},
         {"cacert", required_argument, 0, 'C'},     {"insecure", no_argument, 0, 'k'},
-        {"keys", required_argument, 0, 'K'},       {0, 0, 0, 0},
+        {"keys", required_argument, 0, 'K'},       {"pushes", required_argument, 0, 'p'},
+        {"seconds", required_argument, 0, 'T'},    {0, 0, 0, 0},
     };
     int c, v;
     optind = 2;
@@ -376,6 +387,8 @@ static int parse_args(int argc, char **argv)
         case 'f': if ((opt.first = int_arg(optarg, 1000000)) < 0) return -1; break;
         case 'c': if ((opt.concurrency = int_arg(optarg, 1024)) < 1) return -1; break;
         case 'M': if ((opt.max_sessions = int_arg(optarg, 100000)) < 1) return -1; break;
+        case 'p': opt.pushes = optarg; break;
+        case 'T': if ((opt.seconds = int_arg(optarg, 86400)) < 0) return -1; break;
         case 'K': if ((opt.keys = int_arg(optarg, 64)) < 0) return -1; break;
         case 'P': if ((opt.pause_ms = int_arg(optarg, 60000)) < 0) return -1; break;
         case 'x': if ((opt.expect = int_arg(optarg, 599)) < 100) return -1; break;
@@ -408,7 +421,8 @@ int main(int argc, char **argv)
     int rc;
     if (strcmp(opt.cmd, "enroll") == 0)
         rc = cmd_enroll();
-    else if (!strcmp(opt.cmd, "poll") || !strcmp(opt.cmd, "checkin") || !strcmp(opt.cmd, "show"))
+    else if (!strcmp(opt.cmd, "poll") || !strcmp(opt.cmd, "checkin") || !strcmp(opt.cmd, "show") ||
+             !strcmp(opt.cmd, "wake"))
         rc = cmd_loaded();
     else
         rc = usage();
