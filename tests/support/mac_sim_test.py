@@ -313,6 +313,8 @@ def test_wake_on_push(env):
                            "push_type": "mdm", "mdm": magic, "status": status,
                            "apns_id": "A-%d" % status}, separators=(",", ":"))
     with open(record, "w") as f:  # as the APNs stand-in records pushes
+        f.write("not json\n{}\n" + "x" * 20000 + "\n")                 # hostile lines
+        f.write('{"token": 5, "mdm": null, "status": "200"}\n')
         f.write(push("ab" * 32, macs[1]["push_magic"]) + "\n")        # nobody's token
         f.write(push(macs[0]["token"], macs[1]["push_magic"]) + "\n")  # another PushMagic
         f.write(push(macs[1]["token"], macs[1]["push_magic"], 410) + "\n")  # APNs refused it
