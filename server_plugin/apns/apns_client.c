@@ -5,12 +5,14 @@
 
 #include "server_plugin/server.h"
 
+#include <glib/gstdio.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* A CA bundle is a few certificates; anything bigger is not one. */
 #define CA_FILE_MAX (1024 * 1024)
@@ -113,6 +115,11 @@ static int read_settings(orchard_ctx *ctx, orchard_apns_pusher *p, int64_t *conn
     if (ca && *ca) {
         g_autoptr(GError) err = NULL;
         gsize len = 0;
+        GStatBuf sb;
+        /* Checked before reading: a path at a huge file (or a device) is a mistake. */
+        if (g_stat(ca, &sb) == 0 && (!S_ISREG(sb.st_mode) || sb.st_size > CA_FILE_MAX))
+            return fail_why(ctx, why, ORCHARD_EINVAL,
+                            "mdm.apple_apns_ca: %s is not a file under 1 MiB", ca);
         if (!g_file_get_contents(ca, &p->ca_pem, &len, &err))
             return fail_why(ctx, why, ORCHARD_EINVAL, "mdm.apple_apns_ca: %s", err->message);
         if (len == 0 || len > CA_FILE_MAX || !strstr(p->ca_pem, "-----BEGIN CERTIFICATE-----"))

@@ -669,10 +669,13 @@ static void test_apns__bad_settings(void)
     NEED_STANDIN();
     device d;
     enroll(&d);
+    g_autofree char *not_certs = mdmfx_path("apns.key"); /* PEM, but no certificate */
     const char *bad[][2] = {{"mdm.apple_apns_url", "ftp://example.com"},
                             {"mdm.apple_apns_connections", "0"},
                             {"mdm.apple_apns_connections", "65"},
-                            {"mdm.apple_apns_ca", "/nonexistent/ca.pem"}};
+                            {"mdm.apple_apns_ca", "/nonexistent/ca.pem"},
+                            {"mdm.apple_apns_ca", "/dev/zero"},
+                            {"mdm.apple_apns_ca", not_certs}};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         const char *keep = g_strcmp0(bad[i][0], "mdm.apple_apns_url") == 0 ? fx.url
                            : g_strcmp0(bad[i][0], "mdm.apple_apns_ca") == 0 ? fx.ca : NULL;
