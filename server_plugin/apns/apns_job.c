@@ -128,23 +128,25 @@ static int push_batch(orchard_ctx *ctx, GPtrArray *due, gint64 now_ms, orchard_a
     orchard_push_due **rows = g_new0(orchard_push_due *, n);
     orchard_apns_pusher *pusher = NULL;
     g_autofree char *why = NULL;
-    size_t k = 0;
-    int rc = 0;
+    size_t k = 0, dropped = 0;
+    int rc = 0, open_rc = 0;
 
+    /* Rows without a usable token go at the end of o, settled with the rest. */
     for (guint i = 0; i < n; i++) {
         orchard_push_due *d = due->pdata[i];
         if (!d->token_hex) {
-            st->dropped++;
-            orchard_store_push_done(d->udid);
+            o[n - 1 - dropped++] = (orchard_push_outcome){
+                .udid = d->udid, .next = ORCHARD_PUSH_DROP, .due_ms = d->due_ms};
             continue;
         }
         rows[k] = d;
         t[k++] = (orchard_apns_target){d->udid, d->token_hex, d->push_magic, d->topic};
     }
+    st->dropped += dropped;
     if (k == 0)
-        goto done;
+        goto settle;
     g_mutex_lock(&job_state.lock);
-    int open_rc = job_pusher(ctx, &pusher, &why);
+    open_rc = job_pusher(ctx, &pusher, &why);
     if (open_rc == 0)
         orchard_apns_send(pusher, t, k, r); /* a refusal is in r as RETRY */
     g_mutex_unlock(&job_state.lock);
@@ -161,8 +163,9 @@ static int push_batch(orchard_ctx *ctx, GPtrArray *due, gint64 now_ms, orchard_a
     }
     for (size_t i = 0; i < k; i++)
         settle(rows[i], &r[i], now_ms, &o[i], reasons[i], sizeof reasons[i], st);
-    rc = orchard_store_push_settle(o, k);
-done:
+settle:
+    /* o: the k pushed rows, then the dropped ones (k + dropped == n). */
+    rc = orchard_store_push_settle(o, n);
     g_free(rows);
     g_free(reasons);
     g_free(o);

@@ -172,7 +172,9 @@ int orchard_store_push_record(const char *udid, const char *apns_id, int status,
 
 static gint64 settle_one(orchard_store_tx *tx, const orchard_push_outcome *o)
 {
-    gint64 r = insert_record(tx, o->udid, o->apns_id, o->status, o->reason, o->sent_ms);
+    gint64 r = o->next == ORCHARD_PUSH_DROP
+                   ? 0
+                   : insert_record(tx, o->udid, o->apns_id, o->status, o->reason, o->sent_ms);
     if (r < 0)
         return r;
     if (o->next == ORCHARD_PUSH_RETRY)

@@ -43,7 +43,8 @@ int orchard_store_push_record(const char *udid, const char *apns_id, int status,
 /** What becomes of a device's queue row after one push (orchard_store_push_settle). */
 typedef enum orchard_push_next {
     ORCHARD_PUSH_DONE = 0,  /* delete the row */
-    ORCHARD_PUSH_RETRY = 1  /* attempts + 1, next attempt at next_ms */
+    ORCHARD_PUSH_RETRY = 1, /* attempts + 1, next attempt at next_ms */
+    ORCHARD_PUSH_DROP = 2   /* delete the row without a record: nothing was sent */
 } orchard_push_next;
 
 /** One push's outcome, to record and settle. Strings borrowed. */

@@ -465,6 +465,12 @@ static void test_apns__store_coalesce(void)
     orchard_apns_stats st = run_at(10);
     CU_ASSERT_EQUAL(st.dropped, 1);
     CU_ASSERT_EQUAL(st.sent, 0);
+    /* Gone from the queue, and no push recorded: nothing was sent. */
+    device g = {0};
+    g_strlcpy(g.udid, ghost, sizeof g.udid);
+    CU_ASSERT(!queued(&g, NULL, NULL));
+    g_autoptr(GPtrArray) none = records_of(&g);
+    CU_ASSERT_EQUAL(none->len, 0);
 }
 
 /* ---- against the stand-in --------------------------------------------------------- */
