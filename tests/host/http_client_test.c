@@ -645,6 +645,125 @@ static void test_http_client__timeout(void)
     close(fd);
 }
 
+
+/* ---- a hostile HTTP/1.1 peer: answers one connection with canned bytes */
+
+typedef struct {
+    int fd;
+    const char *answer;
+    GThread *thread;
+} canned;
+
+static gpointer canned_main(gpointer p)
+{
+    canned *c = p;
+    int conn = accept(c->fd, NULL, NULL);
+    char buf[4096];
+
+    if (conn < 0)
+        return NULL;
+    /* At once, before the request: a TLS client waits for the server to
+     * speak, and an HTTP client reads what is there after sending. */
+    if (write(conn, c->answer, strlen(c->answer)) < 0)
+        perror("canned write");
+    shutdown(conn, SHUT_WR);
+    while (read(conn, buf, sizeof buf) > 0) /* until the client closes */
+        ;
+    close(conn);
+    return NULL;
+}
+
+/* Listen, answer the first connection with `answer`; the URL to ask. */
+static char *canned_start(canned *c, const char *answer, const char *scheme)
+{
+    unsigned port = closed_port(1, &c->fd);
+    c->answer = answer;
+    c->thread = g_thread_new("canned", canned_main, c);
+    return g_strdup_printf("%s://127.0.0.1:%u/x", scheme, port);
+}
+
+static void canned_finish(canned *c)
+{
+    shutdown(c->fd, SHUT_RDWR); /* wakes accept if nobody came */
+    g_thread_join(c->thread);
+    close(c->fd);
+}
+
+/* One GET to a canned answer; the call is left for the caller to check. */
+static void canned_call(const char *answer, const char *scheme, size_t max_response,
+                        orchard_http_call *call)
+{
+    canned peer;
+    orchard_http_client *c = open_client(NULL, NULL, server_pem, 3000);
+    g_autofree char *url = canned_start(&peer, answer, scheme);
+
+    *call = (orchard_http_call){ORCHARD_STRUCT_HEADER(orchard_http_call), .method = "GET",
+                                .url = NULL, .max_response = max_response};
+    call->url = url;
+    CU_ASSERT_EQUAL(orchard_http_client_run(c, call, 1), 0);
+    call->url = NULL; /* url is freed on return */
+    orchard_http_client_close(c);
+    canned_finish(&peer);
+}
+
+static void test_http_client__hostile_answers(void)
+{
+    orchard_http_call call;
+
+    /* Not TLS at all on an https URL. */
+    canned_call("garbage, not a TLS record\r\n\r\n", "https", 0, &call);
+    CU_ASSERT_EQUAL(call.result, ORCHARD_EIO);
+    CU_ASSERT_EQUAL(call.status, 0);
+    CU_ASSERT(call.error[0] != '\0');
+    orchard_http_call_reset(&call);
+
+    /* Not HTTP. */
+    canned_call("SMTP ready\r\n\r\n", "http", 0, &call);
+    CU_ASSERT_EQUAL(call.result, ORCHARD_EIO);
+    CU_ASSERT_PTR_NULL(call.response_headers);
+    orchard_http_call_reset(&call);
+
+    /* Truncated: the body stops short of its Content-Length. */
+    canned_call("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort", "http", 0, &call);
+    CU_ASSERT_EQUAL(call.result, ORCHARD_EIO);
+    CU_ASSERT_PTR_NULL(call.response_body);
+    orchard_http_call_reset(&call);
+
+    /* A declared length over the cap: refused before the body is read. */
+    canned_call("HTTP/1.1 200 OK\r\nContent-Length: 4096\r\n\r\nabc", "http", 100, &call);
+    CU_ASSERT_EQUAL(call.result, ORCHARD_ETOOBIG);
+    CU_ASSERT_EQUAL(call.status, 200);
+    CU_ASSERT_PTR_NULL(call.response_body);
+    orchard_http_call_reset(&call);
+
+    /* No length, streamed past the cap until the peer closes. */
+    canned_call("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+                "0123456789012345678901234567890123456789", "http", 16, &call);
+    CU_ASSERT_EQUAL(call.result, ORCHARD_ETOOBIG);
+    orchard_http_call_reset(&call);
+
+    /* A header line without a colon: libcurl calls the answer broken. */
+    canned_call("HTTP/1.1 200 OK\r\nnot a header\r\nContent-Length: 2\r\n\r\nok", "http", 0,
+                &call);
+    CU_ASSERT_EQUAL(call.result, ORCHARD_EIO);
+    CU_ASSERT_PTR_NULL(call.response_headers);
+    orchard_http_call_reset(&call);
+
+    /* A 100 Continue first: only the final answer's headers, names lower
+     * case, values trimmed. */
+    canned_call("HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+                "HTTP/1.1 201 Created\r\nX-UPPER:   Value  \r\n"
+                "Content-Length: 2\r\n\r\nok", "http", 0, &call);
+    CU_ASSERT_EQUAL(call.result, 0);
+    CU_ASSERT_EQUAL(call.status, 201);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(call.response_headers);
+    CU_ASSERT_PTR_NULL(strstr(call.response_headers, "x-interim"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(call.response_headers, "x-upper: Value\n"));
+    CU_ASSERT_EQUAL(call.response_len, 2);
+    CU_ASSERT_STRING_EQUAL((char *)call.response_body, "ok");
+    orchard_http_call_reset(&call);
+}
+
 void http_client_suite(void)
 {
     ORCHARD_ADD_SUITE("http_client", suite_init, suite_cleanup,
@@ -654,6 +773,7 @@ void http_client_suite(void)
                       {"header_block", test_http_client__header_block},
                       {"connection_refused", test_http_client__connection_refused},
                       {"timeout", test_http_client__timeout},
+                      {"hostile_answers", test_http_client__hostile_answers},
                       {"multiplexed_batch", test_http_client__multiplexed_batch},
                       {"client_cert_required", test_http_client__client_cert_required},
                       {"ca_replaces_trust", test_http_client__ca_replaces_trust},
