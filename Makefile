@@ -30,7 +30,7 @@ run: build
 		&& printf '%s\n' "$$t" | tail -n 1 > $(DEV)/enroll-token; }
 	@echo "enrollment profile: http://127.0.0.1:8080/api/mdm/apple/enroll?token=$$(cat $(DEV)/enroll-token)"
 	@echo "query the server's state: $(BUILD)/orchard query --config $(DEV)/orchard.yml \"select * from mdm_enrollments\""
-	@echo "simulated Macs: $(BUILD)/tests/support/mac_sim enroll --url http://127.0.0.1:8080/api/mdm/apple/enroll?token=$$(cat $(DEV)/enroll-token) --state $(DEV)/macs --count 3"
+	@echo "simulated Macs: $(BUILD)/tests/support/mac_sim/mac_sim enroll --url http://127.0.0.1:8080/api/mdm/apple/enroll?token=$$(cat $(DEV)/enroll-token) --state $(DEV)/macs --count 3"
 	@exec sh scripts/run_dev.sh $(BUILD) $(DEV)
 
 test: build
