@@ -296,10 +296,10 @@ static void enroll(const char *udid, const device *d)
 
 static void queue_cmd(const char *uuid, const char *udid, gint64 at_us)
 {
-    g_autofree char *cmd = plist_doc(g_strdup_printf("<key>CommandUUID</key><string>%s</string>"
-                                                     "<key>Command</key><dict><key>RequestType"
-                                                     "</key><string>ProfileList</string></dict>",
-                                                     uuid));
+    g_autofree char *inner = g_strdup_printf("<key>CommandUUID</key><string>%s</string>"
+                                             "<key>Command</key><dict><key>RequestType</key>"
+                                             "<string>ProfileList</string></dict>", uuid);
+    g_autofree char *cmd = plist_doc(inner);
     const char *udids[] = {udid};
     CU_ASSERT_EQUAL(orchard_store_command_enqueue(uuid, "ProfileList", cmd, strlen(cmd), "t",
                                                   udids, 1, at_us, NULL), 0);
