@@ -129,6 +129,9 @@ static int check_cert(X509 *ca, X509 *cert, gint64 now, char **why)
     }
     X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
     X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx), (time_t)now);
+    /* The SCEP CA is the anchor even when it is itself issued by another CA
+     * (an operator's intermediate): trust stops at it. */
+    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
     ok = X509_verify_cert(ctx);
     if (ok != 1) {
         int err = X509_STORE_CTX_get_error(ctx);
