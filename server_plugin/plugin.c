@@ -50,7 +50,6 @@ static const orchard_route *const routes[] = {
     &orchard_route_enroll,
     &orchard_route_mdm_apple,
     &orchard_route_checkin,
-    &orchard_route_checkin,
     &orchard_route_commands_run_latest,
     &orchard_route_commands_run_v1,
     &orchard_route_commands_results_latest,

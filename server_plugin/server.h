@@ -42,10 +42,6 @@ extern const orchard_route orchard_route_mdm_apple;
 /** PUT/POST /mdm/apple/mdm: check-ins and command reports (checkin_route.c). */
 extern const orchard_route orchard_route_checkin;
 
-/* checkin/ */
-/** PUT/POST /mdm/apple/mdm: check-ins and command reports (checkin_route.c). */
-extern const orchard_route orchard_route_checkin;
-
 /* commands/: the admin API's commands routes (commands_api.c) */
 extern const orchard_route orchard_route_commands_run_latest;
 extern const orchard_route orchard_route_commands_run_v1;
