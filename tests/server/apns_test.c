@@ -4,331 +4,34 @@
  * TokenUpdate, retries with backoff and their end, an untrusted stand-in;
  * the outcome rules and APNs' error bodies alone (hostile ones too); the
  * push API's handler through a fake request; `orchard push` as the real
- * binary. The job runs in process with the test's own clock. */
-#include "server_plugin/apns/apns.h"
+ * binary. The job runs in process with the test's own clock; the stand-in
+ * and the helpers are apns_fixture.c's. */
+#include "tests/server/apns_fixture.h"
+
 #include "server_plugin/api/api.h"
-#include "server_plugin/config/mdm_config.h"
-#include "server_plugin/serve/serve_state.h"
+#include "server_plugin/apns/apns.h"
 #include "server_plugin/server.h"
-#include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_pushes.h"
-#include "host/plugins/plugin_ctx.h"
-#include "host/plugins/registry.h"
-#include "host/settings.h"
-#include "host/store/store.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/suites.h"
 
 #include <CUnit/CUnit.h>
-#include <curl/curl.h>
 #include <glib.h>
 #include <jansson.h>
 #include <math.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define STANDIN_BIN BUILD_DIR "/tests/support/apns_standin"
 #define WEEK_S (7 * 24 * 3600)
+#define NEED_STANDIN() CU_ASSERT_FATAL(apnsfx.ready)
 
-static struct {
-    orchard_ctx *ctx;           /* the server plugin's context */
-    orchard_ctx *settings_owner; /* set when this suite declared the plugin's keys */
-    char *store;
-    char *ca;                   /* the stand-in's CA (mdm.apple_apns_ca) */
-    char *record;
-    char *url;
-    GPid pid;
-    int in, out;                /* the stand-in's stdin and stdout */
-    int ready;
-    int serial;                 /* makes UDIDs, tokens and certificate hashes unique */
-} fx;
-
-/* ---- the stand-in ---------------------------------------------------------- */
-
-static int sh(const char *cmd)
-{
-    const char *argv[] = {"sh", "-c", cmd, NULL};
-    int rc = mdmfx_spawn(mdmfx_state.dir, NULL, NULL, argv);
-    if (rc)
-        fprintf(stderr, "apns: `%s` failed\n", cmd);
-    return rc;
-}
-
-/* One line of the stand-in's stdout (10 s at most); g_free, NULL on EOF or timeout. */
-static char *standin_line(void)
-{
-    GString *s = g_string_new(NULL);
-    gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-    char c;
-    while (g_get_monotonic_time() < end) {
-        struct pollfd p = {.fd = fx.out, .events = POLLIN};
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        if (read(fx.out, &c, 1) != 1)
-            break;
-        if (c == '\n')
-            return g_string_free(s, FALSE);
-        g_string_append_c(s, c);
-    }
-    g_string_free(s, TRUE);
-    return NULL;
-}
-
-/* Send a control line, then `stats`, whose answer proves the line was read;
- * returns the pushes the stand-in has answered so far (-1 when it did not say). */
-static long standin_say(const char *line)
-{
-    g_autofree char *text = g_strdup_printf("%s%sstats\n", line ? line : "", line ? "\n" : "");
-    if (write(fx.in, text, strlen(text)) != (ssize_t)strlen(text))
-        return -1;
-    g_autofree char *answer = standin_line();
-    long pushes = -1;
-    if (!answer || sscanf(answer, "pushes %ld", &pushes) != 1)
-        fprintf(stderr, "\n  stand-in said: %s\n", answer ? answer : "(nothing)");
-    return pushes;
-}
-
-static int standin_start(void)
-{
-    g_autofree char *srv_crt = mdmfx_path("standin.crt");
-    g_autofree char *srv_key = mdmfx_path("standin.key");
-    g_autofree char *client_ca = mdmfx_path("apple_ca.crt");
-    const char *argv[] = {STANDIN_BIN, "--cert", srv_crt, "--key", srv_key, "--client-ca",
-                          client_ca, "--topic", mdmfx_state.topic, "--listen", "127.0.0.1:0",
-                          "--record", fx.record, NULL};
-    g_autoptr(GError) err = NULL;
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                  &fx.pid, &fx.in, &fx.out, NULL, &err)) {
-        fprintf(stderr, "apns: cannot start %s: %s\n", STANDIN_BIN, err->message);
-        return -1;
-    }
-    g_autofree char *line = standin_line();
-    if (!line || !g_str_has_prefix(line, "listening https://")) {
-        fprintf(stderr, "apns: the stand-in said %s\n", line ? line : "nothing");
-        return -1;
-    }
-    fx.url = g_strdup(line + strlen("listening "));
-    return 0;
-}
-
-static void standin_stop(void)
-{
-    if (fx.pid) {
-        kill(fx.pid, SIGTERM);
-        waitpid(fx.pid, NULL, 0);
-        g_spawn_close_pid(fx.pid);
-        fx.pid = 0;
-    }
-    if (fx.in > 0)
-        close(fx.in);
-    if (fx.out > 0)
-        close(fx.out);
-    fx.in = fx.out = -1;
-}
-
-/* The record's lines for `token` (json_t *, decref'd by the array). */
-static GPtrArray *recorded(const char *token)
-{
-    GPtrArray *out = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
-    g_autofree char *text = NULL;
-    if (!g_file_get_contents(fx.record, &text, NULL, NULL))
-        return out;
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (size_t i = 0; lines[i]; i++) {
-        json_t *j = *lines[i] ? json_loads(lines[i], 0, NULL) : NULL;
-        if (j && g_strcmp0(json_string_value(json_object_get(j, "token")), token) == 0)
-            g_ptr_array_add(out, j);
-        else
-            json_decref(j);
-    }
-    return out;
-}
-
-/* ---- suite ------------------------------------------------------------------ */
-
-static void set(const char *key, const char *value)
-{
-    CU_ASSERT_EQUAL(orchard_settings_override(NULL, key, value), 0);
-}
-
-static int suite_init(void)
-{
-    memset(&fx, 0, sizeof fx);
-    fx.in = fx.out = -1;
-    if (mdmfx_setup())
-        return -1;
-    orchard_server_host = orchard_host_api_get();
-    if (!orchard_settings_find("mdm.apple_apns_url", NULL)) {
-        g_autofree char *err = NULL;
-        fx.settings_owner = orchard_ctx_new(NULL);
-        if (orchard_settings_add_owner(fx.settings_owner, orchard_mdm_settings,
-                                       ORCHARD_MDM_N_SETTINGS, &err)) {
-            fprintf(stderr, "apns: %s\n", err);
-            return -1;
-        }
-    }
-    /* The stand-in's own CA and server certificate, for 127.0.0.1. */
-    if (sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout standin_ca.key -subj "
-           "'/CN=apns stand-in CA' -days 2 -out standin_ca.crt 2>/dev/null && "
-           "openssl req -newkey rsa:2048 -nodes -keyout standin.key -subj '/CN=127.0.0.1' "
-           "-out standin.csr 2>/dev/null && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n"
-           "extendedKeyUsage=serverAuth\\n' > standin.ext && openssl x509 -req -in standin.csr "
-           "-CA standin_ca.crt -CAkey standin_ca.key -CAcreateserial -days 2 -extfile "
-           "standin.ext -out standin.crt 2>/dev/null"))
-        return -1;
-    fx.ca = mdmfx_path("standin_ca.crt");
-    fx.record = mdmfx_path("record.jsonl");
-    fx.store = mdmfx_path("apns.db");
-    if (standin_start())
-        return -1;
-
-    g_autofree char *err = NULL;
-    fx.ctx = orchard_ctx_new(NULL);
-    orchard_server_init(fx.ctx);
-    if (orchard_store_open(fx.store, &err) || orchard_server_store_migrate()) {
-        fprintf(stderr, "apns: store: %s\n", err ? err : "migrations failed");
-        return -1;
-    }
-    orchard_mdm_config *cfg = NULL;
-    mdmfx_apply_config(NULL);
-    if (orchard_mdm_config_load(orchard_server_host, &cfg, &err)) {
-        fprintf(stderr, "apns: config: %s\n", err);
-        return -1;
-    }
-    orchard_serve_state_set(fx.ctx, cfg);
-    orchard_settings_override(NULL, "mdm.apple_apns_url", fx.url);
-    orchard_settings_override(NULL, "mdm.apple_apns_ca", fx.ca);
-    fx.ready = 1;
-    return 0;
-}
-
-static int suite_cleanup(void)
-{
-    standin_stop();
-    orchard_settings_override(NULL, "mdm.apple_apns_url", NULL);
-    orchard_settings_override(NULL, "mdm.apple_apns_ca", NULL);
-    if (fx.ctx) {
-        orchard_serve_state_set(fx.ctx, NULL);
-        orchard_server_deinit(fx.ctx);
-        g_clear_pointer(&fx.ctx, g_free);
-    }
-    orchard_store_close();
-    if (fx.settings_owner) {
-        orchard_settings_forget_owner(fx.settings_owner);
-        g_clear_pointer(&fx.settings_owner, g_free);
-    }
-    g_clear_pointer(&fx.ca, g_free);
-    g_clear_pointer(&fx.record, g_free);
-    g_clear_pointer(&fx.store, g_free);
-    g_clear_pointer(&fx.url, g_free);
-    mdmfx_apply_config(NULL);
-    return mdmfx_teardown();
-}
-
-#define NEED_STANDIN() CU_ASSERT_FATAL(fx.ready)
-
-/* ---- devices ---------------------------------------------------------------- */
-
-typedef struct {
-    char udid[64];
-    char token_hex[65];
-    unsigned char token[32];
-    char magic[64];
-} device;
-
-static gint64 now_ms(void) { return g_get_real_time() / 1000; }
-
-/* Authenticate + TokenUpdate a fresh device, as the check-in flow does. */
-static void enroll(device *d)
-{
-    int n = ++fx.serial;
-    g_snprintf(d->udid, sizeof d->udid, "0000FE00-APNS-TEST-%04d", n);
-    g_snprintf(d->magic, sizeof d->magic, "magic-%d-\"quoted\"\\", n);
-    g_autofree char *seed = g_strdup_printf("token %d", n);
-    gsize len = sizeof d->token;
-    GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-    g_checksum_update(c, (const guchar *)seed, -1);
-    g_checksum_get_digest(c, d->token, &len);
-    g_checksum_free(c);
-    for (size_t i = 0; i < 32; i++)
-        g_snprintf(d->token_hex + 2 * i, 3, "%02x", d->token[i]);
-    g_autofree char *cert = g_compute_checksum_for_string(G_CHECKSUM_SHA256, d->udid, -1);
-    orchard_device_auth a = {.udid = d->udid, .cert_sha256 = cert, .serial_number = "C02TEST",
-                             .model = "Mac14,2", .product_name = "Mac14,2", .os_version = "14.4",
-                             .build_version = "23E214", .device_name = "test mac",
-                             .topic = mdmfx_state.topic};
-    gint64 now = now_ms() / 1000;
-    CU_ASSERT_EQUAL_FATAL(orchard_store_device_authenticate(&a, now, NULL), 0);
-    CU_ASSERT_EQUAL_FATAL(orchard_store_device_token_update(d->udid, d->token, 32, d->magic, NULL,
-                                                            0, 0, now), 0);
-}
-
-static void want(const device *d)
-{
-    const char *u = d->udid;
-    CU_ASSERT_EQUAL(orchard_apns_push(fx.ctx, &u, 1), 0);
-}
-
-static orchard_apns_stats run_at(gint64 at_ms)
-{
-    orchard_apns_stats st;
-    CU_ASSERT_EQUAL(orchard_apns_run(fx.ctx, at_ms, &st), 0);
-    return st;
-}
-
-static int token_valid(const device *d, char **reason)
-{
-    orchard_device *dev = NULL;
-    CU_ASSERT_EQUAL_FATAL(orchard_store_device_get(d->udid, &dev), 0);
-    int v = dev->push_token_valid;
-    if (reason)
-        *reason = g_strdup(dev->push_invalid_reason);
-    orchard_device_free(dev);
-    return v;
-}
-
-/* The device's queue row: 1 and its attempts and next_attempt_at, or 0. */
-static int queued(const device *d, gint64 *attempts, gint64 *next)
-{
-    const orchard_host_api *h = orchard_host_api_get();
-    orchard_store_tx *tx = NULL;
-    orchard_stmt *st = NULL;
-    int found = 0;
-    CU_ASSERT_FATAL(h->store_begin(&tx, 0) == 0);
-    CU_ASSERT_FATAL(h->stmt_prepare(tx, "SELECT attempts, next_attempt_at FROM apns_push_queue "
-                                        "WHERE udid = ?", &st) == 0);
-    h->stmt_bind_text(st, 1, d->udid);
-    if (h->stmt_step(st) == 1) {
-        found = 1;
-        if (attempts)
-            *attempts = h->stmt_column_int(st, 0);
-        if (next)
-            *next = h->stmt_column_int(st, 1);
-    }
-    h->stmt_finish(st);
-    h->store_rollback(tx);
-    return found;
-}
-
-/* The device's recorded outcomes, oldest first (orchard_push_record *). */
-static GPtrArray *records_of(const device *d)
-{
-    GPtrArray *all = NULL, *mine = g_ptr_array_new_with_free_func(
-                                       (GDestroyNotify)orchard_push_record_free);
-    CU_ASSERT_EQUAL_FATAL(orchard_store_push_list(0, &all), 0);
-    for (guint i = all->len; i > 0; i--) {
-        orchard_push_record *r = all->pdata[i - 1];
-        if (strcmp(r->udid, d->udid) == 0)
-            g_ptr_array_add(mine, g_steal_pointer(&all->pdata[i - 1]));
-    }
-    g_ptr_array_unref(all);
-    return mine;
-}
+typedef apnsfx_device device;
+typedef apnsfx_resp fake_resp;
 
 /* ---- outcome rules and error bodies alone ------------------------------------ */
 
@@ -421,11 +124,11 @@ static void test_apns__reason_hostile(void)
 static void test_apns__store_coalesce(void)
 {
     device d;
-    enroll(&d);
+    apnsfx_enroll(&d);
     for (int i = 0; i < 3; i++)
-        want(&d);
+        apnsfx_want(&d);
     GPtrArray *due = NULL;
-    CU_ASSERT_EQUAL_FATAL(orchard_store_push_due(now_ms() + 1000, 1000, &due), 0);
+    CU_ASSERT_EQUAL_FATAL(orchard_store_push_due(apnsfx_now_ms() + 1000, 1000, &due), 0);
     int mine = 0;
     for (guint i = 0; i < due->len; i++) {
         orchard_push_due *p = due->pdata[i];
@@ -440,20 +143,20 @@ static void test_apns__store_coalesce(void)
     CU_ASSERT_EQUAL(mine, 1);
     g_ptr_array_unref(due);
     /* Not due before it was wanted. */
-    CU_ASSERT_EQUAL_FATAL(orchard_store_push_due(now_ms() - 60000, 1000, &due), 0);
+    CU_ASSERT_EQUAL_FATAL(orchard_store_push_due(apnsfx_now_ms() - 60000, 1000, &due), 0);
     CU_ASSERT_EQUAL(due->len, 0);
     g_ptr_array_unref(due);
 
     /* A want while a push is in flight survives the push's settling. */
     gint64 next = 0;
-    CU_ASSERT_FATAL(queued(&d, NULL, &next));
-    orchard_push_outcome o = {.udid = d.udid, .status = 200, .sent_ms = now_ms(),
+    CU_ASSERT_FATAL(apnsfx_queued(&d, NULL, &next));
+    orchard_push_outcome o = {.udid = d.udid, .status = 200, .sent_ms = apnsfx_now_ms(),
                               .next = ORCHARD_PUSH_DONE, .due_ms = next - 5};
     CU_ASSERT_EQUAL(orchard_store_push_settle(&o, 1), 0);
-    CU_ASSERT(queued(&d, NULL, NULL));
+    CU_ASSERT(apnsfx_queued(&d, NULL, NULL));
     o.due_ms = next;
     CU_ASSERT_EQUAL(orchard_store_push_settle(&o, 1), 0);
-    CU_ASSERT(!queued(&d, NULL, NULL));
+    CU_ASSERT(!apnsfx_queued(&d, NULL, NULL));
 
     /* An unknown device is due with no token, so the job drops it. */
     const char *ghost = "0000FE00-NOT-ENROLLED";
@@ -462,14 +165,14 @@ static void test_apns__store_coalesce(void)
     CU_ASSERT_EQUAL_FATAL(due->len, 1);
     CU_ASSERT_PTR_NULL(((orchard_push_due *)due->pdata[0])->token_hex);
     g_ptr_array_unref(due);
-    orchard_apns_stats st = run_at(10);
+    orchard_apns_stats st = apnsfx_run_at(10);
     CU_ASSERT_EQUAL(st.dropped, 1);
     CU_ASSERT_EQUAL(st.sent, 0);
     /* Gone from the queue, and no push recorded: nothing was sent. */
     device g = {0};
     g_strlcpy(g.udid, ghost, sizeof g.udid);
-    CU_ASSERT(!queued(&g, NULL, NULL));
-    g_autoptr(GPtrArray) none = records_of(&g);
+    CU_ASSERT(!apnsfx_queued(&g, NULL, NULL));
+    g_autoptr(GPtrArray) none = apnsfx_records_of(&g);
     CU_ASSERT_EQUAL(none->len, 0);
 }
 
@@ -479,15 +182,15 @@ static void test_apns__push_reaches_standin(void)
 {
     NEED_STANDIN();
     device d;
-    enroll(&d);
-    want(&d);
-    gint64 before = now_ms() / 1000;
-    orchard_apns_stats st = run_at(now_ms());
+    apnsfx_enroll(&d);
+    apnsfx_want(&d);
+    gint64 before = apnsfx_now_ms() / 1000;
+    orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
     CU_ASSERT_EQUAL(st.sent, 1);
     CU_ASSERT_EQUAL(st.retried + st.dead + st.refused, 0);
-    CU_ASSERT(!queued(&d, NULL, NULL));
+    CU_ASSERT(!apnsfx_queued(&d, NULL, NULL));
 
-    g_autoptr(GPtrArray) rec = recorded(d.token_hex);
+    g_autoptr(GPtrArray) rec = apnsfx_recorded(d.token_hex);
     CU_ASSERT_EQUAL_FATAL(rec->len, 1);
     json_t *j = rec->pdata[0];
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "status")), 200);
@@ -500,10 +203,10 @@ static void test_apns__push_reaches_standin(void)
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "path")), path);
     const char *exp = json_string_value(json_object_get(j, "expiration"));
     gint64 e = exp ? g_ascii_strtoll(exp, NULL, 10) : 0;
-    CU_ASSERT(e >= before + WEEK_S && e <= now_ms() / 1000 + WEEK_S);
+    CU_ASSERT(e >= before + WEEK_S && e <= apnsfx_now_ms() / 1000 + WEEK_S);
 
     /* Recorded with the apns-id the stand-in answered. */
-    g_autoptr(GPtrArray) mine = records_of(&d);
+    g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
     CU_ASSERT_EQUAL_FATAL(mine->len, 1);
     orchard_push_record *r = mine->pdata[0];
     CU_ASSERT_EQUAL(r->status_code, 200);
@@ -515,21 +218,21 @@ static void test_apns__coalesced(void)
 {
     NEED_STANDIN();
     device d, e;
-    enroll(&d);
-    enroll(&e);
-    long before = standin_say(NULL);
+    apnsfx_enroll(&d);
+    apnsfx_enroll(&e);
+    long before = apnsfx_say(NULL);
     for (int i = 0; i < 3; i++)
-        want(&d);
-    want(&e);
-    orchard_apns_stats st = run_at(now_ms());
+        apnsfx_want(&d);
+    apnsfx_want(&e);
+    orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
     CU_ASSERT_EQUAL(st.sent, 2);
-    CU_ASSERT_EQUAL(standin_say(NULL), before + 2);
-    g_autoptr(GPtrArray) rec = recorded(d.token_hex);
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), before + 2);
+    g_autoptr(GPtrArray) rec = apnsfx_recorded(d.token_hex);
     CU_ASSERT_EQUAL(rec->len, 1);
     /* Nothing left: a second run sends nothing. */
-    st = run_at(now_ms());
+    st = apnsfx_run_at(apnsfx_now_ms());
     CU_ASSERT_EQUAL(st.sent, 0);
-    CU_ASSERT_EQUAL(standin_say(NULL), before + 2);
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), before + 2);
 }
 
 static void test_apns__permanent_errors(void)
@@ -541,37 +244,37 @@ static void test_apns__permanent_errors(void)
                              {"410", "Unregistered"}};
     for (size_t i = 0; i < G_N_ELEMENTS(errs); i++) {
         device d;
-        enroll(&d);
+        apnsfx_enroll(&d);
         g_autofree char *rule = g_strdup_printf("fail %s %s %s 1", d.token_hex, errs[i][0],
                                                 errs[i][1]);
-        long n0 = standin_say(rule);
-        want(&d);
-        orchard_apns_stats st = run_at(now_ms());
+        long n0 = apnsfx_say(rule);
+        apnsfx_want(&d);
+        orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
         CU_ASSERT_EQUAL(st.dead, 1);
         g_autofree char *why = NULL;
-        CU_ASSERT_EQUAL(token_valid(&d, &why), 0);
+        CU_ASSERT_EQUAL(apnsfx_token_valid(&d, &why), 0);
         CU_ASSERT_STRING_EQUAL(why ? why : "", errs[i][1]);
-        CU_ASSERT(!queued(&d, NULL, NULL));
-        g_autoptr(GPtrArray) mine = records_of(&d);
+        CU_ASSERT(!apnsfx_queued(&d, NULL, NULL));
+        g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
         CU_ASSERT_EQUAL_FATAL(mine->len, 1);
         orchard_push_record *r = mine->pdata[0];
         CU_ASSERT_EQUAL(r->status_code, atoi(errs[i][0]));
         CU_ASSERT_STRING_EQUAL(r->reason, errs[i][1]);
 
         /* Not pushed again while the token is dead... */
-        want(&d);
-        st = run_at(now_ms());
+        apnsfx_want(&d);
+        st = apnsfx_run_at(apnsfx_now_ms());
         CU_ASSERT_EQUAL(st.dropped, 1);
         CU_ASSERT_EQUAL(st.sent, 0);
-        CU_ASSERT_EQUAL(standin_say(NULL), n0 + 1);
+        CU_ASSERT_EQUAL(apnsfx_say(NULL), n0 + 1);
         /* ...until the device's next TokenUpdate. */
         CU_ASSERT_EQUAL(orchard_store_device_token_update(d.udid, d.token, 32, d.magic, NULL, 0, 0,
-                                                          now_ms() / 1000), 0);
-        CU_ASSERT_EQUAL(token_valid(&d, NULL), 1);
-        want(&d);
-        st = run_at(now_ms());
+                                                          apnsfx_now_ms() / 1000), 0);
+        CU_ASSERT_EQUAL(apnsfx_token_valid(&d, NULL), 1);
+        apnsfx_want(&d);
+        st = apnsfx_run_at(apnsfx_now_ms());
         CU_ASSERT_EQUAL(st.sent, 1);
-        CU_ASSERT_EQUAL(standin_say(NULL), n0 + 2);
+        CU_ASSERT_EQUAL(apnsfx_say(NULL), n0 + 2);
     }
 }
 
@@ -579,34 +282,34 @@ static void test_apns__retry_then_sent(void)
 {
     NEED_STANDIN();
     device d;
-    enroll(&d);
+    apnsfx_enroll(&d);
     g_autofree char *r1 = g_strdup_printf("fail %s 429 TooManyRequests 1", d.token_hex);
-    standin_say(r1);
-    want(&d);
-    gint64 t = now_ms(), attempts = 0, next = 0;
-    orchard_apns_stats st = run_at(t);
+    apnsfx_say(r1);
+    apnsfx_want(&d);
+    gint64 t = apnsfx_now_ms(), attempts = 0, next = 0;
+    orchard_apns_stats st = apnsfx_run_at(t);
     CU_ASSERT_EQUAL(st.retried, 1);
-    CU_ASSERT_FATAL(queued(&d, &attempts, &next));
+    CU_ASSERT_FATAL(apnsfx_queued(&d, &attempts, &next));
     CU_ASSERT_EQUAL(attempts, 1);
     CU_ASSERT(next >= t + 800 && next <= t + 1200);
     /* Not due yet: nothing is sent. */
-    st = run_at(t + 700);
+    st = apnsfx_run_at(t + 700);
     CU_ASSERT_EQUAL(st.sent + st.retried, 0);
 
     g_autofree char *r2 = g_strdup_printf("fail %s 503 ServiceUnavailable 1", d.token_hex);
-    standin_say(r2);
+    apnsfx_say(r2);
     t = next;
-    st = run_at(t);
+    st = apnsfx_run_at(t);
     CU_ASSERT_EQUAL(st.retried, 1);
-    CU_ASSERT_FATAL(queued(&d, &attempts, &next));
+    CU_ASSERT_FATAL(apnsfx_queued(&d, &attempts, &next));
     CU_ASSERT_EQUAL(attempts, 2);
     CU_ASSERT(next >= t + 1600 && next <= t + 2400);
-    st = run_at(next);
+    st = apnsfx_run_at(next);
     CU_ASSERT_EQUAL(st.sent, 1);
-    CU_ASSERT(!queued(&d, NULL, NULL));
-    CU_ASSERT_EQUAL(token_valid(&d, NULL), 1);
+    CU_ASSERT(!apnsfx_queued(&d, NULL, NULL));
+    CU_ASSERT_EQUAL(apnsfx_token_valid(&d, NULL), 1);
 
-    g_autoptr(GPtrArray) mine = records_of(&d);
+    g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
     CU_ASSERT_EQUAL_FATAL(mine->len, 3);
     int want_status[] = {429, 503, 200};
     for (guint i = 0; i < 3; i++)
@@ -618,27 +321,27 @@ static void test_apns__attempts_exhausted(void)
 {
     NEED_STANDIN();
     device d;
-    enroll(&d);
+    apnsfx_enroll(&d);
     g_autofree char *rule = g_strdup_printf("fail %s 500 InternalServerError 100", d.token_hex);
-    standin_say(rule);
-    want(&d);
-    gint64 t = now_ms();
+    apnsfx_say(rule);
+    apnsfx_want(&d);
+    gint64 t = apnsfx_now_ms();
     orchard_apns_stats st = {0};
     for (int i = 0; i < ORCHARD_APNS_MAX_ATTEMPTS; i++) {
-        CU_ASSERT_FATAL(queued(&d, NULL, NULL));
-        st = run_at(t);
+        CU_ASSERT_FATAL(apnsfx_queued(&d, NULL, NULL));
+        st = apnsfx_run_at(t);
         t += ORCHARD_APNS_BACKOFF_CAP_MS * 2;
     }
     CU_ASSERT_EQUAL(st.gave_up, 1);
-    CU_ASSERT(!queued(&d, NULL, NULL));
-    g_autoptr(GPtrArray) mine = records_of(&d);
+    CU_ASSERT(!apnsfx_queued(&d, NULL, NULL));
+    g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
     CU_ASSERT_EQUAL_FATAL(mine->len, ORCHARD_APNS_MAX_ATTEMPTS);
     orchard_push_record *last = mine->pdata[mine->len - 1];
     CU_ASSERT_EQUAL(last->status_code, 500);
     CU_ASSERT(g_str_has_prefix(last->reason, "gave up after 12 attempts: InternalServerError"));
     /* A 5xx says nothing about the token. */
-    CU_ASSERT_EQUAL(token_valid(&d, NULL), 1);
-    standin_say("clear");
+    CU_ASSERT_EQUAL(apnsfx_token_valid(&d, NULL), 1);
+    apnsfx_say("clear");
 }
 
 /* Without mdm.apple_apns_ca the system's trust store does not know the
@@ -647,26 +350,26 @@ static void test_apns__untrusted_standin(void)
 {
     NEED_STANDIN();
     device d;
-    enroll(&d);
-    long n0 = standin_say(NULL);
-    set("mdm.apple_apns_ca", NULL);
-    want(&d);
+    apnsfx_enroll(&d);
+    long n0 = apnsfx_say(NULL);
+    apnsfx_set("mdm.apple_apns_ca", NULL);
+    apnsfx_want(&d);
     gint64 attempts = 0;
-    orchard_apns_stats st = run_at(now_ms());
+    orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
     CU_ASSERT_EQUAL(st.retried, 1);
     CU_ASSERT_EQUAL(st.sent, 0);
-    CU_ASSERT(queued(&d, &attempts, NULL));
+    CU_ASSERT(apnsfx_queued(&d, &attempts, NULL));
     CU_ASSERT_EQUAL(attempts, 1);
-    g_autoptr(GPtrArray) mine = records_of(&d);
+    g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
     CU_ASSERT_EQUAL_FATAL(mine->len, 1);
     CU_ASSERT_EQUAL(((orchard_push_record *)mine->pdata[0])->status_code, 0);
     CU_ASSERT(((orchard_push_record *)mine->pdata[0])->reason != NULL);
-    CU_ASSERT_EQUAL(standin_say(NULL), n0);
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), n0);
     /* Trusted again (a new settings generation reopens the client): sent. */
-    set("mdm.apple_apns_ca", fx.ca);
-    st = run_at(now_ms() + ORCHARD_APNS_BACKOFF_CAP_MS);
+    apnsfx_set("mdm.apple_apns_ca", apnsfx.ca);
+    st = apnsfx_run_at(apnsfx_now_ms() + ORCHARD_APNS_BACKOFF_CAP_MS);
     CU_ASSERT_EQUAL(st.sent, 1);
-    CU_ASSERT_EQUAL(standin_say(NULL), n0 + 1);
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), n0 + 1);
 }
 
 /* A bad setting is no client: the batch waits like a failed connection. */
@@ -674,7 +377,7 @@ static void test_apns__bad_settings(void)
 {
     NEED_STANDIN();
     device d;
-    enroll(&d);
+    apnsfx_enroll(&d);
     g_autofree char *not_certs = mdmfx_path("apns.key"); /* PEM, but no certificate */
     const char *bad[][2] = {{"mdm.apple_apns_url", "ftp://example.com"},
                             {"mdm.apple_apns_connections", "0"},
@@ -683,17 +386,17 @@ static void test_apns__bad_settings(void)
                             {"mdm.apple_apns_ca", "/dev/zero"},
                             {"mdm.apple_apns_ca", not_certs}};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-        const char *keep = g_strcmp0(bad[i][0], "mdm.apple_apns_url") == 0 ? fx.url
-                           : g_strcmp0(bad[i][0], "mdm.apple_apns_ca") == 0 ? fx.ca : NULL;
-        set(bad[i][0], bad[i][1]);
-        want(&d);
-        orchard_apns_stats st = run_at(now_ms());
+        const char *keep = g_strcmp0(bad[i][0], "mdm.apple_apns_url") == 0 ? apnsfx.url
+                           : g_strcmp0(bad[i][0], "mdm.apple_apns_ca") == 0 ? apnsfx.ca : NULL;
+        apnsfx_set(bad[i][0], bad[i][1]);
+        apnsfx_want(&d);
+        orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
         CU_ASSERT_EQUAL(st.retried, 1);
         CU_ASSERT_EQUAL(st.sent, 0);
-        set(bad[i][0], keep);
+        apnsfx_set(bad[i][0], keep);
     }
     /* Each recorded with what is wrong, naming the key. */
-    g_autoptr(GPtrArray) mine = records_of(&d);
+    g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
     CU_ASSERT_EQUAL_FATAL(mine->len, G_N_ELEMENTS(bad));
     for (guint i = 0; i < mine->len; i++) {
         orchard_push_record *r = mine->pdata[i];
@@ -701,19 +404,9 @@ static void test_apns__bad_settings(void)
         CU_ASSERT(g_str_has_prefix(r->reason, "no APNs client: "));
         CU_ASSERT(strstr(r->reason, bad[i][0]) != NULL);
     }
-    want(&d);
-    orchard_apns_stats st = run_at(now_ms());
+    apnsfx_want(&d);
+    orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
     CU_ASSERT_EQUAL(st.sent, 1);
-}
-
-/* Serve with the fixtures' good configuration plus kv. */
-static void serve_with(const char *const *kv)
-{
-    orchard_mdm_config *cfg = NULL;
-    g_autofree char *err = NULL;
-    mdmfx_apply_config(kv);
-    CU_ASSERT_EQUAL_FATAL(orchard_mdm_config_load(orchard_server_host, &cfg, &err), 0);
-    orchard_serve_state_set(fx.ctx, cfg);
 }
 
 /* An expired APNs certificate turns MDM off: nothing is sent with it (Apple
@@ -722,24 +415,24 @@ static void test_apns__expired_certificate(void)
 {
     NEED_STANDIN();
     device d;
-    enroll(&d);
+    apnsfx_enroll(&d);
     g_autofree char *expired = mdmfx_path("apns_expired.crt");
     const char *kv[] = {"mdm.apple_apns_cert", expired, NULL};
-    serve_with(kv);
-    long n0 = standin_say(NULL);
-    want(&d);
-    orchard_apns_stats st = run_at(now_ms());
+    apnsfx_serve_with(kv);
+    long n0 = apnsfx_say(NULL);
+    apnsfx_want(&d);
+    orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
     CU_ASSERT_EQUAL(st.retried, 1);
-    CU_ASSERT_EQUAL(standin_say(NULL), n0);
-    CU_ASSERT_EQUAL(token_valid(&d, NULL), 1);
-    g_autoptr(GPtrArray) mine = records_of(&d);
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), n0);
+    CU_ASSERT_EQUAL(apnsfx_token_valid(&d, NULL), 1);
+    g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
     CU_ASSERT_EQUAL_FATAL(mine->len, 1);
     CU_ASSERT(g_str_has_prefix(((orchard_push_record *)mine->pdata[0])->reason,
                                "no APNs client: MDM is off"));
-    serve_with(NULL);
-    st = run_at(now_ms() + ORCHARD_APNS_BACKOFF_CAP_MS);
+    apnsfx_serve_with(NULL);
+    st = apnsfx_run_at(apnsfx_now_ms() + ORCHARD_APNS_BACKOFF_CAP_MS);
     CU_ASSERT_EQUAL(st.sent, 1);
-    CU_ASSERT_EQUAL(standin_say(NULL), n0 + 1);
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), n0 + 1);
 }
 
 /* What a device said at Authenticate lands in a header: a topic that would
@@ -752,27 +445,27 @@ static void test_apns__hostile_enrollment(void)
                             "caf\xc3\xa9"};
     for (size_t i = 0; i <= G_N_ELEMENTS(topics); i++) {
         device d;
-        enroll(&d);
+        apnsfx_enroll(&d);
         g_autofree char *cert = g_strdup_printf("%064zx", 0xfeed00 + i);
         const char *topic = i < G_N_ELEMENTS(topics) ? topics[i] : NULL;
         orchard_device_auth a = {.udid = d.udid, .cert_sha256 = cert, .topic = topic};
-        CU_ASSERT_EQUAL_FATAL(orchard_store_device_authenticate(&a, now_ms() / 1000, NULL), 0);
+        CU_ASSERT_EQUAL_FATAL(orchard_store_device_authenticate(&a, apnsfx_now_ms() / 1000, NULL), 0);
         CU_ASSERT_EQUAL_FATAL(orchard_store_device_token_update(d.udid, d.token, 32, d.magic,
-                                                                NULL, 0, 0, now_ms() / 1000), 0);
-        long n0 = standin_say(NULL);
-        want(&d);
-        orchard_apns_stats st = run_at(now_ms());
-        g_autoptr(GPtrArray) rec = recorded(d.token_hex);
-        g_autoptr(GPtrArray) mine = records_of(&d);
+                                                                NULL, 0, 0, apnsfx_now_ms() / 1000), 0);
+        long n0 = apnsfx_say(NULL);
+        apnsfx_want(&d);
+        orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
+        g_autoptr(GPtrArray) rec = apnsfx_recorded(d.token_hex);
+        g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
         CU_ASSERT_EQUAL_FATAL(mine->len, 1);
         orchard_push_record *r = mine->pdata[0];
         if (topic) {
             CU_ASSERT_EQUAL(st.refused, 1);
-            CU_ASSERT_EQUAL(standin_say(NULL), n0);
+            CU_ASSERT_EQUAL(apnsfx_say(NULL), n0);
             CU_ASSERT_EQUAL(rec->len, 0);
             CU_ASSERT_EQUAL(r->status_code, 0);
             CU_ASSERT_STRING_EQUAL(r->reason, "the topic is not a valid header value");
-            CU_ASSERT(!queued(&d, NULL, NULL));
+            CU_ASSERT(!apnsfx_queued(&d, NULL, NULL));
         } else {
             CU_ASSERT_EQUAL(st.sent, 1);
             CU_ASSERT_EQUAL_FATAL(rec->len, 1);
@@ -791,19 +484,19 @@ static void test_apns__batches(void)
     device *devs = g_new0(device, n);
     const char **udids = g_new0(const char *, n);
     for (guint i = 0; i < n; i++) {
-        enroll(&devs[i]);
+        apnsfx_enroll(&devs[i]);
         udids[i] = devs[i].udid;
     }
-    CU_ASSERT_EQUAL(orchard_apns_push(fx.ctx, udids, n), 0);
-    long n0 = standin_say(NULL);
+    CU_ASSERT_EQUAL(orchard_apns_push(apnsfx.ctx, udids, n), 0);
+    long n0 = apnsfx_say(NULL);
     gint64 t0 = g_get_monotonic_time();
-    orchard_apns_stats st = run_at(now_ms());
+    orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
     gint64 us = g_get_monotonic_time() - t0;
     CU_ASSERT_EQUAL(st.sent, n);
     CU_ASSERT_EQUAL(st.retried + st.dead + st.refused + st.dropped, 0);
-    CU_ASSERT_EQUAL(standin_say(NULL), n0 + (long)n);
-    CU_ASSERT(!queued(&devs[0], NULL, NULL));
-    CU_ASSERT(!queued(&devs[n - 1], NULL, NULL));
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), n0 + (long)n);
+    CU_ASSERT(!apnsfx_queued(&devs[0], NULL, NULL));
+    CU_ASSERT(!apnsfx_queued(&devs[n - 1], NULL, NULL));
     if (g_getenv("ORCHARD_TEST_VERBOSE"))
         fprintf(stderr, "\n  %u pushes in %.3f s through the job (store and stand-in)\n", n,
                 (double)us / 1e6);
@@ -811,113 +504,15 @@ static void test_apns__batches(void)
     g_free(devs);
 }
 
-/* ---- the push API's handler, through a fake request ---------------------------- */
-
-typedef struct {
-    const char *path;
-    const char *body;
-    size_t len;
-} fake_req;
-
-typedef struct {
-    int status;
-    char *body;
-} fake_resp;
-
-static orchard_host_api api_host;
-
-static const char *fk_path(const orchard_http_request *req)
-{
-    return ((const fake_req *)req)->path;
-}
-
-static const char *fk_method(const orchard_http_request *req)
-{
-    (void)req;
-    return "POST";
-}
-
-static const unsigned char *fk_body(const orchard_http_request *req, size_t *len)
-{
-    *len = ((const fake_req *)req)->len;
-    return (const unsigned char *)((const fake_req *)req)->body;
-}
-
-static const char *fk_principal(const orchard_http_request *req, int *role)
-{
-    (void)req;
-    if (role)
-        *role = ORCHARD_ROLE_MAINTAINER;
-    return "maintainer@example.com";
-}
-
-static int fk_respond(orchard_http_response *resp, int status, const char *ct, const void *body,
-                      size_t len)
-{
-    fake_resp *r = (fake_resp *)resp;
-    (void)ct;
-    r->status = status;
-    g_free(r->body);
-    r->body = g_strndup(body, len);
-    return 0;
-}
-
-static int fk_error(orchard_http_response *resp, int status, const char *message,
-                    const char *field, const char *reason)
-{
-    json_t *j = json_pack("{s:s, s:[{s:s, s:s}]}", "message", message, "errors", "name",
-                          field ? field : "base", "reason", reason ? reason : message);
-    char *text = json_dumps(j, JSON_COMPACT);
-    fk_respond(resp, status, "application/json", text, strlen(text));
-    free(text);
-    json_decref(j);
-    return 0;
-}
-
-static void post(const char *path, const char *body, size_t len, fake_resp *r)
-{
-    fake_req q = {path, body, body && !len ? strlen(body) : len};
-    const orchard_host_api *saved = orchard_server_host;
-    api_host = *orchard_host_api_get();
-    api_host.http_path = fk_path;
-    api_host.http_method = fk_method;
-    api_host.http_body = fk_body;
-    api_host.http_principal = fk_principal;
-    api_host.http_respond = fk_respond;
-    api_host.http_error = fk_error;
-    memset(r, 0, sizeof *r);
-    orchard_server_host = &api_host;
-    CU_ASSERT_EQUAL(orchard_route_apns_push_latest.handle2(fx.ctx, (const orchard_http_request *)&q,
-                                                           (orchard_http_response *)r, NULL), 0);
-    orchard_server_host = saved;
-}
-
 static void expect_400(const char *body, const char *needle)
 {
     fake_resp r;
-    post("/api/latest/fleet/mdm/apple/push", body, 0, &r);
+    apnsfx_post("/api/latest/fleet/mdm/apple/push", body, 0, &r);
     CU_ASSERT_EQUAL(r.status, 400);
     if (!r.body || !strstr(r.body, needle))
         fprintf(stderr, "\n  %s -> %s (wanted %s)\n", body, r.body ? r.body : "", needle);
     CU_ASSERT(r.body && strstr(r.body, needle));
     g_free(r.body);
-}
-
-static gint64 activities(const char *type)
-{
-    const orchard_host_api *h = orchard_host_api_get();
-    orchard_store_tx *tx = NULL;
-    orchard_stmt *st = NULL;
-    gint64 n = -1;
-    CU_ASSERT_FATAL(h->store_begin(&tx, 0) == 0);
-    if (h->stmt_prepare(tx, "SELECT count(*) FROM activities WHERE type = ?", &st) == 0) {
-        h->stmt_bind_text(st, 1, type);
-        if (h->stmt_step(st) == 1)
-            n = h->stmt_column_int(st, 0);
-    }
-    h->stmt_finish(st);
-    h->store_rollback(tx);
-    return n;
 }
 
 static void test_apns__api(void)
@@ -928,14 +523,14 @@ static void test_apns__api(void)
     CU_ASSERT_STRING_EQUAL(orchard_route_apns_push_v1.path_prefix, "/api/v1/fleet/mdm/apple/push");
 
     device good, dead, fresh;
-    enroll(&good);
-    enroll(&dead);
-    enroll(&fresh);
+    apnsfx_enroll(&good);
+    apnsfx_enroll(&dead);
+    apnsfx_enroll(&fresh);
     CU_ASSERT_EQUAL(orchard_store_device_push_invalid(dead.udid, "Unregistered", 1), 0);
     /* Authenticated again, no TokenUpdate yet. */
     g_autofree char *cert = g_compute_checksum_for_string(G_CHECKSUM_SHA256, fresh.udid, -1);
     orchard_device_auth a = {.udid = fresh.udid, .cert_sha256 = cert, .topic = mdmfx_state.topic};
-    CU_ASSERT_EQUAL(orchard_store_device_authenticate(&a, now_ms() / 1000, NULL), 0);
+    CU_ASSERT_EQUAL(orchard_store_device_authenticate(&a, apnsfx_now_ms() / 1000, NULL), 0);
 
     expect_400("{", "bad JSON");
     expect_400("[]", "object");
@@ -960,32 +555,32 @@ static void test_apns__api(void)
     g_autofree char *with_fresh = g_strdup_printf("{\"host_uuids\": [\"%s\"]}", fresh.udid);
     expect_400(with_fresh, "no valid push token");
     /* A refused list queues nothing. */
-    CU_ASSERT(!queued(&good, NULL, NULL));
+    CU_ASSERT(!apnsfx_queued(&good, NULL, NULL));
 
     /* Over 1 MiB: 413. */
     fake_resp r;
     gsize big_len = ORCHARD_API_BODY_MAX + 1;
     g_autofree char *big = g_malloc(big_len);
     memset(big, ' ', big_len);
-    post("/api/latest/fleet/mdm/apple/push", big, big_len, &r);
+    apnsfx_post("/api/latest/fleet/mdm/apple/push", big, big_len, &r);
     CU_ASSERT_EQUAL(r.status, 413);
     g_free(r.body);
     /* Below the route: 404. */
-    post("/api/latest/fleet/mdm/apple/push/more", "{}", 0, &r);
+    apnsfx_post("/api/latest/fleet/mdm/apple/push/more", "{}", 0, &r);
     CU_ASSERT_EQUAL(r.status, 404);
     g_free(r.body);
 
-    gint64 before = activities("sent_mdm_push");
+    gint64 before = apnsfx_activities("sent_mdm_push");
     g_autofree char *ok = g_strdup_printf("{\"host_uuids\": [\"%s\", \"%s\"]}", good.udid,
                                           good.udid);
-    post("/api/v1/fleet/mdm/apple/push", ok, 0, &r);
+    apnsfx_post("/api/v1/fleet/mdm/apple/push", ok, 0, &r);
     CU_ASSERT_EQUAL(r.status, 200);
     CU_ASSERT_STRING_EQUAL(r.body ? r.body : "", "{\"queued\":1}");
     g_free(r.body);
-    CU_ASSERT(queued(&good, NULL, NULL));
-    CU_ASSERT_EQUAL(activities("sent_mdm_push"), before + 1);
-    orchard_apns_stats st = run_at(now_ms());
-    CU_ASSERT_EQUAL(st.sent, fx.ready ? 1 : 0);
+    CU_ASSERT(apnsfx_queued(&good, NULL, NULL));
+    CU_ASSERT_EQUAL(apnsfx_activities("sent_mdm_push"), before + 1);
+    orchard_apns_stats st = apnsfx_run_at(apnsfx_now_ms());
+    CU_ASSERT_EQUAL(st.sent, apnsfx.ready ? 1 : 0);
 }
 
 /* ---- `orchard push` ---------------------------------------------------------------- */
@@ -994,24 +589,24 @@ static void test_apns__command(void)
 {
     NEED_STANDIN();
     device d, dead;
-    enroll(&d);
-    enroll(&dead);
+    apnsfx_enroll(&d);
+    apnsfx_enroll(&dead);
     CU_ASSERT_EQUAL(orchard_store_device_push_invalid(dead.udid, "BadDeviceToken", 1), 0);
-    const char *kv[] = {"store.sqlite", fx.store, "mdm.apple_apns_url", fx.url,
-                        "mdm.apple_apns_ca", fx.ca, NULL};
+    const char *kv[] = {"store.sqlite", apnsfx.store, "mdm.apple_apns_url", apnsfx.url,
+                        "mdm.apple_apns_ca", apnsfx.ca, NULL};
     g_autofree char *cfg = mdmfx_write_config(kv);
-    long n0 = standin_say(NULL);
-    gint64 before = activities("sent_mdm_push");
+    long n0 = apnsfx_say(NULL);
+    gint64 before = apnsfx_activities("sent_mdm_push");
 
     g_autofree char *out = NULL, *err = NULL;
     const char *args[] = {"--config", cfg, "push", "--udid", d.udid, NULL};
     CU_ASSERT_EQUAL(mdmfx_run(args, NULL, &out, &err), 0);
     g_autofree char *sent = g_strdup_printf("%s: sent (apns-id ", d.udid);
     CU_ASSERT(out && strstr(out, sent));
-    CU_ASSERT_EQUAL(standin_say(NULL), n0 + 1);
-    g_autoptr(GPtrArray) mine = records_of(&d);
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), n0 + 1);
+    g_autoptr(GPtrArray) mine = apnsfx_records_of(&d);
     CU_ASSERT_EQUAL(mine->len, 1);
-    CU_ASSERT_EQUAL(activities("sent_mdm_push"), before + 1);
+    CU_ASSERT_EQUAL(apnsfx_activities("sent_mdm_push"), before + 1);
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
@@ -1022,16 +617,16 @@ static void test_apns__command(void)
     CU_ASSERT(out && strstr(out, "0000FE00-NOBODY: not pushed: unknown device"));
     CU_ASSERT(out && strstr(out, "no valid push token (BadDeviceToken)"));
     CU_ASSERT(out && strstr(out, sent));
-    CU_ASSERT_EQUAL(standin_say(NULL), n0 + 2);
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), n0 + 2);
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
     /* A permanent error: printed, the token marked. */
     g_autofree char *rule = g_strdup_printf("fail %s 410 Unregistered 1", d.token_hex);
-    standin_say(rule);
+    apnsfx_say(rule);
     CU_ASSERT_EQUAL(mdmfx_run(args, NULL, &out, &err), 1);
     CU_ASSERT(out && strstr(out, "failed: 410 Unregistered"));
-    CU_ASSERT_EQUAL(token_valid(&d, NULL), 0);
+    CU_ASSERT_EQUAL(apnsfx_token_valid(&d, NULL), 0);
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
@@ -1050,13 +645,13 @@ static void test_apns__command(void)
     /* `orchard job run apns.push`: the job outside serve reads the
      * configuration itself and sends what is due. */
     CU_ASSERT_EQUAL(orchard_store_device_token_update(d.udid, d.token, 32, d.magic, NULL, 0, 0,
-                                                      now_ms() / 1000), 0);
-    want(&d);
-    long n1 = standin_say(NULL);
+                                                      apnsfx_now_ms() / 1000), 0);
+    apnsfx_want(&d);
+    long n1 = apnsfx_say(NULL);
     const char *job[] = {"--config", cfg, "job", "run", "apns.push", NULL};
     CU_ASSERT_EQUAL(mdmfx_run(job, NULL, &out, &err), 0);
-    CU_ASSERT_EQUAL(standin_say(NULL), n1 + 1);
-    CU_ASSERT(!queued(&d, NULL, NULL));
+    CU_ASSERT_EQUAL(apnsfx_say(NULL), n1 + 1);
+    CU_ASSERT(!apnsfx_queued(&d, NULL, NULL));
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
@@ -1074,83 +669,19 @@ static void test_apns__command(void)
     CU_ASSERT_EQUAL(mdmfx_leaks(), 0);
 }
 
-/* ---- the push API over HTTP, with `orchard serve`'s guards and job ---------------- */
-
-static size_t collect(char *data, size_t size, size_t n, void *ud)
-{
-    g_string_append_len(ud, data, (gssize)(size * n));
-    return size * n;
-}
-
-/* POST body to url with a bearer token (NULL: none); the status, *out the body (g_free). */
-static long post_http(const char *url, const char *token, const char *body, char **out)
-{
-    GString *resp = g_string_new(NULL);
-    struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    g_autofree char *auth = token ? g_strdup_printf("Authorization: Bearer %s", token) : NULL;
-    if (auth)
-        hdrs = curl_slist_append(hdrs, auth);
-    CURL *c = curl_easy_init();
-    long status = 0;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(hdrs);
-    *out = g_string_free(resp, FALSE);
-    return status;
-}
-
-/* An API-only user's token (the last line `user create` prints), or NULL. */
-static char *api_user(const char *cfg, const char *email, const char *role)
-{
-    g_autofree char *out = NULL, *err = NULL;
-    const char *args[] = {"--config", cfg, "user", "create", "--email", email, "--name", role,
-                          "--role", role, "--api-only", NULL};
-    if (mdmfx_run(args, NULL, &out, &err) != 0) {
-        fprintf(stderr, "\n  user create: %s\n", err ? err : "");
-        return NULL;
-    }
-    g_strstrip(out);
-    const char *nl = strrchr(out, '\n');
-    return g_strdup(nl ? nl + 1 : out);
-}
-
-/* Wait (10 s at most) until something answers base/ at all. */
-static int wait_listening(const char *base)
-{
-    for (int i = 0; i < 100; i++) {
-        CURL *c = curl_easy_init();
-        curl_easy_setopt(c, CURLOPT_URL, base);
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 1L);
-        CURLcode rc = curl_easy_perform(c);
-        curl_easy_cleanup(c);
-        if (rc == CURLE_OK)
-            return 1;
-        g_usleep(100 * 1000);
-    }
-    return 0;
-}
-
 static void test_apns__api_over_http(void)
 {
     NEED_STANDIN();
     device d;
-    enroll(&d);
+    apnsfx_enroll(&d);
     int port = mdmfx_free_port();
     CU_ASSERT_FATAL(port > 0);
     g_autofree char *addr = g_strdup_printf("127.0.0.1:%d", port);
-    const char *kv[] = {"store.sqlite", fx.store, "mdm.apple_apns_url", fx.url,
-                        "mdm.apple_apns_ca", fx.ca, "server.address", addr, NULL};
+    const char *kv[] = {"store.sqlite", apnsfx.store, "mdm.apple_apns_url", apnsfx.url,
+                        "mdm.apple_apns_ca", apnsfx.ca, "server.address", addr, NULL};
     g_autofree char *cfg = mdmfx_write_config(kv);
-    g_autofree char *observer = api_user(cfg, "observer@example.com", "observer");
-    g_autofree char *maintainer = api_user(cfg, "maintainer@example.com", "maintainer");
+    g_autofree char *observer = apnsfx_api_user(cfg, "observer@example.com", "observer");
+    g_autofree char *maintainer = apnsfx_api_user(cfg, "maintainer@example.com", "maintainer");
     CU_ASSERT_FATAL(observer && maintainer);
 
     const char *argv[] = {ORCHARD_BIN, "--config", cfg, "serve", NULL};
@@ -1161,31 +692,31 @@ static void test_apns__api_over_http(void)
     g_autofree char *base = g_strdup_printf("http://%s/", addr);
     g_autofree char *url = g_strdup_printf("http://%s/api/latest/fleet/mdm/apple/push", addr);
     g_autofree char *body = g_strdup_printf("{\"host_uuids\": [\"%s\"]}", d.udid);
-    long n0 = standin_say(NULL);
-    if (wait_listening(base)) {
+    long n0 = apnsfx_say(NULL);
+    if (apnsfx_wait_listening(base)) {
         char *out = NULL;
-        CU_ASSERT_EQUAL(post_http(url, NULL, body, &out), 401);
+        CU_ASSERT_EQUAL(apnsfx_post_http(url, NULL, body, &out), 401);
         g_free(out);
-        CU_ASSERT_EQUAL(post_http(url, "not-a-token", body, &out), 401);
+        CU_ASSERT_EQUAL(apnsfx_post_http(url, "not-a-token", body, &out), 401);
         g_free(out);
-        CU_ASSERT_EQUAL(post_http(url, observer, body, &out), 403);
+        CU_ASSERT_EQUAL(apnsfx_post_http(url, observer, body, &out), 403);
         CU_ASSERT(strstr(out, "\"errors\"") != NULL);
         g_free(out);
-        CU_ASSERT_EQUAL(post_http(url, maintainer, "{\"host_uuids\": [\"0000FE00-NOBODY\"]}",
+        CU_ASSERT_EQUAL(apnsfx_post_http(url, maintainer, "{\"host_uuids\": [\"0000FE00-NOBODY\"]}",
                                   &out), 400);
         CU_ASSERT(strstr(out, "0000FE00-NOBODY") != NULL);
         g_free(out);
-        CU_ASSERT_EQUAL(post_http(url, maintainer, body, &out), 200);
+        CU_ASSERT_EQUAL(apnsfx_post_http(url, maintainer, body, &out), 200);
         CU_ASSERT_STRING_EQUAL(out, "{\"queued\":1}");
         g_free(out);
         /* serve's apns.push job sends it. */
         long n = n0;
         for (int i = 0; i < 100 && n == n0; i++) {
             g_usleep(100 * 1000);
-            n = standin_say(NULL);
+            n = apnsfx_say(NULL);
         }
         CU_ASSERT_EQUAL(n, n0 + 1);
-        g_autoptr(GPtrArray) rec = recorded(d.token_hex);
+        g_autoptr(GPtrArray) rec = apnsfx_recorded(d.token_hex);
         CU_ASSERT_EQUAL(rec->len, 1);
     } else {
         CU_FAIL("orchard serve did not start");
@@ -1199,7 +730,7 @@ static void test_apns__api_over_http(void)
 
 void apns_suite(void)
 {
-    ORCHARD_ADD_SUITE("apns", suite_init, suite_cleanup,
+    ORCHARD_ADD_SUITE("apns", apnsfx_init, apnsfx_cleanup,
                       {"classify", test_apns__classify},
                       {"backoff", test_apns__backoff},
                       {"reason_hostile", test_apns__reason_hostile},
