@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 ORCHARD_EXPORT int orchard_http_client_module_entry(uint32_t version,
                                                     const orchard_http_client_module **out);
@@ -63,6 +65,7 @@ static void hc_close(orchard_http_client *c)
 static int worker_init(orchard_http_client *c, hc_worker *w)
 {
     w->client = c;
+    w->last_fd = -1;
     w->window = HC_WINDOW_START;
     if (!(w->multi = curl_multi_init()))
         return ORCHARD_ENOMEM;
@@ -117,9 +120,43 @@ nomem:
     return ORCHARD_ENOMEM;
 }
 
-/* The options every call on the client shares, set once per handle. */
-static int slot_setup(orchard_http_client *c, hc_slot *s)
+static CURLcode on_ssl_ctx(CURL *curl, void *ssl_ctx, void *worker)
 {
+    (void)curl;
+    hc_wbuf_ssl_ctx(worker, ssl_ctx);
+    return CURLE_OK;
+}
+
+/* The worker counts its sockets: a write buffer goes only on a connection
+ * whose socket is certain (hc_wbuf.c). libcurl keeps these callbacks with
+ * the connection, so its closing is seen whichever handle closes it. */
+static curl_socket_t on_open_socket(void *worker, curlsocktype purpose,
+                                    struct curl_sockaddr *a)
+{
+    hc_worker *w = worker;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    (void)purpose;
+    if (fd != CURL_SOCKET_BAD) {
+        w->open_sockets++;
+        w->last_fd = fd;
+    }
+    return fd;
+}
+
+static int on_close_socket(void *worker, curl_socket_t fd)
+{
+    hc_worker *w = worker;
+    w->open_sockets--;
+    if (w->last_fd == fd)
+        w->last_fd = -1;
+    hc_wbuf_socket_closed(w, fd);
+    return close(fd);
+}
+
+/* The options every call on the worker shares, set once per handle. */
+static int slot_setup(hc_worker *w, hc_slot *s)
+{
+    orchard_http_client *c = w->client;
     CURL *e = s->easy;
     int bad = 0;
 
@@ -145,6 +182,12 @@ static int slot_setup(orchard_http_client *c, hc_slot *s)
     bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, s) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, hc_on_header) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, s) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, w) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, w) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, on_ssl_ctx) != CURLE_OK;
+    bad |= curl_easy_setopt(e, CURLOPT_SSL_CTX_DATA, w) != CURLE_OK;
     if (c->cert_pem) {
         bad |= curl_easy_setopt(e, CURLOPT_SSLCERT_BLOB, &c->cert) != CURLE_OK;
         bad |= curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM") != CURLE_OK;
@@ -180,7 +223,7 @@ hc_slot *hc_slot_take(hc_worker *w)
     }
     if (!(s = calloc(1, sizeof *s)))
         return NULL;
-    if (!(s->easy = curl_easy_init()) || slot_setup(w->client, s) != 0) {
+    if (!(s->easy = curl_easy_init()) || slot_setup(w, s) != 0) {
         curl_easy_cleanup(s->easy);
         free(s);
         return NULL;

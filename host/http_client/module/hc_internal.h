@@ -30,6 +30,8 @@ typedef struct hc_slot {
  * several workers on threads of their own (libcurl spends some 50 us of
  * CPU per HTTP/2 request, so one thread alone tops out well below what two
  * cores can push); each pulls the next call from the run's shared index. */
+typedef struct hc_wbuf hc_wbuf;
+
 typedef struct hc_worker {
     orchard_http_client *client;
     CURLM *multi;
@@ -38,6 +40,9 @@ typedef struct hc_worker {
     hc_slot **slots;            /* every slot made, for close */
     size_t n_slots, cap_slots;
     pthread_t thread;
+    int open_sockets;           /* libcurl's sockets of this worker, open now */
+    int last_fd;                /* the one opened last, -1 once closed */
+    hc_wbuf *wbufs;             /* its TLS connections' write buffers */
 } hc_worker;
 
 struct orchard_http_client {
@@ -76,6 +81,17 @@ int hc_run(orchard_http_client *c, orchard_http_call *calls, size_t n, size_t st
 /** libcurl's callbacks, set once per handle. */
 size_t hc_on_header(char *data, size_t size, size_t n, void *slot);
 size_t hc_on_body(char *data, size_t size, size_t n, void *slot);
+
+/* ---- gathered TLS writes (hc_wbuf.c) */
+
+/** CURLOPT_SSL_CTX_FUNCTION's work: connections made with this context get
+ *  a write buffer once their handshake is done. Returns 0. */
+int hc_wbuf_ssl_ctx(hc_worker *w, void *ssl_ctx);
+/** Send what the worker's connections buffered; 1 when a socket was full
+ *  and bytes wait (poll again soon), else 0. */
+int hc_wbuf_flush(hc_worker *w);
+/** libcurl closed socket fd: its buffer must never write there again. */
+void hc_wbuf_socket_closed(hc_worker *w, int fd);
 
 /* ---- TLS material (hc_tls.c) */
 

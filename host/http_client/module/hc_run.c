@@ -304,10 +304,12 @@ static void worker_loop(hc_worker *w)
         curl_multi_perform(w->multi, &running);
         size_t done = reap(w);
         in_flight -= done;
+        /* What the pass (and the reaping) wrote leaves in one send. */
+        int pending = hc_wbuf_flush(w);
         /* Sleep only when nothing finished: otherwise start the next calls. */
         if (!done && in_flight) {
             int64_t t0 = now_us();
-            curl_multi_poll(w->multi, NULL, 0, 1000, NULL);
+            curl_multi_poll(w->multi, NULL, 0, pending ? 1 : 1000, NULL);
             if (!taken_all && in_flight >= w->window && now_us() - t0 > 2000 &&
                 w->window < HC_STREAMS_PER_CONNECTION)
                 w->window = w->window * 2 < HC_STREAMS_PER_CONNECTION
