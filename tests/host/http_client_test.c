@@ -523,6 +523,38 @@ static void test_http_client__error_status_body(void)
     orchard_http_client_close(c);
 }
 
+/* A body far over a TLS connection's write buffer (64 KiB) goes out whole:
+ * the stand-in reads all of it and answers APNs' 413. */
+static void test_http_client__large_body(void)
+{
+    NEED_STANDIN();
+    orchard_http_client *c = push_client();
+    size_t len = 300 * 1024;
+    char *big = g_malloc(len);
+    orchard_http_call calls[3];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    memset(big, 'a', len);
+    memcpy(big, "{\"mdm\":\"", 8);
+    for (int i = 0; i < 3; i++) {
+        calls[i] = push_call(push_url);
+        if (i != 1) {
+            calls[i].body = big;
+            calls[i].body_len = len;
+        }
+    }
+    CU_ASSERT_EQUAL(orchard_http_client_run(c, calls, 3), 0);
+    CU_ASSERT_EQUAL(calls[0].status, 413);
+    CU_ASSERT_EQUAL(calls[1].status, 200); /* the small one between them */
+    CU_ASSERT_EQUAL(calls[2].status, 413);
+    CU_ASSERT_PTR_NOT_NULL(calls[0].response_body &&
+                           strstr((char *)calls[0].response_body, "PayloadTooLarge"));
+    for (int i = 0; i < 3; i++)
+        orchard_http_call_reset(&calls[i]);
+    g_free(big);
+    orchard_http_client_close(c);
+}
+
 /* An answer body over max_response: ETOOBIG, the status kept, no body. */
 static void test_http_client__over_cap(void)
 {
@@ -779,5 +811,6 @@ void http_client_suite(void)
                       {"ca_replaces_trust", test_http_client__ca_replaces_trust},
                       {"error_status_body", test_http_client__error_status_body},
                       {"over_cap", test_http_client__over_cap},
+                      {"large_body", test_http_client__large_body},
                       {"call_header", test_http_client__call_header});
 }
