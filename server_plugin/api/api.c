@@ -67,7 +67,9 @@ int orchard_api_read_json(const orchard_http_request *req, orchard_http_response
 
 int orchard_api_reply(orchard_http_response *resp, int status, json_t *body)
 {
-    char *text = json_dumps(body ? body : json_object(), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!body)
+        body = json_object();
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(body);
     if (!text)
         return ORCHARD_ENOMEM;
