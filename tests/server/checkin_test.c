@@ -800,6 +800,92 @@ static void test_checkin__bootstrap_token(void)
     device_free(&d);
 }
 
+static int count_rows(const orchard_command_result *r, void *payload)
+{
+    if (strcmp(r->udid, "UDID-ST") == 0)
+        (*(int *)payload)++;
+    return 0;
+}
+
+/* The queue's and devices' other store functions: enqueue refusals (nothing
+ * written), listing and paging, every row, a dead push token. */
+static void test_checkin__store_edges(void)
+{
+    device d;
+    g_autofree char *bad = NULL;
+    const char *cmd = "<plist><dict/></plist>";
+    const char *ok[] = {"UDID-ST", "UDID-ST"};
+    const char *unknown[] = {"UDID-ST", "UDID-NOPE"};
+    device_make(&d, "mac-st", scep_ca, scep_ca_key, 1);
+    enroll("UDID-ST", &d);
+
+    /* A UDID named twice is queued once. */
+    CU_ASSERT_EQUAL(orchard_store_command_enqueue("ST-1", "ProfileList", cmd, strlen(cmd), "a",
+                                                  ok, 2, 100, NULL), 0);
+    CU_ASSERT_EQUAL(orchard_store_command_enqueue("ST-1", "ProfileList", cmd, strlen(cmd), "a",
+                                                  ok, 1, 101, NULL), ORCHARD_EEXIST);
+    CU_ASSERT_EQUAL(orchard_store_command_enqueue("ST-2", "ProfileList", cmd, strlen(cmd), "a",
+                                                  unknown, 2, 102, &bad), ORCHARD_ENOTFOUND);
+    CU_ASSERT_STRING_EQUAL(bad, "UDID-NOPE");
+    g_autoptr(GPtrArray) res = NULL;
+    CU_ASSERT_EQUAL(orchard_store_command_results("ST-2", &res), ORCHARD_ENOTFOUND);
+    CU_ASSERT_EQUAL(orchard_store_command_enqueue("ST-3", "ProfileList", cmd, strlen(cmd), "a",
+                                                  ok, 0, 103, NULL), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(orchard_store_command_results("ST-1", &res), 0);
+    CU_ASSERT_EQUAL(res ? res->len : 0, 1);
+    CU_ASSERT_EQUAL(orchard_store_command_report("UDID-ST", "NO-SUCH", "Acknowledged", "x", 1,
+                                                 NULL, 1), ORCHARD_ENOTFOUND);
+    CU_ASSERT_EQUAL(orchard_store_command_report("UDID-ST", "ST-1", "Pending", "x", 1, NULL, 1),
+                    ORCHARD_EINVAL);
+    /* A disabled enrollment takes no command. */
+    g_autofree char *co = msg_simple("CheckOut", "UDID-ST", NULL);
+    CU_ASSERT_EQUAL(send_msg(CHECKIN_CT, co, &d), 200);
+    CU_ASSERT_EQUAL(orchard_store_command_enqueue("ST-4", "ProfileList", cmd, strlen(cmd), "a",
+                                                  ok, 1, 104, NULL), ORCHARD_ENOTFOUND);
+
+    /* Listing: newest first, paged; each row once. */
+    g_autoptr(GPtrArray) all = NULL, page = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_store_command_list(0, 0, &all), 0);
+    CU_ASSERT_FATAL(all->len >= 1);
+    CU_ASSERT_EQUAL_FATAL(orchard_store_command_list(0, 1, &page), 0);
+    CU_ASSERT_EQUAL_FATAL(page->len, 1);
+    orchard_command_info *first = all->pdata[0];
+    CU_ASSERT_STRING_EQUAL(((orchard_command_info *)page->pdata[0])->command_uuid,
+                           first->command_uuid);
+    for (guint i = 1; i < all->len; i++)
+        CU_ASSERT(((orchard_command_info *)all->pdata[i - 1])->created_at >=
+                  ((orchard_command_info *)all->pdata[i])->created_at);
+    int rows = 0;
+    CU_ASSERT_EQUAL(orchard_store_command_each(count_rows, &rows), 0);
+    CU_ASSERT_EQUAL(rows, 1);
+    CU_ASSERT_EQUAL(orchard_store_command_list(-1, 1, &page), ORCHARD_EINVAL);
+
+    g_autoptr(GPtrArray) devs = NULL, devpage = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_store_device_list(0, 0, &devs), 0);
+    CU_ASSERT_EQUAL_FATAL(orchard_store_device_list(1, 1, &devpage), 0);
+    CU_ASSERT_EQUAL_FATAL(devpage->len, devs->len > 1 ? 1 : 0);
+    if (devs->len > 1)
+        CU_ASSERT_STRING_EQUAL(((orchard_device *)devpage->pdata[0])->udid,
+                               ((orchard_device *)devs->pdata[1])->udid);
+
+    /* APNs said the token is dead: invalid with the reason until the next TokenUpdate. */
+    g_autoptr(orchard_device) dev = NULL;
+    CU_ASSERT_EQUAL(orchard_store_device_push_invalid("UDID-ST", "Unregistered", 5), 0);
+    CU_ASSERT_EQUAL(orchard_store_device_push_invalid("UDID-NOPE", "Unregistered", 5),
+                    ORCHARD_ENOTFOUND);
+    CU_ASSERT_EQUAL_FATAL(orchard_store_device_get("UDID-ST", &dev), 0);
+    CU_ASSERT_EQUAL(dev->push_token_valid, 0);
+    CU_ASSERT_STRING_EQUAL(dev->push_invalid_reason, "Unregistered");
+    g_clear_pointer(&dev, orchard_device_free);
+    g_autofree char *t = msg_token_update("UDID-ST");
+    CU_ASSERT_EQUAL(send_msg(CHECKIN_CT, t, &d), 200);
+    CU_ASSERT_EQUAL_FATAL(orchard_store_device_get("UDID-ST", &dev), 0);
+    CU_ASSERT_EQUAL(dev->push_token_valid, 1);
+    CU_ASSERT_PTR_NULL(dev->push_invalid_reason);
+    CU_ASSERT_EQUAL(orchard_store_device_get("UDID-NOPE", &dev), ORCHARD_ENOTFOUND);
+    device_free(&d);
+}
+
 void checkin_suite(void)
 {
     ORCHARD_ADD_SUITE("checkin", suite_init, suite_cleanup,
@@ -810,5 +896,6 @@ void checkin_suite(void)
                       {"proxy_certificate", test_checkin__proxy_certificate},
                       {"message_types", test_checkin__message_types},
                       {"hostile_bodies", test_checkin__hostile_bodies},
-                      {"bootstrap_token", test_checkin__bootstrap_token});
+                      {"bootstrap_token", test_checkin__bootstrap_token},
+                      {"store_edges", test_checkin__store_edges});
 }
