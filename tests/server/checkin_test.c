@@ -858,6 +858,7 @@ static void test_checkin__store_edges(void)
     int rows = 0;
     CU_ASSERT_EQUAL(orchard_store_command_each(count_rows, &rows), 0);
     CU_ASSERT_EQUAL(rows, 1);
+    g_clear_pointer(&page, g_ptr_array_unref);
     CU_ASSERT_EQUAL(orchard_store_command_list(-1, 1, &page), ORCHARD_EINVAL);
 
     g_autoptr(GPtrArray) devs = NULL, devpage = NULL;
@@ -882,7 +883,9 @@ static void test_checkin__store_edges(void)
     CU_ASSERT_EQUAL_FATAL(orchard_store_device_get("UDID-ST", &dev), 0);
     CU_ASSERT_EQUAL(dev->push_token_valid, 1);
     CU_ASSERT_PTR_NULL(dev->push_invalid_reason);
+    g_clear_pointer(&dev, orchard_device_free);
     CU_ASSERT_EQUAL(orchard_store_device_get("UDID-NOPE", &dev), ORCHARD_ENOTFOUND);
+    CU_ASSERT_PTR_NULL(dev);
     device_free(&d);
 }
 
