@@ -28,45 +28,28 @@ int orchard_store_activity_add(const char *actor_email, const char *actor_name, 
     return n < 0 ? (int)n : 0;
 }
 
+static void *activity_of_row(const orchard_host_api *h, orchard_stmt *st)
+{
+    orchard_activity *a = g_new0(orchard_activity, 1);
+    a->id = h->stmt_column_int(st, 0);
+    a->created_at = h->stmt_column_int(st, 1);
+    a->actor_email = g_strdup(h->stmt_column_text(st, 2));
+    a->actor_name = g_strdup(h->stmt_column_text(st, 3));
+    a->type = g_strdup(h->stmt_column_text(st, 4));
+    a->details = g_strdup(h->stmt_column_text(st, 5));
+    return a;
+}
+
 int orchard_store_activity_list(gint64 page, gint64 per_page, GPtrArray **out)
 {
-    const char *what = "listing activities";
-    orchard_store_tx *tx = NULL;
-    orchard_stmt *st = NULL;
+    gint64 limit, offset;
     *out = NULL;
-    if (page < 0 || per_page < 0)
+    if (orchard_sstore_page(page, per_page, &limit, &offset))
         return ORCHARD_EINVAL;
-    /* LIMIT -1 is "no limit" in SQLite but not elsewhere: a huge one is portable. */
-    gint64 limit = per_page ? per_page : G_MAXINT64;
-    gint64 offset = per_page ? page * per_page : 0;
-    if (per_page && page > G_MAXINT64 / per_page)
-        return ORCHARD_EINVAL;
-    int rc = orchard_sstore_begin(0, what, &tx);
-    if (rc)
-        return rc;
-    const orchard_host_api *h = orchard_sstore_host();
-    g_autoptr(GPtrArray) list =
-        g_ptr_array_new_with_free_func((GDestroyNotify)orchard_activity_free);
-    rc = orchard_sstore_prepare(tx,
-                                "SELECT id, created_at, actor_email, actor_name, type, details "
-                                "FROM activities ORDER BY id DESC LIMIT ? OFFSET ?",
-                                SQL_PARAMS(SQL_INT(limit), SQL_INT(offset)), &st);
-    while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
-        rc = 0;
-        orchard_activity *a = g_new0(orchard_activity, 1);
-        a->id = h->stmt_column_int(st, 0);
-        a->created_at = h->stmt_column_int(st, 1);
-        a->actor_email = g_strdup(h->stmt_column_text(st, 2));
-        a->actor_name = g_strdup(h->stmt_column_text(st, 3));
-        a->type = g_strdup(h->stmt_column_text(st, 4));
-        a->details = g_strdup(h->stmt_column_text(st, 5));
-        g_ptr_array_add(list, a);
-    }
-    if (rc)
-        orchard_sstore_log_fail(tx, what, rc);
-    h->stmt_finish(st);
-    h->store_rollback(tx);
-    if (rc == 0)
-        *out = g_steal_pointer(&list);
-    return rc;
+    return orchard_sstore_read_list(
+        "listing activities",
+        "SELECT id, created_at, actor_email, actor_name, type, details "
+        "FROM activities ORDER BY id DESC LIMIT ? OFFSET ?",
+        SQL_PARAMS(SQL_INT(limit), SQL_INT(offset)), activity_of_row,
+        (GDestroyNotify)orchard_activity_free, out);
 }

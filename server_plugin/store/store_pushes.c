@@ -27,20 +27,6 @@ void orchard_push_record_free(orchard_push_record *p)
     g_free(p);
 }
 
-/* Finish a write transaction: commit when rc is 0, else roll back; logged. */
-static int finish_write(orchard_store_tx *tx, const char *what, int rc)
-{
-    const orchard_host_api *h = orchard_sstore_host();
-    if (rc) {
-        orchard_sstore_log_fail(tx, what, rc);
-        h->store_rollback(tx);
-        return rc;
-    }
-    if ((rc = h->store_commit(tx)))
-        orchard_sstore_log_fail(NULL, what, rc);
-    return rc;
-}
-
 int orchard_store_push_want(const char *const *udids, size_t n, gint64 now_ms)
 {
     const char *what = "queueing pushes";
@@ -59,7 +45,7 @@ int orchard_store_push_want(const char *const *udids, size_t n, gint64 now_ms)
             SQL_PARAMS(SQL_TEXT(udids[i]), SQL_INT(now_ms), SQL_INT(now_ms / 1000)));
         rc = r < 0 ? (int)r : 0;
     }
-    return finish_write(tx, what, rc);
+    return orchard_sstore_end(tx, rc, what, 0);
 }
 
 /* Lower-case hex of a token; NULL for an empty or absent one. */
@@ -77,7 +63,7 @@ static char *token_hex(const unsigned char *b, size_t len)
     return hex;
 }
 
-static orchard_push_due *due_row(const orchard_host_api *h, orchard_stmt *st)
+static void *due_row(const orchard_host_api *h, orchard_stmt *st)
 {
     orchard_push_due *p = g_new0(orchard_push_due, 1);
     p->udid = g_strdup(h->stmt_column_text(st, 0));
@@ -99,36 +85,14 @@ static orchard_push_due *due_row(const orchard_host_api *h, orchard_stmt *st)
 
 int orchard_store_push_due(gint64 now_ms, gint64 limit, GPtrArray **out)
 {
-    const char *what = "reading due pushes";
-    const orchard_host_api *h = orchard_sstore_host();
-    orchard_store_tx *tx = NULL;
-    orchard_stmt *st = NULL;
-    *out = NULL;
-    int rc = orchard_sstore_begin(0, what, &tx);
-    if (rc)
-        return rc;
-    GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)orchard_push_due_free);
-    rc = orchard_sstore_prepare(
-        tx,
+    return orchard_sstore_read_list(
+        "reading due pushes",
         "SELECT q.udid, e.push_token, e.push_magic, e.topic, e.enabled, e.push_token_valid, "
         "q.attempts, q.next_attempt_at FROM apns_push_queue q "
         "LEFT JOIN mdm_enrollments e ON e.udid = q.udid WHERE q.next_attempt_at <= ? "
         "ORDER BY q.next_attempt_at, q.queued_at, q.udid LIMIT ?",
-        SQL_PARAMS(SQL_INT(now_ms), SQL_INT(limit)), &st);
-    while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
-        rc = 0;
-        g_ptr_array_add(rows, due_row(h, st));
-    }
-    if (rc)
-        orchard_sstore_log_fail(tx, what, rc);
-    h->stmt_finish(st);
-    h->store_rollback(tx);
-    if (rc) {
-        g_ptr_array_unref(rows);
-        return rc;
-    }
-    *out = rows;
-    return 0;
+        SQL_PARAMS(SQL_INT(now_ms), SQL_INT(limit)), due_row,
+        (GDestroyNotify)orchard_push_due_free, out);
 }
 
 int orchard_store_push_done(const char *udid)
@@ -167,7 +131,7 @@ int orchard_store_push_record(const char *udid, const char *apns_id, int status,
     if (rc)
         return rc;
     gint64 r = insert_record(tx, udid, apns_id, status, reason, sent_ms);
-    return finish_write(tx, what, r < 0 ? (int)r : 0);
+    return orchard_sstore_end(tx, r < 0 ? (int)r : 0, what, 0);
 }
 
 static gint64 settle_one(orchard_store_tx *tx, const orchard_push_outcome *o)
@@ -202,10 +166,10 @@ int orchard_store_push_settle(const orchard_push_outcome *o, size_t n)
         gint64 r = settle_one(tx, &o[i]);
         rc = r < 0 ? (int)r : 0;
     }
-    return finish_write(tx, what, rc);
+    return orchard_sstore_end(tx, rc, what, 0);
 }
 
-static orchard_push_record *record_row(const orchard_host_api *h, orchard_stmt *st)
+static void *record_row(const orchard_host_api *h, orchard_stmt *st)
 {
     orchard_push_record *p = g_new0(orchard_push_record, 1);
     p->udid = g_strdup(h->stmt_column_text(st, 0));
@@ -218,32 +182,11 @@ static orchard_push_record *record_row(const orchard_host_api *h, orchard_stmt *
 
 int orchard_store_push_list(gint64 limit, GPtrArray **out)
 {
-    const char *what = "listing pushes";
-    const orchard_host_api *h = orchard_sstore_host();
-    orchard_store_tx *tx = NULL;
-    orchard_stmt *st = NULL;
-    *out = NULL;
-    int rc = orchard_sstore_begin(0, what, &tx);
-    if (rc)
-        return rc;
-    GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)orchard_push_record_free);
-    /* LIMIT -1 is "no limit" to SQLite only; a huge bound reads the same anywhere. */
-    rc = orchard_sstore_prepare(tx,
-                                "SELECT udid, apns_id, status_code, reason, sent_at "
-                                "FROM apns_pushes ORDER BY sent_at DESC, id DESC LIMIT ?",
-                                SQL_PARAMS(SQL_INT(limit > 0 ? limit : G_MAXINT64)), &st);
-    while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
-        rc = 0;
-        g_ptr_array_add(rows, record_row(h, st));
-    }
-    if (rc)
-        orchard_sstore_log_fail(tx, what, rc);
-    h->stmt_finish(st);
-    h->store_rollback(tx);
-    if (rc) {
-        g_ptr_array_unref(rows);
-        return rc;
-    }
-    *out = rows;
-    return 0;
+    gint64 bound, offset;
+    orchard_sstore_page(0, limit > 0 ? limit : 0, &bound, &offset);
+    return orchard_sstore_read_list("listing pushes",
+                                    "SELECT udid, apns_id, status_code, reason, sent_at "
+                                    "FROM apns_pushes ORDER BY sent_at DESC, id DESC LIMIT ?",
+                                    SQL_PARAMS(SQL_INT(bound)), record_row,
+                                    (GDestroyNotify)orchard_push_record_free, out);
 }

@@ -109,6 +109,58 @@ int orchard_sstore_read_one(const char *what, const char *sql, const orchard_sql
     return rc;
 }
 
+int orchard_sstore_end(orchard_store_tx *tx, int rc, const char *what, int expected)
+{
+    const orchard_host_api *h = orchard_sstore_host();
+    if (rc) {
+        if (rc != expected)
+            orchard_sstore_log_fail(tx, what, rc);
+        h->store_rollback(tx);
+        return rc;
+    }
+    if ((rc = h->store_commit(tx)))
+        orchard_sstore_log_fail(NULL, what, rc);
+    return rc;
+}
+
+int orchard_sstore_read_list(const char *what, const char *sql, const orchard_sql_param *params,
+                             size_t n, orchard_sstore_row_fn row, GDestroyNotify free_fn,
+                             GPtrArray **out)
+{
+    const orchard_host_api *h = orchard_sstore_host();
+    orchard_store_tx *tx = NULL;
+    orchard_stmt *st = NULL;
+    *out = NULL;
+    int rc = orchard_sstore_begin(0, what, &tx);
+    if (rc)
+        return rc;
+    GPtrArray *list = g_ptr_array_new_with_free_func(free_fn);
+    rc = orchard_sstore_prepare(tx, sql, params, n, &st);
+    while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
+        rc = 0;
+        g_ptr_array_add(list, row(h, st));
+    }
+    if (rc)
+        orchard_sstore_log_fail(tx, what, rc);
+    h->stmt_finish(st);
+    h->store_rollback(tx);
+    if (rc) {
+        g_ptr_array_unref(list);
+        return rc;
+    }
+    *out = list;
+    return 0;
+}
+
+int orchard_sstore_page(gint64 page, gint64 per_page, gint64 *limit, gint64 *offset)
+{
+    if (page < 0 || per_page < 0 || (per_page && page > G_MAXINT64 / per_page))
+        return ORCHARD_EINVAL;
+    *limit = per_page ? per_page : G_MAXINT64;
+    *offset = per_page ? page * per_page : 0;
+    return 0;
+}
+
 char *orchard_sstore_sha256_hex(const char *s)
 {
     unsigned char md[32];

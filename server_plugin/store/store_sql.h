@@ -60,6 +60,33 @@ int orchard_sstore_read_one(const char *what, const char *sql, const orchard_sql
                             size_t n, int (*row)(const orchard_host_api *, orchard_stmt *, void *),
                             void *out);
 
+/**
+ * End a transaction: commit when rc is 0, else roll back. A failure is
+ * logged as `what` unless it is `expected` (a code the caller answers
+ * itself, such as ORCHARD_EEXIST; 0 for none). Returns rc, or the commit's
+ * failure.
+ */
+int orchard_sstore_end(orchard_store_tx *tx, int rc, const char *what, int expected);
+
+/** Make one list element from the current row (never NULL). */
+typedef void *(*orchard_sstore_row_fn)(const orchard_host_api *h, orchard_stmt *st);
+
+/**
+ * Read every row of `sql` in a read transaction into *out, a GPtrArray of
+ * what `row` makes, with `free_fn` as its free function. Returns 0 and *out,
+ * or a negative code (logged as `what`; *out NULL).
+ */
+int orchard_sstore_read_list(const char *what, const char *sql, const orchard_sql_param *params,
+                             size_t n, orchard_sstore_row_fn row, GDestroyNotify free_fn,
+                             GPtrArray **out);
+
+/**
+ * The LIMIT and OFFSET of page `page` of `per_page` rows (per_page 0: every
+ * row; "no limit" is spelt differently per SQL dialect, a huge bound reads
+ * the same anywhere). ORCHARD_EINVAL for a negative or overflowing page.
+ */
+int orchard_sstore_page(gint64 page, gint64 per_page, gint64 *limit, gint64 *offset);
+
 /** Lower-case hex SHA-256 of a string (g_free), or NULL. */
 char *orchard_sstore_sha256_hex(const char *s);
 

@@ -55,15 +55,7 @@ int orchard_store_user_create(const orchard_user *u)
                                                                  : u->created_at)));
         rc = n < 0 ? (int)n : 0;
     }
-    if (rc) {
-        if (rc != ORCHARD_EEXIST)
-            orchard_sstore_log_fail(tx, what, rc);
-        h->store_rollback(tx);
-        return rc;
-    }
-    if ((rc = h->store_commit(tx)))
-        orchard_sstore_log_fail(NULL, what, rc);
-    return rc;
+    return orchard_sstore_end(tx, rc, what, ORCHARD_EEXIST);
 }
 
 #define USER_COLUMNS "u.email, u.name, u.role, u.api_only, u.password_hash, u.created_at, u.updated_at"
@@ -98,29 +90,16 @@ int orchard_store_user_get(const char *email, orchard_user **out)
                                    SQL_PARAMS(SQL_TEXT(lower)), user_row, out);
 }
 
+static void *user_list_row(const orchard_host_api *h, orchard_stmt *st)
+{
+    return user_of_row(h, st);
+}
+
 int orchard_store_user_list(GPtrArray **out)
 {
-    const char *what = "listing users";
-    orchard_store_tx *tx = NULL;
-    orchard_stmt *st = NULL;
-    *out = NULL;
-    int rc = orchard_sstore_begin(0, what, &tx);
-    if (rc)
-        return rc;
-    const orchard_host_api *h = orchard_sstore_host();
-    g_autoptr(GPtrArray) users = g_ptr_array_new_with_free_func((GDestroyNotify)orchard_user_free);
-    rc = h->stmt_prepare(tx, "SELECT " USER_COLUMNS " FROM users u ORDER BY u.email", &st);
-    while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
-        rc = 0;
-        g_ptr_array_add(users, user_of_row(h, st));
-    }
-    if (rc)
-        orchard_sstore_log_fail(tx, what, rc);
-    h->stmt_finish(st);
-    h->store_rollback(tx);
-    if (rc == 0)
-        *out = g_steal_pointer(&users);
-    return rc;
+    return orchard_sstore_read_list("listing users",
+                                    "SELECT " USER_COLUMNS " FROM users u ORDER BY u.email", NULL,
+                                    0, user_list_row, (GDestroyNotify)orchard_user_free, out);
 }
 
 int orchard_store_user_delete(const char *email)
@@ -131,22 +110,13 @@ int orchard_store_user_delete(const char *email)
     int rc = orchard_sstore_begin(1, what, &tx);
     if (rc)
         return rc;
-    const orchard_host_api *h = orchard_sstore_host();
     gint64 n = orchard_sstore_exec(tx, "DELETE FROM user_sessions WHERE email = ?",
                                    SQL_PARAMS(SQL_TEXT(lower)));
     if (n >= 0)
         n = orchard_sstore_exec(tx, "DELETE FROM users WHERE email = ?",
                                 SQL_PARAMS(SQL_TEXT(lower)));
     rc = n < 0 ? (int)n : n == 0 ? ORCHARD_ENOTFOUND : 0;
-    if (rc) {
-        if (rc != ORCHARD_ENOTFOUND)
-            orchard_sstore_log_fail(tx, what, rc);
-        h->store_rollback(tx);
-        return rc;
-    }
-    if ((rc = h->store_commit(tx)))
-        orchard_sstore_log_fail(NULL, what, rc);
-    return rc;
+    return orchard_sstore_end(tx, rc, what, ORCHARD_ENOTFOUND);
 }
 
 /* ---- sessions ---- */
