@@ -23,11 +23,10 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import urllib.error
 import urllib.request
 
-from serve_harness import Server, dev_setup, free_port
+from serve_harness import run_scenarios, Server, dev_setup, free_port
 
 TOPIC = "com.apple.mgmt.dev.orchard"
 ADMIN = ("admin@example.com", "correct horse battery staple 4!")
@@ -320,17 +319,7 @@ def run(args):
             ("kill -9 during a burst of reports loses no acknowledged report",
              lambda e: test_kill9_keeps_acknowledged_reports(e, box)),
         ]
-        for name, fn in tests:
-            try:
-                fn(env)
-                passed += 1
-                print("PASS " + name)
-            except Exception:
-                failed += 1
-                print("FAIL " + name)
-                traceback.print_exc(file=sys.stdout)
-                if box[0]:
-                    print("--- serve output (tail) ---\n" + box[0].output()[-3000:])
+        passed, failed = run_scenarios(env, tests, box)
     finally:
         if box[0]:
             box[0].stop()

@@ -20,11 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.error
 import urllib.request
 
-from serve_harness import STOP_WAIT_S, Server, dev_setup, free_port
+from serve_harness import run_scenarios, STOP_WAIT_S, Server, dev_setup, free_port
 
 CLIENT_TIMEOUT_S = 60
 
@@ -335,17 +334,7 @@ def run(args):
             ("SIGTERM after enrollments: exit 0 within 5 s, no leak",
              lambda e: test_sigterm_graceful(e, server_box)),
         ]
-        for name, fn in tests:
-            try:
-                fn(env)
-                passed += 1
-                print("PASS " + name)
-            except Exception:
-                failed += 1
-                print("FAIL " + name)
-                traceback.print_exc(file=sys.stdout)
-                if server_box[0]:
-                    print("--- serve output (tail) ---\n" + server_box[0].output()[-3000:])
+        passed, failed = run_scenarios(env, tests, server_box)
     finally:
         if server_box[0]:
             server_box[0].stop()

@@ -59,3 +59,24 @@ def dev_setup(script, orchard, dev):
     """Run scripts/dev_setup.sh into `dev`; returns the config's path."""
     subprocess.run(["sh", script, orchard, dev], check=True, stdout=subprocess.DEVNULL)
     return os.path.join(dev, "orchard.yml")
+
+
+def run_scenarios(env, scenarios, box):
+    """Run (name, fn) pairs in order, each fn(env); print PASS/FAIL lines and,
+    on a failure, the traceback and the tail of the server in box[0].
+    Returns (passed, failed)."""
+    import sys
+    import traceback
+    passed = failed = 0
+    for name, fn in scenarios:
+        try:
+            fn(env)
+            passed += 1
+            print("PASS " + name)
+        except Exception:
+            failed += 1
+            print("FAIL " + name)
+            traceback.print_exc(file=sys.stdout)
+            if box[0]:
+                print("--- serve output (tail) ---\n" + box[0].output()[-3000:])
+    return passed, failed
