@@ -53,5 +53,7 @@ void orchard_http_client_close(orchard_http_client *client);
 struct orchard_http_client_module;
 int orchard_http_client_module_get(const struct orchard_http_client_module **api,
                                    char **error_msg);
+/** 1 once the module is loaded (for tests of the loader), else 0. */
+int orchard_http_client_module_loaded(void);
 
 #endif

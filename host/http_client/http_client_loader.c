@@ -95,3 +95,12 @@ int orchard_http_client_module_get(const orchard_http_client_module **api, char 
     g_mutex_unlock(&load_lock);
     return rc;
 }
+
+int orchard_http_client_module_loaded(void)
+{
+    int yes;
+    g_mutex_lock(&load_lock);
+    yes = loaded != NULL;
+    g_mutex_unlock(&load_lock);
+    return yes;
+}
