@@ -3,14 +3,18 @@
  * certificate the host saw (directly or from a TLS-terminating proxy's
  * header). Either way the certificate must be one the SCEP CA issued for
  * client authentication, current, on record and not revoked; the service
- * then checks it is bound to the message's UDID. */
+ * then checks it is bound to the message's UDID. A certificate verified
+ * once is kept (signer_cache.c): later requests skip its decoding and chain
+ * check, never its validity, revocation or the signature. */
 #include "server_plugin/checkin/checkin.h"
+#include "server_plugin/checkin/signer_cache.h"
 #include "server_plugin/scep/scep_csr.h"
 #include "server_plugin/store/server_store.h"
 
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 #include <string.h>
 
@@ -53,22 +57,17 @@ static unsigned char *base64_decode(const char *s, size_t *out_len)
     return raw;
 }
 
-/* Verify the CMS signature over body; 0 and *signer (X509_free) or EDENIED. */
-static int signature_signer(const char *b64, const unsigned char *body, size_t len, X509 **signer,
-                            char **why)
+/* Verify the CMS signature (DER) over body, the whole message parsed by
+ * OpenSSL; 0 and *signer (X509_free) or EDENIED. */
+static int signature_signer(const unsigned char *der, size_t der_len, const unsigned char *body,
+                            size_t len, X509 **signer, char **why)
 {
-    size_t der_len = 0;
-    g_autofree unsigned char *der = NULL;
     const unsigned char *p;
     CMS_ContentInfo *cms = NULL;
     BIO *content = NULL;
     STACK_OF(X509) *signers = NULL;
     int rc = ORCHARD_EDENIED;
 
-    if (strlen(b64) > SIGNATURE_MAX)
-        return deny(why, "Mdm-Signature is too long");
-    if (!(der = base64_decode(b64, &der_len)) || der_len == 0)
-        return deny(why, "Mdm-Signature is not base64");
     p = der;
     if (!(cms = d2i_CMS_ContentInfo(NULL, &p, (long)der_len)) || p != der + der_len) {
         rc = deny(why, "Mdm-Signature is not a CMS message");
@@ -114,12 +113,11 @@ static int has_client_auth(X509 *cert)
            (X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT);
 }
 
-/* The chain to the SCEP CA, the purpose, the validity at now, our record. */
-static int check_cert(X509 *ca, X509 *cert, gint64 now, char **why)
+/* The chain to the SCEP CA, the purpose, the validity at now. */
+static int check_chain(X509 *ca, X509 *cert, gint64 now, char **why)
 {
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    g_autofree char *serial = NULL;
     int rc = ORCHARD_EDENIED, ok;
 
     if (!store || !ctx || !X509_STORE_add_cert(store, ca) ||
@@ -143,22 +141,144 @@ static int check_cert(X509 *ca, X509 *cert, gint64 now, char **why)
         rc = deny(why, "certificate is not for client authentication");
         goto out;
     }
-    serial = orchard_scep_serial_hex(cert);
-    int revoked = 0;
-    gint64 not_after = 0;
-    int lrc = orchard_server_store_cert_lookup(serial, &revoked, &not_after);
-    if (lrc == ORCHARD_ENOTFOUND)
-        rc = deny(why, "certificate %s is not one this server issued", serial);
-    else if (lrc)
-        rc = deny(why, "certificate %s cannot be looked up (store failed)", serial);
-    else if (revoked)
-        rc = deny(why, "certificate %s is revoked", serial);
-    else
-        rc = 0;
+    rc = 0;
 out:
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
     ERR_clear_error();
+    return rc;
+}
+
+/* On record and not revoked: asked of the store on every request, so a
+ * revocation takes effect at once. */
+static int check_record(const char *serial, char **why)
+{
+    int revoked = 0;
+    gint64 not_after = 0;
+    int lrc = orchard_server_store_cert_lookup(serial, &revoked, &not_after);
+    if (lrc == ORCHARD_ENOTFOUND)
+        return deny(why, "certificate %s is not one this server issued", serial);
+    if (lrc)
+        return deny(why, "certificate %s cannot be looked up (store failed)", serial);
+    if (revoked)
+        return deny(why, "certificate %s is revoked", serial);
+    return 0;
+}
+
+/* The slow path's whole check of a certificate decoded from a request. */
+static int check_cert(X509 *ca, X509 *cert, gint64 now, char **why)
+{
+    int rc = check_chain(ca, cert, now, why);
+    if (rc == 0) {
+        g_autofree char *serial = orchard_scep_serial_hex(cert);
+        rc = check_record(serial, why);
+    }
+    return rc;
+}
+
+/* The certificate with this DER, verified against ca (from the cache, or
+ * decoded, checked and cached now), and current at now. 0 or EDENIED. */
+static int known_signer(X509 *ca, const unsigned char *der, size_t der_len, gint64 now,
+                        orchard_signer *out, char **why)
+{
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    int rc;
+
+    SHA256(der, der_len, digest);
+    if (orchard_signer_cache_get(ca, digest, out) != 0) {
+        const unsigned char *p = der;
+        X509 *cert = NULL;
+        if (der_len > LONG_MAX || !(cert = d2i_X509(NULL, &p, (long)der_len)) ||
+            p != der + der_len) {
+            X509_free(cert);
+            return deny(why, "the certificate is not DER");
+        }
+        rc = check_chain(ca, cert, now, why);
+        if (rc == 0 && (rc = orchard_signer_cache_put(ca, digest, cert)))
+            rc = deny(why, "the certificate's validity is unreadable");
+        X509_free(cert);
+        if (rc)
+            return rc;
+        if (orchard_signer_cache_get(ca, digest, out) != 0)
+            return deny(why, "cannot check the certificate (cache failed)");
+    }
+    /* Cached at an earlier time: the validity is checked on every request. */
+    if (now > out->not_after) {
+        orchard_signer_clear(out);
+        return deny(why, "certificate does not chain to the SCEP CA: certificate has expired");
+    }
+    if (now < out->not_before) {
+        orchard_signer_clear(out);
+        return deny(why, "certificate does not chain to the SCEP CA: certificate is not yet "
+                         "valid");
+    }
+    return 0;
+}
+
+/* The signature over body by signer, on the CMS message stripped of its
+ * certificate: the cached X509 stands in for it. 0 or EDENIED. */
+static int verify_stripped(const unsigned char *der, size_t der_len, X509 *signer,
+                           const unsigned char *body, size_t len, char **why)
+{
+    const unsigned char *p = der;
+    CMS_ContentInfo *cms = NULL;
+    BIO *content = NULL;
+    STACK_OF(X509) *certs = sk_X509_new_null(), *signers = NULL;
+    int rc = ORCHARD_EDENIED;
+
+    if (!certs || !sk_X509_push(certs, signer)) {
+        rc = deny(why, "cannot check the signature (out of memory)");
+        goto out;
+    }
+    if (!(cms = d2i_CMS_ContentInfo(NULL, &p, (long)der_len)) || p != der + der_len) {
+        rc = deny(why, "Mdm-Signature is not a CMS message");
+        goto out;
+    }
+    if (!CMS_is_detached(cms)) {
+        rc = deny(why, "Mdm-Signature carries its own content (it must be detached)");
+        goto out;
+    }
+    content = BIO_new_mem_buf(len ? (const void *)body : (const void *)"", (int)len);
+    /* The chain was checked when the certificate was cached. */
+    if (!content || CMS_verify(cms, certs, NULL, content, NULL,
+                               CMS_DETACHED | CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
+        rc = deny(why, "Mdm-Signature does not verify over the body");
+        goto out;
+    }
+    signers = CMS_get0_signers(cms);
+    if (!signers || sk_X509_num(signers) != 1 || X509_cmp(sk_X509_value(signers, 0), signer)) {
+        rc = deny(why, "Mdm-Signature must have exactly one signer");
+        goto out;
+    }
+    rc = 0;
+out:
+    sk_X509_free(signers);
+    sk_X509_free(certs);
+    BIO_free(content);
+    CMS_ContentInfo_free(cms);
+    ERR_clear_error();
+    return rc;
+}
+
+/* The known-signer path: 0 and *sha, EDENIED, or 1 when the signature's
+ * shape is not the one it handles (the caller parses it whole). */
+static int fast_signature(X509 *ca, const unsigned char *der, size_t der_len,
+                          const unsigned char *body, size_t len, gint64 now, char **sha,
+                          char **why)
+{
+    g_autofree unsigned char *stripped = NULL;
+    const unsigned char *cert = NULL;
+    size_t stripped_len = 0, cert_len = 0;
+    orchard_signer s = {0};
+    int rc;
+
+    if (orchard_cms_strip_certs(der, der_len, &stripped, &stripped_len, &cert, &cert_len))
+        return 1;
+    if ((rc = known_signer(ca, cert, cert_len, now, &s, why)) == 0 &&
+        (rc = verify_stripped(stripped, stripped_len, s.cert, body, len, why)) == 0 &&
+        (rc = check_record(s.serial, why)) == 0)
+        *sha = g_strdup(s.sha256);
+    orchard_signer_clear(&s);
     return rc;
 }
 
@@ -175,15 +295,25 @@ int orchard_checkin_identity(X509 *scep_ca, const char *signature_b64,
     if (!scep_ca)
         return deny(why, "no SCEP CA is configured");
     if (signature_b64 && *signature_b64) {
-        if ((rc = signature_signer(signature_b64, body, len, &cert, why)))
+        g_autofree unsigned char *der = NULL;
+        size_t der_len = 0;
+        if (strlen(signature_b64) > SIGNATURE_MAX)
+            return deny(why, "Mdm-Signature is too long");
+        if (!(der = base64_decode(signature_b64, &der_len)) || der_len == 0)
+            return deny(why, "Mdm-Signature is not base64");
+        rc = fast_signature(scep_ca, der, der_len, body, len, now, cert_sha256, why);
+        if (rc <= 0)
+            return rc;
+        /* Not one certificate in plain DER: the whole message through OpenSSL. */
+        if ((rc = signature_signer(der, der_len, body, len, &cert, why)))
             return rc;
     } else if (client_der && client_len) {
-        const unsigned char *p = client_der;
-        if (client_len > LONG_MAX || !(cert = d2i_X509(NULL, &p, (long)client_len)) ||
-            p != client_der + client_len) {
-            X509_free(cert);
-            return deny(why, "the client certificate is not DER");
-        }
+        orchard_signer s = {0};
+        if ((rc = known_signer(scep_ca, client_der, client_len, now, &s, why)) == 0 &&
+            (rc = check_record(s.serial, why)) == 0)
+            *cert_sha256 = g_strdup(s.sha256);
+        orchard_signer_clear(&s);
+        return rc;
     } else {
         return deny(why, "no Mdm-Signature and no client certificate");
     }

@@ -9,6 +9,7 @@
 #include "host/plugins/registry.h"
 #include "host/store/store.h"
 #include "server_plugin/checkin/checkin.h"
+#include "server_plugin/checkin/signer_cache.h"
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/scep/scep_csr.h"
 #include "server_plugin/serve/serve_state.h"
@@ -889,6 +890,169 @@ static void test_checkin__store_edges(void)
     device_free(&d);
 }
 
+/* ---- the signer-certificate cache (identity.c, signer_cache.c) ------------------ */
+
+/* base64 Mdm-Signature by d over body with extra CMS_sign flags and an extra certificate. */
+static char *sign_with(const device *d, const char *body, unsigned int flags, X509 *extra)
+{
+    BIO *in = BIO_new_mem_buf(body, (int)strlen(body));
+    CMS_ContentInfo *cms = CMS_sign(d->cert, d->key, NULL, in,
+                                    CMS_DETACHED | CMS_BINARY | flags);
+    unsigned char *der = NULL;
+    if (cms && extra)
+        CU_ASSERT_EQUAL(CMS_add1_cert(cms, extra), 1);
+    int n = cms ? i2d_CMS_ContentInfo(cms, &der) : -1;
+    CU_ASSERT(n > 0);
+    char *b64 = n > 0 ? g_base64_encode(der, (gsize)n) : g_strdup("");
+    OPENSSL_free(der);
+    CMS_ContentInfo_free(cms);
+    BIO_free(in);
+    return b64;
+}
+
+/* orchard_checkin_identity on a signature (or a client certificate when
+ * sig is NULL); *why kept for the caller when why is not NULL. */
+static int identify(X509 *ca, const char *sig, const device *client, const char *body,
+                    gint64 now, char **sha_out, char **why)
+{
+    char *sha = NULL, *reason = NULL;
+    int rc = orchard_checkin_identity(ca, sig, client ? client->der : NULL,
+                                      client ? (size_t)client->der_len : 0,
+                                      (const unsigned char *)body, strlen(body), now, &sha,
+                                      &reason);
+    if (sha_out)
+        *sha_out = sha;
+    else
+        g_free(sha);
+    if (why)
+        *why = reason;
+    else
+        g_free(reason);
+    return rc;
+}
+
+static int denied_for(X509 *ca, const char *sig, const device *client, const char *body,
+                      gint64 now, const char *needle)
+{
+    g_autofree char *why = NULL;
+    int rc = identify(ca, sig, client, body, now, NULL, &why);
+    if (rc != ORCHARD_EDENIED || !why || !strstr(why, needle)) {
+        fprintf(stderr, "identity: rc %d, why \"%s\", wanted \"%s\"\n", rc,
+                why ? why : "(none)", needle);
+        return 0;
+    }
+    return 1;
+}
+
+/* A cached certificate is still checked on every request: its validity at
+ * that moment, its record and revocation, the signature; a signature with
+ * no certificate or another's is refused even when the signer is cached;
+ * two certificates take the whole-message path; another CA empties it. */
+static void test_checkin__signer_cache(void)
+{
+    device d, other;
+    const char *body = "<plist>cache</plist>";
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    g_autofree char *sha = NULL, *sha2 = NULL, *dsha = NULL;
+
+    orchard_signer_cache_reset(0);
+    device_make(&d, "mac-cache", scep_ca, scep_ca_key, 1);
+    device_make(&other, "mac-cache2", scep_ca, scep_ca_key, 1);
+    dsha = orchard_scep_cert_sha256(d.cert);
+    g_autofree char *sig = sign(&d, body, strlen(body));
+    CU_ASSERT_EQUAL(identify(scep_ca, sig, NULL, body, now, &sha, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(sha, dsha);
+    CU_ASSERT_EQUAL(orchard_signer_cache_count(), 1);
+    CU_ASSERT_EQUAL(identify(scep_ca, sig, NULL, body, now + 60, &sha2, NULL), 0); /* a hit */
+    CU_ASSERT_STRING_EQUAL(sha2, dsha);
+    CU_ASSERT_EQUAL(orchard_signer_cache_count(), 1);
+    /* The body still matters on a hit. */
+    CU_ASSERT(denied_for(scep_ca, sig, NULL, "<plist>other</plist>", now, "does not verify"));
+
+    /* Expired since it was cached (30 days), or before its time. */
+    CU_ASSERT(denied_for(scep_ca, sig, NULL, body, now + 31 * 86400, "certificate has expired"));
+    CU_ASSERT(denied_for(scep_ca, sig, NULL, body, now - 2 * 86400, "not yet valid"));
+    CU_ASSERT(denied_for(scep_ca, NULL, &d, body, now + 31 * 86400, "certificate has expired"));
+
+    /* Revoked while cached: refused at once, on both paths; and back. */
+    g_autofree char *serial = orchard_scep_serial_hex(d.cert);
+    CU_ASSERT_EQUAL(orchard_sstore_write("revoking", "UPDATE scep_certificates SET revoked = 1 "
+                                         "WHERE serial = ?", SQL_PARAMS(SQL_TEXT(serial))), 1);
+    CU_ASSERT(denied_for(scep_ca, sig, NULL, body, now, "is revoked"));
+    CU_ASSERT(denied_for(scep_ca, NULL, &d, body, now, "is revoked"));
+    CU_ASSERT_EQUAL(orchard_sstore_write("unrevoking", "UPDATE scep_certificates SET revoked = 0 "
+                                         "WHERE serial = ?", SQL_PARAMS(SQL_TEXT(serial))), 1);
+    CU_ASSERT_EQUAL(identify(scep_ca, sig, NULL, body, now, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(identify(scep_ca, NULL, &d, body, now, NULL, NULL), 0);
+
+    /* No certificate inside: refused though the signer is cached (the
+     * cache is not a directory of signers). */
+    g_autofree char *nocert = sign_with(&d, body, CMS_NOCERTS, NULL);
+    CU_ASSERT(denied_for(scep_ca, nocert, NULL, body, now, "does not verify"));
+    /* Signed by d, carrying only other's (cached) certificate. */
+    CU_ASSERT_EQUAL(identify(scep_ca, NULL, &other, body, now, NULL, NULL), 0);
+    g_autofree char *swapped = sign_with(&d, body, CMS_NOCERTS, other.cert);
+    CU_ASSERT(denied_for(scep_ca, swapped, NULL, body, now, "does not verify"));
+    /* Two certificates: the whole message through OpenSSL, the same answer. */
+    g_autofree char *two = sign_with(&d, body, 0, scep_ca);
+    g_autofree char *sha3 = NULL;
+    CU_ASSERT_EQUAL(identify(scep_ca, two, NULL, body, now, &sha3, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(sha3, dsha);
+    CU_ASSERT(denied_for(scep_ca, two, NULL, body, now + 31 * 86400, "expired"));
+
+    /* Another CA: nothing cached for ours counts, d does not chain to it. */
+    CU_ASSERT_EQUAL(orchard_signer_cache_count(), 2);
+    CU_ASSERT(denied_for(other.cert, sig, NULL, body, now, "does not chain"));
+    CU_ASSERT_EQUAL(orchard_signer_cache_count(), 0);
+    CU_ASSERT_EQUAL(identify(scep_ca, sig, NULL, body, now, NULL, NULL), 0);
+    CU_ASSERT_EQUAL(orchard_signer_cache_count(), 1);
+    device_free(&d);
+    device_free(&other);
+}
+
+enum { ID_THREADS = 4, ID_ROUNDS = 40, ID_DEVICES = 3 };
+static device id_dev[ID_DEVICES];
+static char *id_sig[ID_DEVICES];
+
+static gpointer identify_loop(gpointer arg)
+{
+    int bad = 0, t = GPOINTER_TO_INT(arg);
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    for (int r = 0; r < ID_ROUNDS; r++) {
+        int i = (r + t) % ID_DEVICES;
+        g_autofree char *sha = NULL, *want = orchard_scep_cert_sha256(id_dev[i].cert);
+        bad += identify(scep_ca, id_sig[i], NULL, "<plist>threads</plist>", now, &sha, NULL) != 0 ||
+               !sha || strcmp(sha, want) != 0;
+        if (r % 10 == 0) /* evictions under the others' feet */
+            orchard_signer_cache_reset(0);
+    }
+    return GINT_TO_POINTER(bad);
+}
+
+/* Several threads checking signatures (and emptying the cache) at once. */
+static void test_checkin__signer_cache_threads(void)
+{
+    GThread *t[ID_THREADS];
+    orchard_signer_cache_reset(2);
+    for (int i = 0; i < ID_DEVICES; i++) {
+        g_autofree char *cn = g_strdup_printf("mac-thread-%d", i);
+        device_make(&id_dev[i], cn, scep_ca, scep_ca_key, 1);
+        id_sig[i] = sign(&id_dev[i], "<plist>threads</plist>", 22);
+    }
+    for (int i = 0; i < ID_THREADS; i++)
+        t[i] = g_thread_new("identity", identify_loop, GINT_TO_POINTER(i));
+    int bad = 0;
+    for (int i = 0; i < ID_THREADS; i++)
+        bad += GPOINTER_TO_INT(g_thread_join(t[i]));
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(orchard_signer_cache_count() <= 2);
+    for (int i = 0; i < ID_DEVICES; i++) {
+        device_free(&id_dev[i]);
+        g_clear_pointer(&id_sig[i], g_free);
+    }
+    orchard_signer_cache_reset(ORCHARD_SIGNER_CACHE_CAPACITY);
+}
+
 void checkin_suite(void)
 {
     ORCHARD_ADD_SUITE("checkin", suite_init, suite_cleanup,
@@ -900,5 +1064,7 @@ void checkin_suite(void)
                       {"message_types", test_checkin__message_types},
                       {"hostile_bodies", test_checkin__hostile_bodies},
                       {"bootstrap_token", test_checkin__bootstrap_token},
-                      {"store_edges", test_checkin__store_edges});
+                      {"store_edges", test_checkin__store_edges},
+                      {"signer_cache", test_checkin__signer_cache},
+                      {"signer_cache_threads", test_checkin__signer_cache_threads});
 }
