@@ -65,7 +65,6 @@ static void hc_close(orchard_http_client *c)
 static int worker_init(orchard_http_client *c, hc_worker *w)
 {
     w->client = c;
-    w->last_fd = -1;
     w->window = HC_WINDOW_START;
     if (!(w->multi = curl_multi_init()))
         return ORCHARD_ENOMEM;
@@ -137,8 +136,11 @@ static curl_socket_t on_open_socket(void *worker, curlsocktype purpose,
     curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
     (void)purpose;
     if (fd != CURL_SOCKET_BAD) {
+        if (w->open_sockets < HC_TRACKED_FDS)
+            w->fds[w->open_sockets] = fd;
+        else
+            w->tracking_lost = 1;
         w->open_sockets++;
-        w->last_fd = fd;
     }
     return fd;
 }
@@ -146,9 +148,16 @@ static curl_socket_t on_open_socket(void *worker, curlsocktype purpose,
 static int on_close_socket(void *worker, curl_socket_t fd)
 {
     hc_worker *w = worker;
-    w->open_sockets--;
-    if (w->last_fd == fd)
-        w->last_fd = -1;
+    int n = w->open_sockets < HC_TRACKED_FDS ? w->open_sockets : HC_TRACKED_FDS;
+    for (int i = 0; i < n; i++)
+        if (w->fds[i] == fd) {
+            w->fds[i] = w->fds[n - 1];
+            break;
+        }
+    /* Once more were open than the list holds, it is trusted again only
+     * when every socket has closed. */
+    if (--w->open_sockets == 0)
+        w->tracking_lost = 0;
     hc_wbuf_socket_closed(w, fd);
     return close(fd);
 }

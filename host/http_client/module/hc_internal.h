@@ -32,6 +32,10 @@ typedef struct hc_slot {
  * cores can push); each pulls the next call from the run's shared index. */
 typedef struct hc_wbuf hc_wbuf;
 
+/* Sockets a worker names (happy eyeballs opens two, one connection each
+ * for a few origins); past that it only counts. */
+#define HC_TRACKED_FDS 8
+
 typedef struct hc_worker {
     orchard_http_client *client;
     CURLM *multi;
@@ -41,7 +45,8 @@ typedef struct hc_worker {
     size_t n_slots, cap_slots;
     pthread_t thread;
     int open_sockets;           /* libcurl's sockets of this worker, open now */
-    int last_fd;                /* the one opened last, -1 once closed */
+    int fds[HC_TRACKED_FDS];    /* which ones, unless tracking_lost */
+    int tracking_lost;          /* more were open at once; until none are */
     hc_wbuf *wbufs;             /* its TLS connections' write buffers */
 } hc_worker;
 

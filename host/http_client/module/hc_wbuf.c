@@ -150,7 +150,7 @@ static void on_info(const SSL *ssl, int where, int ret)
     if (!(where & SSL_CB_HANDSHAKE_DONE) || ret <= 0 || !method)
         return;
     w = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index);
-    if (!w || w->open_sockets != 1 || w->last_fd < 0 ||
+    if (!w || w->open_sockets != 1 || w->tracking_lost ||
         BIO_method_type(SSL_get_wbio(ssl)) == method_type)
         return;
     if (!(b = calloc(1, sizeof *b)))
@@ -160,7 +160,7 @@ static void on_info(const SSL *ssl, int where, int ret)
         return;
     }
     b->w = w;
-    b->fd = w->last_fd;
+    b->fd = w->fds[0];
     b->next = w->wbufs;
     if (b->next)
         b->next->prev = &b->next;
