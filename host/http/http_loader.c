@@ -3,6 +3,7 @@
  * under osqueryd) never maps libmicrohttpd and GnuTLS: 2.9 MiB of resident
  * memory against a 4 MiB budget (bench/RESULTS.md). */
 #include "host/config.h"
+#include "host/module_path.h"
 #include "host/http/http_internal.h"
 
 #include <glib.h>
@@ -13,24 +14,9 @@
 
 #define MODULE_FILE "orchard_http.so"
 
-/* Config http_module, else modules/ beside the binary (the build tree),
- * else the installed path. g_free. */
 static char *module_path(void)
 {
-    const char *configured = orchard_config_get(orchard_config_global(), "http_module");
-    g_autofree char *exe = NULL;
-
-    if (configured && *configured)
-        return g_strdup(configured);
-    exe = g_file_read_link("/proc/self/exe", NULL);
-    if (exe) {
-        g_autofree char *dir = g_path_get_dirname(exe);
-        char *beside = g_build_filename(dir, "modules", MODULE_FILE, NULL);
-        if (g_file_test(beside, G_FILE_TEST_IS_REGULAR))
-            return beside;
-        g_free(beside);
-    }
-    return g_strdup(ORCHARD_HTTP_MODULE_DEFAULT);
+    return orchard_module_path("http_module", MODULE_FILE, ORCHARD_HTTP_MODULE_DEFAULT);
 }
 
 int orchard_http_module_open(GModule **module, const orchard_http_module **api,

@@ -2,7 +2,7 @@
  * outbound HTTP service. It is loaded on the first http_client_open and
  * never at start-up, so orchard.ext (and every command that sends nothing)
  * never maps libcurl, OpenSSL's TLS half and nghttp2. */
-#include "host/config.h"
+#include "host/module_path.h"
 #include "host/http_client/http_client.h"
 #include "host/http_client/http_client_module.h"
 
@@ -19,29 +19,10 @@
 static GMutex load_lock;
 static const orchard_http_client_module *loaded; /* set once, never cleared */
 
-/* Config http_client_module; else modules/ beside the binary (<build>/orchard)
- * or beside its directory (<build>/tests/orchard_tests); else the installed
- * path. g_free. */
 static char *module_path(void)
 {
-    const char *configured = orchard_config_get(orchard_config_global(), "http_client_module");
-    g_autofree char *exe = NULL;
-
-    if (configured && *configured)
-        return g_strdup(configured);
-    exe = g_file_read_link("/proc/self/exe", NULL);
-    if (exe) {
-        g_autofree char *dir = g_path_get_dirname(exe);
-        g_autofree char *parent = g_path_get_dirname(dir);
-        const char *dirs[] = {dir, parent};
-        for (size_t i = 0; i < G_N_ELEMENTS(dirs); i++) {
-            char *p = g_build_filename(dirs[i], "modules", MODULE_FILE, NULL);
-            if (g_file_test(p, G_FILE_TEST_IS_REGULAR))
-                return p;
-            g_free(p);
-        }
-    }
-    return g_strdup(ORCHARD_HTTP_CLIENT_MODULE_DEFAULT);
+    return orchard_module_path("http_client_module", MODULE_FILE,
+                               ORCHARD_HTTP_CLIENT_MODULE_DEFAULT);
 }
 
 static int load(const orchard_http_client_module **api, char **error_msg)

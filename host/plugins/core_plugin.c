@@ -100,10 +100,20 @@ static const orchard_setting setting_http_module = {
     .flags = ORCHARD_SETTING_RESTART,
 };
 
+static const orchard_setting setting_http_client_module = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "http_client_module",
+    .type = ORCHARD_SETTING_PATH,
+    .description = "The outbound HTTP/2 client module orchard_http_client.so (default: "
+                   "modules/ beside the binary, else the installed one)",
+    .flags = ORCHARD_SETTING_RESTART,
+};
+
 static const orchard_setting *const own_settings[] = {
     &setting_plugins,
     &setting_plugin_dir,
     &setting_http_module,
+    &setting_http_client_module,
     &orchard_setting_store_sqlite,
     &orchard_setting_store_postgres,
     &orchard_setting_store_busy_timeout_ms,
