@@ -176,10 +176,11 @@ static int check_cert(X509 *ca, X509 *cert, gint64 now, char **why)
     return rc;
 }
 
-/* The certificate with this DER, verified against ca (from the cache, or
- * decoded, checked and cached now), and current at now. 0 or EDENIED. */
-static int known_signer(X509 *ca, const unsigned char *der, size_t der_len, gint64 now,
-                        orchard_signer *out, char **why)
+/* The certificate with this DER (`what` names it for refusals), verified
+ * against ca (from the cache, or decoded, checked and cached now), and
+ * current at now. 0 or EDENIED. */
+static int known_signer(X509 *ca, const char *what, const unsigned char *der, size_t der_len,
+                        gint64 now, orchard_signer *out, char **why)
 {
     unsigned char digest[SHA256_DIGEST_LENGTH];
     int rc;
@@ -191,7 +192,7 @@ static int known_signer(X509 *ca, const unsigned char *der, size_t der_len, gint
         if (der_len > LONG_MAX || !(cert = d2i_X509(NULL, &p, (long)der_len)) ||
             p != der + der_len) {
             X509_free(cert);
-            return deny(why, "the certificate is not DER");
+            return deny(why, "%s is not DER", what);
         }
         rc = check_chain(ca, cert, now, why);
         if (rc == 0 && (rc = orchard_signer_cache_put(ca, digest, cert)))
@@ -274,7 +275,8 @@ static int fast_signature(X509 *ca, const unsigned char *der, size_t der_len,
 
     if (orchard_cms_strip_certs(der, der_len, &stripped, &stripped_len, &cert, &cert_len))
         return 1;
-    if ((rc = known_signer(ca, cert, cert_len, now, &s, why)) == 0 &&
+    rc = known_signer(ca, "the Mdm-Signature's certificate", cert, cert_len, now, &s, why);
+    if (rc == 0 &&
         (rc = verify_stripped(stripped, stripped_len, s.cert, body, len, why)) == 0 &&
         (rc = check_record(s.serial, why)) == 0)
         *sha = g_strdup(s.sha256);
@@ -309,7 +311,8 @@ int orchard_checkin_identity(X509 *scep_ca, const char *signature_b64,
             return rc;
     } else if (client_der && client_len) {
         orchard_signer s = {0};
-        if ((rc = known_signer(scep_ca, client_der, client_len, now, &s, why)) == 0 &&
+        if ((rc = known_signer(scep_ca, "the client certificate", client_der, client_len, now,
+                                &s, why)) == 0 &&
             (rc = check_record(s.serial, why)) == 0)
             *cert_sha256 = g_strdup(s.sha256);
         orchard_signer_clear(&s);

@@ -1000,6 +1000,26 @@ static void test_checkin__signer_cache(void)
     CU_ASSERT_STRING_EQUAL(sha3, dsha);
     CU_ASSERT(denied_for(scep_ca, two, NULL, body, now + 31 * 86400, "expired"));
 
+    /* The certificate inside tampered with: not a certificate at all, or one
+     * whose CA signature no longer holds (a hash the cache never saw). */
+    gsize raw_len = 0;
+    g_autofree guchar *raw = g_base64_decode(sig, &raw_len);
+    unsigned char *stripped = NULL;
+    const unsigned char *cert = NULL;
+    size_t slen = 0, clen = 0;
+    CU_ASSERT_EQUAL_FATAL(orchard_cms_strip_certs(raw, raw_len, &stripped, &slen, &cert, &clen),
+                          0);
+    g_free(stripped);
+    size_t at = (size_t)(cert - raw);
+    CU_ASSERT_EQUAL_FATAL(raw[at + 4], 0x30); /* tbsCertificate */
+    raw[at + 4] = 0x31;
+    g_autofree char *notder = g_base64_encode(raw, raw_len);
+    CU_ASSERT(denied_for(scep_ca, notder, NULL, body, now, "certificate is not DER"));
+    raw[at + 4] = 0x30;
+    raw[at + clen - 1] ^= 0x01; /* the last byte of the CA's signature */
+    g_autofree char *forged = g_base64_encode(raw, raw_len);
+    CU_ASSERT(denied_for(scep_ca, forged, NULL, body, now, "does not chain"));
+
     /* Another CA: nothing cached for ours counts, d does not chain to it. */
     CU_ASSERT_EQUAL(orchard_signer_cache_count(), 2);
     CU_ASSERT(denied_for(other.cert, sig, NULL, body, now, "does not chain"));
