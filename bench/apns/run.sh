@@ -7,9 +7,9 @@
 #  (b) the anchor: h2load (Debian nghttp2-client), same path shape, headers,
 #      body, connections and tokens.
 # Prints the figures and a markdown table in bench/RESULTS.md's shape on
-# stdout; it does not edit RESULTS.md (the lead copies the rows there).
+# stdout and, with --results FILE, rewrites the apns section of FILE.
 #
-#   run.sh --bench BIN --standin BIN [--build-type T]
+#   run.sh --bench BIN --standin BIN [--build-type T] [--results FILE]
 #
 # BENCH_APNS_PUSHES (100000), BENCH_APNS_CONNECTIONS (2), BENCH_APNS_STREAMS
 # (the h2load -m values tried, "100 1000": the best is the ceiling),
@@ -29,6 +29,7 @@ while [ $# -gt 0 ]; do
         --bench) BENCH=$2 ;;
         --standin) STANDIN=$2 ;;
         --build-type) BUILD_TYPE=$2 ;;
+        --results) RESULTS=$2 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift 2
@@ -139,7 +140,7 @@ CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 
-awk -v o="${ORCH_LINE:-}" -v h2="${H2_RATE:-}" -v h2ok="${H2_OK:-0}" -v n="$PUSHES" \
+TABLE=$(awk -v o="${ORCH_LINE:-}" -v h2="${H2_RATE:-}" -v h2ok="${H2_OK:-0}" -v n="$PUSHES" \
     -v c="$CONNS" -v date="$DATE" -v np="$NPROC" -v cpu="$CPU" \
     -v bt="$BUILD_TYPE" -v load="$LOAD" -v summary="$SUMMARY" -v h2m="$H2_M" -v h2all="$H2_ALL" \
     -v scpu_o="$(awk -v a="$S0" -v b="$S1" 'BEGIN { print b - a }')" -v scpu_h="$H2_SCPU" \
@@ -169,6 +170,10 @@ BEGIN {
         scpu_h == "" ? "n/a" : sprintf("%.1f", scpu_h * 1e6 / n)
     printf "| TLS connections the client opened (of %d allowed) | %s | %d |  |  |  |\n", c, oconns, c
     printf "| settings | batch %s, client certificate | -m %s (best of %s), no client certificate |  |  |  |\n", get(o, "batch"), h2m == "" ? "n/a" : h2m, h2all
-}'
+}')
+SECTION=$(printf '%s\n' "<!-- apns:begin --> (bench/apns/run.sh rewrites this section)" \
+    "### APNs pushes: orchard's HTTP/2 client beside h2load" "$TABLE" "" "<!-- apns:end -->")
+printf '%s\n' "$SECTION"
+[ -z "${RESULTS:-}" ] || printf '%s\n' "$SECTION" | sh "$(dirname "$0")/../results_section.sh" apns "$RESULTS"
 
 [ -z "${ORCH_FAILED:-}" ] || { say "orchard did not get every push answered 200"; exit 1; }

@@ -15,9 +15,10 @@
 #      and BENCH_PERF is not 0; and the in-process cost of the same checks
 #      (CMS verify + chain to the SCEP CA) times the measured rate over the
 #      server's CPU time.
-# Prints a markdown section on stdout; never edits bench/RESULTS.md.
+# Prints a markdown section on stdout and, with --results FILE, rewrites the
+# checkin section of FILE.
 #
-#   run.sh --bench BIN --orchard-bin BIN --source-dir DIR [--build-type T]
+#   run.sh --bench BIN --orchard-bin BIN --source-dir DIR [--build-type T] [--results FILE]
 #
 # BENCH_SECONDS (20), BENCH_CHECKIN_MACS (200), BENCH_CHECKIN_CONNS (8),
 # BENCH_CHECKIN_COMMANDS (10), BENCH_PERF (1), BENCH_PERF_SECONDS (8).
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
         --orchard-bin) ORCHARD=$2 ;;
         --source-dir) SRC=$2 ;;
         --build-type) BUILD_TYPE=$2 ;;
+        --results) RESULTS=$2 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
     shift 2
@@ -171,9 +173,8 @@ CEILING=$(awk -v ok="$(get checkin mixed ok)" -v s="$(get checkin mixed server_c
 NPROC=$(nproc)
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-cat <<EOF
-
-<!-- checkin:begin --> (bench/checkin/run.sh prints this section)
+cat >"$WORK/section.md" <<EOF
+<!-- checkin:begin --> (bench/checkin/run.sh rewrites this section)
 ### Signed check-ins and command round trips
 
 \`bench/checkin/bench_checkin\` on the Mac simulator (\`tests/support/mac_sim\`):
@@ -217,4 +218,7 @@ Reproduce: \`cmake --build build --target bench_checkin_run\` (BENCH_SECONDS,
 BENCH_CHECKIN_MACS, BENCH_CHECKIN_CONNS, BENCH_CHECKIN_COMMANDS, BENCH_PERF=0).
 <!-- checkin:end -->
 EOF
+echo
+cat "$WORK/section.md"
+[ -z "${RESULTS:-}" ] || sh "$SRC/bench/results_section.sh" checkin "$RESULTS" <"$WORK/section.md"
 exit $RC

@@ -284,21 +284,7 @@ echo
 echo "$FIGURES"
 
 # Replace the section in RESULTS.md (append it when it is not there yet).
-BEGIN_MARK='<!-- scep:begin -->'
-END_MARK='<!-- scep:end -->'
-TMP=$WORK/results.md
-FIGFILE=$WORK/figures.md
-printf '%s\n' "$FIGURES" >"$FIGFILE"
-[ -f "$RESULTS" ] || printf '# orchard benchmark results\n' >"$RESULTS"
-if grep -qF "$BEGIN_MARK" "$RESULTS"; then
-    awk -v b="$BEGIN_MARK" -v e="$END_MARK" -v fig="$FIGFILE" '
-    index($0, b) == 1 { while ((getline line < fig) > 0) print line; skip = 1; next }
-    skip && index($0, e) == 1 { skip = 0; next }
-    !skip { print }' "$RESULTS" >"$TMP"
-else
-    { cat "$RESULTS"; echo; cat "$FIGFILE"; } >"$TMP"
-fi
-cat "$TMP" >"$RESULTS"
+printf '%s\n' "$FIGURES" | sh "$(dirname "$0")/../results_section.sh" scep "$RESULTS"
 echo
 say "figures written to $RESULTS"
 
