@@ -59,11 +59,15 @@ void orchard_serve_state_set(orchard_ctx *ctx, orchard_mdm_config *cfg)
         orchard_mdm_config_free(cfg);
         return;
     }
+    int was_serving = st->cfg != NULL;
     orchard_mdm_config_free(st->cfg);
     st->cfg = cfg;
     if (!cfg)
         g_clear_pointer(&st->listen_url, g_free);
-    set_gate(ctx, cfg);
+    if (!cfg && was_serving) /* serve stopped: say so, not "not configured" */
+        orchard_server_host->gate_set(ctx, "mdm", 0, "the server is stopping");
+    else
+        set_gate(ctx, cfg);
 }
 
 const orchard_mdm_config *orchard_serve_config(orchard_ctx *ctx)
