@@ -29,6 +29,13 @@
 /** Longest UDID, CommandUUID, MessageType or Status accepted. */
 #define ORCHARD_CHECKIN_MAX_ID 128
 
+/**
+ * 1 when a device-chosen identifier (UDID, CommandUUID, Status, MessageType,
+ * PushMagic) is fit for a log line and a store key: 1 to
+ * ORCHARD_CHECKIN_MAX_ID bytes, no control characters.
+ */
+int orchard_checkin_id_ok(const char *s);
+
 /* ---- the service (checkin_service.c, checkin_report.c) */
 
 typedef struct orchard_checkin_env {

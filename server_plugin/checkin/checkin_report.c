@@ -17,17 +17,6 @@ static const orchard_host_api *host(void) { return orchard_server_host; }
 static const char *const statuses[] = {"Idle", ORCHARD_CMD_ACKNOWLEDGED, ORCHARD_CMD_ERROR,
                                        ORCHARD_CMD_FORMAT_ERROR, ORCHARD_CMD_NOT_NOW};
 
-static int printable_id(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > ORCHARD_CHECKIN_MAX_ID)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
 /* The reply: the next command due for udid, or an empty 200. */
 static int next_command(const char *udid, orchard_checkin_reply *out)
 {
@@ -81,17 +70,17 @@ int orchard_checkin_report(const orchard_checkin_env *env, const orchard_checkin
     gint64 now = req->now_us / G_USEC_PER_SEC;
     int known = 0, rc;
 
-    if (!printable_id(udid))
+    if (!orchard_checkin_id_ok(udid))
         return orchard_checkin_refuse(out, 400, "report refused: no valid UDID (user "
                                       "enrollments are not supported)");
-    if (!status || !printable_id(status))
+    if (!status || !orchard_checkin_id_ok(status))
         return orchard_checkin_refuse(out, 400, "report from %s refused: no Status", udid);
     for (size_t i = 0; i < G_N_ELEMENTS(statuses); i++)
         known |= strcmp(status, statuses[i]) == 0;
     if (!known)
         return orchard_checkin_refuse(out, 400, "report from %s refused: unknown Status", udid);
     int idle = strcmp(status, "Idle") == 0;
-    if (!idle && !printable_id(uuid))
+    if (!idle && !orchard_checkin_id_ok(uuid))
         return orchard_checkin_refuse(out, 400, "%s report from %s refused: no valid "
                                       "CommandUUID", status, udid);
     if (check_bound(req, udid, out))

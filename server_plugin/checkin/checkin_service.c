@@ -62,8 +62,7 @@ void orchard_checkin_event(const orchard_checkin_env *env, const char *name, con
     json_decref(o);
 }
 
-/* A device-chosen identifier fit for a log line and a store key. */
-static int id_ok(const char *s)
+int orchard_checkin_id_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > ORCHARD_CHECKIN_MAX_ID)
@@ -151,7 +150,7 @@ static int token_update(const orchard_checkin_env *env, const orchard_checkin_re
     if (!tok || tok_len == 0 || tok_len > TOKEN_MAX)
         return orchard_checkin_refuse(out, 400, "TokenUpdate from %s refused: no valid Token",
                                       udid);
-    if (!magic || !id_ok(magic))
+    if (!magic || !orchard_checkin_id_ok(magic))
         return orchard_checkin_refuse(out, 400, "TokenUpdate from %s refused: no valid "
                                       "PushMagic", udid);
     if (unlock_len > UNLOCK_MAX)
@@ -258,7 +257,7 @@ static int checkin(const orchard_checkin_env *env, const orchard_checkin_request
                                         "GetBootstrapToken", "DeclarativeManagement"};
     int is_known = 0;
 
-    if (!type || !id_ok(type))
+    if (!type || !orchard_checkin_id_ok(type))
         return orchard_checkin_refuse(out, 400, "check-in refused: no MessageType");
     for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
         is_known |= strcmp(type, known[i]) == 0;
@@ -268,7 +267,7 @@ static int checkin(const orchard_checkin_env *env, const orchard_checkin_request
     if (strcmp(type, "UserAuthenticate") == 0)
         return orchard_checkin_refuse(out, 410, "UserAuthenticate: the user channel is not "
                                       "managed (410 tells the Mac so)");
-    if (!udid || !id_ok(udid))
+    if (!udid || !orchard_checkin_id_ok(udid))
         return orchard_checkin_refuse(out, 400, "%s refused: no valid UDID (user "
                                       "enrollments are not supported)", type);
     if (strcmp(type, "Authenticate") == 0)
