@@ -195,13 +195,12 @@ static int known_signer(X509 *ca, const char *what, const unsigned char *der, si
             return deny(why, "%s is not DER", what);
         }
         rc = check_chain(ca, cert, now, why);
-        if (rc == 0 && (rc = orchard_signer_cache_put(ca, digest, cert)))
-            rc = deny(why, "the certificate's validity is unreadable");
+        /* The copy put hands back: other threads may evict the entry at once. */
+        if (rc == 0 && orchard_signer_cache_put(ca, digest, cert, out))
+            rc = deny(why, "%s has an unreadable validity", what);
         X509_free(cert);
         if (rc)
             return rc;
-        if (orchard_signer_cache_get(ca, digest, out) != 0)
-            return deny(why, "cannot check the certificate (cache failed)");
     }
     /* Cached at an earlier time: the validity is checked on every request. */
     if (now > out->not_after) {

@@ -244,9 +244,12 @@ static int asn1_unix(const ASN1_TIME *t, gint64 *out)
     return 0;
 }
 
-int orchard_signer_cache_put(X509 *ca, const unsigned char digest[32], X509 *cert)
+int orchard_signer_cache_put(X509 *ca, const unsigned char digest[32], X509 *cert,
+                             orchard_signer *out)
 {
     gint64 nb, na, ca_nb, ca_na;
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!ca || !cert || asn1_unix(X509_get0_notBefore(cert), &nb) ||
         asn1_unix(X509_get0_notAfter(cert), &na) || asn1_unix(X509_get0_notBefore(ca), &ca_nb) ||
         asn1_unix(X509_get0_notAfter(ca), &ca_na))
@@ -261,13 +264,15 @@ int orchard_signer_cache_put(X509 *ca, const unsigned char digest[32], X509 *cer
         slots = g_new0(slot, capacity);
         by_digest = g_hash_table_new(digest_hash, digest_equal);
     }
-    if (g_hash_table_lookup(by_digest, digest)) {
+    slot *s = g_hash_table_lookup(by_digest, digest);
+    if (s) {
         /* Another thread verified it at the same time. */
+        if (out)
+            copy_out(&s->s, out);
         g_mutex_unlock(&lock);
         g_free(serial);
         return 0;
     }
-    slot *s;
     if (count < capacity) {
         s = &slots[count++];
     } else {
@@ -291,6 +296,8 @@ int orchard_signer_cache_put(X509 *ca, const unsigned char digest[32], X509 *cer
     s->s.not_after = MIN(na, ca_na);
     s->referenced = 0;
     g_hash_table_insert(by_digest, s->digest, s);
+    if (out)
+        copy_out(&s->s, out);
     g_mutex_unlock(&lock);
     return 0;
 }

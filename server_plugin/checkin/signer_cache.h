@@ -48,9 +48,12 @@ int orchard_signer_cache_get(X509 *ca, const unsigned char digest[32], orchard_s
 /**
  * Remember `cert` (DER SHA-256 `digest`), which the caller has just
  * verified against `ca` (chain, purpose, validity). Takes its own
- * reference. Returns 0 or ORCHARD_EIO (its validity is unreadable).
+ * reference. Returns 0 and, when `out` is not NULL, what a get would give
+ * (other threads may evict it at once: the caller keeps this copy), or
+ * ORCHARD_EIO (its validity is unreadable).
  */
-int orchard_signer_cache_put(X509 *ca, const unsigned char digest[32], X509 *cert);
+int orchard_signer_cache_put(X509 *ca, const unsigned char digest[32], X509 *cert,
+                             orchard_signer *out);
 
 /** Forget every certificate; `capacity` 0 keeps the current bound. For tests and reloads. */
 void orchard_signer_cache_reset(size_t capacity);

@@ -1040,9 +1040,13 @@ static gpointer identify_loop(gpointer arg)
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
     for (int r = 0; r < ID_ROUNDS; r++) {
         int i = (r + t) % ID_DEVICES;
-        g_autofree char *sha = NULL, *want = orchard_scep_cert_sha256(id_dev[i].cert);
-        bad += identify(scep_ca, id_sig[i], NULL, "<plist>threads</plist>", now, &sha, NULL) != 0 ||
-               !sha || strcmp(sha, want) != 0;
+        g_autofree char *sha = NULL, *why = NULL;
+        g_autofree char *want = orchard_scep_cert_sha256(id_dev[i].cert);
+        int rc = identify(scep_ca, id_sig[i], NULL, "<plist>threads</plist>", now, &sha, &why);
+        if (rc != 0 || !sha || strcmp(sha, want) != 0) {
+            fprintf(stderr, "identity from a thread: rc %d: %s\n", rc, why ? why : "(no reason)");
+            bad++;
+        }
         if (r % 10 == 0) /* evictions under the others' feet */
             orchard_signer_cache_reset(0);
     }

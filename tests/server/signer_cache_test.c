@@ -258,10 +258,10 @@ static void test_signer_cache__bound_and_ca(void)
     CU_ASSERT_EQUAL(orchard_signer_cache_get(ca, d[0], &s), ORCHARD_ENOTFOUND);
     CU_ASSERT_PTR_NULL(s.cert);
     for (int i = 0; i < CAP; i++)
-        CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[i], c[i]), 0);
+        CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[i], c[i], NULL), 0);
     CU_ASSERT_EQUAL(orchard_signer_cache_count(), CAP);
     /* Twice is once. */
-    CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[0], c[0]), 0);
+    CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[0], c[0], NULL), 0);
     CU_ASSERT_EQUAL(orchard_signer_cache_count(), CAP);
     CU_ASSERT_EQUAL_FATAL(orchard_signer_cache_get(ca, d[0], &s), 0);
     CU_ASSERT_EQUAL(X509_cmp(s.cert, c[0]), 0);
@@ -271,7 +271,7 @@ static void test_signer_cache__bound_and_ca(void)
     CU_ASSERT(s.not_after - s.not_before <= 86400 + 3600);
     orchard_signer_clear(&s);
     /* One more: #0 was used since, #1 was not and goes. */
-    CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[CAP], c[CAP]), 0);
+    CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[CAP], c[CAP], NULL), 0);
     CU_ASSERT_EQUAL(orchard_signer_cache_count(), CAP);
     CU_ASSERT_EQUAL(orchard_signer_cache_get(ca, d[0], &s), 0);
     orchard_signer_clear(&s);
@@ -280,7 +280,7 @@ static void test_signer_cache__bound_and_ca(void)
     orchard_signer_clear(&s);
     /* Far more than it holds. */
     for (int i = 0; i < N; i++)
-        CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[i], c[i]), 0);
+        CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[i], c[i], NULL), 0);
     CU_ASSERT_EQUAL(orchard_signer_cache_count(), CAP);
     int found = 0;
     for (int i = 0; i < N; i++) {
@@ -294,13 +294,13 @@ static void test_signer_cache__bound_and_ca(void)
     CU_ASSERT_EQUAL(orchard_signer_cache_count(), 0);
     CU_ASSERT_EQUAL(orchard_signer_cache_get(ca, d[N - 1], &s), ORCHARD_ENOTFOUND);
     /* A copy of the same CA (a configuration reload) keeps them. */
-    CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[0], c[0]), 0);
+    CU_ASSERT_EQUAL(orchard_signer_cache_put(ca, d[0], c[0], NULL), 0);
     X509 *same = X509_dup(ca);
     CU_ASSERT_EQUAL(orchard_signer_cache_get(same, d[0], &s), 0);
     orchard_signer_clear(&s);
     X509_free(same);
     CU_ASSERT_EQUAL(orchard_signer_cache_get(NULL, d[0], &s), ORCHARD_ENOTFOUND);
-    CU_ASSERT_EQUAL(orchard_signer_cache_put(NULL, d[0], c[0]), ORCHARD_EIO);
+    CU_ASSERT_EQUAL(orchard_signer_cache_put(NULL, d[0], c[0], &s), ORCHARD_EIO);
     for (int i = 0; i < N; i++)
         X509_free(c[i]);
     orchard_signer_cache_reset(ORCHARD_SIGNER_CACHE_CAPACITY);
@@ -322,8 +322,12 @@ static gpointer hammer(gpointer arg)
             /* What comes back is the certificate asked for, whole. */
             bad += X509_cmp(s.cert, tc[i]) != 0 || strlen(s.sha256) != 64;
             orchard_signer_clear(&s);
-        } else if (orchard_signer_cache_put(ca, td[i], tc[i]) != 0) {
+        } else if (orchard_signer_cache_put(ca, td[i], tc[i], &s) != 0) {
             bad++;
+        } else {
+            /* Its copy stays whole whatever the others evict meanwhile. */
+            bad += X509_cmp(s.cert, tc[i]) != 0 || s.sha256[0] == '\0';
+            orchard_signer_clear(&s);
         }
     }
     return GINT_TO_POINTER(bad);
