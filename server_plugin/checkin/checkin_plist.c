@@ -1,136 +1,16 @@
 /* The check-in route's plist reader: a device's body is hostile until
  * proven otherwise, and libplist 2.2 recurses once per nesting level and
- * makes a node per element, so the XML is scanned first (nesting, element
- * count, no entities) and only then parsed. Devices send XML; a binary plist
+ * makes a node per element, so the XML is scanned first
+ * (server_plugin/plist/plist_guard.h: nesting, element count, no entities)
+ * and only then parsed. Devices send XML; a binary plist
  * is refused rather than given to libplist's binary reader. Also the small
  * readers the service uses, and ErrorChain's conversion to JSON. */
 #include "server_plugin/checkin/checkin.h"
+#include "server_plugin/plist/plist_guard.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    const char *p, *end;
-} cursor;
-
-static int starts(const cursor *c, const char *lit)
-{
-    size_t n = strlen(lit);
-    return (size_t)(c->end - c->p) >= n && memcmp(c->p, lit, n) == 0;
-}
-
-/* Move past the next `lit`; 0 when there is none (a truncated body). */
-static int skip_past(cursor *c, const char *lit)
-{
-    size_t n = strlen(lit);
-    for (const char *q = c->p; (size_t)(c->end - q) >= n; q++)
-        if (memcmp(q, lit, n) == 0) {
-            c->p = q + n;
-            return 1;
-        }
-    return 0;
-}
-
-/* Past one tag's '>' (quotes respected); *self_closing when it ends "/>". */
-static int skip_tag(cursor *c, int *self_closing)
-{
-    char quote = 0, prev = 0;
-    for (; c->p < c->end; c->p++) {
-        char ch = *c->p;
-        if (quote) {
-            if (ch == quote)
-                quote = 0;
-        } else if (ch == '"' || ch == '\'') {
-            quote = ch;
-        } else if (ch == '>') {
-            *self_closing = prev == '/';
-            c->p++;
-            return 1;
-        }
-        prev = ch;
-    }
-    return 0;
-}
-
-static int is_container(const cursor *c)
-{
-    static const char *const names[] = {"dict", "array"};
-    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-        size_t n = strlen(names[i]);
-        if ((size_t)(c->end - c->p) > n && memcmp(c->p, names[i], n) == 0 &&
-            strchr(" \t\r\n/>", c->p[n]))
-            return 1;
-    }
-    return 0;
-}
-
-/* A DOCTYPE may name Apple's DTD; an internal subset could declare entities. */
-static int doctype_ok(cursor *c)
-{
-    const char *gt = memchr(c->p, '>', (size_t)(c->end - c->p));
-    if (!gt || memchr(c->p, '[', (size_t)(gt - c->p)))
-        return 0;
-    c->p = gt + 1;
-    return 1;
-}
-
-static int scan_xml(const char *data, size_t len, const char **why)
-{
-    cursor c = {data, data + len};
-    int depth = 0;
-    long nodes = 0;
-
-    while ((c.p = memchr(c.p, '<', (size_t)(c.end - c.p))) != NULL) {
-        int self_closing = 0, closing;
-        c.p++;
-        if (starts(&c, "!--")) {
-            if (!skip_past(&c, "-->"))
-                goto truncated;
-            continue;
-        }
-        if (starts(&c, "![CDATA[")) {
-            if (!skip_past(&c, "]]>"))
-                goto truncated;
-            continue;
-        }
-        if (starts(&c, "?")) {
-            if (!skip_past(&c, "?>"))
-                goto truncated;
-            continue;
-        }
-        if (starts(&c, "!")) {
-            if (!doctype_ok(&c)) {
-                *why = "a DOCTYPE with an internal subset (entities are not accepted)";
-                return ORCHARD_EINVAL;
-            }
-            continue;
-        }
-        closing = starts(&c, "/");
-        if (closing)
-            c.p++;
-        int container = is_container(&c);
-        if (!skip_tag(&c, &self_closing))
-            goto truncated;
-        if (closing) {
-            if (container && depth > 0)
-                depth--;
-            continue;
-        }
-        if (++nodes > ORCHARD_CHECKIN_MAX_NODES) {
-            *why = "too many plist elements";
-            return ORCHARD_ETOOBIG;
-        }
-        if (container && !self_closing && ++depth > ORCHARD_CHECKIN_MAX_DEPTH) {
-            *why = "plist nested too deep";
-            return ORCHARD_ETOOBIG;
-        }
-    }
-    return 0;
-truncated:
-    *why = "truncated plist";
-    return ORCHARD_EINVAL;
-}
 
 int orchard_checkin_plist_parse(const unsigned char *body, size_t len, plist_t *root,
                                 const char **why)
@@ -165,7 +45,12 @@ int orchard_checkin_plist_parse(const unsigned char *body, size_t len, plist_t *
         *why = "not an XML plist";
         return ORCHARD_EINVAL;
     }
-    if ((rc = scan_xml(s, len, why)))
+    static const orchard_plist_limits limits = {
+        .max_depth = ORCHARD_CHECKIN_MAX_DEPTH,
+        .max_nodes = ORCHARD_CHECKIN_MAX_NODES,
+        .allow_binary = 0,
+    };
+    if ((rc = orchard_plist_guard(s, len, &limits, why)))
         return rc;
     plist_from_xml(s, (uint32_t)len, root);
     if (!*root) {

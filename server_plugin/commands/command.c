@@ -3,6 +3,7 @@
  * then the XML the queue keeps. Every refusal names what is wrong, since an
  * admin reads it in the API's 400. */
 #include "server_plugin/commands/command.h"
+#include "server_plugin/plist/plist_guard.h"
 
 #include <orchard/plugin.h>
 
@@ -197,8 +198,19 @@ int orchard_command_parse(const void *data, size_t len, orchard_command_parsed *
         *reason = g_strdup("the command is empty");
         return ORCHARD_EINVAL;
     }
-    if ((rc = orchard_plist_precheck(data, len, ORCHARD_COMMAND_MAX_DEPTH, reason)))
+    static const orchard_plist_limits limits = {
+        .max_depth = ORCHARD_COMMAND_MAX_DEPTH,
+        .max_nodes = 1L << 20, /* objects once libplist copies shared ones */
+        .allow_binary = 1,
+    };
+    const char *why = NULL;
+    if ((rc = orchard_plist_guard(data, len, &limits, &why))) {
+        *reason = rc == ORCHARD_ETOOBIG
+                      ? g_strdup_printf("%s (limits: %d levels, %ld objects)", why,
+                                        limits.max_depth, limits.max_nodes)
+                      : g_strdup(why);
         return rc;
+    }
     /* libplist gets a NUL-terminated copy: its XML parser reads to a NUL. */
     char *copy = g_malloc(len + 1);
     memcpy(copy, data, len);

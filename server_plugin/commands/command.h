@@ -42,14 +42,5 @@ int orchard_command_parse(const void *data, size_t len, orchard_command_parsed *
 /** Free what orchard_command_parse filled and zero it. NULL is fine. */
 void orchard_command_parsed_clear(orchard_command_parsed *c);
 
-/**
- * Check the nesting and structure of a plist before libplist parses it:
- * XML <dict>/<array> nesting, or a binary plist's trailer, offset table,
- * references and nesting (libplist 2.2 recurses without a limit and copies
- * shared objects at every reference). 0, ORCHARD_ETOOBIG (deeper than
- * max_depth, or too many nodes) or ORCHARD_EINVAL (a broken binary plist),
- * with *reason (g_free).
- */
-int orchard_plist_precheck(const void *data, size_t len, int max_depth, char **reason);
 
 #endif
