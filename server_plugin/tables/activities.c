@@ -9,6 +9,7 @@
 #include "activities.gen.h"
 
 #include "server_plugin/server.h"
+#include "server_plugin/tables/table_store.h"
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_users.h"
 
@@ -42,12 +43,5 @@ int activities_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchar
         rc = orchard_store_activity_list(0, 0, &list);
     for (guint i = 0; rc == 0 && i < list->len; i++)
         rc = add_activity(host, rows, list->pdata[i]);
-    if (rc == ORCHARD_ENOTFOUND || rc == ORCHARD_ENOTCONFIGURED)
-        return host->fail(ctx, rc, "activities: there is no store to read: store.sqlite is "
-                                   "unset, or nothing is at its path yet (`orchard serve` "
-                                   "creates it)");
-    if (rc)
-        return host->fail(ctx, rc, "activities: the store failed (%s); see the log",
-                          host->strerror(rc));
-    return 0;
+    return orchard_table_store_result(ctx, "activities", rc);
 }

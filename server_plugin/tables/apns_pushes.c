@@ -9,6 +9,7 @@
 #include "apns_pushes.gen.h"
 
 #include "server_plugin/server.h"
+#include "server_plugin/tables/table_store.h"
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_pushes.h"
 
@@ -49,12 +50,5 @@ int apns_pushes_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orcha
     }
     if (list)
         g_ptr_array_unref(list);
-    if (rc == ORCHARD_ENOTFOUND || rc == ORCHARD_ENOTCONFIGURED)
-        return host->fail(ctx, rc, "apns_pushes: there is no store to read: store.sqlite is "
-                                   "unset, or nothing is at its path yet (`orchard serve` "
-                                   "creates it)");
-    if (rc)
-        return host->fail(ctx, rc, "apns_pushes: the store failed (%s); see the log",
-                          host->strerror(rc));
-    return 0;
+    return orchard_table_store_result(ctx, "apns_pushes", rc);
 }

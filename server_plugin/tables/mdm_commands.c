@@ -11,6 +11,7 @@
 
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/server.h"
+#include "server_plugin/tables/table_store.h"
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_queue.h"
 
@@ -66,7 +67,6 @@ static int one_command(const char *uuid, command_rows *cr)
 int mdm_commands_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
                           void *payload)
 {
-    const orchard_host_api *host = orchard_server_host;
     command_rows cr = {rows, 0};
     (void)payload;
 
@@ -78,12 +78,5 @@ int mdm_commands_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orch
         rc = orchard_store_command_each(add_row, &cr);
     if (rc == 0)
         rc = cr.rc;
-    if (rc == ORCHARD_ENOTCONFIGURED || rc == ORCHARD_ENOTFOUND)
-        return host->fail(ctx, rc, "mdm_commands: there is no store to read: store.sqlite is "
-                                   "unset, or nothing is at its path yet (`orchard serve` "
-                                   "creates it)");
-    if (rc)
-        return host->fail(ctx, rc, "mdm_commands: reading the store failed (%s); see the log",
-                          host->strerror(rc));
-    return 0;
+    return orchard_table_store_result(ctx, "mdm_commands", rc);
 }

@@ -11,6 +11,7 @@
 
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/server.h"
+#include "server_plugin/tables/table_store.h"
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_devices.h"
 
@@ -54,7 +55,6 @@ static int add_row(orchard_rows *rows, const orchard_device *d)
 int mdm_enrollments_generate(orchard_ctx *ctx, const orchard_query_ctx *query,
                              orchard_rows *rows, void *payload)
 {
-    const orchard_host_api *host = orchard_server_host;
     g_autoptr(GPtrArray) devices = NULL;
     (void)payload;
 
@@ -73,12 +73,5 @@ int mdm_enrollments_generate(orchard_ctx *ctx, const orchard_query_ctx *query,
     }
     for (guint i = 0; rc == 0 && i < devices->len; i++)
         rc = add_row(rows, devices->pdata[i]);
-    if (rc == ORCHARD_ENOTCONFIGURED || (rc == ORCHARD_ENOTFOUND && !devices))
-        return host->fail(ctx, rc, "mdm_enrollments: there is no store to read: store.sqlite "
-                                   "is unset, or nothing is at its path yet (`orchard serve` "
-                                   "creates it)");
-    if (rc)
-        return host->fail(ctx, rc, "mdm_enrollments: reading the store failed (%s); see the log",
-                          host->strerror(rc));
-    return 0;
+    return orchard_table_store_result(ctx, "mdm_enrollments", rc);
 }

@@ -10,6 +10,7 @@
 
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/server.h"
+#include "server_plugin/tables/table_store.h"
 #include "server_plugin/store/server_store.h"
 
 #include <stdio.h>
@@ -34,7 +35,6 @@ static int add_row(const char *serial, const char *subject, gint64 not_before,
 int scep_certificates_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
                                void *payload)
 {
-    const orchard_host_api *host = orchard_server_host;
     cert_rows cr = {rows, 0};
     (void)query;
     (void)payload;
@@ -43,12 +43,5 @@ int scep_certificates_generate(orchard_ctx *ctx, const orchard_query_ctx *query,
         rc = orchard_server_store_cert_each(add_row, &cr);
     if (rc == 0)
         rc = cr.rc;
-    if (rc == ORCHARD_ENOTFOUND || rc == ORCHARD_ENOTCONFIGURED)
-        return host->fail(ctx, rc, "scep_certificates: there is no store to read: store.sqlite "
-                                   "is unset, or nothing is at its path yet (`orchard serve` "
-                                   "creates it)");
-    if (rc)
-        return host->fail(ctx, rc, "scep_certificates: the store failed (%s); see the log",
-                          host->strerror(rc));
-    return 0;
+    return orchard_table_store_result(ctx, "scep_certificates", rc);
 }

@@ -10,6 +10,7 @@
 #include "users.gen.h"
 
 #include "server_plugin/server.h"
+#include "server_plugin/tables/table_store.h"
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_users.h"
 
@@ -39,11 +40,5 @@ int users_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_row
         rc = orchard_store_user_list(&list);
     for (guint i = 0; rc == 0 && i < list->len; i++)
         rc = add_user(host, rows, list->pdata[i]);
-    if (rc == ORCHARD_ENOTFOUND || rc == ORCHARD_ENOTCONFIGURED)
-        return host->fail(ctx, rc, "users: there is no store to read: store.sqlite is unset, "
-                                   "or nothing is at its path yet (`orchard serve` creates it)");
-    if (rc)
-        return host->fail(ctx, rc, "users: the store failed (%s); see the log",
-                          host->strerror(rc));
-    return 0;
+    return orchard_table_store_result(ctx, "users", rc);
 }
