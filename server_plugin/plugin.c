@@ -3,6 +3,7 @@
 #include "server_plugin/server.h"
 
 #include "server_plugin/api/mdm_apple.h"
+#include "server_plugin/checkin/signer_cache.h"
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/serve/serve_state.h"
@@ -94,6 +95,7 @@ void orchard_server_deinit(orchard_ctx *ctx)
     orchard_enroll_download_reset();
     orchard_mdm_config_cache_clear();
     orchard_apns_cleanup();
+    orchard_signer_cache_reset(0);
 }
 
 static const orchard_plugin server_plugin = {

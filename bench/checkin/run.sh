@@ -198,15 +198,16 @@ $(row "command round trips (Idle -> DeviceInformation -> Acknowledged), per seco
 Goal: 3,000 signed check-ins/s on this machine (mixed row): met: $VERDICT.
 $CEILING
 
-**Signature checks.** In process, one check as the route makes it (parse the
-CMS, verify it over the body, verify the signer's chain to the SCEP CA as a
-client certificate; no store look-up) costs ${VERIFY_US:-?} µs of CPU; the
-last column is that cost times the measured rate over the server's CPU time.
-Of it, parsing the CMS message takes $(get parse cms cms_us) µs, and $(get parse cms cms_nocerts_us) µs
-for the same message without the signer's certificate inside (OpenSSL 3.0
-decodes the certificate's public key on every parse): what a server that
-found the bound certificate by its hash, instead of decoding it from every
-request, would save.
+**Signature checks.** In process, one check as the route makes it once the
+signer's certificate is cached (parse the CMS with the certificate taken
+out, verify it over the body with the cached certificate; the chain to the
+SCEP CA is checked once per certificate; no store look-up) costs
+${VERIFY_US:-?} µs of CPU; the last column is that cost times the measured
+rate over the server's CPU time. Parsing the whole message with the
+certificate inside takes $(get parse cms cms_us) µs, without it $(get parse cms cms_nocerts_us) µs
+(OpenSSL 3.0 decodes the certificate's public key on every parse): why the
+route strips the certificate and finds it by its hash
+(server_plugin/checkin/signer_cache.c).
 perf: $PERF_NOTE${PERF_ID:+: \`orchard_checkin_identity\` (the signature and certificate checks, with the store look-up of the certificate) holds $PERF_ID% of the server's samples, request dispatch (\`orchard_http_dispatch\`, every route handler) $PERF_HANDLE%}.
 ${PERF_PARTS:+Inclusive shares of the server's samples by function: $PERF_PARTS.
 }${PERF_TOP:+
