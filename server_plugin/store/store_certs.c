@@ -47,22 +47,13 @@ int orchard_server_store_cert_record(const orchard_issued_cert *cert, const char
     int rc = orchard_sstore_begin(1, what, &tx);
     if (rc)
         return rc;
-    const orchard_host_api *h = orchard_sstore_host();
     if (cert->challenge_kind == ORCHARD_CHALLENGE_ONE_TIME)
         rc = spend_challenge(tx, challenge, now);
     if (rc == 0) {
         gint64 n = insert_cert(tx, cert, now);
         rc = n < 0 ? (int)n : 0;
     }
-    if (rc) {
-        if (rc != ORCHARD_ENOTFOUND)
-            orchard_sstore_log_fail(tx, what, rc);
-        h->store_rollback(tx);
-        return rc;
-    }
-    if ((rc = h->store_commit(tx)))
-        orchard_sstore_log_fail(NULL, what, rc);
-    return rc;
+    return orchard_sstore_end(tx, rc, what, ORCHARD_ENOTFOUND);
 }
 
 typedef struct {

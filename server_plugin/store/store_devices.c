@@ -25,22 +25,6 @@ void orchard_device_free(orchard_device *d)
     g_free(d);
 }
 
-/* Commit tx, or roll it back when rc says so; failures other than the
- * expected `quiet` one are logged as `what`. */
-static int finish(orchard_store_tx *tx, int rc, const char *what, int quiet)
-{
-    const orchard_host_api *h = orchard_sstore_host();
-    if (rc) {
-        if (rc != quiet)
-            orchard_sstore_log_fail(tx, what, rc);
-        h->store_rollback(tx);
-        return rc;
-    }
-    if ((rc = h->store_commit(tx)))
-        orchard_sstore_log_fail(NULL, what, rc);
-    return rc;
-}
-
 static int udid_row(const orchard_host_api *h, orchard_stmt *st, void *out)
 {
     *(char **)out = g_strdup(h->stmt_column_text(st, 0));
@@ -109,15 +93,15 @@ int orchard_store_device_authenticate(const orchard_device_auth *a, gint64 now, 
     if (rc == 0 && strcmp(bound, a->udid) != 0) {
         if (other_udid)
             *other_udid = g_steal_pointer(&bound);
-        return finish(tx, ORCHARD_EEXIST, what, ORCHARD_EEXIST);
+        return orchard_sstore_end(tx, ORCHARD_EEXIST, what, ORCHARD_EEXIST);
     }
     if (rc != 0 && rc != ORCHARD_ENOTFOUND)
-        return finish(tx, rc, what, 0);
+        return orchard_sstore_end(tx, rc, what, 0);
     n = orchard_sstore_exec(tx, "DELETE FROM mdm_command_queue WHERE udid = ?",
                             SQL_PARAMS(SQL_TEXT(a->udid)));
     if (n >= 0)
         n = replace_enrollment(tx, a, now);
-    return finish(tx, n < 0 ? (int)n : 0, what, 0);
+    return orchard_sstore_end(tx, n < 0 ? (int)n : 0, what, 0);
 }
 
 int orchard_store_device_by_cert(const char *cert_sha256, char **udid)
@@ -261,41 +245,22 @@ int orchard_store_device_get(const char *udid, orchard_device **out)
                                    SQL_PARAMS(SQL_TEXT(udid)), device_row, out);
 }
 
+static void *device_list_row(const orchard_host_api *h, orchard_stmt *st)
+{
+    return device_of_row(h, st);
+}
+
 int orchard_store_device_list(gint64 page, gint64 per_page, GPtrArray **out)
 {
-    const char *what = "listing enrollments";
-    const orchard_host_api *h = orchard_sstore_host();
-    orchard_store_tx *tx = NULL;
-    orchard_stmt *st = NULL;
-    int rc;
-
+    gint64 limit, offset;
     *out = NULL;
-    if (page < 0 || per_page < 0)
+    if (orchard_sstore_page(page, per_page, &limit, &offset))
         return ORCHARD_EINVAL;
-    if ((rc = orchard_sstore_begin(0, what, &tx)))
-        return rc;
-    /* per_page 0 is "all": LIMIT's "no limit" is spelt differently per backend. */
-    if (per_page == 0)
-        rc = orchard_sstore_prepare(tx, "SELECT " DEVICE_COLUMNS " FROM mdm_enrollments "
-                                    "ORDER BY udid", NULL, 0, &st);
-    else
-        rc = orchard_sstore_prepare(tx, "SELECT " DEVICE_COLUMNS " FROM mdm_enrollments "
-                                    "ORDER BY udid LIMIT ? OFFSET ?",
-                                    SQL_PARAMS(SQL_INT(per_page), SQL_INT(page * per_page)), &st);
-    GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)orchard_device_free);
-    while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
-        rc = 0;
-        g_ptr_array_add(list, device_of_row(h, st));
-    }
-    if (rc) {
-        orchard_sstore_log_fail(tx, what, rc);
-        g_ptr_array_unref(list);
-    } else {
-        *out = list;
-    }
-    h->stmt_finish(st);
-    h->store_rollback(tx);
-    return rc;
+    return orchard_sstore_read_list(
+        "listing enrollments",
+        "SELECT " DEVICE_COLUMNS " FROM mdm_enrollments ORDER BY udid LIMIT ? OFFSET ?",
+        SQL_PARAMS(SQL_INT(limit), SQL_INT(offset)), device_list_row,
+        (GDestroyNotify)orchard_device_free, out);
 }
 
 int orchard_store_device_push_invalid(const char *udid, const char *reason, gint64 now)

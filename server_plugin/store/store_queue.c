@@ -32,20 +32,6 @@ void orchard_command_info_free(orchard_command_info *c)
     g_free(c);
 }
 
-static int finish(orchard_store_tx *tx, int rc, const char *what, int quiet1, int quiet2)
-{
-    const orchard_host_api *h = orchard_sstore_host();
-    if (rc) {
-        if (rc != quiet1 && rc != quiet2)
-            orchard_sstore_log_fail(tx, what, rc);
-        h->store_rollback(tx);
-        return rc;
-    }
-    if ((rc = h->store_commit(tx)))
-        orchard_sstore_log_fail(NULL, what, rc);
-    return rc;
-}
-
 /* 1 when `sql` (one parameter) has a row in tx, 0 when not, or a negative code. */
 static int row_exists(orchard_store_tx *tx, const char *sql, const char *param)
 {
@@ -77,7 +63,7 @@ int orchard_store_command_enqueue(const char *command_uuid, const char *request_
         return rc;
     rc = row_exists(tx, "SELECT 1 FROM mdm_commands WHERE command_uuid = ?", command_uuid);
     if (rc != 0)
-        return finish(tx, rc == 1 ? ORCHARD_EEXIST : rc, what, ORCHARD_EEXIST, 0);
+        return orchard_sstore_end(tx, rc == 1 ? ORCHARD_EEXIST : rc, what, ORCHARD_EEXIST);
     w = orchard_sstore_exec(tx,
                             "INSERT INTO mdm_commands (command_uuid, request_type, command, "
                             "created_by, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -85,7 +71,7 @@ int orchard_store_command_enqueue(const char *command_uuid, const char *request_
                                        SQL_BLOB(plist, plist_len), SQL_TEXT(created_by),
                                        SQL_INT(now_us)));
     if (w < 0)
-        return finish(tx, (int)w, what, 0, 0);
+        return orchard_sstore_end(tx, (int)w, what, 0);
     /* A UDID named twice is queued once. */
     seen = g_hash_table_new(g_str_hash, g_str_equal);
     for (size_t i = 0; i < n; i++) {
@@ -97,10 +83,10 @@ int orchard_store_command_enqueue(const char *command_uuid, const char *request_
         if (rc == 0) {
             if (bad_udid)
                 *bad_udid = g_strdup(udids[i]);
-            return finish(tx, ORCHARD_ENOTFOUND, what, ORCHARD_ENOTFOUND, 0);
+            return orchard_sstore_end(tx, ORCHARD_ENOTFOUND, what, ORCHARD_ENOTFOUND);
         }
         if (rc < 0)
-            return finish(tx, rc, what, 0, 0);
+            return orchard_sstore_end(tx, rc, what, 0);
         w = orchard_sstore_exec(tx,
                                 "INSERT INTO mdm_command_queue (udid, command_uuid, status, "
                                 "queued_at, updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -108,11 +94,11 @@ int orchard_store_command_enqueue(const char *command_uuid, const char *request_
                                            SQL_TEXT(ORCHARD_CMD_PENDING), SQL_INT(now_us),
                                            SQL_INT(now_us / G_USEC_PER_SEC)));
         if (w < 0)
-            return finish(tx, (int)w, what, 0, 0);
+            return orchard_sstore_end(tx, (int)w, what, 0);
     }
     if (g_hash_table_size(seen) == 0)
-        return finish(tx, ORCHARD_EINVAL, what, ORCHARD_EINVAL, 0);
-    return finish(tx, 0, what, 0, 0);
+        return orchard_sstore_end(tx, ORCHARD_EINVAL, what, ORCHARD_EINVAL);
+    return orchard_sstore_end(tx, 0, what, 0);
 }
 
 typedef struct {
@@ -174,12 +160,12 @@ int orchard_store_command_report(const char *udid, const char *command_uuid, con
                                        SQL_TEXT(error_chain_json), SQL_INT(now),
                                        SQL_TEXT(udid), SQL_TEXT(udid), SQL_TEXT(command_uuid)));
     if (n == 0)
-        return finish(tx, ORCHARD_ENOTFOUND, what, ORCHARD_ENOTFOUND, 0);
+        return orchard_sstore_end(tx, ORCHARD_ENOTFOUND, what, ORCHARD_ENOTFOUND);
     /* The device spoke: last seen goes in the same write, not a second one. */
     if (n > 0)
         n = orchard_sstore_exec(tx, "UPDATE mdm_enrollments SET last_seen_at = ? WHERE udid = ?",
                                 SQL_PARAMS(SQL_INT(now), SQL_TEXT(udid)));
-    return finish(tx, n < 0 ? (int)n : 0, what, 0, 0);
+    return orchard_sstore_end(tx, n < 0 ? (int)n : 0, what, 0);
 }
 
 #define RESULT_COLUMNS                                                                        \
@@ -243,49 +229,30 @@ int orchard_store_command_results(const char *command_uuid, GPtrArray **out)
     return rc;
 }
 
+static void *info_of_row(const orchard_host_api *h, orchard_stmt *st)
+{
+    orchard_command_info *c = g_new0(orchard_command_info, 1);
+    c->command_uuid = g_strdup(h->stmt_column_text(st, 0));
+    c->request_type = g_strdup(h->stmt_column_text(st, 1));
+    c->created_by = g_strdup(h->stmt_column_text(st, 2));
+    c->created_at = h->stmt_column_int(st, 3) / G_USEC_PER_SEC;
+    c->devices = h->stmt_column_int(st, 4);
+    return c;
+}
+
 int orchard_store_command_list(gint64 page, gint64 per_page, GPtrArray **out)
 {
-    const char *what = "listing commands";
-    const orchard_host_api *h = orchard_sstore_host();
-    orchard_store_tx *tx = NULL;
-    orchard_stmt *st = NULL;
-    int rc;
-
+    gint64 limit, offset;
     *out = NULL;
-    if (page < 0 || per_page < 0)
+    if (orchard_sstore_page(page, per_page, &limit, &offset))
         return ORCHARD_EINVAL;
-    if ((rc = orchard_sstore_begin(0, what, &tx)))
-        return rc;
-#define LIST_SQL                                                                              \
-    "SELECT c.command_uuid, c.request_type, c.created_by, c.created_at, "                    \
-    "(SELECT COUNT(*) FROM mdm_command_queue q WHERE q.command_uuid = c.command_uuid) "      \
-    "FROM mdm_commands c ORDER BY c.created_at DESC, c.command_uuid DESC"
-    if (per_page == 0)
-        rc = orchard_sstore_prepare(tx, LIST_SQL, NULL, 0, &st);
-    else
-        rc = orchard_sstore_prepare(tx, LIST_SQL " LIMIT ? OFFSET ?",
-                                    SQL_PARAMS(SQL_INT(per_page), SQL_INT(page * per_page)), &st);
-#undef LIST_SQL
-    GPtrArray *list = g_ptr_array_new_with_free_func((GDestroyNotify)orchard_command_info_free);
-    while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
-        orchard_command_info *c = g_new0(orchard_command_info, 1);
-        rc = 0;
-        c->command_uuid = g_strdup(h->stmt_column_text(st, 0));
-        c->request_type = g_strdup(h->stmt_column_text(st, 1));
-        c->created_by = g_strdup(h->stmt_column_text(st, 2));
-        c->created_at = h->stmt_column_int(st, 3) / G_USEC_PER_SEC;
-        c->devices = h->stmt_column_int(st, 4);
-        g_ptr_array_add(list, c);
-    }
-    if (rc) {
-        orchard_sstore_log_fail(tx, what, rc);
-        g_ptr_array_unref(list);
-    } else {
-        *out = list;
-    }
-    h->stmt_finish(st);
-    h->store_rollback(tx);
-    return rc;
+    return orchard_sstore_read_list(
+        "listing commands",
+        "SELECT c.command_uuid, c.request_type, c.created_by, c.created_at, "
+        "(SELECT COUNT(*) FROM mdm_command_queue q WHERE q.command_uuid = c.command_uuid) "
+        "FROM mdm_commands c ORDER BY c.created_at DESC, c.command_uuid DESC LIMIT ? OFFSET ?",
+        SQL_PARAMS(SQL_INT(limit), SQL_INT(offset)), info_of_row,
+        (GDestroyNotify)orchard_command_info_free, out);
 }
 
 int orchard_store_command_each(int (*fn)(const orchard_command_result *r, void *payload),
