@@ -366,9 +366,44 @@ static void as_nobody(gpointer unused)
         _exit(99);
 }
 
+/* Copy `from` to `to` with `mode`; 0 or -1. */
+static int copy_file(const char *from, const char *to, int mode)
+{
+    g_autofree char *data = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(from, &data, &len, NULL) ||
+        !g_file_set_contents(to, data, (gssize)len, NULL))
+        return -1;
+    return g_chmod(to, mode);
+}
+
+/* The binary and the server plugin, copied where nobody can reach them: the
+ * build tree may sit under a folder only root may enter (a clone in
+ * `mktemp -d`, or under /root), and nobody must still run the program.
+ * NULL when they cannot be copied. g_free. */
+static char *nobody_binary(void)
+{
+    g_autofree char *dir = g_build_filename(scratch, "bin", NULL);
+    g_autofree char *plugins = g_build_filename(dir, "plugins", NULL);
+    g_autofree char *build = g_path_get_dirname(ORCHARD_BIN);
+    g_autofree char *plugin_from = g_build_filename(build, "plugins", "orchard_server.so", NULL);
+    g_autofree char *plugin_to = g_build_filename(plugins, "orchard_server.so", NULL);
+    char *bin = g_build_filename(dir, "orchard", NULL);
+    if (g_file_test(bin, G_FILE_TEST_IS_EXECUTABLE))
+        return bin;
+    if (g_mkdir_with_parents(plugins, 0755) != 0 || g_chmod(dir, 0755) != 0 ||
+        copy_file(ORCHARD_BIN, bin, 0755) != 0 || copy_file(plugin_from, plugin_to, 0644) != 0) {
+        g_free(bin);
+        return NULL;
+    }
+    return bin;
+}
+
 static int run_unprivileged(const char *cfg, char **out, char **err)
 {
-    const char *argv[] = {ORCHARD_BIN, "--config", cfg, "config", "check", NULL};
+    g_autofree char *bin = nobody_binary();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
+    const char *argv[] = {bin, "--config", cfg, "config", "check", NULL};
     int status = 0;
     if (!g_spawn_sync(scratch, (char **)argv, NULL, G_SPAWN_DEFAULT, as_nobody, NULL, out, err,
                       &status, NULL))
