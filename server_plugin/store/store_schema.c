@@ -98,7 +98,8 @@ static const char *const migrations[] = {
     "CREATE INDEX apns_pushes_udid ON apns_pushes (udid, sent_at);"
     /* users (store_users.c) */
     "CREATE TABLE users ("
-    " email TEXT PRIMARY KEY,"            /* lower case */
+    " id INTEGER PRIMARY KEY,"            /* Fleet's numeric user id (PostgreSQL: a sequence) */
+    " email TEXT NOT NULL UNIQUE,"        /* lower case */
     " name TEXT NOT NULL,"
     " role TEXT NOT NULL,"                /* admin | maintainer | observer */
     " api_only INTEGER NOT NULL DEFAULT 0,"

@@ -58,7 +58,8 @@ int orchard_store_user_create(const orchard_user *u)
     return orchard_sstore_end(tx, rc, what, ORCHARD_EEXIST);
 }
 
-#define USER_COLUMNS "u.email, u.name, u.role, u.api_only, u.password_hash, u.created_at, u.updated_at"
+#define USER_COLUMNS                                                                          \
+    "u.email, u.name, u.role, u.api_only, u.password_hash, u.created_at, u.updated_at, u.id"
 
 static orchard_user *user_of_row(const orchard_host_api *h, orchard_stmt *st)
 {
@@ -70,6 +71,7 @@ static orchard_user *user_of_row(const orchard_host_api *h, orchard_stmt *st)
     u->password_hash = g_strdup(h->stmt_column_text(st, 4));
     u->created_at = h->stmt_column_int(st, 5);
     u->updated_at = h->stmt_column_int(st, 6);
+    u->id = h->stmt_column_int(st, 7);
     return u;
 }
 
@@ -144,7 +146,7 @@ static int session_row(const orchard_host_api *h, orchard_stmt *st, void *out)
 {
     session_row_out *o = out;
     o->user = user_of_row(h, st);
-    o->last_used = h->stmt_column_is_null(st, 7) ? 0 : h->stmt_column_int(st, 7);
+    o->last_used = h->stmt_column_is_null(st, 8) ? 0 : h->stmt_column_int(st, 8);
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 typedef struct orchard_user {
+    gint64 id;            /* assigned by the store at create (Fleet's numeric id) */
     char *email;          /* lower case */
     char *name;
     char *role;           /* "admin" | "maintainer" | "observer" */

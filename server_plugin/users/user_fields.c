@@ -73,7 +73,7 @@ json_t *orchard_user_to_json(const orchard_user *u)
     /* Names come from the store; a row written by hand may not be UTF-8. */
     g_autofree char *name = g_utf8_make_valid(u->name ? u->name : "", -1);
     g_autofree char *email = g_utf8_make_valid(u->email ? u->email : "", -1);
-    return json_pack("{s:s, s:s, s:s, s:s?, s:b, s:s, s:s, s:b, s:b, s:[]}", "id", email,
+    return json_pack("{s:I, s:s, s:s, s:s?, s:b, s:s, s:s, s:b, s:b, s:[]}", "id", (json_int_t)u->id,
                      "name", name, "email", email, "global_role", u->role, "api_only",
                      u->api_only != 0, "created_at", created, "updated_at", updated,
                      "sso_enabled", 0, "force_password_reset", 0, "teams");
