@@ -50,7 +50,19 @@ typedef struct orchard_checkin_request {
     const char *content_type; /* NULL: a report */
     const char *cert_sha256;  /* the verified identity (identity.c), lower-case hex */
     gint64 now_us;            /* wall clock, microseconds */
+    /* The UDID the certificate is bound to, when the caller read it with the
+     * identity (bound_known; bound_udid NULL: bound to none); otherwise the
+     * service asks the store. */
+    int bound_known;
+    const char *bound_udid;
 } orchard_checkin_request;
+
+/**
+ * The UDID req's certificate is bound to: from the request when the identity
+ * check read it, else from the store. 0 and *udid (g_free), ORCHARD_ENOTFOUND
+ * (bound to none), or a store error.
+ */
+int orchard_checkin_bound_udid(const orchard_checkin_request *req, char **udid);
 
 typedef struct orchard_checkin_reply {
     int status;
@@ -109,12 +121,14 @@ char *orchard_checkin_plist_json(plist_t node);
  * client certificate (DER) the host saw. The certificate must chain to the
  * SCEP CA, carry clientAuth, be valid at `now` and be one this server issued
  * and did not revoke. Returns 0 and *cert_sha256 (g_free, lower-case hex of
- * its DER), or ORCHARD_EDENIED with *why (g_free) naming the reason.
+ * its DER) and, when bound_udid is not NULL, *bound_udid (g_free; NULL when
+ * no enrollment holds the certificate yet), read in the same store read as
+ * the revocation; or ORCHARD_EDENIED with *why (g_free) naming the reason.
  */
 int orchard_checkin_identity(X509 *scep_ca, const char *signature_b64,
                              const unsigned char *client_der, size_t client_len,
                              const unsigned char *body, size_t len, gint64 now,
-                             char **cert_sha256, char **why);
+                             char **cert_sha256, char **bound_udid, char **why);
 
 /* ---- the bootstrap token (bootstrap.c) */
 

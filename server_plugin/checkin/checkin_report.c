@@ -46,7 +46,7 @@ static int check_bound(const orchard_checkin_request *req, const char *udid,
                        orchard_checkin_reply *out)
 {
     g_autofree char *bound = NULL;
-    int rc = orchard_store_device_by_cert(req->cert_sha256, &bound);
+    int rc = orchard_checkin_bound_udid(req, &bound);
     if (rc == 0 && strcmp(bound, udid) == 0)
         return 0;
     if (rc == ORCHARD_ENOTFOUND)

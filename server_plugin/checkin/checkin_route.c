@@ -48,7 +48,7 @@ static int handle_checkin(orchard_ctx *ctx, const orchard_http_request *req,
     const char *ctype = h->http_header(req, "Content-Type");
     size_t len = 0, cert_len = 0;
     const unsigned char *body = h->http_body(req, &len);
-    g_autofree char *sha = NULL, *why = NULL;
+    g_autofree char *sha = NULL, *why = NULL, *bound = NULL;
     orchard_checkin_reply reply = {0};
 
     (void)payload;
@@ -73,7 +73,7 @@ static int handle_checkin(orchard_ctx *ctx, const orchard_http_request *req,
         cert = h->http_client_cert(req, &cert_len);
     gint64 now_us = g_get_real_time();
     if (orchard_checkin_identity(cfg->scep_cert, sig, cert, cert_len, body, len,
-                                 now_us / G_USEC_PER_SEC, &sha, &why)) {
+                                 now_us / G_USEC_PER_SEC, &sha, &bound, &why)) {
         g_autofree char *udid = claimed_udid(body, len);
         h->log(ORCHARD_LOG_WARNING, PLUGIN, "checkin: 400: identity refused for UDID %s from "
                "%s: %s", udid, h->http_remote_addr(req), why);
@@ -86,6 +86,7 @@ static int handle_checkin(orchard_ctx *ctx, const orchard_http_request *req,
     };
     const orchard_checkin_request in = {
         .body = body, .len = len, .content_type = ctype, .cert_sha256 = sha, .now_us = now_us,
+        .bound_known = 1, .bound_udid = bound,
     };
     int rc = orchard_checkin_handle(&env, &in, &reply);
     if (rc)

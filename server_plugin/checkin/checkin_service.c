@@ -62,6 +62,17 @@ void orchard_checkin_event(const orchard_checkin_env *env, const char *name, con
     json_decref(o);
 }
 
+int orchard_checkin_bound_udid(const orchard_checkin_request *req, char **udid)
+{
+    *udid = NULL;
+    if (!req->bound_known)
+        return orchard_store_device_by_cert(req->cert_sha256, udid);
+    if (!req->bound_udid)
+        return ORCHARD_ENOTFOUND;
+    *udid = g_strdup(req->bound_udid);
+    return 0;
+}
+
 int orchard_checkin_id_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
@@ -78,7 +89,7 @@ static int bound_to(const orchard_checkin_request *req, const char *what, const 
                     orchard_checkin_reply *out)
 {
     g_autofree char *bound = NULL;
-    int rc = orchard_store_device_by_cert(req->cert_sha256, &bound);
+    int rc = orchard_checkin_bound_udid(req, &bound);
     if (rc == ORCHARD_ENOTFOUND) {
         orchard_checkin_refuse(out, 400, "%s from %s refused: its certificate is not bound to "
                                "any enrollment (no Authenticate with it)", what, udid);

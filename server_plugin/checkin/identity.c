@@ -151,27 +151,30 @@ out:
 
 /* On record and not revoked: asked of the store on every request, so a
  * revocation takes effect at once. */
-static int check_record(const char *serial, char **why)
+static int check_record(const char *serial, char **bound, char **why)
 {
     int revoked = 0;
     gint64 not_after = 0;
-    int lrc = orchard_server_store_cert_lookup(serial, &revoked, &not_after);
+    g_autofree char *udid = NULL;
+    int lrc = orchard_server_store_cert_identity(serial, &revoked, &not_after, &udid);
     if (lrc == ORCHARD_ENOTFOUND)
         return deny(why, "certificate %s is not one this server issued", serial);
     if (lrc)
         return deny(why, "certificate %s cannot be looked up (store failed)", serial);
     if (revoked)
         return deny(why, "certificate %s is revoked", serial);
+    if (bound)
+        *bound = g_steal_pointer(&udid);
     return 0;
 }
 
 /* The slow path's whole check of a certificate decoded from a request. */
-static int check_cert(X509 *ca, X509 *cert, gint64 now, char **why)
+static int check_cert(X509 *ca, X509 *cert, gint64 now, char **bound, char **why)
 {
     int rc = check_chain(ca, cert, now, why);
     if (rc == 0) {
         g_autofree char *serial = orchard_scep_serial_hex(cert);
-        rc = check_record(serial, why);
+        rc = check_record(serial, bound, why);
     }
     return rc;
 }
@@ -264,7 +267,7 @@ out:
  * shape is not the one it handles (the caller parses it whole). */
 static int fast_signature(X509 *ca, const unsigned char *der, size_t der_len,
                           const unsigned char *body, size_t len, gint64 now, char **sha,
-                          char **why)
+                          char **bound, char **why)
 {
     g_autofree unsigned char *stripped = NULL;
     const unsigned char *cert = NULL;
@@ -277,7 +280,7 @@ static int fast_signature(X509 *ca, const unsigned char *der, size_t der_len,
     rc = known_signer(ca, "the Mdm-Signature's certificate", cert, cert_len, now, &s, why);
     if (rc == 0 &&
         (rc = verify_stripped(stripped, stripped_len, s.cert, body, len, why)) == 0 &&
-        (rc = check_record(s.serial, why)) == 0)
+        (rc = check_record(s.serial, bound, why)) == 0)
         *sha = g_strdup(s.sha256);
     orchard_signer_clear(&s);
     return rc;
@@ -286,12 +289,14 @@ static int fast_signature(X509 *ca, const unsigned char *der, size_t der_len,
 int orchard_checkin_identity(X509 *scep_ca, const char *signature_b64,
                              const unsigned char *client_der, size_t client_len,
                              const unsigned char *body, size_t len, gint64 now,
-                             char **cert_sha256, char **why)
+                             char **cert_sha256, char **bound_udid, char **why)
 {
     X509 *cert = NULL;
     int rc;
 
     *cert_sha256 = NULL;
+    if (bound_udid)
+        *bound_udid = NULL;
     *why = NULL;
     if (!scep_ca)
         return deny(why, "no SCEP CA is configured");
@@ -302,7 +307,7 @@ int orchard_checkin_identity(X509 *scep_ca, const char *signature_b64,
             return deny(why, "Mdm-Signature is too long");
         if (!(der = base64_decode(signature_b64, &der_len)) || der_len == 0)
             return deny(why, "Mdm-Signature is not base64");
-        rc = fast_signature(scep_ca, der, der_len, body, len, now, cert_sha256, why);
+        rc = fast_signature(scep_ca, der, der_len, body, len, now, cert_sha256, bound_udid, why);
         if (rc <= 0)
             return rc;
         /* Not one certificate in plain DER: the whole message through OpenSSL. */
@@ -312,14 +317,14 @@ int orchard_checkin_identity(X509 *scep_ca, const char *signature_b64,
         orchard_signer s = {0};
         if ((rc = known_signer(scep_ca, "the client certificate", client_der, client_len, now,
                                 &s, why)) == 0 &&
-            (rc = check_record(s.serial, why)) == 0)
+            (rc = check_record(s.serial, bound_udid, why)) == 0)
             *cert_sha256 = g_strdup(s.sha256);
         orchard_signer_clear(&s);
         return rc;
     } else {
         return deny(why, "no Mdm-Signature and no client certificate");
     }
-    if ((rc = check_cert(scep_ca, cert, now, why)) == 0)
+    if ((rc = check_cert(scep_ca, cert, now, bound_udid, why)) == 0)
         *cert_sha256 = orchard_scep_cert_sha256(cert);
     X509_free(cert);
     return rc;

@@ -78,6 +78,14 @@ int orchard_server_store_challenges_expire(gint64 now, gint64 batch, gint64 *del
  */
 int orchard_server_store_cert_lookup(const char *serial, int *revoked, gint64 *not_after);
 
+/**
+ * The same in the same read, plus the UDID the certificate is bound to
+ * (*bound_udid, g_free; NULL when no enrollment holds it): a check-in's
+ * identity and binding in one store read.
+ */
+int orchard_server_store_cert_identity(const char *serial, int *revoked, gint64 *not_after,
+                                       char **bound_udid);
+
 /** Called for each row of scep_certificates; return non-zero to stop. */
 typedef int (*orchard_cert_row_fn)(const char *serial, const char *subject, gint64 not_before,
                                    gint64 not_after, int revoked, const char *challenge_kind,

@@ -78,6 +78,33 @@ int orchard_server_store_cert_lookup(const char *serial, int *revoked, gint64 *n
                                    SQL_PARAMS(SQL_TEXT(serial)), lookup_row, &o);
 }
 
+typedef struct {
+    int *revoked;
+    gint64 *not_after;
+    char **bound_udid;
+} identity_out;
+
+static int identity_row(const orchard_host_api *h, orchard_stmt *st, void *out)
+{
+    identity_out *o = out;
+    *o->revoked = (int)h->stmt_column_int(st, 0);
+    *o->not_after = h->stmt_column_int(st, 1);
+    *o->bound_udid = g_strdup(h->stmt_column_text(st, 2)); /* NULL when unbound */
+    return 0;
+}
+
+int orchard_server_store_cert_identity(const char *serial, int *revoked, gint64 *not_after,
+                                       char **bound_udid)
+{
+    identity_out o = {revoked, not_after, bound_udid};
+    *bound_udid = NULL;
+    return orchard_sstore_read_one("looking up a certificate and its enrollment",
+                                   "SELECT c.revoked, c.not_after, e.udid FROM scep_certificates c "
+                                   "LEFT JOIN mdm_enrollments e ON e.cert_sha256 = c.sha256 "
+                                   "WHERE c.serial = ?",
+                                   SQL_PARAMS(SQL_TEXT(serial)), identity_row, &o);
+}
+
 int orchard_server_store_cert_each(orchard_cert_row_fn fn, void *payload)
 {
     const char *what = "listing certificates";

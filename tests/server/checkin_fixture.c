@@ -1,4 +1,5 @@
 /* The check-in suites' fixture (checkin_fixture.h). */
+#include "host/http/http_guard.h"
 #include "host/plugins/plugin_ctx.h"
 #include "host/plugins/registry.h"
 #include "host/store/store.h"
@@ -284,8 +285,10 @@ int ckfx_report_at(const device *d, const char *body, gint64 now_us, char **uuid
 {
     g_autofree char *sha = orchard_scep_cert_sha256(d->cert);
     const orchard_checkin_env env = {.ctx = ckfx_ctx};
-    const orchard_checkin_request in = {(const unsigned char *)body, strlen(body), NULL, sha,
-                                        now_us};
+    const orchard_checkin_request in = {
+        .body = (const unsigned char *)body, .len = strlen(body), .cert_sha256 = sha,
+        .now_us = now_us,
+    };
     orchard_checkin_reply out;
     CU_ASSERT_EQUAL(orchard_checkin_handle(&env, &in, &out), 0);
     *uuid_out = NULL;
@@ -359,6 +362,8 @@ int ckfx_cleanup(void)
 {
     orchard_serve_state_set(ckfx_ctx, NULL);
     orchard_server_deinit(ckfx_ctx);
+    /* The users authenticator the init registered goes with the context. */
+    orchard_http_guard_forget(ckfx_ctx);
     g_clear_pointer(&ckfx_ctx, g_free);
     orchard_store_close();
     orchard_server_host = saved_host;

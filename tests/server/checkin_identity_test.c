@@ -185,7 +185,7 @@ static int identify(X509 *ca, const char *sig, const device *client, const char 
     int rc = orchard_checkin_identity(ca, sig, client ? client->der : NULL,
                                       client ? (size_t)client->der_len : 0,
                                       (const unsigned char *)body, strlen(body), now, &sha,
-                                      &reason);
+                                      NULL, &reason);
     if (sha_out)
         *sha_out = sha;
     else
@@ -343,11 +343,66 @@ static void test_checkin__signer_cache_threads(void)
     orchard_signer_cache_reset(ORCHARD_SIGNER_CACHE_CAPACITY);
 }
 
+/* The identity check reads the certificate's binding in the same store read
+ * (2026-12-06): none before Authenticate, the UDID after; on the signature
+ * path and the client-certificate path alike; and a check-in answered with
+ * the binding from the request behaves as one that asked the store. */
+static void test_checkin__identity_reads_binding(void)
+{
+    device d;
+    ckfx_device_make(&d, "mac-binding", ckfx_ca, ckfx_ca_key, 1);
+    const char *body = "<plist/>";
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    g_autofree char *sig = ckfx_sign(&d, body, strlen(body));
+    char *sha = NULL, *bound = NULL, *why = NULL;
+
+    CU_ASSERT_EQUAL(orchard_checkin_identity(ckfx_ca, sig, NULL, 0, (const unsigned char *)body,
+                                             strlen(body), now, &sha, &bound, &why), 0);
+    CU_ASSERT_PTR_NOT_NULL(sha);
+    CU_ASSERT_PTR_NULL(bound); /* no Authenticate yet */
+    g_clear_pointer(&sha, g_free);
+
+    ckfx_enroll("UDID-BINDING", &d);
+    CU_ASSERT_EQUAL(orchard_checkin_identity(ckfx_ca, sig, NULL, 0, (const unsigned char *)body,
+                                             strlen(body), now, &sha, &bound, &why), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bound);
+    CU_ASSERT_STRING_EQUAL(bound, "UDID-BINDING");
+    g_clear_pointer(&sha, g_free);
+    g_clear_pointer(&bound, g_free);
+    CU_ASSERT_EQUAL(orchard_checkin_identity(ckfx_ca, NULL, d.der, (size_t)d.der_len,
+                                             (const unsigned char *)body, strlen(body), now,
+                                             &sha, &bound, &why), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bound);
+    CU_ASSERT_STRING_EQUAL(bound, "UDID-BINDING");
+
+    /* The service takes the binding from the request: bound to another
+     * UDID there is a refusal without a store read deciding it. */
+    g_autofree char *idle = ckfx_report("UDID-BINDING", "Idle", NULL, NULL);
+    const orchard_checkin_env env = {.ctx = ckfx_ctx};
+    orchard_checkin_request in = {
+        .body = (const unsigned char *)idle, .len = strlen(idle), .cert_sha256 = sha,
+        .now_us = g_get_real_time(), .bound_known = 1, .bound_udid = "UDID-ELSEWHERE",
+    };
+    orchard_checkin_reply out;
+    CU_ASSERT_EQUAL(orchard_checkin_handle(&env, &in, &out), 0);
+    CU_ASSERT_EQUAL(out.status, 400);
+    orchard_checkin_reply_clear(&out);
+    in.bound_udid = "UDID-BINDING";
+    CU_ASSERT_EQUAL(orchard_checkin_handle(&env, &in, &out), 0);
+    CU_ASSERT_EQUAL(out.status, 200);
+    orchard_checkin_reply_clear(&out);
+    g_free(sha);
+    g_free(bound);
+    g_free(why);
+    ckfx_device_free(&d);
+}
+
 void checkin_identity_suite(void)
 {
     ORCHARD_ADD_SUITE("checkin_identity", ckfx_init, ckfx_cleanup,
                       {"identity_refusals", test_checkin__identity_refusals},
                       {"proxy_certificate", test_checkin__proxy_certificate},
                       {"signer_cache", test_checkin__signer_cache},
-                      {"signer_cache_threads", test_checkin__signer_cache_threads});
+                      {"signer_cache_threads", test_checkin__signer_cache_threads},
+                      {"identity_reads_binding", test_checkin__identity_reads_binding});
 }

@@ -241,8 +241,10 @@ static void test_checkin__hostile_bodies(void)
     /* Over 16 MiB as a report (the host refuses it before us; the service too). */
     g_autofree char *sha = orchard_scep_cert_sha256(d.cert);
     const orchard_checkin_env env = {.ctx = NULL};
-    const orchard_checkin_request in = {(const unsigned char *)pad->str,
-                                        ORCHARD_CHECKIN_MAX_REPORT + 1, NULL, sha, 1};
+    const orchard_checkin_request in = {
+        .body = (const unsigned char *)pad->str, .len = ORCHARD_CHECKIN_MAX_REPORT + 1,
+        .cert_sha256 = sha, .now_us = 1,
+    };
     orchard_checkin_reply out;
     CU_ASSERT_EQUAL(orchard_checkin_handle(&env, &in, &out), 0);
     CU_ASSERT_EQUAL(out.status, 413);
