@@ -37,18 +37,9 @@ done
 : "${BENCH:?--bench missing}" "${STANDIN:?--standin missing}"
 command -v h2load >/dev/null || { echo "bench apns: h2load missing (Debian nghttp2-client)" >&2; exit 1; }
 
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../bench_lib.sh"
 STANDIN_PID=''
-cleanup() {
-    if [ -n "$STANDIN_PID" ]; then
-        kill "$STANDIN_PID" 2>/dev/null || true
-        wait "$STANDIN_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "bench apns: $*" >&2; }
+bench_setup apns STANDIN_PID
 
 # --- certificates: the stand-in's server certificate, a CA and the push certificate
 TOPIC=com.apple.mgmt.External.bench

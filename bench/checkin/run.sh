@@ -44,20 +44,11 @@ while [ $# -gt 0 ]; do
 done
 : "${BENCH:?--bench missing}" "${ORCHARD:?--orchard-bin missing}" "${SRC:?--source-dir missing}"
 
-WORK=$(mktemp -d)
+. "$SRC/bench/bench_lib.sh"
 SERVE_PID='' PERF_PID=''
-cleanup() {
-    for pid in $PERF_PID $SERVE_PID; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-say() { echo "bench checkin: $*" >&2; }
+bench_setup checkin PERF_PID SERVE_PID
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 # The address by the environment (scripts/dev_setup.sh writes 8080); no limit
 # on profile downloads per token, or 200 Macs could not enroll in a minute.

@@ -49,24 +49,9 @@ while [ $# -gt 0 ]; do
 done
 : "${BENCH:?--bench missing}" "${CHECK:?--check missing}" "${RESULTS:?--results missing}"
 
-WORK=$(mktemp -d)
+. "$(dirname "$0")/../bench_lib.sh"
 SCEP_PID='' SERVE_PID=''
-cleanup() {
-    for pid in $SCEP_PID $SERVE_PID; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { echo "bench scep: $*" >&2; }
-
-# A free TCP port on the loopback interface.
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+bench_setup scep SCEP_PID SERVE_PID
 
 # wait_ready URL PID: until GetCACaps answers 200 (20 s), or the process dies.
 wait_ready() {
