@@ -3,8 +3,11 @@
  * start to return, and several run at once on different threads. */
 #include "host/plugins/plugin_ctx.h"
 
+#include "host/events/events.h"
+#include "host/http/http_guard.h"
 #include "host/log.h"
 #include "host/query/rows.h"
+#include "host/settings.h"
 
 #include <glib.h>
 #include <stdio.h>
@@ -22,6 +25,16 @@ orchard_ctx *orchard_ctx_new(const orchard_plugin *plugin)
     ctx->plugin = plugin;
     ctx->name = plugin && plugin->name ? plugin->name : "(unnamed)";
     return ctx;
+}
+
+void orchard_ctx_free(orchard_ctx *ctx)
+{
+    if (!ctx || ctx == &host_ctx)
+        return;
+    orchard_events_forget(ctx);
+    orchard_http_guard_forget(ctx);
+    orchard_settings_forget_owner(ctx);
+    g_free(ctx);
 }
 
 orchard_ctx *orchard_ctx_host(void) { return &host_ctx; }

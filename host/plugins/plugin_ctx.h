@@ -16,8 +16,15 @@ struct orchard_ctx {
     void *data;
 };
 
-/** A context for `plugin` (g_free when the plugin is gone). */
+/** A context for `plugin` (orchard_ctx_free when the plugin is gone). */
 orchard_ctx *orchard_ctx_new(const orchard_plugin *plugin);
+
+/**
+ * Forget what the host keeps on behalf of `ctx` (its event subscriptions,
+ * the authenticator it registered, the settings it declared) and free it,
+ * so nothing in the host points at a freed context. NULL is fine.
+ */
+void orchard_ctx_free(orchard_ctx *ctx);
 
 /** The host's own context, for what the host publishes or runs itself. */
 orchard_ctx *orchard_ctx_host(void);

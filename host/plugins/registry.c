@@ -161,12 +161,9 @@ void orchard_registry_free(orchard_registry *reg)
         plugin_deinit(e->pub.plugin, e->ctx);
         /* A deinit may publish, which starts the event thread again. */
         orchard_events_flush_stop();
-        orchard_events_forget(e->ctx);
-        orchard_http_guard_forget(e->ctx);
-        orchard_settings_forget_owner(e->ctx);
+        orchard_ctx_free(e->ctx);
         if (e->module)
             g_module_close(e->module);
-        g_free(e->ctx);
         g_free(e->path);
         g_free(e);
     }
@@ -463,13 +460,13 @@ static int add_plugin(orchard_registry *reg, orchard_plugin_entry_fn entry, cons
             p->struct_size >= V1_SIZE(orchard_plugin, deinit)) {
             orchard_ctx *tmp = orchard_ctx_new(p);
             plugin_deinit(p, tmp);
-            g_free(tmp);
+            orchard_ctx_free(tmp);
         }
         return rc;
     }
     orchard_ctx *ctx = orchard_ctx_new(p);
     if ((rc = accept_plugin(p, ctx, origin, error_msg))) {
-        g_free(ctx);
+        orchard_ctx_free(ctx);
         return rc;
     }
     plugin_entry *e = g_new0(plugin_entry, 1);

@@ -9,7 +9,6 @@
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_pushes.h"
-#include "host/http/http_guard.h"
 #include "host/plugins/plugin_ctx.h"
 #include "host/plugins/registry.h"
 #include "host/settings.h"
@@ -199,9 +198,7 @@ int apnsfx_cleanup(void)
     if (apnsfx.ctx) {
         orchard_serve_state_set(apnsfx.ctx, NULL);
         orchard_server_deinit(apnsfx.ctx);
-        /* The users authenticator the init registered goes with the context. */
-        orchard_http_guard_forget(apnsfx.ctx);
-        g_clear_pointer(&apnsfx.ctx, g_free);
+        g_clear_pointer(&apnsfx.ctx, orchard_ctx_free);
     }
     orchard_store_close();
     if (apnsfx.settings_owner) {

@@ -1,5 +1,4 @@
 /* The check-in suites' fixture (checkin_fixture.h). */
-#include "host/http/http_guard.h"
 #include "host/plugins/plugin_ctx.h"
 #include "host/plugins/registry.h"
 #include "host/store/store.h"
@@ -362,9 +361,7 @@ int ckfx_cleanup(void)
 {
     orchard_serve_state_set(ckfx_ctx, NULL);
     orchard_server_deinit(ckfx_ctx);
-    /* The users authenticator the init registered goes with the context. */
-    orchard_http_guard_forget(ckfx_ctx);
-    g_clear_pointer(&ckfx_ctx, g_free);
+    g_clear_pointer(&ckfx_ctx, orchard_ctx_free);
     orchard_store_close();
     orchard_server_host = saved_host;
     enroll_fixture_cleanup();

@@ -9,7 +9,6 @@
 #include "tests/server/mdm_fixtures.h"
 #include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/enroll/profile.h"
-#include "host/http/http_guard.h"
 #include "host/plugins/plugin_ctx.h"
 #include "host/plugins/registry.h"
 #include "server_plugin/serve/serve_state.h"
@@ -249,9 +248,7 @@ static int suite_cleanup(void)
 {
     orchard_serve_state_set(server_ctx, NULL);
     orchard_server_deinit(server_ctx);
-    /* The users authenticator the init registered goes with the context. */
-    orchard_http_guard_forget(server_ctx);
-    g_clear_pointer(&server_ctx, g_free);
+    g_clear_pointer(&server_ctx, orchard_ctx_free);
     orchard_store_close();
     orchard_server_host = saved_host;
     enroll_fixture_cleanup();
