@@ -14,6 +14,7 @@
 #include "host/query/context.h"
 #include "host/query/rows.h"
 #include "host/settings.h"
+#include "host/instances/instances.h"
 #include "host/store/store.h"
 
 #include <glib.h>
@@ -121,6 +122,11 @@ static const orchard_host_api host_api = {
     .http_call_header = orchard_http_call_header,
     .http_call_reset = orchard_http_call_reset,
     .http_client_close = orchard_http_client_close,
+    /* since 1.4: dialects and instances */
+    .store_migrate2 = orchard_store_migrate2,
+    .store_dialect = orchard_store_dialect,
+    .instance_settings = orchard_instance_settings,
+    .instances_view = orchard_instances_get,
 };
 
 const orchard_host_api *orchard_host_api_get(void) { return &host_api; }

@@ -232,6 +232,14 @@ int orchard_store_is_read_only(void)
     return ro;
 }
 
+const char *orchard_store_dialect(void)
+{
+    g_mutex_lock(&store.lock);
+    const char *d = store.be && !store.closing ? store.be->name : NULL;
+    g_mutex_unlock(&store.lock);
+    return d;
+}
+
 char *orchard_store_target(void)
 {
     g_mutex_lock(&store.lock);

@@ -42,6 +42,11 @@ int orchard_store_is_open(void);
 void orchard_store_set_read_only(int read_only);
 /** 1 after orchard_store_set_read_only(1). */
 int orchard_store_is_read_only(void);
+/**
+ * The open store's SQL dialect, its backend's name: "sqlite" or "postgres"
+ * (static text); NULL when no store is open. The host API's store_dialect.
+ */
+const char *orchard_store_dialect(void);
 /** What the open store was opened on (a file path for SQLite), or NULL. g_free. */
 char *orchard_store_target(void);
 
@@ -68,6 +73,8 @@ char *orchard_store_target(void);
  * open the store in the child only.
  */
 int orchard_store_migrate(const char *owner, const char *const *migrations, size_t n);
+/** store_migrate2 (ABI 1.4): a text per dialect; a newer schema is refused (ORCHARD_EINVAL). */
+int orchard_store_migrate2(const char *owner, const orchard_migration *steps, size_t n);
 int orchard_store_begin(orchard_store_tx **tx, int write);
 int orchard_store_commit(orchard_store_tx *tx);
 void orchard_store_rollback(orchard_store_tx *tx);

@@ -16,13 +16,29 @@
  * by one thread at a time (store.c's caller holds the transaction), so a
  * backend needs no locking on it, only on what its connections share.
  *
- * A PostgreSQL backend (libpq) would: rewrite `?` placeholders to $1..$n at
- * prepare; keep BLOB columns as bytea (a migration's CREATE TABLE needs the
- * same translation); take a transaction-level advisory lock as the one
- * writer path; open readers as REPEATABLE READ READ ONLY; map SQLSTATE 23505
- * to ORCHARD_EEXIST and lock_timeout to ORCHARD_EBUSY; register its
- * constructor in store.c's table (the store.postgres slot); and add a row to
- * the store tests' backend table (file_based 0). */
+ * The PostgreSQL backend (host/store/postgres/, libpq, in the module
+ * orchard_store_postgres.so that the host loads only when store.postgres
+ * is set, so neither orchard.ext nor a SQLite-only serve maps libpq):
+ *  - rewrites `?` placeholders to $1..$n once at prepare (outside quotes,
+ *    quoted identifiers and comments) and keeps the prepared statement per
+ *    connection, keyed by the SQL text as written;
+ *  - binds integers and text as text and blobs in binary; reads results as
+ *    text, a bytea column decoded from its hex form (column_blob);
+ *  - the one writer path: a process-wide mutex, then the transaction-level
+ *    advisory lock ORCHARD_STORE_PG_WRITER_LOCK in READ COMMITTED, so writers
+ *    of every instance take turns as SQLite's do, and a migration run by
+ *    several instances at once is applied once; lock_timeout is
+ *    busy_timeout_ms (55P03 -> ORCHARD_EBUSY);
+ *  - readers: REPEATABLE READ READ ONLY (one snapshot per transaction);
+ *  - errors: SQLSTATE 23505 -> ORCHARD_EEXIST; 40001 and 40P01
+ *    (serialization, deadlock) -> ORCHARD_EBUSY, after retrying the
+ *    transaction's begin a bounded number of times when it is what failed;
+ *    class 08 and a lost connection -> ORCHARD_EIO; 22/23/42 -> ORCHARD_EINVAL;
+ *    53 (insufficient resources) -> ORCHARD_ENOMEM;
+ *  - a pool of at most max_connections connections, opened on demand; a
+ *    connection found broken at begin is reset (the server restarted) and
+ *    begin tried again once, so a restart costs the transactions in flight
+ *    and nothing after. */
 #ifndef ORCHARD_STORE_BACKEND_H
 #define ORCHARD_STORE_BACKEND_H
 
@@ -30,12 +46,16 @@
 #include <stdint.h>
 
 /** Bumped when the struct below changes; store.c refuses any other value. */
-#define ORCHARD_STORE_BACKEND_VERSION 1u
+#define ORCHARD_STORE_BACKEND_VERSION 2u
+
+/** The advisory lock key of the PostgreSQL writer path ("orchard" in ASCII). */
+#define ORCHARD_STORE_PG_WRITER_LOCK 0x6f72636861726400LL
 
 /** Tuning read from config by store.c and handed to the backend's open. */
 typedef struct orchard_store_options {
     unsigned busy_timeout_ms;  /* store.busy_timeout_ms: wait for a lock at most this long */
-    unsigned read_connections; /* store.read_connections: at most this many readers at once */
+    unsigned read_connections; /* store.read_connections: at most this many readers at once (SQLite) */
+    unsigned max_connections;  /* store.max_connections: the whole pool (PostgreSQL) */
     int read_only;             /* create nothing, no writer: a missing database is
                                 * ORCHARD_ENOTFOUND, begin(write=1) ORCHARD_EINVAL */
 } orchard_store_options;
@@ -64,7 +84,7 @@ typedef int (*orchard_store_backend_open_fn)(const char *target,
  */
 struct orchard_store_backend {
     unsigned version;  /* ORCHARD_STORE_BACKEND_VERSION */
-    const char *name;  /* "sqlite" */
+    const char *name;  /* the dialect: "sqlite" or "postgres" (store_dialect) */
     void *self;        /* the backend's state; first argument of what follows */
 
     /* Lifecycle. close is called with no transaction open; it frees self and
@@ -111,6 +131,27 @@ struct orchard_store_backend {
 /** The SQLite backend (store_sqlite.c); `target` is the database file's path. */
 int orchard_store_sqlite_open(const char *target, const orchard_store_options *opts,
                               orchard_store_backend **out, char **error_msg);
+
+/**
+ * A backend in a module: the module exports ORCHARD_STORE_MODULE_SYMBOL, a
+ * const orchard_store_module. The host checks version before calling open.
+ */
+#define ORCHARD_STORE_MODULE_SYMBOL "orchard_store_module"
+typedef struct orchard_store_module {
+    unsigned version;                   /* ORCHARD_STORE_BACKEND_VERSION */
+    const char *dialect;                /* "postgres" */
+    orchard_store_backend_open_fn open; /* `target`: a libpq connection string or URL */
+} orchard_store_module;
+
+/**
+ * The PostgreSQL backend's open, from its module (store_pg_loader.c):
+ * loads orchard_store_postgres.so (setting store.postgres_module, else
+ * modules/ beside the binary, else the installed one) on first use, then
+ * calls the module's open. ORCHARD_EIO with a message naming the module
+ * when it cannot load.
+ */
+int orchard_store_postgres_open(const char *target, const orchard_store_options *opts,
+                                orchard_store_backend **out, char **error_msg);
 
 /* SQL text helpers every backend may use (store_sql.c). */
 

@@ -8,15 +8,18 @@
 #include "host/log.h"
 
 #include <glib.h>
+#include <stddef.h>
+#include <string.h>
 
 #define COMPONENT "store"
 
-/* Portable SQL: the same table on every backend. applied_at is Unix seconds. */
+/* Portable SQL: the same table on every backend (BIGINT is a 64-bit
+ * integer on both). applied_at is Unix seconds. */
 static const char bookkeeping_sql[] =
     "CREATE TABLE IF NOT EXISTS orchard_migrations ("
     " owner TEXT NOT NULL,"
-    " version INTEGER NOT NULL,"
-    " applied_at INTEGER NOT NULL,"
+    " version BIGINT NOT NULL,"
+    " applied_at BIGINT NOT NULL,"
     " PRIMARY KEY (owner, version))";
 
 static int ensure_bookkeeping(void)
@@ -146,22 +149,61 @@ static int check_only(const char *owner, const gboolean *done, size_t n)
     return ORCHARD_ENOTFOUND;
 }
 
-int orchard_store_migrate(const char *owner, const char *const *migrations, size_t n)
+/* The steps as given: plain texts (store_migrate) or a text per dialect
+ * (store_migrate2), read once the store is open and its dialect known. */
+typedef struct {
+    const char *const *plain;
+    const orchard_migration *steps;
+    size_t n;
+} step_list;
+
+/* orchard_migration fields past struct_size read as NULL. */
+#define STEP_FIELD(m, f)                                                              \
+    ((m)->struct_size >= offsetof(orchard_migration, f) + sizeof((m)->f) ? (m)->f : NULL)
+
+static const char *step_text(const step_list *l, size_t v)
+{
+    if (l->plain)
+        return l->plain[v - 1];
+    const orchard_migration *m = &l->steps[v - 1];
+    const char *dialect = orchard_store_dialect();
+    const char *pg = STEP_FIELD(m, postgres);
+    if (dialect && strcmp(dialect, "postgres") == 0 && pg)
+        return pg;
+    return STEP_FIELD(m, sql);
+}
+
+static int check_steps(const char *owner, const step_list *l)
+{
+    if (!owner || !*owner || (l->n > 0 && !l->plain && !l->steps)) {
+        orchard_error(COMPONENT, "store_migrate: no owner or no migrations");
+        return ORCHARD_EINVAL;
+    }
+    for (size_t v = 1; v <= l->n; v++) {
+        if (l->steps && (l->steps[v - 1].abi_version != ORCHARD_ABI_VERSION ||
+                         l->steps[v - 1].struct_size < offsetof(orchard_migration, postgres))) {
+            orchard_error(COMPONENT, "store_migrate: %s version %zu is not an "
+                          "orchard_migration of this ABI", owner, v);
+            return ORCHARD_EINVAL;
+        }
+        if (!step_text(l, v)) {
+            orchard_error(COMPONENT, "store_migrate: %s version %zu is NULL", owner, v);
+            return ORCHARD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int migrate(const char *owner, const step_list *l)
 {
     g_autofree gboolean *done = NULL;
+    size_t n = l->n;
     int64_t newest;
     int began;
     int rc;
 
-    if (!owner || !*owner || (n > 0 && !migrations)) {
-        orchard_error(COMPONENT, "store_migrate: no owner or no migrations");
-        return ORCHARD_EINVAL;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (!migrations[i]) {
-            orchard_error(COMPONENT, "store_migrate: %s version %zu is NULL", owner, i + 1);
-            return ORCHARD_EINVAL;
-        }
+    if ((rc = check_steps(owner, l)) != 0)
+        return rc;
     /* Read first, in a read transaction: a process that starts on an
      * up-to-date database never takes the write lock. Creating the table is
      * the rare case; "no such table" has no portable code, so any failure
@@ -177,14 +219,36 @@ int orchard_store_migrate(const char *owner, const char *const *migrations, size
         if ((rc = read_applied(owner, n, done, &newest, 1, &began)) != 0)
             return rc;
     }
-    if (newest > 0 && (uint64_t)newest > n)
-        /* A newer orchard ran on this database: its schema may not be ours. */
-        orchard_warn(COMPONENT, "the store has %s at version %lld, newer than the %zu "
-                     "this build knows", owner, (long long)newest, n);
+    if (newest > 0 && (uint64_t)newest > n) {
+        /* A newer orchard ran on this database: its schema is not ours to
+         * write, and reading it would guess. */
+        g_autofree char *target = orchard_store_target();
+        orchard_error(COMPONENT, "the store %s has %s at schema version %lld, newer than "
+                      "version %zu that this build of orchard knows: run a build at least "
+                      "as new as the one that set it up", target ? target : "", owner,
+                      (long long)newest, n);
+        return ORCHARD_EINVAL;
+    }
     if (orchard_store_is_read_only())
         return check_only(owner, done, n);
     for (size_t v = 1; v <= n; v++)
-        if (!done[v - 1] && (rc = apply_one(owner, v, migrations[v - 1])) != 0)
+        if (!done[v - 1] && (rc = apply_one(owner, v, step_text(l, v))) != 0)
             return rc; /* later versions depend on this one: stop */
     return 0;
+}
+
+int orchard_store_migrate(const char *owner, const char *const *migrations, size_t n)
+{
+    const step_list l = {.plain = migrations, .n = n};
+    if (n > 0 && !migrations)
+        return check_steps(NULL, &l);
+    return migrate(owner, &l);
+}
+
+int orchard_store_migrate2(const char *owner, const orchard_migration *steps, size_t n)
+{
+    const step_list l = {.steps = steps, .n = n};
+    if (n > 0 && !steps)
+        return check_steps(NULL, &l);
+    return migrate(owner, &l);
 }

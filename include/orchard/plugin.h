@@ -43,8 +43,8 @@ extern "C" {
 
 /** The ABI version this header describes. */
 #define ORCHARD_ABI_VERSION 1u
-/** The minor version: which appended fields this header knows (1.3). */
-#define ORCHARD_ABI_MINOR 3u
+/** The minor version: which appended fields this header knows (1.4). */
+#define ORCHARD_ABI_MINOR 4u
 
 /** Name of the symbol every plugin exports. */
 #define ORCHARD_PLUGIN_ENTRY_SYMBOL "orchard_plugin_entry"
@@ -456,6 +456,52 @@ typedef struct orchard_http_call {
 } orchard_http_call;
 
 /* ------------------------------------------------------------------------ */
+/* Schema steps per SQL dialect (since 1.4). The store speaks SQLite (the
+ * embedded default) or PostgreSQL (several instances on one database).
+ * Statements run through stmt_* are written once in the portable subset;
+ * DDL differs (BLOB is bytea, 64-bit integers are BIGINT, a row id is an
+ * identity column), so a step may carry a second text. The host never
+ * rewrites DDL. */
+
+typedef struct orchard_migration {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    /* since 1.4 */
+    const char *sql;      /* the step in SQLite's dialect; every dialect's when the next is NULL */
+    const char *postgres; /* the step in PostgreSQL's dialect; NULL: sql as written */
+} orchard_migration;
+
+/* ------------------------------------------------------------------------ */
+/* Instances (since 1.4): several `orchard serve` processes on one store act
+ * as one server. The host registers each in the store with a heartbeat,
+ * holds ORCHARD_JOB_ONE_INSTANCE jobs to one of them with leases, and
+ * compares the settings fingerprints that plugins publish per gate: an
+ * instance whose fingerprint differs from the reference instance's (the
+ * longest-running live one that published one for the gate) has that gate's
+ * routes answered 503, naming the keys that differ, unless the plugin
+ * published with ORCHARD_INSTANCE_ALLOW_MIXED. */
+
+/** instance_settings flags. */
+enum orchard_instance_flag {
+    /** Keep serving the gate's routes even when the fingerprints differ (log only). */
+    ORCHARD_INSTANCE_ALLOW_MIXED = 1
+};
+
+/** What the host knows of the instances on this store, for one gate. */
+typedef struct orchard_instances_view {
+    uint32_t abi_version;
+    uint32_t struct_size;
+    /* since 1.4 */
+    uint32_t live;         /* live instances on the store (this one included when serving) */
+    uint32_t published;    /* of them, those that published a fingerprint for the gate */
+    int agree;             /* 1: every one of them has the compared fingerprint */
+    int held;              /* 1: this instance answers 503 on the gate's routes */
+    char differing_keys[512]; /* "key1,key2": keys that differ from the reference; "" when none */
+    char reference_id[64];    /* the reference instance's id; "" when none */
+    char instance_id[64];     /* this instance's id; "" outside `orchard serve` */
+} orchard_instances_view;
+
+/* ------------------------------------------------------------------------ */
 /* The plugin. */
 
 typedef struct orchard_plugin {
@@ -756,6 +802,41 @@ typedef struct orchard_host_api {
     void (*http_call_reset)(orchard_http_call *call);
     /** Close the connections and free the client (NULL is fine). */
     void (*http_client_close)(orchard_http_client *client);
+
+    /* ---- since 1.4: dialects and instances ---- */
+    /**
+     * store_migrate with a text per dialect: steps[i] is version i + 1 of
+     * `owner`. The same versions as store_migrate (a plugin may move from
+     * one to the other). Also: a store that has a version of `owner` newer
+     * than n is refused with ORCHARD_EINVAL and a log line naming both
+     * versions (a newer orchard set it up), before anything is applied.
+     */
+    int (*store_migrate2)(const char *owner, const orchard_migration *steps, size_t n);
+    /** The open store's dialect: "sqlite" or "postgres"; NULL when no store is open. */
+    const char *(*store_dialect)(void);
+    /**
+     * Publish this instance's settings fingerprint for `gate`: a JSON object
+     * of key -> a digest of the key's effective value (never a secret
+     * itself), e.g. {"mdm.apple_scep_challenge": "<sha256 hex>"}. The host
+     * stores it with the instance's row, compares it at once and on every
+     * heartbeat, logs the differing keys when the comparison changes, and
+     * holds the gate (503) while it differs, unless flags has
+     * ORCHARD_INSTANCE_ALLOW_MIXED. Outside `orchard serve` nothing is
+     * stored. Returns 0, ORCHARD_EINVAL (not a JSON object of strings), or
+     * a store error.
+     */
+    int (*instance_settings)(orchard_ctx *ctx, const char *gate, const char *fingerprint_json,
+                             uint32_t flags);
+    /**
+     * Fill `out` (the caller sets abi_version and struct_size) with the
+     * instances on the store and how `fingerprint_json` compares with the
+     * reference for `gate`; NULL compares this instance's published
+     * fingerprint. `orchard config check` passes the file's fingerprint
+     * to compare it with a live database. Returns 0, ORCHARD_ENOTCONFIGURED
+     * (no store), or a store error.
+     */
+    int (*instances_view)(orchard_ctx *ctx, const char *gate, const char *fingerprint_json,
+                          orchard_instances_view *out);
 } orchard_host_api;
 
 /**
