@@ -15,17 +15,28 @@
 /* The host's own schema owner for this table; versions are this file's. */
 #define OWNER "orchard-jobs"
 
-/* Portable SQL (store.h). Times are Unix seconds. */
-static const char *const migrations[] = {
-    "CREATE TABLE orchard_jobs ("
-    " name TEXT NOT NULL PRIMARY KEY,"
-    " plugin TEXT NOT NULL,"
-    " interval_seconds INTEGER NOT NULL,"
-    " last_start INTEGER,"
-    " last_duration_ms INTEGER,"
-    " last_outcome TEXT,"
-    " runs INTEGER NOT NULL DEFAULT 0,"
-    " next_run INTEGER)",
+/* Times are Unix seconds. Statements are portable SQL (store.h); the table
+ * is spelt per dialect: PostgreSQL's INTEGER is 32 bits. */
+static const orchard_migration migrations[] = {
+    {ORCHARD_STRUCT_HEADER(orchard_migration),
+     .sql = "CREATE TABLE orchard_jobs ("
+            " name TEXT NOT NULL PRIMARY KEY,"
+            " plugin TEXT NOT NULL,"
+            " interval_seconds INTEGER NOT NULL,"
+            " last_start INTEGER,"
+            " last_duration_ms INTEGER,"
+            " last_outcome TEXT,"
+            " runs INTEGER NOT NULL DEFAULT 0,"
+            " next_run INTEGER)",
+     .postgres = "CREATE TABLE orchard_jobs ("
+                 " name TEXT NOT NULL PRIMARY KEY,"
+                 " plugin TEXT NOT NULL,"
+                 " interval_seconds BIGINT NOT NULL,"
+                 " last_start BIGINT,"
+                 " last_duration_ms BIGINT,"
+                 " last_outcome TEXT,"
+                 " runs BIGINT NOT NULL DEFAULT 0,"
+                 " next_run BIGINT)"},
 };
 
 static const char update_run_sql[] =
@@ -148,7 +159,7 @@ int orchard_job_store_save(const orchard_job_record *rec, int ran)
 
     if (!store_configured())
         return ORCHARD_ENOTCONFIGURED;
-    rc = orchard_store_migrate(OWNER, migrations, G_N_ELEMENTS(migrations));
+    rc = orchard_store_migrate2(OWNER, migrations, G_N_ELEMENTS(migrations));
     if (rc == 0)
         rc = write_record(rec, ran, &why);
     if (rc == 0) {

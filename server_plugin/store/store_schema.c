@@ -1,10 +1,17 @@
 /* The server plugin's schema: its migrations on the host's store, one
- * version per step, applied once each (host->store_migrate). */
+ * version per step, applied once each (host->store_migrate2). The SQLite
+ * text of each step carries the comments; the PostgreSQL text below it is
+ * the same tables in that dialect. */
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_sql.h"
 
-static const char *const migrations[] = {
-    /* 1: enrollment (issue 5) */
+/* One schema step per version, in SQLite's dialect and, where DDL differs,
+ * PostgreSQL's (BIGINT for every integer, since unix times in
+ * milliseconds or microseconds outgrow PostgreSQL's 32-bit INTEGER; BYTEA
+ * for BLOB; an identity column for SQLite's INTEGER PRIMARY KEY row id).
+ * Statements elsewhere are written once, in the portable subset. */
+/* 1: enrollment (issue 5) */
+static const char step1_sqlite[] =
     "CREATE TABLE scep_certificates ("
     " serial TEXT PRIMARY KEY,"
     " subject TEXT NOT NULL,"
@@ -27,14 +34,43 @@ static const char *const migrations[] = {
     " created_at INTEGER NOT NULL);"
     "CREATE TABLE server_state ("
     " key TEXT PRIMARY KEY,"
-    " value TEXT NOT NULL);",
-    /* 2: the expiry job deletes by expires_at (issue 9) */
-    "CREATE INDEX scep_challenges_expires_at ON scep_challenges (expires_at);",
-    /* 3: the management loop (issue 10): devices, their command queue,
-     * pushes, users and their sessions, activities. Times are unix seconds
-     * unless a column says otherwise. INTEGER PRIMARY KEY is SQLite's row
-     * id; the PostgreSQL dialect of this step will spell it as a sequence. */
-    /* enrollments (store_devices.c): one row per device UDID */
+    " value TEXT NOT NULL);";
+static const char step1_postgres[] =
+    "CREATE TABLE scep_certificates ("
+    " serial TEXT PRIMARY KEY,"
+    " subject TEXT NOT NULL,"
+    " not_before BIGINT NOT NULL,"
+    " not_after BIGINT NOT NULL,"
+    " revoked BIGINT NOT NULL DEFAULT 0,"
+    " challenge_kind TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL,"
+    " der BYTEA NOT NULL,"
+    " renewed_serial TEXT,"
+    " issued_at BIGINT NOT NULL);"
+    "CREATE TABLE scep_challenges ("
+    " hash TEXT PRIMARY KEY,"
+    " created_at BIGINT NOT NULL,"
+    " expires_at BIGINT NOT NULL,"
+    " used_at BIGINT);"
+    "CREATE TABLE enroll_tokens ("
+    " hash TEXT PRIMARY KEY,"
+    " name TEXT,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE TABLE server_state ("
+    " key TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL);";
+
+/* 2: the expiry job deletes by expires_at (issue 9) */
+static const char step2_sqlite[] =
+    "CREATE INDEX scep_challenges_expires_at ON scep_challenges (expires_at);";
+/* the same text in every dialect */
+
+/* 3: the management loop (issue 10): devices, their command queue,
+ * pushes, users and their sessions, activities. Times are unix seconds
+ * unless a column says otherwise. INTEGER PRIMARY KEY is SQLite's row
+ * id; the PostgreSQL text spells it as an identity column. */
+/* enrollments (store_devices.c): one row per device UDID */
+static const char step3_sqlite[] =
     "CREATE TABLE mdm_enrollments ("
     " udid TEXT PRIMARY KEY,"
     " serial_number TEXT,"
@@ -121,7 +157,96 @@ static const char *const migrations[] = {
     " actor_name TEXT,"
     " type TEXT NOT NULL,"
     " details TEXT NOT NULL);"            /* JSON object */
-    "CREATE INDEX activities_created ON activities (created_at);",
+    "CREATE INDEX activities_created ON activities (created_at);";
+static const char step3_postgres[] =
+    "CREATE TABLE mdm_enrollments ("
+    " udid TEXT PRIMARY KEY,"
+    " serial_number TEXT,"
+    " model TEXT,"
+    " product_name TEXT,"
+    " os_version TEXT,"
+    " build_version TEXT,"
+    " device_name TEXT,"
+    " topic TEXT,"
+    " cert_sha256 TEXT NOT NULL,"
+    " enabled BIGINT NOT NULL DEFAULT 0,"
+    " push_token BYTEA,"
+    " push_magic TEXT,"
+    " unlock_token BYTEA,"
+    " push_token_valid BIGINT NOT NULL DEFAULT 0,"
+    " push_invalid_reason TEXT,"
+    " awaiting_configuration BIGINT NOT NULL DEFAULT 0,"
+    " token_update_tally BIGINT NOT NULL DEFAULT 0,"
+    " bootstrap_token BYTEA,"
+    " session_started_at BIGINT NOT NULL DEFAULT 0,"
+    " last_seen_at BIGINT,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE UNIQUE INDEX mdm_enrollments_cert ON mdm_enrollments (cert_sha256);"
+    "CREATE INDEX mdm_enrollments_serial ON mdm_enrollments (serial_number);"
+    "CREATE TABLE mdm_commands ("
+    " command_uuid TEXT PRIMARY KEY,"
+    " request_type TEXT NOT NULL,"
+    " command BYTEA NOT NULL,"
+    " created_by TEXT,"
+    " created_at BIGINT NOT NULL);"
+    "CREATE INDEX mdm_commands_created ON mdm_commands (created_at);"
+    "CREATE TABLE mdm_command_queue ("
+    " udid TEXT NOT NULL,"
+    " command_uuid TEXT NOT NULL,"
+    " status TEXT NOT NULL DEFAULT 'Pending',"
+    " result BYTEA,"
+    " error_chain TEXT,"
+    " notnow_session BIGINT,"
+    " queued_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL,"
+    " PRIMARY KEY (udid, command_uuid));"
+    "CREATE INDEX mdm_command_queue_next ON mdm_command_queue (udid, status, queued_at);"
+    "CREATE INDEX mdm_command_queue_cmd ON mdm_command_queue (command_uuid);"
+    "CREATE TABLE apns_push_queue ("
+    " udid TEXT PRIMARY KEY,"
+    " attempts BIGINT NOT NULL DEFAULT 0,"
+    " next_attempt_at BIGINT NOT NULL,"
+    " last_reason TEXT,"
+    " queued_at BIGINT NOT NULL);"
+    "CREATE INDEX apns_push_queue_due ON apns_push_queue (next_attempt_at);"
+    "CREATE TABLE apns_pushes ("
+    " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " udid TEXT NOT NULL,"
+    " apns_id TEXT,"
+    " status_code BIGINT NOT NULL,"
+    " reason TEXT,"
+    " sent_at BIGINT NOT NULL);"
+    "CREATE INDEX apns_pushes_udid ON apns_pushes (udid, sent_at);"
+    "CREATE TABLE users ("
+    " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " email TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL,"
+    " role TEXT NOT NULL,"
+    " api_only BIGINT NOT NULL DEFAULT 0,"
+    " password_hash TEXT,"
+    " created_at BIGINT NOT NULL,"
+    " updated_at BIGINT NOT NULL);"
+    "CREATE TABLE user_sessions ("
+    " token_hash TEXT PRIMARY KEY,"
+    " email TEXT NOT NULL,"
+    " created_at BIGINT NOT NULL,"
+    " expires_at BIGINT,"
+    " last_used_at BIGINT);"
+    "CREATE INDEX user_sessions_email ON user_sessions (email);"
+    "CREATE TABLE activities ("
+    " id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+    " created_at BIGINT NOT NULL,"
+    " actor_email TEXT,"
+    " actor_name TEXT,"
+    " type TEXT NOT NULL,"
+    " details TEXT NOT NULL);"
+    "CREATE INDEX activities_created ON activities (created_at);";
+
+static const orchard_migration migrations[] = {
+    {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step1_sqlite, .postgres = step1_postgres},
+    {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step2_sqlite},
+    {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step3_sqlite, .postgres = step3_postgres},
 };
 
 int orchard_server_store_migrate(void)
@@ -129,5 +254,5 @@ int orchard_server_store_migrate(void)
     const orchard_host_api *h = orchard_sstore_host();
     if (!h)
         return ORCHARD_EABI;
-    return h->store_migrate(ORCHARD_SERVER_STORE_OWNER, migrations, G_N_ELEMENTS(migrations));
+    return h->store_migrate2(ORCHARD_SERVER_STORE_OWNER, migrations, G_N_ELEMENTS(migrations));
 }
