@@ -137,13 +137,13 @@ static int push_run(orchard_ctx *ctx, int argc, char **argv, void *payload)
         return 1;
     }
     rc = 1;
-    if (!cfg->sqlite) {
-        fprintf(stderr, "orchard " CMD ": the store is not configured: set store.sqlite to the "
-                "database `orchard serve` uses (devices are enrolled there)\n");
+    if (!cfg->store) {
+        fprintf(stderr, "orchard " CMD ": the store is not configured: set store.sqlite or "
+                "store.postgres as `orchard serve` has it (devices are enrolled there)\n");
         goto done;
     }
     if (orchard_server_store_migrate() != 0) {
-        fprintf(stderr, "orchard " CMD ": the store %s cannot be opened\n", cfg->sqlite);
+        fprintf(stderr, "orchard " CMD ": the store %s cannot be opened\n", cfg->store);
         goto done;
     }
     failed = gather(udids, devs, targets);

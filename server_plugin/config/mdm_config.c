@@ -47,6 +47,20 @@ static int fail(const loader *l, int code, const char *fmt, ...)
 
 /* --- scalar values */
 
+static int check_store(const loader *l, orchard_mdm_config *cfg)
+{
+    const char *sqlite = get(l, "store.sqlite");
+    const char *postgres = get(l, "store.postgres");
+    if (sqlite && postgres)
+        return fail(l, ORCHARD_EINVAL, "store.sqlite and store.postgres are both set: keep "
+                    "exactly one (SQLite for one machine, PostgreSQL for several instances)");
+    if (sqlite)
+        cfg->store = g_strdup(sqlite);
+    else if (postgres)
+        cfg->store = g_strdup("the PostgreSQL database of store.postgres");
+    return 0;
+}
+
 static int check_url(const loader *l, orchard_mdm_config *cfg)
 {
     const char *v = get(l, "server.url");
@@ -347,7 +361,6 @@ static int load_fresh(const orchard_host_api *host, unsigned flags, orchard_mdm_
 {
     loader l = {host, error_msg, {0}};
     orchard_mdm_config *cfg = g_new0(orchard_mdm_config, 1);
-    const char *sqlite;
     int rc;
 
     cfg->refs = 1;
@@ -362,8 +375,8 @@ static int load_fresh(const orchard_host_api *host, unsigned flags, orchard_mdm_
         (rc = load_pair(&l, "server.profile_signing_cert", "server.profile_signing_key", 0,
                         &cfg->profile_signing_cert, &cfg->profile_signing_key)))
         goto fail;
-    if ((sqlite = get(&l, "store.sqlite")))
-        cfg->sqlite = g_strdup(sqlite);
+    if ((rc = check_store(&l, cfg)))
+        goto fail;
     if ((rc = check_apns_scep(&l, cfg)) ||
         (rc = check_duration(&l, "mdm.apple_scep_challenge_ttl", "1h",
                              &cfg->scep_challenge_ttl)) ||
@@ -462,7 +475,7 @@ void orchard_mdm_config_free(orchard_mdm_config *cfg)
     EVP_PKEY_free(cfg->tls_key);
     X509_free(cfg->profile_signing_cert);
     EVP_PKEY_free(cfg->profile_signing_key);
-    g_free(cfg->sqlite);
+    g_free(cfg->store);
     X509_free(cfg->apns_cert);
     EVP_PKEY_free(cfg->apns_key);
     g_free(cfg->apns_topic);

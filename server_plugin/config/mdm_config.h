@@ -28,8 +28,10 @@ typedef struct orchard_mdm_config {
     EVP_PKEY *tls_key;
     X509 *profile_signing_cert;
     EVP_PKEY *profile_signing_key;
-    /* store: */
-    char *sqlite; /* NULL when unset */
+    /* store: exactly one of store.sqlite and store.postgres */
+    char *store; /* for messages: the SQLite file, or "the PostgreSQL database of
+                  * store.postgres" (never the URL: it may hold a password);
+                  * NULL when neither is set */
     /* mdm: APNs and SCEP, both or neither */
     X509 *apns_cert;
     EVP_PKEY *apns_key;
@@ -87,7 +89,7 @@ void orchard_mdm_config_free(orchard_mdm_config *cfg);
 /** Drop the cached configuration (the plugin unloads; tests). */
 void orchard_mdm_config_cache_clear(void);
 
-/** The keys this loader reads, its own and others' (server.address, store.sqlite). */
+/** The keys this loader reads, its own and others' (server.address, store.sqlite, store.postgres). */
 typedef struct orchard_mdm_config_key {
     const char *key; /* "section.key" */
 } orchard_mdm_config_key;

@@ -89,7 +89,7 @@ G_STATIC_ASSERT(G_N_ELEMENTS(orchard_mdm_settings) == ORCHARD_MDM_N_SETTINGS);
 
 const orchard_mdm_config_key orchard_mdm_config_keys[] = {
     {"server.address"}, {"server.url"}, {"server.tls_cert"}, {"server.tls_key"},
-    {"server.profile_signing_cert"}, {"server.profile_signing_key"}, {"store.sqlite"},
+    {"server.profile_signing_cert"}, {"server.profile_signing_key"}, {"store.sqlite"}, {"store.postgres"},
     {"mdm.apple_apns_cert"}, {"mdm.apple_apns_cert_bytes"}, {"mdm.apple_apns_key"},
     {"mdm.apple_apns_key_bytes"}, {"mdm.apple_scep_cert"}, {"mdm.apple_scep_cert_bytes"},
     {"mdm.apple_scep_key"}, {"mdm.apple_scep_key_bytes"}, {"mdm.apple_scep_challenge"},

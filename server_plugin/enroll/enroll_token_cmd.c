@@ -20,8 +20,8 @@
     "orchard enroll-token create [--config F] [--name N]\n"                                   \
     "  --name N   what the token is for (\"Sales laptops\"), kept with it in the store;\n"     \
     "             at most 64 characters, no control characters\n"                             \
-    "Creates an enrollment token in the store (store.sqlite) and prints it alone on the\n"    \
-    "last line; Macs download their enrollment profile from\n"                                \
+    "Creates an enrollment token in the store (store.sqlite or store.postgres) and prints\n"  \
+    "it alone on the last line; Macs download their enrollment profile from\n"               \
     "<server.url>/api/mdm/apple/enroll?token=<token>. The token is shown only once.\n"        \
     "Exit status: 0 created; 1 invalid configuration, store not configured or failing;\n"    \
     "2 argument error."
@@ -72,15 +72,15 @@ static int enroll_token_create(int argc, char **argv, void *payload)
         return 1;
     }
     rc = 1;
-    if (!cfg->sqlite) {
-        fprintf(stderr, "orchard " CMD ": the store is not configured: set store.sqlite to the "
-                "database file `orchard serve` uses (tokens live there)\n");
+    if (!cfg->store) {
+        fprintf(stderr, "orchard " CMD ": the store is not configured: set store.sqlite or "
+                "store.postgres as `orchard serve` has it (tokens live there)\n");
         goto done;
     }
     if ((rc = orchard_server_store_migrate()) || (rc = orchard_server_store_token_create(name,
                                                                                        &token))) {
         fprintf(stderr, "orchard " CMD ": cannot create the token in the store %s: %s\n",
-                cfg->sqlite, orchard_server_host->strerror(rc));
+                cfg->store, orchard_server_host->strerror(rc));
         rc = 1;
         goto done;
     }

@@ -103,15 +103,16 @@ static int serve_run(orchard_ctx *ctx, int argc, char **argv, void *payload)
         orchard_mdm_config_free(cfg);
         return 1;
     }
-    if (!cfg->sqlite) {
-        fprintf(stderr, "orchard serve: store.sqlite is not set: name the SQLite file that "
-                        "keeps enrollments and issued certificates\n");
+    if (!cfg->store) {
+        fprintf(stderr, "orchard serve: no store: set store.sqlite to the SQLite file that "
+                        "keeps enrollments and issued certificates, or store.postgres to a "
+                        "PostgreSQL database that several instances share\n");
         orchard_mdm_config_free(cfg);
         return 1;
     }
     if ((rc = orchard_server_store_migrate())) {
         fprintf(stderr, "orchard serve: preparing the store %s failed: %s (see the log)\n",
-                cfg->sqlite, h->strerror(rc));
+                cfg->store, h->strerror(rc));
         orchard_mdm_config_free(cfg);
         return 1;
     }
@@ -137,7 +138,7 @@ const orchard_command orchard_cmd_serve = {
     .summary = "Run the MDM server: SCEP, enrollment profiles, every plugin's routes",
     .usage = "[--config F] [--accept-new-apns-topic]\n"
                 "  Serves on server.address (default 127.0.0.1:8080), TLS when server.tls_cert\n"
-                "  and server.tls_key are set; state in store.sqlite. Stops on SIGTERM.\n"
+                "  and server.tls_key are set; state in store.sqlite or store.postgres. Stops on SIGTERM.\n"
                 "  --accept-new-apns-topic  start with an APNs certificate whose topic differs\n"
                 "                           from the recorded one (devices must re-enroll)",
     .run2 = serve_run,

@@ -1,6 +1,6 @@
 /* What every server-state table says when its store read fails, so the
- * tables read alike: no store yet (store.sqlite unset, or `orchard serve`
- * has not created it) or a store failure. */
+ * tables read alike: no store yet (no store.sqlite or store.postgres, or
+ * `orchard serve` has not created it) or a store failure. */
 #ifndef ORCHARD_SERVER_TABLE_STORE_H
 #define ORCHARD_SERVER_TABLE_STORE_H
 

@@ -1,5 +1,5 @@
 /* `orchard user create | list | delete`: managing users from the shell, on
- * the store `orchard serve` uses (store.sqlite). A password comes from
+ * the store `orchard serve` uses (store.sqlite or store.postgres). A password comes from
  * standard input or is generated; an API-only user gets a token. Either is
  * printed once, alone on the last line, and only its hash is kept. */
 #include "server_plugin/server.h"
@@ -45,16 +45,17 @@ static int usage_error(const char *cmd, const char *usage, const char *why)
 static int open_store(const char *cmd)
 {
     const orchard_host_api *h = orchard_server_host;
-    const char *path = h->config_get("store.sqlite");
-    if (!path || !*path) {
-        fprintf(stderr, "orchard %s: the store is not configured: set store.sqlite to the "
-                "database file `orchard serve` uses (users live there)\n", cmd);
+    const char *sqlite = h->config_get("store.sqlite");
+    const char *postgres = h->config_get("store.postgres");
+    if ((!sqlite || !*sqlite) && (!postgres || !*postgres)) {
+        fprintf(stderr, "orchard %s: the store is not configured: set store.sqlite or "
+                "store.postgres as `orchard serve` has it (users live there)\n", cmd);
         return 1;
     }
     int rc = orchard_server_store_migrate();
     if (rc) {
-        fprintf(stderr, "orchard %s: cannot open the store %s: %s\n", cmd, path,
-                h->strerror(rc));
+        fprintf(stderr, "orchard %s: cannot open the store %s: %s\n", cmd,
+                sqlite && *sqlite ? sqlite : "of store.postgres", h->strerror(rc));
         return 1;
     }
     return 0;

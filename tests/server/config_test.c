@@ -97,6 +97,8 @@ static const bad_case bad_cases[] = {
      "mdm.apple_dep_sync_periodicity must be a duration"},
     {"url not https", {"server.url", "http://mdm.example.com"}, "server.url must be an https URL"},
     {"url no host", {"server.url", "https://"}, "server.url must be an https URL"},
+    {"two stores", {"store.postgres", "postgresql:///orchard"},
+     "store.sqlite and store.postgres are both set: keep exactly one"},
 };
 
 static int suite_init(void) { return mdmfx_setup(); }
