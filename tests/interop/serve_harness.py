@@ -1,15 +1,26 @@
-"""What the interop tests share: a free port, one `orchard serve` child with
-its output in a file, and a dev/ made by scripts/dev_setup.sh."""
+"""What the interop tests share: a free port, `orchard serve` children with
+their output in files, a dev/ made by scripts/dev_setup.sh, and the store
+those serves share: a SQLite file (the default) or a fresh database on the
+tests' private PostgreSQL cluster (ORCHARD_TEST_STORE=postgres; the
+pg_cluster ctest fixture names the cluster's folder in ORCHARD_TEST_PG_DIR).
+Several Server objects on one store, each on its own port, are several
+instances of one orchard."""
 
+import atexit
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 
 START_WAIT_S = 15
 STOP_WAIT_S = 5      # a graceful stop's bound
+STORE_ENV = "ORCHARD_TEST_STORE"    # "sqlite" (default) or "postgres"
 
 
 def free_port():
@@ -38,6 +49,13 @@ class Server:
             time.sleep(0.05)
         return False
 
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
     def output(self):
         with open(self.log_path, "rb") as f:
             return f.read().decode(errors="replace")
@@ -55,10 +73,183 @@ class Server:
             self.log.close()
 
 
-def dev_setup(script, orchard, dev):
-    """Run scripts/dev_setup.sh into `dev`; returns the config's path."""
+class Instance:
+    """One of several `orchard serve` processes on one config and store: the
+    same settings but its own port (ORCHARD_SERVER_ADDRESS) and log, plus
+    whatever `overrides` (environment) sets for it alone."""
+
+    def __init__(self, name, orchard, config, base_env, tmp, overrides=None):
+        self.name = name
+        self.orchard = orchard
+        self.config = config
+        self.tmp = tmp
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        self.env = dict(base_env, ORCHARD_SERVER_ADDRESS="127.0.0.1:%d" % self.port,
+                        **(overrides or {}))
+        self.server = None
+        self.starts = 0
+
+    def start(self, wait=True):
+        """Start (or restart) the serve; with wait, until it listens."""
+        self.starts += 1
+        log = os.path.join(self.tmp, "serve-%s-%d.log" % (self.name, self.starts))
+        self.server = Server(self.orchard, self.config, self.env, log)
+        if wait and not self.server.wait_listening():
+            raise AssertionError("instance %s did not start:\n%s" % (self.name,
+                                                                      self.server.output()[-3000:]))
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.server:
+            self.server.stop(sig)
+
+    def alive(self):
+        return self.server is not None and self.server.alive()
+
+    def output(self):
+        return self.server.output() if self.server else ""
+
+    def api(self, method, path, token=None, body=None, raw=False):
+        return api(self.base, method, path, token, body, raw)
+
+    def cli(self, *argv, stdin=None, check=True):
+        """An orchard command with this instance's settings (its environment)."""
+        return orchard_cli(self.orchard, self.config, self.env, *argv, stdin=stdin, check=check)
+
+
+def dev_setup(script, orchard, dev, store=None):
+    """Run scripts/dev_setup.sh into `dev`; returns the config's path. The
+    config's store is `store` (a Store), else the one ORCHARD_TEST_STORE
+    asks for: with "postgres", a fresh database on the test cluster (or a
+    skip, see Store.postgres)."""
     subprocess.run(["sh", script, orchard, dev], check=True, stdout=subprocess.DEVNULL)
-    return os.path.join(dev, "orchard.yml")
+    config = os.path.join(dev, "orchard.yml")
+    (store or test_store()).apply(config)
+    return config
+
+
+# ---- the store the serves share ------------------------------------------------------------
+
+def _pg_test():
+    """tests/support/pg_cluster/pg_test.py: the cluster ctest's pg_cluster
+    fixture started (on PYTHONPATH under ctest; found beside us otherwise)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.append(os.path.join(here, "..", "support", "pg_cluster"))
+    import pg_test
+    return pg_test
+
+
+class Store:
+    """One database the serves of a test share. kind "sqlite": the file
+    dev_setup.sh writes into the config (apply leaves it). kind "postgres":
+    a database made for this test on the cluster, dropped at exit."""
+
+    def __init__(self, kind, uri=None, dropper=None, dbname=None):
+        self.kind = kind
+        self.uri = uri
+        self.dropper = dropper
+        self.dbname = dbname
+
+    @classmethod
+    def sqlite(cls):
+        return cls("sqlite")
+
+    @classmethod
+    def postgres(cls):
+        """A fresh database on the test cluster; skips the test (a visible
+        line, a failure under CI=true) when there is no cluster."""
+        pg_test = _pg_test()
+        pg_test.require()
+        try:
+            uri = pg_test.create_db()
+        except RuntimeError as e:
+            pg_test.skip("the test cluster refused a new database: %s" % e)
+        store = cls("postgres", uri, pg_test.drop_db, uri.split("?")[0].rsplit("/", 1)[-1])
+        atexit.register(store.drop)
+        return store
+
+    def apply(self, config):
+        """Point `config`'s store at this database (SQLite: as written)."""
+        if self.kind != "postgres":
+            return
+        with open(config) as f:
+            text = f.read()
+        new, n = re.subn(r"(?m)^store:\n  (sqlite|postgres): .*$",
+                         lambda m: 'store:\n  postgres: "%s"' % self.uri, text)
+        if n != 1:
+            raise AssertionError("no store line to replace in " + config)
+        with open(config, "w") as f:
+            f.write(new)
+
+    def drop(self):
+        if self.kind == "postgres" and self.dropper:
+            self.dropper(self.uri)
+            self.dropper = None
+
+    def __str__(self):
+        return "PostgreSQL database %s" % self.dbname if self.kind == "postgres" else "SQLite"
+
+
+def test_store():
+    """The store ORCHARD_TEST_STORE asks for ("sqlite" when unset)."""
+    kind = os.environ.get(STORE_ENV, "sqlite") or "sqlite"
+    if kind == "sqlite":
+        return Store.sqlite()
+    if kind == "postgres":
+        return Store.postgres()
+    raise AssertionError("%s=%s: expected sqlite or postgres" % (STORE_ENV, kind))
+
+
+# ---- talking to a serve ----------------------------------------------------------------------
+
+def api(base, method, path, token=None, body=None, raw=False):
+    """One HTTP request to `base` + `path`; returns (status, JSON body), or
+    (status, bytes) with raw. An HTTP error status is returned, not raised;
+    a non-JSON body comes back as {"raw": text}."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, payload = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, payload = e.code, e.read()
+    if raw:
+        return status, payload
+    try:
+        return status, json.loads(payload or b"{}")
+    except ValueError:
+        return status, {"raw": payload.decode(errors="replace")}
+
+
+def orchard_cli(orchard, config, env, *argv, stdin=None, check=True):
+    """`orchard ARGV --config CONFIG` with `env`; the CompletedProcess."""
+    out = subprocess.run([orchard, *argv, "--config", config], env=env, input=stdin,
+                         capture_output=True, text=True, timeout=60)
+    if check and out.returncode != 0:
+        raise AssertionError("orchard %s failed (%d): %s%s" % (
+            " ".join(argv), out.returncode, out.stdout, out.stderr))
+    return out
+
+
+def query(orchard, config, env, sql):
+    """Rows of `orchard query --json SQL` (the tables, over whichever store)."""
+    return json.loads(orchard_cli(orchard, config, env, "query", "--json", sql).stdout)
+
+
+def wait_for(what, fn, timeout=20, step=0.05):
+    """fn() until it returns something true (returned), else AssertionError."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = fn()
+        if got:
+            return got
+        time.sleep(step)
+    raise AssertionError("timed out after %gs waiting for %s" % (timeout, what))
 
 
 def run_scenarios(env, scenarios, box):

@@ -1,0 +1,342 @@
+#!/usr/bin/python3
+"""Several `orchard serve` instances on one store act as one server.
+
+Two instances, A and B, share one config and one store (a fresh PostgreSQL
+database on the tests' cluster with --store postgres, one SQLite file with
+--store sqlite), each on its own port, with the APNs stand-in in Apple's
+place. A simulated Mac enrolls through A; an admin logs in on A and queues a
+command through B with that session; the Mac checks in on A and gets it; the
+result reads through B. A profile's one-time SCEP challenge spent on one
+instance is refused on the other. kill -9 of the apns.push lease holder: the
+other instance takes the lease within the lease time and pushes. A third
+instance with another SCEP challenge answers 503 on the MDM routes and says
+which key differs, while A and B keep serving. Prints "N passed, M failed"
+last; exits 77 (skipped) when PostgreSQL is asked for and there is none.
+"""
+
+import argparse
+import base64
+import os
+import plistlib
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from serve_harness import Instance, Store, dev_setup, free_port, query, wait_for
+
+TOPIC = "com.apple.mgmt.dev.orchard"
+ADMIN = ("admin@example.com", "correct horse battery staple 4!")
+# A short lease, so failover fits in the test: the holder renews it at every
+# run (apns.push runs every second) and another instance takes it once it
+# has not been renewed for this long.
+LEASE_S = 3
+LEASE_ENV = {"ORCHARD_SERVER_LEASE_DURATION": "%ds" % LEASE_S}
+OTHER_CHALLENGE = "a-different-challenge-on-the-third-instance"
+MDM_GATE_KEY = "mdm.apple_scep_challenge"
+CLIENT_TIMEOUT_S = 60
+
+
+class Env:
+    def __init__(self, args, tmp):
+        self.args = args
+        self.tmp = tmp
+        self.store = Store.postgres("multi") if args.store == "postgres" else Store.sqlite()
+        self.dev = os.path.join(tmp, "dev")
+        self.config = dev_setup(args.dev_setup, args.orchard, self.dev, store=self.store)
+        with open(self.config) as f:
+            self.challenge = [ln.split(":", 1)[1].strip() for ln in f
+                              if ln.strip().startswith("apple_scep_challenge:")][0]
+        self.apns_port = free_port()
+        self.record = os.path.join(tmp, "pushes.jsonl")
+        self.state = os.path.join(tmp, "macs")
+        self.base_env = dict(os.environ,
+                             ORCHARD_MDM_APPLE_APNS_URL="https://127.0.0.1:%d" % self.apns_port,
+                             **LEASE_ENV)
+        self.a = Instance("a", args.orchard, self.config, self.base_env, tmp)
+        self.b = Instance("b", args.orchard, self.config, self.base_env, tmp)
+        self.extra = []  # instances started by a scenario, stopped at the end
+        self.standin = None
+        self.n = 0
+
+    def instances(self):
+        return [i for i in (self.a, self.b, *self.extra) if i.server]
+
+    def start_standin(self):
+        d = self.dev
+        self.standin_log = open(os.path.join(self.tmp, "standin.log"), "w+")
+        self.standin = subprocess.Popen(
+            [self.args.standin, "--cert", d + "/apns-standin.crt", "--key", d + "/apns-standin.key",
+             "--client-ca", d + "/apns-dev-standin.crt", "--topic", TOPIC,
+             "--listen", "127.0.0.1:%d" % self.apns_port, "--record", self.record],
+            stdin=subprocess.PIPE, stdout=self.standin_log, stderr=subprocess.STDOUT, text=True)
+        wait_for("the APNs stand-in", lambda: "listening" in open(self.standin_log.name).read(),
+                 timeout=10)
+
+    def query(self, sql):
+        return query(self.args.orchard, self.config, self.base_env, sql)
+
+    def mac_sim(self, *argv, check=True):
+        out = subprocess.run([self.args.mac_sim, *argv], capture_output=True, text=True,
+                             timeout=120)
+        if check and out.returncode != 0:
+            raise AssertionError("mac_sim %s failed (%d): %s%s" % (
+                " ".join(argv), out.returncode, out.stdout, out.stderr))
+        import json
+        return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("{")]
+
+    def macs(self):
+        return sorted((m for m in self.mac_sim("show", "--state", self.state)
+                       if m["event"] == "mac"), key=lambda m: m["index"])
+
+    def pushes(self):
+        import json
+        if not os.path.exists(self.record):
+            return []
+        with open(self.record) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def login(self, inst, who=ADMIN):
+        status, body = inst.api("POST", "/api/latest/fleet/login",
+                                body={"email": who[0], "password": who[1]})
+        assert status == 200, "login on %s: %d %s" % (inst.name, status, body)
+        return body["token"]
+
+    def token(self, inst):
+        out = inst.cli("enroll-token", "create", "--name", "multi-%s" % inst.name)
+        return out.stdout.strip().splitlines()[-1]
+
+    def scepclient(self, url, challenge):
+        """micromdm's scepclient against `url`; (exit status, certificate or None, output)."""
+        self.n += 1
+        cdir = os.path.join(self.tmp, "scepclient%d" % self.n)
+        os.mkdir(cdir)
+        key, cert = os.path.join(cdir, "client.key"), os.path.join(cdir, "client.crt")
+        out = subprocess.run([self.args.scepclient, "-server-url", url, "-private-key", key,
+                              "-certificate", cert, "-cn", "multi-%d" % self.n,
+                              "-organization", "orchard multi", "-challenge", challenge],
+                             capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S)
+        ok = out.returncode == 0 and os.path.exists(cert)
+        return out.returncode, cert if ok else None, out.stdout + out.stderr
+
+
+def command_plist(request_type, **extra):
+    return base64.b64encode(plistlib.dumps({"Command": {"RequestType": request_type, **extra}})
+                            ).decode()
+
+
+def instance_rows(env):
+    """The instances table, through `orchard query` on the shared store."""
+    return env.query("select * from instances")
+
+
+def row_of(rows, inst):
+    """inst's row: the live one whose address names its port."""
+    mine = [r for r in rows if str(r.get("address", "")).endswith(":%d" % inst.port)]
+    return mine[-1] if mine else None
+
+
+def holds(row, lease):
+    return row is not None and lease in str(row.get("leases", "")).replace(" ", "").split(",")
+
+
+def profile_challenge(inst, token):
+    status, raw = inst.api("GET", "/api/mdm/apple/enroll?token=" + token, raw=True)
+    assert status == 200, "profile from %s: %d %r" % (inst.name, status, raw[:200])
+    profile = plistlib.loads(raw)
+    (scep,) = [p for p in profile["PayloadContent"]
+               if p["PayloadType"] == "com.apple.security.scep"]
+    return scep["PayloadContent"]["Challenge"]
+
+
+# ---- the scenarios ---------------------------------------------------------------------------
+
+def test_enroll_through_a(env):
+    url = "%s/api/mdm/apple/enroll?token=%s" % (env.a.base, env.token(env.a))
+    events = env.mac_sim("enroll", "--url", url, "--state", env.state, "--count", "2")
+    assert sum(e["event"] == "enrolled" for e in events) == 2, events
+    macs = env.macs()
+    assert all(m["server_url"].startswith(env.a.base) for m in macs), macs
+    # B sees what A wrote: the enrollments through B's API surface, and the store.
+    rows = env.query("select udid, enabled from mdm_enrollments")
+    assert sorted(r["udid"] for r in rows) == sorted(m["udid"] for m in macs), rows
+    # Both instances are registered on the store.
+    rows = instance_rows(env)
+    assert row_of(rows, env.a) and row_of(rows, env.b), rows
+
+
+def test_command_across_instances(env):
+    env.a.cli("user", "create", "--email", ADMIN[0], "--name", "Ada Admin", "--role", "admin",
+              stdin=ADMIN[1] + "\n")
+    token = env.login(env.a)  # a session from A...
+    mac = env.macs()[0]
+    status, body = env.b.api("POST", "/api/latest/fleet/commands/run", token, {  # ...used on B
+        "command": command_plist("DeviceInformation", Queries=["OSVersion"]),
+        "host_uuids": [mac["udid"]]})
+    assert status == 200, "queue through B with A's session: %d %s" % (status, body)
+    uuid = body["command_uuid"]
+    push = wait_for("the push for the command",
+                    lambda: [p for p in env.pushes() if p.get("token") == mac["token"]])
+    assert push[0]["status"] == 200 and push[0]["mdm"] == mac["push_magic"], push
+    # The Mac checks in on A (its profile's server URL) and gets the command.
+    events = env.mac_sim("poll", "--state", mac["dir"], "--answer", "ack", "--until-empty")
+    assert [e["command_uuid"] for e in events if e["event"] == "command"] == [uuid], events
+    # The result reads through B.
+    status, body = env.b.api("GET", "/api/latest/fleet/commands/results?command_uuid=" + uuid,
+                             token)
+    assert status == 200, (status, body)
+    (res,) = body["results"]
+    assert res["host_uuid"] == mac["udid"] and res["status"] == "Acknowledged", res
+    report = plistlib.loads(base64.b64decode(res["result"]))
+    assert report["CommandUUID"] == uuid and "QueryResponses" in report, report
+    # A session from B works on A too, and a logout on one ends it on both.
+    token_b = env.login(env.b)
+    status, body = env.a.api("GET", "/api/latest/fleet/commands/results?command_uuid=" + uuid,
+                             token_b)
+    assert status == 200, (status, body)
+    status, _ = env.a.api("POST", "/api/latest/fleet/logout", token_b)
+    assert status == 200, status
+    status, body = env.b.api("GET", "/api/latest/fleet/commands/results?command_uuid=" + uuid,
+                             token_b)
+    assert status == 401, "a session ended on A still works on B: %d %s" % (status, body)
+
+
+def test_one_time_challenge(env):
+    for first, second in ((env.a, env.b), (env.b, env.a)):
+        challenge = profile_challenge(first, env.token(first))
+        assert challenge != env.challenge
+        rc, cert, out = env.scepclient(first.base + "/mdm/apple/scep", challenge)
+        assert cert, "the profile's challenge on %s failed (%d): %s" % (first.name, rc, out)
+        rc, cert, out = env.scepclient(second.base + "/mdm/apple/scep", challenge)
+        assert rc != 0 and cert is None, \
+            "a challenge spent on %s worked again on %s: %s" % (first.name, second.name, out)
+    # The static challenge still works on both.
+    for inst in (env.a, env.b):
+        rc, cert, out = env.scepclient(inst.base + "/mdm/apple/scep", env.challenge)
+        assert cert, "the static challenge on %s failed (%d): %s" % (inst.name, rc, out)
+
+
+def test_lease_failover(env):
+    rows = wait_for("one instance holding apns.push",
+                    lambda: [r for r in instance_rows(env) if holds(r, "apns.push")])
+    assert len(rows) == 1, "apns.push held by several instances: %s" % rows
+    holder = next(i for i in (env.a, env.b) if holds(row_of(rows, i), "apns.push"))
+    other = env.b if holder is env.a else env.a
+    holder.stop(signal.SIGKILL)
+    t0 = time.monotonic()
+    wait_for("%s to take apns.push after kill -9 of %s" % (other.name, holder.name),
+             lambda: holds(row_of(instance_rows(env), other), "apns.push"),
+             timeout=LEASE_S + 10, step=0.2)
+    took = time.monotonic() - t0
+    # Taken once the lease ran out: within the lease time and the next runs.
+    assert took <= LEASE_S + 3, "failover took %.1fs with a %ds lease" % (took, LEASE_S)
+    # And the survivor pushes: a command queued through it reaches the stand-in.
+    token = env.login(other)
+    mac = env.macs()[1]
+    before = len([p for p in env.pushes() if p.get("token") == mac["token"]])
+    status, body = other.api("POST", "/api/latest/fleet/commands/run", token, {
+        "command": command_plist("ProfileList"), "host_uuids": [mac["udid"]]})
+    assert status == 200, (status, body)
+    wait_for("a push from %s" % other.name,
+             lambda: len([p for p in env.pushes() if p.get("token") == mac["token"]]) > before)
+    print("  (%s killed; %s held apns.push %.1fs later, lease %ds)" % (
+        holder.name, other.name, took, LEASE_S))
+    holder.start()  # A and B again for what follows
+
+
+def test_mixed_settings(env):
+    c = Instance("c", env.args.orchard, env.config, env.base_env, env.tmp,
+                 {"ORCHARD_MDM_APPLE_SCEP_CHALLENGE": OTHER_CHALLENGE})
+    env.extra.append(c)
+    c.start()
+    caps = "/mdm/apple/scep?operation=GetCACaps"
+    # Held from its first comparison, at start; allow a heartbeat for it.
+    wait_for("C's SCEP route to answer 503", lambda: c.api("GET", caps, raw=True)[0] == 503,
+             timeout=10, step=0.25)
+    status, _ = c.api("GET", "/api/mdm/apple/enroll?token=" + env.token(c), raw=True)
+    assert status == 503, "C served an enrollment profile: %d" % status
+    wait_for("C's log naming the key that differs", lambda: MDM_GATE_KEY in c.output(), timeout=10)
+    # A and B keep serving MDM: SCEP, and a Mac's check-in on A.
+    for inst in (env.a, env.b):
+        status, _ = inst.api("GET", caps, raw=True)
+        assert status == 200, "%s stopped serving SCEP when C came: %d" % (inst.name, status)
+    env.mac_sim("checkin", "--state", env.macs()[0]["dir"], "--message", "TokenUpdate")
+    # The comparison, from the CLI with C's settings and through A's API.
+    out = c.cli("get", "mdm-apple", check=False)
+    text = out.stdout + out.stderr
+    assert MDM_GATE_KEY in text, "get mdm-apple with C's settings: " + text
+    token = env.login(env.a)
+    status, body = env.a.api("GET", "/api/latest/fleet/mdm/apple", token)
+    assert status == 200, (status, body)
+    flat = str(body)
+    assert "instances" in flat, "GET /mdm/apple has no instance count: %s" % body
+    c.stop()
+    env.extra.remove(c)
+
+
+def run(args):
+    tmp = tempfile.mkdtemp(prefix="orchard-multi-")
+    passed = failed = 0
+    env = None
+    try:
+        env = Env(args, tmp)
+        print("store: %s" % env.store)
+        env.start_standin()
+        env.a.start()
+        env.b.start()
+        tests = [
+            ("a Mac enrolls through A; B sees it; both instances registered",
+             test_enroll_through_a),
+            ("login on A, command queued through B, pushed, fetched on A, result read on B",
+             test_command_across_instances),
+            ("a profile's one-time challenge spent on one instance is refused on the other",
+             test_one_time_challenge),
+            ("kill -9 of the apns.push lease holder: the other takes the lease and pushes",
+             test_lease_failover),
+            ("a third instance with another SCEP challenge: 503 on MDM routes, names the key; "
+             "A and B keep serving", test_mixed_settings),
+        ]
+        for name, fn in tests:
+            try:
+                fn(env)
+                passed += 1
+                print("PASS " + name)
+            except Exception:
+                import traceback
+                failed += 1
+                print("FAIL " + name)
+                traceback.print_exc(file=sys.stdout)
+                for inst in env.instances():
+                    print("--- instance %s output (tail) ---\n%s" % (inst.name,
+                                                                     inst.output()[-2000:]))
+    finally:
+        if env:
+            for inst in env.instances():
+                inst.stop()
+            if env.standin:
+                env.standin.terminate()
+                env.standin.wait(timeout=10)
+            env.store.drop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--orchard", required=True)
+    p.add_argument("--dev-setup", required=True)
+    p.add_argument("--standin", required=True)
+    p.add_argument("--mac-sim", required=True)
+    p.add_argument("--scepclient", default=shutil.which("scepclient") or "scepclient")
+    p.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    args = p.parse_args()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
