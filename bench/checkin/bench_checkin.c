@@ -5,8 +5,10 @@
  *
  *   bench_checkin --enroll-url URL --state DIR [--macs 200] [--concurrency 4]
  *                 [--seconds 20] [--mode mixed|idle|tokenupdate]... [--commands 5]
- *                 [--api URL --api-token T] [--server-pid PID] [--verify-iters 2000]
+ *                 [--api URL --api-token T] [--server-pid PID]... [--verify-iters 2000]
  *                 [--reuse]   (skip Macs of --state already enrolled on this server)
+ *                 [--split-url BASE]  (every second Mac checks in at BASE: another
+ *                                      instance on the same store; bench/store)
  *
  * Signing costs the client one RSA-2048 private-key operation per request, as
  * much CPU as the server spends, on the same two cores. So every request is
@@ -69,6 +71,18 @@ double self_cpu_s(void)
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
            ru.ru_stime.tv_usec / 1e6;
+}
+
+double servers_cpu_s(void)
+{
+    double sum = 0;
+    for (int i = 0; i < opt.n_server_pids; i++) {
+        double s = proc_cpu_s(opt.server_pids[i]);
+        if (s < 0)
+            return -1;
+        sum += s;
+    }
+    return opt.n_server_pids ? sum : -1;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -214,6 +228,33 @@ static int enroll_all(sim_mac *macs)
     return p.failed ? -1 : 0;
 }
 
+/* --split-url: the load split across two instances on one store. Every
+ * second Mac checks in at the other instance: its profile's server URL with
+ * the enrollment URL's scheme, host and port swapped for BASE. In memory
+ * only; the state folder keeps the profile's. */
+static int split_macs(sim_mac *macs)
+{
+    const char *api = strstr(opt.enroll_url, "/api/");
+    size_t base = api ? (size_t)(api - opt.enroll_url) : 0;
+    for (int i = 1; i < opt.macs; i += 2) {
+        orchard_macsim_mac *m = macs[i].mac;
+        if (!base || !m->server_url || strncmp(m->server_url, opt.enroll_url, base) != 0) {
+            fprintf(stderr, "bench_checkin: --split-url: %s checks in at %s, not under %.*s\n",
+                    m->udid, m->server_url ? m->server_url : "(nothing)", (int)base,
+                    opt.enroll_url);
+            return -1;
+        }
+        size_t n = strlen(opt.split_url) + strlen(m->server_url + base) + 1;
+        char *url = malloc(n);
+        if (!url)
+            return -1;
+        snprintf(url, n, "%s%s", opt.split_url, m->server_url + base);
+        free(m->server_url);
+        m->server_url = url;
+    }
+    return 0;
+}
+
 /* ---- the share of a check-in spent verifying its signature, in process ----- */
 
 /* What orchard's check-in route does for an identity once the signer's
@@ -347,6 +388,7 @@ static int parse_args(int argc, char **argv)
         {"commands", required_argument, 0, 'k'},   {"api", required_argument, 0, 'a'},
         {"api-token", required_argument, 0, 'T'},  {"server-pid", required_argument, 0, 'p'},
         {"verify-iters", required_argument, 0, 'v'}, {"reuse", no_argument, 0, 'r'},
+        {"split-url", required_argument, 0, 'S'},
         {0, 0, 0, 0},
     };
     int c;
@@ -360,7 +402,12 @@ static int parse_args(int argc, char **argv)
         case 'k': opt.commands = atoi(optarg); break;
         case 'a': opt.api = optarg; break;
         case 'T': opt.api_token = optarg; break;
-        case 'p': opt.server_pid = atoi(optarg); break;
+        case 'p':
+            if (opt.n_server_pids >= 4)
+                return -1;
+            opt.server_pids[opt.n_server_pids++] = atoi(optarg);
+            break;
+        case 'S': opt.split_url = optarg; break;
         case 'v': opt.verify_iters = atoi(optarg); break;
         case 'r': opt.reuse = 1; break;
         case 'm':
@@ -385,8 +432,8 @@ int main(int argc, char **argv)
     if (parse_args(argc, argv)) {
         fprintf(stderr, "usage: bench_checkin --enroll-url URL --state DIR [--macs N] "
                         "[--concurrency C] [--seconds S] [--mode mixed|idle|tokenupdate]... "
-                        "[--commands K --api URL --api-token T] [--server-pid PID] "
-                        "[--verify-iters N] [--reuse]\n");
+                        "[--commands K --api URL --api-token T] [--server-pid PID]... "
+                        "[--verify-iters N] [--reuse] [--split-url BASE]\n");
         return 2;
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -394,7 +441,8 @@ int main(int argc, char **argv)
     orchard_macsim_events_to(devnull ? devnull : stderr);
     sim_mac *macs = calloc((size_t)opt.macs, sizeof *macs);
     int rc = 1;
-    if (!macs || enroll_all(macs) || presign_checkins(macs))
+    if (!macs || enroll_all(macs) || (opt.split_url && split_macs(macs)) ||
+        presign_checkins(macs))
         goto out;
     X509 *ca = fetch_ca();
     double verify_us = ca ? verify_cost_us(&macs[0], ca) : NAN;

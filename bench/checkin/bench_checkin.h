@@ -11,7 +11,9 @@
 
 typedef struct {
     const char *enroll_url, *state, *api, *api_token;
-    int macs, concurrency, commands, server_pid, verify_iters, reuse;
+    const char *split_url; /* --split-url: every second Mac checks in there */
+    int macs, concurrency, commands, verify_iters, reuse;
+    int server_pids[4], n_server_pids; /* --server-pid, once per instance */
     double seconds;
     const char *modes[3];
     int n_modes;
@@ -41,6 +43,8 @@ typedef struct {
 
 double now_s(void);
 double proc_cpu_s(int pid);
+/* The CPU seconds of every --server-pid together, -1 when one is unreadable. */
+double servers_cpu_s(void);
 double self_cpu_s(void);
 /* The p-th percentile (0-100) of v (sorted in place); NAN when n is 0. */
 double percentile(double *v, size_t n, double p);

@@ -182,12 +182,12 @@ static int run_phase(sim_mac *macs, const char *phase, const char *mode, double 
                              .deadline_p = &deadline};
         pthread_create(&t[i], NULL, fn, &w[i]);
     }
-    double s0 = proc_cpu_s(opt.server_pid), c0 = self_cpu_s(), t0 = now_s();
+    double s0 = servers_cpu_s(), c0 = self_cpu_s(), t0 = now_s();
     deadline = t0 + opt.seconds;
     pthread_barrier_wait(&start);
     for (int i = 0; i < nc; i++)
         pthread_join(t[i], NULL);
-    double elapsed = now_s() - t0, s1 = proc_cpu_s(opt.server_pid), c1 = self_cpu_s();
+    double elapsed = now_s() - t0, s1 = servers_cpu_s(), c1 = self_cpu_s();
     pthread_barrier_destroy(&start);
     latencies all = {0};
     long ok = 0, failed = 0, bad = 0, acks = 0, unexpected = 0;
