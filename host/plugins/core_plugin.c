@@ -118,6 +118,8 @@ static const orchard_setting *const own_settings[] = {
     &orchard_setting_store_postgres,
     &orchard_setting_store_busy_timeout_ms,
     &orchard_setting_store_read_connections,
+    &orchard_setting_store_max_connections,
+    &orchard_setting_store_postgres_module,
     &orchard_setting_server_client_cert_header,
 };
 

@@ -19,6 +19,8 @@
 #define MAX_BUSY_TIMEOUT_MS 3600000u
 #define DEFAULT_READ_CONNECTIONS 4u
 #define MAX_READ_CONNECTIONS 64u
+#define DEFAULT_MAX_CONNECTIONS 8u
+#define MAX_MAX_CONNECTIONS 64u
 
 /* The backends this host knows, by the config key that selects one. Exactly
  * one key may be set; orchard_store_open() picks by the target's prefix. */
@@ -32,10 +34,9 @@ static const char *const postgres_prefixes[] = {"postgres://", "postgresql://", 
 
 static const backend_kind kinds[] = {
     {"store.sqlite", NULL, orchard_store_sqlite_open},
-    /* PostgreSQL: store_postgres.c will provide orchard_store_postgres_open
-     * (libpq, `?` rewritten to $n, writers serialised by an advisory lock)
-     * and take its place here. Nothing else in the host changes. */
-    {"store.postgres", postgres_prefixes, NULL},
+    /* PostgreSQL: the module orchard_store_postgres.so, loaded on first use
+     * (store_pg_loader.c; the backend is host/store/postgres/). */
+    {"store.postgres", postgres_prefixes, orchard_store_postgres_open},
 };
 
 enum { STMT_READY, STMT_ROW, STMT_DONE, STMT_FAILED };
@@ -97,6 +98,9 @@ static int read_options(orchard_store_options *o, char **error_msg)
     if (rc == 0)
         rc = option_uint("store.read_connections", DEFAULT_READ_CONNECTIONS, 1,
                          MAX_READ_CONNECTIONS, &o->read_connections, error_msg);
+    if (rc == 0)
+        rc = option_uint("store.max_connections", DEFAULT_MAX_CONNECTIONS, 1,
+                         MAX_MAX_CONNECTIONS, &o->max_connections, error_msg);
     return rc;
 }
 

@@ -17,7 +17,9 @@ const orchard_setting orchard_setting_store_postgres = {
     .key = "store.postgres",
     .type = ORCHARD_SETTING_STRING,
     .default_value = NULL,
-    .description = "A PostgreSQL connection URL (postgres://...): not in this build yet",
+    .description = "The PostgreSQL database shared by every instance: a libpq connection "
+                   "string or URL (postgresql://user@host/db?sslmode=...); also "
+                   "ORCHARD_STORE_POSTGRES. Exactly one of store.sqlite and store.postgres",
     .flags = ORCHARD_SETTING_SECRET | ORCHARD_SETTING_RESTART,
 };
 
@@ -37,5 +39,23 @@ const orchard_setting orchard_setting_store_read_connections = {
     .type = ORCHARD_SETTING_INT,
     .default_value = "4",
     .description = "Connections in the reader pool (1..64)",
+    .flags = ORCHARD_SETTING_RESTART,
+};
+
+const orchard_setting orchard_setting_store_max_connections = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "store.max_connections",
+    .type = ORCHARD_SETTING_INT,
+    .default_value = "8",
+    .description = "PostgreSQL: connections this instance opens at most, on demand (1..64)",
+    .flags = ORCHARD_SETTING_RESTART,
+};
+
+const orchard_setting orchard_setting_store_postgres_module = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = "store.postgres_module",
+    .type = ORCHARD_SETTING_PATH,
+    .description = "The PostgreSQL store module orchard_store_postgres.so (default: modules/ "
+                   "beside the binary, else the installed one)",
     .flags = ORCHARD_SETTING_RESTART,
 };

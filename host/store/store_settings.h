@@ -11,5 +11,7 @@ extern const orchard_setting orchard_setting_store_sqlite;
 extern const orchard_setting orchard_setting_store_postgres;
 extern const orchard_setting orchard_setting_store_busy_timeout_ms;
 extern const orchard_setting orchard_setting_store_read_connections;
+extern const orchard_setting orchard_setting_store_max_connections;
+extern const orchard_setting orchard_setting_store_postgres_module;
 
 #endif
