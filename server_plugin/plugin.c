@@ -71,6 +71,7 @@ static const orchard_route *const routes[] = {
     &orchard_route_activities_v1,
     &orchard_route_apns_push_latest,
     &orchard_route_apns_push_v1,
+    &orchard_route_healthz,
 };
 
 static const orchard_job *const jobs[] = {

@@ -41,6 +41,8 @@ extern const orchard_route orchard_route_mdm_apple;
 /* checkin/ */
 /** PUT/POST /mdm/apple/mdm: check-ins and command reports (checkin_route.c). */
 extern const orchard_route orchard_route_checkin;
+/* server_plugin/api/health_api.c: GET /healthz for load balancers */
+extern const orchard_route orchard_route_healthz;
 
 /* commands/: the admin API's commands routes (commands_api.c) */
 extern const orchard_route orchard_route_commands_run_latest;

@@ -13,6 +13,8 @@
 
 /** Apply the plugin's migrations (idempotent). ORCHARD_EABI: host lacks a store. */
 int orchard_server_store_migrate(void);
+/** 0 when a read transaction on the server's tables works (GET /healthz), else its code. */
+int orchard_server_store_ping(void);
 
 /* ---- SCEP challenges: one-time ones live in the store, hashed ---- */
 

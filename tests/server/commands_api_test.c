@@ -71,6 +71,7 @@ static const orchard_route *const test_routes[] = {
     &orchard_route_commands_list_latest,    &orchard_route_commands_list_v1,
     &orchard_route_hosts_latest,            &orchard_route_hosts_v1,
     &orchard_route_mdm_apple_api_latest,    &orchard_route_mdm_apple_api_v1,
+    &orchard_route_healthz,
 };
 
 /* Not orchard_server_init: it registers the users' authenticator, and
@@ -811,6 +812,35 @@ static void test_tables(void)
     orchard_rows_free(rows);
 }
 
+/* GET /healthz: 200 while the store reads, 503 when it cannot, and only
+ * that exact path. No credentials needed. */
+static void test_healthz(void)
+{
+    answer a;
+    get(&a, "/healthz", NULL);
+    CU_ASSERT_EQUAL(a.status, 200);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(a.json, "status")), "ok");
+    answer_clear(&a);
+    get(&a, "/healthz/more", NULL);
+    CU_ASSERT_EQUAL(a.status, 404);
+    answer_clear(&a);
+
+    /* The store goes away (its directory does not exist): 503, then back. */
+    g_autofree char *db = mdmfx_path("commands_api.db");
+    g_autofree char *err = NULL;
+    orchard_store_close();
+    http_config("store.sqlite", "/nonexistent-orchard-dir/x.db");
+    get(&a, "/healthz", NULL);
+    expect_error(&a, 503, "the store cannot be reached");
+    answer_clear(&a);
+    orchard_store_close();
+    http_config("store.sqlite", db);
+    CU_ASSERT_EQUAL_FATAL(orchard_store_open(db, &err), 0);
+    get(&a, "/healthz", NULL);
+    CU_ASSERT_EQUAL(a.status, 200);
+    answer_clear(&a);
+}
+
 void commands_api_suite(void)
 {
     ORCHARD_ADD_SUITE("commands_api", suite_init, suite_cleanup,
@@ -823,5 +853,6 @@ void commands_api_suite(void)
                       {"GET /mdm/apple, and 404 without APNs", test_mdm_apple},
                       {"get mdm-apple --server reads it through the API",
                        test_get_mdm_apple_server},
-                      {"mdm_enrollments and mdm_commands tables", test_tables});
+                      {"mdm_enrollments and mdm_commands tables", test_tables},
+                      {"GET /healthz: the store reads, or 503", test_healthz});
 }
