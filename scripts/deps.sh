@@ -12,7 +12,8 @@ libssl-dev openssl libplist-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-d
 python3 python3-thrift procps libplist-utils
 scep curl
 libnghttp2-dev nghttp2-client
-linux-perf"
+linux-perf
+libpq-dev postgresql-15"
 
 missing=""
 for p in $PKGS; do
@@ -32,6 +33,16 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+# postgresql-15: the tests need its binaries only (initdb, pg_ctl, postgres:
+# tests/support/pg_cluster starts a private cluster on a socket of its own).
+# Debian's package would also make a system cluster on port 5432 and start
+# it where it can; orchard never uses it, so when we install the package,
+# postgresql-common is told to make none.
+case " $missing " in *" postgresql-15 "*)
+    $SUDO apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null
+    $SUDO sed -i 's/^#* *create_main_cluster *=.*/create_main_cluster = false/' \
+        /etc/postgresql-common/createcluster.conf ;;
+esac
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 echo "deps: done"
