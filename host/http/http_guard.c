@@ -34,6 +34,7 @@ const orchard_setting orchard_setting_server_client_cert_header = {
 typedef struct {
     int open;
     char *reason;
+    char *hold; /* while open and set: its routes answer 503 with this (instances.c) */
 } gate;
 
 static struct {
@@ -121,6 +122,7 @@ static void gate_free(gpointer p)
 {
     gate *g = p;
     g_free(g->reason);
+    g_free(g->hold);
     g_free(g);
 }
 
@@ -154,19 +156,50 @@ int orchard_http_gate_set(orchard_ctx *ctx, const char *name, int open, const ch
     return 0;
 }
 
-/* 1 when `name` is open; else 0 and *why (g_free), the reason it is closed. */
+/* A hold is independent of open/closed: the plugin opens the gate, the
+ * instances' comparison holds it. A gate nobody set yet is made closed
+ * ("not configured", as a missing one reads) so the hold has a home. */
+int orchard_http_gate_hold(const char *name, const char *message)
+{
+    gate *g;
+
+    if (!gate_name_valid(name))
+        return ORCHARD_EINVAL;
+    g_mutex_lock(&G.lock);
+    if (!G.gates)
+        G.gates = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, gate_free);
+    g = g_hash_table_lookup(G.gates, name);
+    if (!g && message) {
+        g = g_new0(gate, 1);
+        g->reason = g_strdup("not configured");
+        g_hash_table_insert(G.gates, g_strdup(name), g);
+    }
+    if (g) {
+        g_free(g->hold);
+        g->hold = message && *message ? g_strdup(message) : NULL;
+    }
+    g_mutex_unlock(&G.lock);
+    return 0;
+}
+
+/* 0 when `name` is open and not held; else 404 (closed) or 503 (held) and
+ * *why (g_free), the reason. */
 static int gate_open(const char *name, char **why)
 {
     gate *g;
-    int open;
+    int status = 0;
 
     g_mutex_lock(&G.lock);
     g = G.gates ? g_hash_table_lookup(G.gates, name) : NULL;
-    open = g && g->open;
-    if (!open)
+    if (!g || !g->open) {
+        status = 404;
         *why = g_strdup(g ? g->reason : "not configured");
+    } else if (g->hold) {
+        status = 503;
+        *why = g_strdup(g->hold);
+    }
     g_mutex_unlock(&G.lock);
-    return open;
+    return status;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -523,8 +556,9 @@ int orchard_http_guard_check(const orchard_route *route, const orchard_http_requ
     request_begin(req);
     if (gate_name) {
         g_autofree char *why = NULL;
-        if (!gate_open(gate_name, &why))
-            return refuse(resp, 404, why, NULL);
+        int status = gate_open(gate_name, &why);
+        if (status)
+            return refuse(resp, status, why, NULL);
     }
     switch (guard) {
     case ORCHARD_GUARD_NONE:

@@ -23,7 +23,7 @@ extern const orchard_setting orchard_setting_server_client_cert_header;
  * Check `route`'s gate and guard for `req`, on the thread that will run the
  * handler. Returns 0 when the handler may run (the request then knows its
  * principal until orchard_http_guard_end), or the HTTP status already
- * written to `resp` as a JSON error: 404 (gate closed), 401 (no or invalid
+ * written to `resp` as a JSON error: 404 (gate closed), 503 (gate held), 401 (no or invalid
  * credentials), 403 (role too low), 503 (the authenticator could not tell)
  * or 500 (the route declares a guard this host does not know).
  */
@@ -63,6 +63,13 @@ int orchard_http_auth_register(orchard_ctx *ctx, orchard_auth_fn fn, void *paylo
 const char *orchard_http_principal(const orchard_http_request *req, int *role);
 const unsigned char *orchard_http_client_cert(const orchard_http_request *req, size_t *len);
 int orchard_http_gate_set(orchard_ctx *ctx, const char *gate, int open, const char *reason);
+/**
+ * Hold gate `gate` (message set) or release it (NULL): while it is open and
+ * held, its routes answer 503 with `message` as a Fleet-style JSON error
+ * (instances whose settings differ, host/instances/). A closed gate still
+ * answers 404. Returns 0 or ORCHARD_EINVAL (a bad gate name).
+ */
+int orchard_http_gate_hold(const char *gate, const char *message);
 int orchard_http_error(orchard_http_response *resp, int status, const char *message,
                        const char *field, const char *reason);
 

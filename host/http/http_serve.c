@@ -7,6 +7,7 @@
  * the store, unload the module; the process can exit within 5 s. */
 #include "host/http/http_api.h"
 #include "host/http/http_internal.h"
+#include "host/instances/instances.h"
 #include "host/jobs/jobs.h"
 #include "host/log.h"
 #include "host/settings.h"
@@ -251,6 +252,9 @@ int orchard_http_serve(void (*ready)(const char *base_url, void *ud), void *ud)
     if ((rc = start(api, &st, &mc, &srv, &url, &err)))
         goto out_signals;
     log_listening(&st, url);
+    /* Before the jobs: the lease hook must be in place for their first runs.
+     * Without a store it does nothing and jobs run here as before. */
+    orchard_instances_start(url);
     int jobs_rc = orchard_jobs_start(); /* fails when running, or its last stop still waits */
     if (jobs_rc)
         orchard_warn("http", "serving without starting the job scheduler: %s",
@@ -261,6 +265,7 @@ int orchard_http_serve(void (*ready)(const char *base_url, void *ud), void *ud)
     orchard_jobs_begin_stop(); /* runs wind down while requests drain */
     shut_down(api, srv, sig);
     orchard_jobs_stop(); /* their last records go to the store: before it closes */
+    orchard_instances_stop(); /* leases given back: another instance takes the jobs now */
     orchard_store_close();
     orchard_info("http", "stopped");
 out_signals:

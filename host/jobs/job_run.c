@@ -31,15 +31,14 @@ int orchard_jobs_expired(orchard_ctx *ctx)
     return run && g_get_monotonic_time() >= run->deadline;
 }
 
-/* The lease has to outlast the wait to the next run: a shorter one would
- * let another instance take it in between and run the job again in the
- * same interval. And at least the run itself. */
+/* What the lease hook is told: the run's deadline, how long the run may
+ * take. It does not size the lease: leases are sticky, renewed on every
+ * heartbeat while their holder lives (host/instances/), so the instances'
+ * lease time (server.lease_duration), not this job's interval or deadline,
+ * bounds how long a dead holder keeps the job from the others. */
 static unsigned lease_ttl(const orchard_job *job)
 {
-    uint64_t ttl = (uint64_t)job->interval_seconds + orchard_job_jitter_of(job);
-    uint64_t deadline = orchard_job_deadline_of(job);
-    ttl = MAX(ttl, deadline);
-    return ttl > G_MAXUINT ? G_MAXUINT : (unsigned)ttl;
+    return orchard_job_deadline_of(job);
 }
 
 static char *outcome_of(int rc, const char *message, int late)

@@ -218,7 +218,9 @@ static void persist(const orchard_job_record *rec, int ran)
 }
 
 /* Record r in e and the store. A skip is this instance's news only: the
- * store's row belongs to the instance that held the lease and ran it.
+ * store's row belongs to the instance that held the lease and ran it; it
+ * is logged at debug level, since it repeats on every run of every
+ * instance but one (the lease hook logs when the lease changes hands).
  * A foreground run's caller shows the outcome: only debug lines then. */
 static void record_result(job_entry *e, const orchard_job_result *r, int foreground)
 {
@@ -234,7 +236,7 @@ static void record_result(job_entry *e, const orchard_job_result *r, int foregro
         persist(rec, 1);
     orchard_job_record_free(rec);
     if (!r->ran)
-        orchard_info(COMPONENT, "job %s: %s", e->job->name, r->outcome);
+        orchard_debug(COMPONENT, "job %s: %s", e->job->name, r->outcome);
     else
         orchard_log(r->rc && !foreground ? ORCHARD_LOG_WARNING : ORCHARD_LOG_DEBUG, COMPONENT,
                     "job %s: %s (%lld ms)", e->job->name, r->outcome, (long long)r->duration_ms);

@@ -61,7 +61,10 @@ int orchard_jobs_run_now(const char *name, char **outcome, int64_t *duration_ms)
 
 /**
  * Whether this instance may run `job` now, for a job flagged
- * ORCHARD_JOB_ONE_INSTANCE: 1 yes (it holds the lease for ttl_seconds), 0 no.
+ * ORCHARD_JOB_ONE_INSTANCE: 1 yes (it holds the job's lease), 0 no.
+ * ttl_seconds is the run's deadline; the hook of `orchard serve` on a store
+ * (host/instances/) keeps a lease for the lease time and renews it on each
+ * heartbeat while the instance lives, whatever the job's schedule.
  * Called on a worker thread before each run, with no scheduler lock held.
  * The default hook always says yes; a shared store installs its own. NULL
  * restores the default; orchard_jobs_clear does too.

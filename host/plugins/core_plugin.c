@@ -4,10 +4,12 @@
 #include "host/commands.h"
 #include "host/jobs/jobs.h"
 #include "jobs.gen.h"
+#include "instances.gen.h"
 #include "orchard_plugins.gen.h"
 #include "host/plugins/registry.h"
 #include "host/http/http_guard.h"
 #include "host/http/http_settings.h"
+#include "host/instances/instances.h"
 #include "host/settings.h"
 #include "host/store/store_settings.h"
 
@@ -69,7 +71,8 @@ static const orchard_command cmd_version = {
 };
 
 static const orchard_table *const tables[] = {&orchard_table_orchard_plugins,
-                                              &orchard_table_jobs};
+                                              &orchard_table_jobs,
+                                              &orchard_table_instances};
 static const orchard_command *const commands[] = {&cmd_query, &cmd_extension, &cmd_help,
                                                   &cmd_version, &orchard_cmd_job_run};
 
@@ -121,6 +124,7 @@ static const orchard_setting *const own_settings[] = {
     &orchard_setting_store_max_connections,
     &orchard_setting_store_postgres_module,
     &orchard_setting_server_client_cert_header,
+    &orchard_setting_server_lease_duration,
 };
 
 /* The host's keys: its own above and the HTTP service's server.* list
