@@ -125,7 +125,10 @@ def dev_setup(script, orchard, dev, store=None):
     skip, see Store.postgres)."""
     subprocess.run(["sh", script, orchard, dev], check=True, stdout=subprocess.DEVNULL)
     config = os.path.join(dev, "orchard.yml")
-    (store or test_store()).apply(config)
+    store = store or test_store()
+    store.apply(config)
+    if store.kind != "sqlite":
+        print("store: %s" % store, flush=True)
     return config
 
 
