@@ -140,6 +140,11 @@ int ufx_orchard(const char *input, char **out, char **err, const char *const *ar
                       GINT_TO_POINTER(fd), out, err, &status, &gerr)) {
         fprintf(stderr, "\n  cannot run orchard: %s\n", gerr->message);
         close(fd);
+        /* Callers read both: empty text fails their checks, NULL would crash. */
+        if (out && !*out)
+            *out = g_strdup("");
+        if (err && !*err)
+            *err = g_strdup("");
         return -1;
     }
     close(fd);
