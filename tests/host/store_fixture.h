@@ -8,11 +8,17 @@
 #include <stdint.h>
 
 typedef struct {
-    const char *name;
+    const char *name;                 /* the dialect: "sqlite", "postgres" */
     const char *config_key;           /* the key that selects it at lazy open */
-    char *(*target)(const char *dir); /* a fresh, empty store (g_free) */
+    /* A fresh, empty store in *target (g_free): 0, ORCHARD_ENOTFOUND when
+     * the backend is not here (*reason, g_free: the case skips), else a
+     * failure with *reason. */
+    int (*make)(const char *dir, char **target, char **reason);
+    void (*drop)(const char *target); /* what make made outside dir; NULL: nothing */
     int file_based;                   /* tests of the file itself apply */
     const char *integrity_sql;        /* one row "ok" when sound; NULL: none */
+    const char *blob_type;            /* the column type for bytes */
+    const char *pool_key;             /* the option bounding connections at once */
 } test_backend;
 
 typedef struct {
@@ -24,7 +30,9 @@ typedef struct {
 typedef void (*store_case)(fixture *f);
 
 /* Run `body` once per backend: a fresh store, open, with no store.* keys
- * set; closed and removed after. */
+ * set; closed and removed after. ORCHARD_TEST_STORE=sqlite|postgres keeps
+ * one backend. A backend that is not here (no PostgreSQL cluster) prints
+ * one skip line (pg_test.h) and the case passes, except under CI=true. */
 void on_every_backend(store_case body);
 
 /* STORE_TEST(x) { body using f } defines test x, run on every backend. */
