@@ -80,18 +80,22 @@ static void give_back(pg_store *s, pg_conn *c)
         give_writer(s);
 }
 
-/* One round trip: statements owed DEALLOCATE, BEGIN, the lock timeout for
- * what is left of busy_timeout_ms (at least 1 ms: 0 means "no limit" to
- * PostgreSQL), then the writers' advisory lock, or a first read that takes
- * the reader's snapshot now rather than at its first query. */
+/* One round trip: BEGIN, the lock timeout for what is left of
+ * busy_timeout_ms (at least 1 ms: 0 means "no limit" to PostgreSQL),
+ * statements owed DEALLOCATE (not transactional, allowed in a read-only
+ * transaction; before BEGIN they would run first and forbid its isolation
+ * level), then the writers' advisory lock, or a first read that takes the
+ * reader's snapshot now rather than at its first query. */
 static int start_tx(pg_conn *c, int write, gint64 deadline)
 {
-    GString *sql = g_string_new(c->dealloc->str);
+    GString *sql = g_string_new(NULL);
     int rc;
 
     g_string_append_printf(sql, "BEGIN ISOLATION LEVEL %s;SET LOCAL lock_timeout = %" G_GINT64_FORMAT
-                           ";", write ? "READ COMMITTED" : "REPEATABLE READ READ ONLY",
-                           MAX(1, ms_left(deadline)));
+                           ";%s", write ? "READ COMMITTED" : "REPEATABLE READ READ ONLY",
+                           MAX(1, ms_left(deadline)), c->dealloc->str);
+    /* Owed once: were they refused, begin must not fail for ever after. */
+    g_string_truncate(c->dealloc, 0);
     if (write)
         g_string_append_printf(sql, "SELECT pg_advisory_xact_lock(%lld)",
                                (long long)ORCHARD_STORE_PG_WRITER_LOCK);
@@ -99,8 +103,6 @@ static int start_tx(pg_conn *c, int write, gint64 deadline)
         g_string_append(sql, "SELECT 1");
     rc = pg_conn_run(c, sql->str);
     g_string_free(sql, TRUE);
-    if (rc == 0)
-        g_string_truncate(c->dealloc, 0);
     return rc;
 }
 

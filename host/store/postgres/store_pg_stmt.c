@@ -74,6 +74,25 @@ int pg_conn_exec(pg_conn *c, const char *script)
     return rc;
 }
 
+/* prepare takes exactly one statement, said as the SQLite backend says it
+ * (the server's own refusal of two names neither). */
+static int one_statement(pg_conn *c, const char *sql)
+{
+    g_autofree char *why = NULL;
+    GPtrArray *list = NULL;
+    int rc = orchard_pg_sql_split(sql, &list, &why);
+
+    if (rc != 0)
+        return pg_conn_failf(c, rc, "%s", why);
+    if (list->len == 0)
+        rc = pg_conn_failf(c, ORCHARD_EINVAL, "no SQL statement in \"%.60s\"", sql);
+    else if (list->len > 1)
+        rc = pg_conn_failf(c, ORCHARD_EINVAL, "one statement per prepare: \"%.40s\" "
+                           "follows the first", (const char *)g_ptr_array_index(list, 1));
+    g_ptr_array_unref(list);
+    return rc;
+}
+
 int pg_conn_prepare(pg_conn *c, const char *sql, pg_stmt **out)
 {
     pg_stmt *st = g_hash_table_lookup(c->cache, sql);
@@ -93,6 +112,8 @@ int pg_conn_prepare(pg_conn *c, const char *sql, pg_stmt **out)
     if (!c->write && !orchard_pg_sql_reads_only(sql))
         return pg_conn_failf(c, ORCHARD_EINVAL, "a read transaction cannot write: \"%.60s\"",
                              sql);
+    if ((rc = one_statement(c, sql)) != 0)
+        return rc;
     if ((rc = orchard_pg_sql_rewrite(sql, &text, &n, &why)) != 0)
         return pg_conn_failf(c, rc, "%s", why);
     g_snprintf(name, sizeof name, "orchard_%u", ++c->next_name);
