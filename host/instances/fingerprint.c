@@ -213,10 +213,13 @@ void orchard_fingerprint_compare(const GPtrArray *entries, const char *self_id,
         orchard_fingerprint_diff(compared, e->fp, all);
     }
     out->agree = g_hash_table_size(all) == 0;
-    orchard_fingerprint_join(all, out->differing_keys, sizeof out->differing_keys);
     /* The reference always serves: it is what the others are held to. */
-    if (differs_from_reference && !(self && self == ref && compared == self->fp)) {
+    if (!(self && self == ref && compared == self->fp))
         orchard_fingerprint_diff(compared, ref->fp, ref_keys);
+    if (differs_from_reference)
         orchard_fingerprint_join(ref_keys, differs_from_reference, size);
-    }
+    /* What matters first is the difference from the reference; when there
+     * is none, which keys the others differ in. */
+    orchard_fingerprint_join(g_hash_table_size(ref_keys) ? ref_keys : all, out->differing_keys,
+                             sizeof out->differing_keys);
 }

@@ -54,10 +54,12 @@ void orchard_fingerprint_entry_free(gpointer entry);
  * (orchard_fingerprint_entry*, oldest instance first: entries[0] is the
  * reference). NULL compares self_id's entry, or, when it has none, the
  * reference's (do the live instances agree among themselves?). Sets out's
- * published, agree, differing_keys (every key in which some entry differs
- * from the compared one), reference_id; *differs_from_reference (may be
- * NULL): the keys in which the compared one differs from the reference's,
- * "" when none; 0 when self_id is the reference, which always serves.
+ * published, agree (every entry equals the compared one), differing_keys
+ * (the keys in which the compared one differs from the reference's; when
+ * none, every key in which some entry differs from it), reference_id;
+ * *differs_from_reference (may be NULL): the keys in which the compared one
+ * differs from the reference's, "" when none, and always "" when it is
+ * self_id's own and self_id is the reference, which always serves.
  * Leaves live, held and instance_id to the caller.
  */
 void orchard_fingerprint_compare(const GPtrArray *entries, const char *self_id,

@@ -334,10 +334,16 @@ int orchard_instances_get(orchard_ctx *ctx, const char *gate, const char *finger
         return rc;
     uint32_t abi = out->abi_version, size = out->struct_size;
     *out = (orchard_instances_view){.abi_version = abi, .struct_size = size};
+    char ref_keys[sizeof out->differing_keys];
     out->live = s.live;
     orchard_fingerprint_compare(s.entries, registered ? orchard_instances_id() : NULL, given, out,
-                                NULL, 0);
+                                ref_keys, sizeof ref_keys);
     snapshot_clear(&s);
+    /* A given fingerprint (`config check`): would an instance with it be held? */
+    if (given) {
+        out->held = ref_keys[0] != '\0';
+        return 0;
+    }
     if (registered) {
         g_strlcpy(out->instance_id, orchard_instances_id(), sizeof out->instance_id);
         g_mutex_lock(&P.lock);

@@ -15,7 +15,12 @@
 /** host_api.instance_settings */
 int orchard_instance_settings(orchard_ctx *ctx, const char *gate, const char *fingerprint_json,
                               uint32_t flags);
-/** host_api.instances_view */
+/**
+ * host_api.instances_view. With a fingerprint (`config check`), held says
+ * whether an instance publishing it would be held (it differs from the
+ * reference's; mixed settings are the caller's to weigh), and
+ * differing_keys are the keys in which it differs from the reference's.
+ */
 int orchard_instances_get(orchard_ctx *ctx, const char *gate, const char *fingerprint_json,
                            orchard_instances_view *out);
 

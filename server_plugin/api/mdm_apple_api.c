@@ -5,6 +5,7 @@
 #include "server_plugin/api/mdm_apple.h"
 
 #include "server_plugin/api/api.h"
+#include "server_plugin/config/mdm_fingerprint.h"
 #include "server_plugin/crypto/x509_util.h"
 #include "server_plugin/server.h"
 
@@ -59,9 +60,14 @@ static int mdm_apple(orchard_ctx *ctx, const orchard_http_request *req,
         rc = orchard_api_error(resp, 404, NULL, "MDM is off: no APNs certificate is configured "
                                "(mdm.apple_apns_cert). Run `orchard generate mdm-apple` and see "
                                "docs/configuration.md");
-    else
-        rc = orchard_api_reply(resp, 200,
-                               orchard_mdm_apple_json(cfg, g_get_real_time() / G_USEC_PER_SEC));
+    else {
+        json_t *o = orchard_mdm_apple_json(cfg, g_get_real_time() / G_USEC_PER_SEC);
+        /* Several instances on one store: how many, and whether they agree. */
+        json_t *instances = orchard_mdm_instances_json(ctx, NULL);
+        if (instances)
+            json_object_set_new(o, "instances", instances);
+        rc = orchard_api_reply(resp, 200, o);
+    }
     orchard_mdm_config_free(cfg);
     return rc;
 }

@@ -4,6 +4,7 @@
  * print a secret. (The host prints the effective settings and the verdict of
  * `config check` around this part: host/config_check.c.) */
 #include "server_plugin/config/mdm_config.h"
+#include "server_plugin/config/mdm_fingerprint.h"
 #include "server_plugin/api/mdm_apple.h"
 #include "server_plugin/server.h"
 #include "server_plugin/crypto/x509_util.h"
@@ -122,6 +123,12 @@ static int print_mdm_apple(const char *cmd, json_t *o, int as_json)
         printf("Common name (CN): %s\nSerial number: %s\nIssuer: %s\nRenew date: %s\n"
                "Topic: %s\n", cn ? cn : "", serial ? serial : "", issuer ? issuer : "", renew,
                topic ? topic : "");
+    /* The instances on the store, when the host or the server could tell. */
+    json_t *instances = json_object_get(o, "instances");
+    if (!as_json && json_is_object(instances)) {
+        g_autofree char *line = orchard_mdm_instances_line(instances);
+        printf("%s\n", line);
+    }
     if (status && g_str_equal(status, "expired")) {
         fprintf(stderr, "\nERROR: Your Apple Push Notification service (APNs) certificate "
                 "expired on %s. MDM is off: MDM features are turned off. " RENEW_APNS "\n",
@@ -167,6 +174,9 @@ static int get_mdm_apple(orchard_ctx *ctx, int argc, char **argv, void *payload)
         return 1;
     }
     json_t *o = orchard_mdm_apple_json(cfg, now_seconds());
+    json_t *instances = orchard_mdm_instances_json(ctx, NULL);
+    if (instances)
+        json_object_set_new(o, "instances", instances);
     rc = print_mdm_apple(argv[0], o, as_json);
     json_decref(o);
     orchard_mdm_config_free(cfg);
@@ -262,6 +272,58 @@ static void print_state(const orchard_mdm_config *cfg)
     }
 }
 
+/* Compare the file's MDM settings with the live instances' on the store:
+ * 1 when they differ and mixed settings are not allowed. No store, or one
+ * that cannot be read, is said and does not fail the check. */
+static int check_instances(const char *cmd, const orchard_mdm_config *cfg)
+{
+    const orchard_host_api *h = orchard_server_host;
+    orchard_instances_view v = {.abi_version = ORCHARD_ABI_VERSION, .struct_size = sizeof v};
+
+    if (!cfg->mdm_enabled || !ORCHARD_HAS_FIELD(h, orchard_host_api, instances_view) ||
+        !h->instances_view)
+        return 0;
+    g_autofree char *fp = orchard_mdm_fingerprint(h, cfg);
+    int rc = fp ? h->instances_view(NULL, ORCHARD_MDM_GATE, fp, &v) : ORCHARD_ENOMEM;
+    if (rc == ORCHARD_ENOTCONFIGURED) {
+        printf("# Instances: no store to compare these MDM settings with.\n");
+        return 0;
+    }
+    if (rc) {
+        printf("# Instances: could not compare these MDM settings with the live instances' "
+               "(%s).\n", h->strerror(rc));
+        return 0;
+    }
+    if (v.published == 0) {
+        printf("# Instances: %u live on the store, none with MDM settings to compare with.\n",
+               v.live);
+        return 0;
+    }
+    if (v.agree) {
+        printf("# Instances: %u live; these MDM settings agree with theirs (reference instance "
+               "%s).\n", v.live, v.reference_id);
+        return 0;
+    }
+    if (!v.held) { /* the reference's settings: another instance is the odd one */
+        printf("# Instances: %u live; these MDM settings agree with the reference instance %s's; "
+               "another instance differs from it in: %s.\n", v.live, v.reference_id,
+               v.differing_keys);
+        return 0;
+    }
+    printf("# Instances: %u live; these MDM settings differ from theirs in: %s (reference "
+           "instance %s).\n", v.live, v.differing_keys, v.reference_id);
+    if (orchard_mdm_allow_mixed(h)) {
+        fprintf(stderr, "orchard %s: warning: these MDM settings differ from the live instances' "
+                "in: %s; mdm.allow_mixed_settings is true, so an instance started with them "
+                "would serve MDM routes anyway.\n", cmd, v.differing_keys);
+        return 0;
+    }
+    fprintf(stderr, "orchard %s: these MDM settings differ from the live instances' in: %s; an "
+            "instance started with them answers 503 on MDM routes. Use the same settings on "
+            "every instance (or set mdm.allow_mixed_settings: true).\n", cmd, v.differing_keys);
+    return 1;
+}
+
 static int config_check(int argc, char **argv, void *payload)
 {
     (void)payload;
@@ -285,6 +347,8 @@ static int config_check(int argc, char **argv, void *payload)
     int rc = cfg->apns_cert && !cfg->mdm_enabled ? 1 : 0;
     if (rc)
         fprintf(stderr, "orchard %s: %s\n", argv[0], cfg->mdm_off_reason);
+    if (check_instances(argv[0], cfg))
+        rc = 1;
     orchard_mdm_config_free(cfg);
     return rc;
 }

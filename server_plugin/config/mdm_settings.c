@@ -3,6 +3,7 @@
  * serve command reads them once when it starts (mdm_config), so a reload
  * that changes one warns that it needs a restart. */
 #include "server_plugin/config/mdm_config.h"
+#include "server_plugin/config/mdm_fingerprint.h"
 
 #include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/users/users.h"
@@ -72,6 +73,18 @@ SETTING(apns_expiration, "mdm.apple_apns_push_expiration", ORCHARD_SETTING_DURAT
 SETTING(apns_connections, "mdm.apple_apns_connections", ORCHARD_SETTING_INT, "2",
         "Persistent HTTP/2 connections to APNs (1 to 64)", 0);
 
+/* Read by serve when it publishes its fingerprint, on start and on every
+ * settings change: no restart. */
+const orchard_setting orchard_setting_mdm_allow_mixed = {
+    ORCHARD_STRUCT_HEADER(orchard_setting),
+    .key = ORCHARD_MDM_ALLOW_MIXED_KEY,
+    .type = ORCHARD_SETTING_BOOL,
+    .default_value = "false",
+    .description = "Serve MDM routes even when this instance's MDM settings differ from the "
+                   "other instances' on the same store (the difference is only logged)",
+    .flags = 0,
+};
+
 const orchard_setting *const orchard_mdm_settings[ORCHARD_MDM_N_SETTINGS] = {
     &url, &signing_cert, &signing_key,
     &apns_cert, &apns_cert_bytes, &apns_key, &apns_key_bytes,
@@ -82,6 +95,7 @@ const orchard_setting *const orchard_mdm_settings[ORCHARD_MDM_N_SETTINGS] = {
     &orchard_setting_enroll_downloads,
     &apns_url, &apns_ca, &apns_expiration, &apns_connections,
     &orchard_setting_session_duration,
+    &orchard_setting_mdm_allow_mixed,
 };
 /* More declarations than slots fails here; fewer leaves a NULL slot, which
  * the host refuses when the plugin loads. */
@@ -99,6 +113,6 @@ const orchard_mdm_config_key orchard_mdm_config_keys[] = {
     {"mdm.apple_bm_key"}, {"mdm.apple_bm_key_bytes"}, {"mdm.apple_dep_sync_periodicity"},
     {"org_info.org_name"},
     {"mdm.apple_apns_url"}, {"mdm.apple_apns_ca"}, {"mdm.apple_apns_push_expiration"},
-    {"mdm.apple_apns_connections"},
+    {"mdm.apple_apns_connections"}, {"mdm.allow_mixed_settings"},
 };
 const size_t orchard_mdm_config_n_keys = G_N_ELEMENTS(orchard_mdm_config_keys);

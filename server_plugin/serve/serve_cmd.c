@@ -2,6 +2,7 @@
  * certificate whose topic differs from the one devices enrolled under, then
  * hand over to the host's HTTP server, which serves every plugin's routes
  * until SIGTERM. MDM routes answer 404 "not configured" while MDM is off. */
+#include "server_plugin/config/mdm_fingerprint.h"
 #include "server_plugin/serve/serve_state.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/server_store.h"
@@ -82,8 +83,35 @@ static int check_risks(const orchard_host_api *h)
     return refuse;
 }
 
+/* Publish the MDM settings fingerprint (the instances on one store compare
+ * it, and hold MDM routes with a 503 where it differs). Only with MDM on:
+ * an instance with MDM off serves no MDM route, and must not become the
+ * reference the others are held to. */
+static void publish_fingerprint(orchard_ctx *ctx)
+{
+    const orchard_mdm_config *cfg = orchard_serve_config(ctx);
+    if (!cfg || !cfg->mdm_enabled)
+        return;
+    int rc = orchard_mdm_fingerprint_publish(ctx, cfg);
+    if (rc && rc != ORCHARD_EABI)
+        orchard_server_host->ctx_log(ctx, ORCHARD_LOG_WARNING, "cannot publish the MDM settings "
+                                     "fingerprint: %s", orchard_server_host->strerror(rc));
+}
+
+/* A reload may change mdm.allow_mixed_settings or the APNs push settings,
+ * which apply without a restart: publish again. */
+static void on_settings_changed(orchard_ctx *ctx, const char *name, const char *json,
+                                void *payload)
+{
+    (void)name;
+    (void)json;
+    (void)payload;
+    publish_fingerprint(ctx);
+}
+
 static int serve_run(orchard_ctx *ctx, int argc, char **argv, void *payload)
 {
+    static int subscribed; /* once per process: events have no unsubscribe */
     const orchard_host_api *h = orchard_server_host;
     orchard_mdm_config *cfg = NULL;
     g_autofree char *err = NULL;
@@ -121,6 +149,12 @@ static int serve_run(orchard_ctx *ctx, int argc, char **argv, void *payload)
         return 1;
     }
     orchard_serve_state_set(ctx, cfg);
+    /* Before listening: an instance whose settings differ is held from its
+     * first request. */
+    publish_fingerprint(ctx);
+    if (!subscribed && ORCHARD_HAS_FIELD(h, orchard_host_api, instances_view) &&
+        h->event_subscribe(ctx, "settings.changed", on_settings_changed, NULL) == 0)
+        subscribed = 1;
     rc = h->http_serve(on_ready, ctx);
     orchard_serve_state_set(ctx, NULL);
     if (rc) {

@@ -161,6 +161,11 @@ static void test_fingerprint__compare_with_reference(void)
     CU_ASSERT_FALSE(v.agree);
     CU_ASSERT_STRING_EQUAL(v.differing_keys, "c");
     CU_ASSERT_STRING_EQUAL(ref_keys, "");
+    /* One that agrees with the reference is not held; it hears which key the other differs in. */
+    orchard_fingerprint_compare(bad, "mid", NULL, &v, ref_keys, sizeof ref_keys);
+    CU_ASSERT_FALSE(v.agree);
+    CU_ASSERT_STRING_EQUAL(v.differing_keys, "c");
+    CU_ASSERT_STRING_EQUAL(ref_keys, "");
     /* Outside serve (no self): do the live ones agree among themselves? */
     orchard_fingerprint_compare(bad, NULL, NULL, &v, NULL, 0);
     CU_ASSERT_FALSE(v.agree);

@@ -240,7 +240,11 @@ STORE_TEST(test_instances__fingerprints_hold_and_release)
     v = view_of(FP_A, &rc);
     CU_ASSERT_EQUAL(rc, 0);
     CU_ASSERT_FALSE(v.agree);
+    CU_ASSERT(v.held); /* an instance with it would be held */
     CU_ASSERT_STRING_EQUAL(v.differing_keys, "mdm.apple_scep_challenge");
+    v = view_of(FP_B, &rc);
+    CU_ASSERT(v.agree);
+    CU_ASSERT_FALSE(v.held);
     /* Hostile input through the host API. */
     CU_ASSERT_EQUAL(orchard_instance_settings(NULL, "mdm", "[1]", 0), ORCHARD_EINVAL);
     CU_ASSERT_EQUAL(orchard_instance_settings(NULL, "mdm", "{\"a\":1}", 0), ORCHARD_EINVAL);
