@@ -12,6 +12,7 @@ libssl-dev openssl libplist-dev libyaml-dev libmicrohttpd-dev libcurl4-openssl-d
 python3 python3-thrift procps libplist-utils
 scep curl
 libnghttp2-dev nghttp2-client
+libpq-dev postgresql-15
 linux-perf
 libpq-dev postgresql-15"
 

@@ -35,6 +35,7 @@ typedef struct pg_stmt {
     PGresult *res;          /* the last run's result; NULL before the first step */
     int row;                /* the current row of res, -1 before the first */
     int64_t changes;
+    int stale;              /* the server's plan no longer fits: not cached again */
     guchar **decoded;       /* bytea columns of the current row, decoded on demand */
     size_t *decoded_len;
 } pg_stmt;

@@ -135,9 +135,11 @@ static char *where_of(PGconn *pg)
  * SQLSTATE for a failed connection, so this reads its (English) text. */
 static int connect_code(const char *msg)
 {
-    static const char *const absent[] = {"does not exist", "Connection refused",
-                                         "No such file or directory",
+    static const char *const absent[] = {"Connection refused", "No such file or directory",
                                          "could not translate host name"};
+    const char *db = strstr(msg, "database \"");
+    if (db && strstr(db, "\" does not exist"))
+        return ORCHARD_ENOTFOUND; /* not a role that does not exist: that is EIO */
     for (size_t i = 0; i < G_N_ELEMENTS(absent); i++)
         if (strstr(msg, absent[i]))
             return ORCHARD_ENOTFOUND;

@@ -16,7 +16,8 @@
  * and dollar-quoted strings ($$...$$, $tag$...$tag$) to $1, $2, ... in
  * order. *out (g_free) is the new text and *n_params how many there were.
  * Returns 0, ORCHARD_EINVAL (an unterminated quote, identifier, comment or
- * dollar quote: the server would refuse it too) or ORCHARD_ETOOBIG (more
+ * dollar quote: the server would refuse it too; SQLite's numbered ?NNN,
+ * which one rule for both backends leaves out) or ORCHARD_ETOOBIG (more
  * than ORCHARD_PG_SQL_MAX_PARAMS), with *error_msg (g_free) saying where;
  * *out is NULL and *n_params 0 on failure.
  */

@@ -140,7 +140,8 @@ int pg_conn_prepare(pg_conn *c, const char *sql, pg_stmt **out)
 void pg_conn_finish(pg_conn *c, pg_stmt *st)
 {
     reset(st);
-    if (g_hash_table_size(c->cache) < CACHE_MAX && !g_hash_table_contains(c->cache, st->sql)) {
+    if (!st->stale && g_hash_table_size(c->cache) < CACHE_MAX &&
+        !g_hash_table_contains(c->cache, st->sql)) {
         g_hash_table_insert(c->cache, st->sql, st);
         return;
     }
@@ -187,6 +188,10 @@ int pg_stmt_step(pg_stmt *st)
         ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
             int rc = pg_conn_fail_result(st->conn, res);
+            /* "cached plan must not change result type": a migration
+             * changed a table under a kept SELECT *; prepare it afresh. */
+            if (strcmp(st->conn->sqlstate, "0A000") == 0)
+                st->stale = 1;
             PQclear(res);
             return rc;
         }
