@@ -14,6 +14,7 @@
 #include "host/settings.h"
 #include "host/store/store.h"
 #include "tests/server/mdm_fixtures.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include <CUnit/CUnit.h>
 #include <curl/curl.h>
@@ -173,7 +174,7 @@ int apnsfx_init(void)
     g_autofree char *err = NULL;
     apnsfx.ctx = orchard_ctx_new(NULL);
     orchard_server_init(apnsfx.ctx);
-    if (orchard_store_open(apnsfx.store, &err) || orchard_server_store_migrate()) {
+    if (orchard_store_open(orchard_test_store(apnsfx.store), &err) || orchard_server_store_migrate()) {
         fprintf(stderr, "apns: store: %s\n", err ? err : "migrations failed");
         return -1;
     }

@@ -16,6 +16,7 @@
 #include "tests/server/enroll_fixture.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/suites.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include <CUnit/CUnit.h>
 #include <glib.h>
@@ -345,7 +346,7 @@ int ckfx_init(void)
     orchard_server_init(ckfx_ctx);
     store_path = tmp_path("checkin.db");
     orchard_store_close();
-    store_ok = orchard_store_open(store_path, &err) == 0 && orchard_server_store_migrate() == 0;
+    store_ok = orchard_store_open(orchard_test_store(store_path), &err) == 0 && orchard_server_store_migrate() == 0;
     mdmfx_apply_config(NULL);
     if (orchard_mdm_config_load(&fake_host, &cfg, &err) != 0) {
         fprintf(stderr, "checkin: config: %s\n", err);

@@ -19,6 +19,7 @@
 #include "tests/host/http_fixture.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/suites.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include "mdm_commands.gen.h"
 #include "mdm_enrollments.gen.h"
@@ -136,9 +137,9 @@ static int suite_init(void)
         return -1;
     mdmfx_apply_config(NULL);
     g_autofree char *db = mdmfx_path("commands_api.db");
-    http_config("store.sqlite", db);
+    http_config(orchard_test_store_key(), orchard_test_store(db));
     orchard_store_close();
-    store_ok = orchard_store_open(db, &err) == 0;
+    store_ok = orchard_store_open(orchard_test_store(db), &err) == 0;
     saved_reg = orchard_registry_global();
     reg = orchard_registry_new();
     if (orchard_registry_add_builtin(reg, plugin_entry, &err) != 0) {
@@ -174,7 +175,7 @@ static int suite_cleanup(void)
     orchard_store_close();
     http_config("http_module", NULL);
     http_config("server.address", NULL);
-    http_config("store.sqlite", NULL);
+    http_config(orchard_test_store_key(), NULL);
     curl_global_cleanup();
     return mdmfx_teardown();
 }
@@ -640,7 +641,7 @@ static void test_mdm_apple(void)
     mdmfx_apply_config(NULL);
     orchard_mdm_config_cache_clear();
     g_autofree char *db = mdmfx_path("commands_api.db");
-    http_config("store.sqlite", db);
+    http_config(orchard_test_store_key(), orchard_test_store(db));
 }
 
 /* `orchard get mdm-apple ARGS` as the real binary, with ORCHARD_API_TOKEN
@@ -732,7 +733,7 @@ static void test_get_mdm_apple_server(void)
     mdmfx_apply_config(NULL);
     orchard_mdm_config_cache_clear();
     g_autofree char *db = mdmfx_path("commands_api.db");
-    http_config("store.sqlite", db);
+    http_config(orchard_test_store_key(), orchard_test_store(db));
 
     g_autofree char *o2 = NULL, *e2 = NULL;
     CU_ASSERT_EQUAL(GET("observer-tok", &o2, &e2, "--server"), 2);
@@ -829,13 +830,13 @@ static void test_healthz(void)
     g_autofree char *db = mdmfx_path("commands_api.db");
     g_autofree char *err = NULL;
     orchard_store_close();
-    http_config("store.sqlite", "/nonexistent-orchard-dir/x.db");
+    http_config(orchard_test_store_key(), orchard_test_store_unreachable());
     get(&a, "/healthz", NULL);
     expect_error(&a, 503, "the store cannot be reached");
     answer_clear(&a);
     orchard_store_close();
-    http_config("store.sqlite", db);
-    CU_ASSERT_EQUAL_FATAL(orchard_store_open(db, &err), 0);
+    http_config(orchard_test_store_key(), orchard_test_store(db));
+    CU_ASSERT_EQUAL_FATAL(orchard_store_open(orchard_test_store(db), &err), 0);
     get(&a, "/healthz", NULL);
     CU_ASSERT_EQUAL(a.status, 200);
     answer_clear(&a);

@@ -16,6 +16,7 @@
 #include "server_plugin/store/server_store.h"
 #include "host/store/store.h"
 #include "tests/suites.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include <CUnit/CUnit.h>
 #include <arpa/inet.h>
@@ -223,7 +224,7 @@ static int reopen_store(const char *path)
 {
     g_autofree char *err = NULL;
     orchard_store_close();
-    int rc = orchard_store_open(path, &err);
+    int rc = orchard_store_open(orchard_test_store(path), &err);
     if (rc)
         fprintf(stderr, "\n  store %s: %s\n", path, err ? err : "(no message)");
     return rc;

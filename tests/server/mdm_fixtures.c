@@ -5,6 +5,7 @@
 
 #include "host/config.h"
 #include "server_plugin/config/mdm_config.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -294,6 +295,15 @@ static GPtrArray *merged(const char *const *kv)
         g_free(out->pdata[j + 1]);
         out->pdata[j + 1] = kv[i + 1] ? resolve(kv[i + 1]) : NULL;
     }
+    /* ORCHARD_TEST_STORE=postgres: a database per store path (pg_test.h). */
+    for (guint j = 0; j < out->len; j += 2)
+        if (strcmp(out->pdata[j], "store.sqlite") == 0) {
+            char *v = out->pdata[j + 1] ? g_strdup(orchard_test_store(out->pdata[j + 1])) : NULL;
+            g_free(out->pdata[j]);
+            g_free(out->pdata[j + 1]);
+            out->pdata[j] = g_strdup(orchard_test_store_key());
+            out->pdata[j + 1] = v;
+        }
     return out;
 }
 

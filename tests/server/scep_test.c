@@ -11,6 +11,7 @@
 #include "server_plugin/store/server_store.h"
 #include "host/store/store.h"
 #include "tests/suites.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include <glib/gstdio.h>
 #include <openssl/x509v3.h>
@@ -72,7 +73,7 @@ static void open_store(void)
     g_autofree char *err = NULL;
     fx.dir = g_dir_make_tmp("orchard-scep-XXXXXX", NULL);
     g_autofree char *path = g_build_filename(fx.dir, "s.db", NULL);
-    CU_ASSERT_FATAL(orchard_store_open(path, &err) == 0);
+    CU_ASSERT_FATAL(orchard_store_open(orchard_test_store(path), &err) == 0);
     CU_ASSERT_FATAL(orchard_server_store_migrate() == 0);
 }
 

@@ -7,6 +7,7 @@
 #include "server_plugin/store/server_store.h"
 #include "host/store/store.h"
 #include "tests/suites.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -19,7 +20,7 @@ static void open_store(void)
     dir = g_dir_make_tmp("orchard-sstore-XXXXXX", NULL);
     g_autofree char *path = g_build_filename(dir, "s.db", NULL);
     orchard_server_host = orchard_host_api_get();
-    CU_ASSERT_FATAL(orchard_store_open(path, &err) == 0);
+    CU_ASSERT_FATAL(orchard_store_open(orchard_test_store(path), &err) == 0);
     CU_ASSERT_FATAL(orchard_server_store_migrate() == 0);
 }
 

@@ -9,6 +9,7 @@
 #include "server_plugin/server.h"
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/users/users.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include <fcntl.h>
 #include <glib.h>
@@ -192,7 +193,8 @@ int ufx_init(void)
         return 1;
     db_path = g_build_filename(dir, "users.db", NULL);
     cfg_path = g_build_filename(dir, "orchard.yml", NULL);
-    g_autofree char *yml = g_strdup_printf("store:\n  sqlite: %s\n", db_path);
+    g_autofree char *yml = g_strdup_printf("store:\n  %s: %s\n", orchard_test_store_key() + 6,
+                                           orchard_test_store(db_path));
     if (!g_file_set_contents(cfg_path, yml, -1, NULL))
         return 1;
     saved_level = orchard_log_get_level();
@@ -210,9 +212,9 @@ int ufx_init(void)
     config("http_module", BUILD_DIR "/modules/orchard_http.so");
     config("server.address", "127.0.0.1:0");
     config("server.threads", "4");
-    config("store.sqlite", db_path);
+    config(orchard_test_store_key(), orchard_test_store(db_path));
     orchard_store_close();
-    if (orchard_store_open(db_path, &err) != 0 || orchard_server_store_migrate() != 0) {
+    if (orchard_store_open(orchard_test_store(db_path), &err) != 0 || orchard_server_store_migrate() != 0) {
         fprintf(stderr, "users: store: %s\n", err ? err : "migrations failed");
         return 1;
     }
@@ -244,7 +246,7 @@ int ufx_cleanup(void)
     config("http_module", NULL);
     config("server.address", NULL);
     config("server.threads", NULL);
-    config("store.sqlite", NULL);
+    config(orchard_test_store_key(), NULL);
     if (ufx_reg) {
         orchard_registry_set_global(saved_reg);
         orchard_registry_free(ufx_reg);

@@ -239,3 +239,9 @@ const char *orchard_test_store_key(void)
 {
     return postgres_wanted() ? "store.postgres" : "store.sqlite";
 }
+
+const char *orchard_test_store_unreachable(void)
+{
+    return postgres_wanted() ? "postgresql:///orchard?host=/nonexistent-orchard-dir&connect_timeout=2"
+                             : "/nonexistent-orchard-dir/x.db";
+}

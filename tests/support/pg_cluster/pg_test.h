@@ -53,4 +53,8 @@ const char *orchard_test_store(const char *sqlite_path);
 /** The config key that names orchard_test_store()'s stores. */
 const char *orchard_test_store_key(void);
 
+/** A store of orchard_test_store()'s kind that cannot be reached: a file in
+ * a directory that does not exist, or a server socket that does not. */
+const char *orchard_test_store_unreachable(void);
+
 #endif
