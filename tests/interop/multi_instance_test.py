@@ -43,7 +43,7 @@ class Env:
     def __init__(self, args, tmp):
         self.args = args
         self.tmp = tmp
-        self.store = Store.postgres("multi") if args.store == "postgres" else Store.sqlite()
+        self.store = Store.postgres() if args.store == "postgres" else Store.sqlite()
         self.dev = os.path.join(tmp, "dev")
         self.config = dev_setup(args.dev_setup, args.orchard, self.dev, store=self.store)
         with open(self.config) as f:
@@ -201,6 +201,12 @@ def test_command_across_instances(env):
     status, body = env.b.api("GET", "/api/latest/fleet/commands/results?command_uuid=" + uuid,
                              token_b)
     assert status == 401, "a session ended on A still works on B: %d %s" % (status, body)
+    # A made-up token, and one cut short, work nowhere.
+    for bad in ("A" * len(token), token[:-1]):
+        for inst in (env.a, env.b):
+            status, _ = inst.api("GET", "/api/latest/fleet/commands/results?command_uuid=" + uuid,
+                                 bad)
+            assert status == 401, "a forged token got %d on %s" % (status, inst.name)
 
 
 def test_one_time_challenge(env):
@@ -243,7 +249,22 @@ def test_lease_failover(env):
              lambda: len([p for p in env.pushes() if p.get("token") == mac["token"]]) > before)
     print("  (%s killed; %s held apns.push %.1fs later, lease %ds)" % (
         holder.name, other.name, took, LEASE_S))
+    # The dead instance leaves the live set once silent for twice the lease.
+    wait_for("the killed instance's row to go", lambda: row_of(instance_rows(env), holder) is None,
+             timeout=2 * LEASE_S + 5, step=0.25)
     holder.start()  # A and B again for what follows
+    # Back to two live instances, and still exactly one holder.
+    rows = wait_for("both instances live again",
+                    lambda: (lambda r: r if row_of(r, env.a) and row_of(r, env.b) else None)(
+                        instance_rows(env)), step=0.25)
+    holders = [r["id"] for r in rows if holds(r, "apns.push")]
+    assert len(holders) == 1 and holds(row_of(rows, other), "apns.push"), rows
+
+
+def no_secret(where, text, env):
+    """The fingerprints and what shows them carry digests, never a secret."""
+    for secret in (env.challenge, OTHER_CHALLENGE):
+        assert secret not in text, "%s shows an SCEP challenge itself: %s" % (where, text[-500:])
 
 
 def test_mixed_settings(env):
@@ -257,23 +278,59 @@ def test_mixed_settings(env):
              timeout=10, step=0.25)
     status, _ = c.api("GET", "/api/mdm/apple/enroll?token=" + env.token(c), raw=True)
     assert status == 503, "C served an enrollment profile: %d" % status
+    # Only the MDM routes: C's admin API serves (a login works).
+    env.login(c)
     wait_for("C's log naming the key that differs", lambda: MDM_GATE_KEY in c.output(), timeout=10)
+    no_secret("C's log", c.output(), env)
     # A and B keep serving MDM: SCEP, and a Mac's check-in on A.
     for inst in (env.a, env.b):
         status, _ = inst.api("GET", caps, raw=True)
         assert status == 200, "%s stopped serving SCEP when C came: %d" % (inst.name, status)
     env.mac_sim("checkin", "--state", env.macs()[0]["dir"], "--message", "TokenUpdate")
-    # The comparison, from the CLI with C's settings and through A's API.
-    out = c.cli("get", "mdm-apple", check=False)
-    text = out.stdout + out.stderr
-    assert MDM_GATE_KEY in text, "get mdm-apple with C's settings: " + text
+    # The instances table: C differs in exactly that key, A and B agree.
+    rows = instance_rows(env)
+    no_secret("the instances table", str(rows), env)
+    rc, ra, rb = row_of(rows, c), row_of(rows, env.a), row_of(rows, env.b)
+    assert rc and str(rc["settings_agree"]) == "0", rows
+    assert rc["differing_keys"] == MDM_GATE_KEY, "C differs in %r" % rc["differing_keys"]
+    assert str(ra["settings_agree"]) == "1" and str(rb["settings_agree"]) == "1", rows
+    # Through A's API: three instances, not all agreeing, and which key.
     token = env.login(env.a)
     status, body = env.a.api("GET", "/api/latest/fleet/mdm/apple", token)
     assert status == 200, (status, body)
-    flat = str(body)
-    assert "instances" in flat, "GET /mdm/apple has no instance count: %s" % body
-    c.stop()
-    env.extra.remove(c)
+    inst = body.get("instances")
+    assert inst and inst["count"] == 3 and inst["settings_agree"] is False, body
+    assert inst["differing_keys"] == [MDM_GATE_KEY], inst
+    # `config check` with C's settings against the live store: they would be
+    # held, and it says why (exit 1); with A's it passes.
+    out = c.cli("config", "check", check=False)
+    text = out.stdout + out.stderr
+    assert out.returncode == 1 and MDM_GATE_KEY in text, "config check as C (%d): %s" % (
+        out.returncode, text)
+    no_secret("config check", text, env)
+    out = env.a.cli("config", "check", check=False)
+    assert out.returncode == 0, "config check as A (%d): %s%s" % (out.returncode, out.stdout,
+                                                                 out.stderr)
+    # `get mdm-apple` shows the count and the difference.
+    out = c.cli("get", "mdm-apple", check=False)
+    text = out.stdout + out.stderr
+    assert "3 live" in text and MDM_GATE_KEY in text, "get mdm-apple: " + text
+    # mdm.allow_mixed_settings: an instance that differs but is let serve.
+    d = Instance("d", env.args.orchard, env.config, env.base_env, env.tmp,
+                 {"ORCHARD_MDM_APPLE_SCEP_CHALLENGE": OTHER_CHALLENGE,
+                  "ORCHARD_MDM_ALLOW_MIXED_SETTINGS": "true"})
+    env.extra.append(d)
+    d.start()
+    wait_for("D's log naming the key that differs", lambda: MDM_GATE_KEY in d.output(), timeout=10)
+    status, _ = d.api("GET", caps, raw=True)
+    assert status == 200, "D (mixed settings allowed) answered SCEP with %d" % status
+    for extra in (c, d):
+        extra.stop()
+        env.extra.remove(extra)
+    # With C and D gone (stopped: their rows deleted), A and B agree again.
+    status, body = env.a.api("GET", "/api/latest/fleet/mdm/apple", token)
+    assert status == 200 and body["instances"]["count"] == 2, body
+    assert body["instances"]["settings_agree"] is True, body
 
 
 def run(args):
@@ -282,7 +339,6 @@ def run(args):
     env = None
     try:
         env = Env(args, tmp)
-        print("store: %s" % env.store)
         env.start_standin()
         env.a.start()
         env.b.start()
