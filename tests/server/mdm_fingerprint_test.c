@@ -11,6 +11,7 @@
 #include "host/plugins/registry.h"
 #include "host/store/store.h"
 #include "server_plugin/config/mdm_fingerprint.h"
+#include "server_plugin/server.h"
 
 #include <CUnit/CUnit.h>
 #include <glib.h>
@@ -241,7 +242,50 @@ static void test_mdm_fingerprint__config_check_compares(void)
     /* Allowed mixed: a warning, exit 0. */
     CU_ASSERT_EQUAL(config_check(other_mixed, &out, &err), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "mdm.allow_mixed_settings is true"));
+    /* `get mdm-apple` counts the live instances (outside serve: do they agree?). */
+    g_autofree char *cfg = mdmfx_write_config(NULL);
+    const char *get[] = {"--config", cfg, "get", "mdm-apple", NULL};
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    CU_ASSERT_EQUAL(mdmfx_run(get, NULL, &out, &err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nInstances: 1 live, MDM settings agree\n"));
     CU_ASSERT_EQUAL(mdmfx_leaks(), 0);
+}
+
+/* The object the API and `get mdm-apple --json` carry, and its line. */
+static void test_mdm_fingerprint__instances_json_and_line(void)
+{
+    json_t *agree = json_pack("{s:I, s:b, s:[], s:s}", "count", (json_int_t)2, "settings_agree", 1,
+                              "differing_keys", "reference", "a-1");
+    json_t *differ = json_pack("{s:I, s:b, s:[s, s], s:s}", "count", (json_int_t)3,
+                               "settings_agree", 0, "differing_keys", "mdm.apple_scep_challenge",
+                               "server.url", "reference", "a-1");
+    json_t *hostile = json_pack("{s:s, s:i, s:[i]}", "count", "x", "settings_agree", 7,
+                                "differing_keys", 5);
+    g_autofree char *l1 = orchard_mdm_instances_line(agree);
+    g_autofree char *l2 = orchard_mdm_instances_line(differ);
+    g_autofree char *l3 = orchard_mdm_instances_line(hostile);
+    CU_ASSERT_STRING_EQUAL(l1, "Instances: 2 live, MDM settings agree");
+    CU_ASSERT_STRING_EQUAL(l2, "Instances: 3 live, MDM settings differ from a-1 in: "
+                               "mdm.apple_scep_challenge, server.url");
+    /* A server's answer of the wrong shape still makes a line, never a crash. */
+    CU_ASSERT_STRING_EQUAL(l3, "Instances: 0 live, MDM settings differ from the reference "
+                               "instance in: ?");
+    json_decref(agree);
+    json_decref(differ);
+    json_decref(hostile);
+    /* Through the host: the live instance of the test above. */
+    const orchard_host_api *saved = orchard_server_host;
+    orchard_server_host = orchard_host_api_get();
+    mdmfx_apply_config(NULL);
+    json_t *live = orchard_mdm_instances_json(NULL, NULL);
+    CU_ASSERT_FATAL(live != NULL);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(live, "count")), 1);
+    CU_ASSERT(json_is_true(json_object_get(live, "settings_agree")));
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(live, "differing_keys")), 0);
+    json_decref(live);
+    orchard_store_close();
+    orchard_server_host = saved;
 }
 
 void mdm_fingerprint_suite(void)
@@ -256,5 +300,7 @@ void mdm_fingerprint_suite(void)
                       {"test_mdm_fingerprint__no_secret_in_it",
                        test_mdm_fingerprint__no_secret_in_it},
                       {"test_mdm_fingerprint__config_check_compares",
-                       test_mdm_fingerprint__config_check_compares});
+                       test_mdm_fingerprint__config_check_compares},
+                      {"test_mdm_fingerprint__instances_json_and_line",
+                       test_mdm_fingerprint__instances_json_and_line});
 }
