@@ -44,7 +44,10 @@ server_dir() {
 
 find_bin() {
     if [ -n "${ORCHARD_PG_BIN:-}" ]; then
-        echo "$ORCHARD_PG_BIN"
+        # Named by hand: that one or none.
+        if [ -x "$ORCHARD_PG_BIN/initdb" ] && [ -x "$ORCHARD_PG_BIN/pg_ctl" ]; then
+            echo "$ORCHARD_PG_BIN"
+        fi
         return
     fi
     # The newest installed major version.
@@ -89,7 +92,7 @@ do_start() {
     do_stop # a cluster a killed run left behind
     mkdir -p "$DIR"
     bin=$(find_bin)
-    [ -n "$bin" ] || skip "no PostgreSQL server binaries (initdb, pg_ctl, postgres) under /usr/lib/postgresql/*/bin; scripts/deps.sh installs postgresql-15"
+    [ -n "$bin" ] || skip "no PostgreSQL server binaries (initdb, pg_ctl, postgres) in ${ORCHARD_PG_BIN:-/usr/lib/postgresql/*/bin}; scripts/deps.sh installs postgresql-15"
     sdir=$DIR
     if [ "$(id -u)" -eq 0 ]; then
         id postgres >/dev/null 2>&1 || skip "running as root, and there is no 'postgres' user to run the server as"

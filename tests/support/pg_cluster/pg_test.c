@@ -55,6 +55,12 @@ int orchard_pg_test_server(char **uri, char **reason)
     return 0;
 }
 
+static void quiet(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* "does not exist, skipping" and the like: not news */
+}
+
 /* Connect to the server's own database; NULL with *reason on failure. */
 static PGconn *admin_connect(char **reason)
 {
@@ -68,6 +74,7 @@ static PGconn *admin_connect(char **reason)
         PQfinish(c);
         return NULL;
     }
+    PQsetNoticeProcessor(c, quiet, NULL);
     return c;
 }
 
