@@ -39,23 +39,13 @@ static int wait_child(pid_t pid)
 #define RACERS 4
 #define RACE_VERSIONS 20
 
-STORE_TEST(test_store__migrate_concurrent_processes)
+/* Fork RACERS processes that open the store, wait for the start together,
+ * and migrate owner "race" to `n` versions; asserts each exited 0. */
+static void race(fixture *f, const char *const *m, int n)
 {
-    const char *m[RACE_VERSIONS];
-    char *sqls[RACE_VERSIONS] = {0};
     pid_t pids[RACERS];
     int go[2];
-    int64_t max;
 
-    /* orchard_migrations exists before they start, as after a first run. */
-    CU_ASSERT_EQUAL(orchard_store_migrate("setup", (const char *const[]){
-        "CREATE TABLE race_log (v INTEGER NOT NULL)"}, 1), 0);
-    m[0] = "CREATE TABLE race_table (v INTEGER NOT NULL)";
-    for (int v = 1; v < RACE_VERSIONS; v++)
-        m[v] = sqls[v] = g_strdup_printf(
-            "INSERT INTO race_log (v) SELECT %d FROM (WITH RECURSIVE c(x) AS (SELECT 1 "
-            "UNION ALL SELECT x + 1 FROM c WHERE x < 30000) SELECT count(*) AS n FROM c) AS t",
-            v + 1);
     orchard_store_close();
     CU_ASSERT_EQUAL_FATAL(pipe(go), 0);
     for (int i = 0; i < RACERS; i++) {
@@ -68,7 +58,7 @@ STORE_TEST(test_store__migrate_concurrent_processes)
             if (read(go[0], &c, 1) != 0) /* EOF: the start */
                 _exit(2);
             if (rc == 0)
-                rc = orchard_store_migrate("race", m, RACE_VERSIONS);
+                rc = orchard_store_migrate("race", m, n);
             orchard_store_close();
             _exit(rc == 0 ? 0 : 1);
         }
@@ -82,11 +72,49 @@ STORE_TEST(test_store__migrate_concurrent_processes)
             CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
         }
     CU_ASSERT_EQUAL(open_target(f->target), 0);
+}
+
+STORE_TEST(test_store__migrate_concurrent_processes)
+{
+    const char *m[RACE_VERSIONS];
+    char *sqls[RACE_VERSIONS] = {0};
+    int64_t max;
+
+    /* orchard_migrations exists before they start, as after a first run. */
+    CU_ASSERT_EQUAL(orchard_store_migrate("setup", (const char *const[]){
+        "CREATE TABLE race_log (v INTEGER NOT NULL)"}, 1), 0);
+    m[0] = "CREATE TABLE race_table (v INTEGER NOT NULL)";
+    for (int v = 1; v < RACE_VERSIONS; v++)
+        m[v] = sqls[v] = g_strdup_printf(
+            "INSERT INTO race_log (v) SELECT %d FROM (WITH RECURSIVE c(x) AS (SELECT 1 "
+            "UNION ALL SELECT x + 1 FROM c WHERE x < 30000) SELECT count(*) AS n FROM c) AS t",
+            v + 1);
+    race(f, m, RACE_VERSIONS);
     CU_ASSERT_EQUAL(read_int("SELECT count(*) FROM race_log", 0, 0), RACE_VERSIONS - 1);
     CU_ASSERT_EQUAL(read_int("SELECT count(DISTINCT v) FROM race_log", 0, 0), RACE_VERSIONS - 1);
     CU_ASSERT_EQUAL(versions_of("race", &max), RACE_VERSIONS);
     for (int v = 0; v < RACE_VERSIONS; v++)
         g_free(sqls[v]);
+}
+
+/* The same on a store nobody migrated yet: the bookkeeping table itself is
+ * made by whichever racer comes first, once (PostgreSQL refuses a second
+ * CREATE TABLE IF NOT EXISTS that runs beside the first, unless both take
+ * turns). */
+STORE_TEST(test_store__migrate_concurrent_fresh)
+{
+    const char *const m[] = {
+        "CREATE TABLE fresh_log (v INTEGER NOT NULL)",
+        "INSERT INTO fresh_log (v) VALUES (2)",
+        "INSERT INTO fresh_log (v) SELECT max(v) + 1 FROM fresh_log",
+    };
+    int64_t max;
+
+    race(f, m, 3);
+    CU_ASSERT_EQUAL(read_int("SELECT count(*) FROM fresh_log", 0, 0), 2);
+    CU_ASSERT_EQUAL(read_int("SELECT sum(v) FROM fresh_log", 0, 0), 5);
+    CU_ASSERT_EQUAL(versions_of("race", &max), 3);
+    CU_ASSERT_EQUAL(max, 3);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -546,6 +574,7 @@ void store_process_suite(void)
 {
     ORCHARD_ADD_SUITE("store_process", NULL, NULL,
         {"test_store__migrate_concurrent_processes", test_store__migrate_concurrent_processes},
+        {"test_store__migrate_concurrent_fresh", test_store__migrate_concurrent_fresh},
         {"test_store__busy_from_other_process", test_store__busy_from_other_process},
         {"test_store__kill9_keeps_commits", test_store__kill9_keeps_commits},
         {"test_store__kill9_mid_transaction", test_store__kill9_mid_transaction},
