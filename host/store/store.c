@@ -137,7 +137,9 @@ static int open_locked(const backend_kind *kind, const char *target, char **erro
         return ORCHARD_EABI;
     }
     store.be = be;
-    store.target = g_strdup(target);
+    /* For messages: a PostgreSQL target may carry a password. */
+    store.target = kind->open == orchard_store_postgres_open
+                       ? orchard_store_postgres_redact(target) : g_strdup(target);
     return 0;
 }
 

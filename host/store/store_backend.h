@@ -153,6 +153,13 @@ typedef struct orchard_store_module {
 int orchard_store_postgres_open(const char *target, const orchard_store_options *opts,
                                 orchard_store_backend **out, char **error_msg);
 
+/**
+ * `target` (a libpq URL or key=value string) for messages: a URL's
+ * user:password and any password=... become "***" (store_pg_loader.c).
+ * Never NULL; g_free.
+ */
+char *orchard_store_postgres_redact(const char *target);
+
 /* SQL text helpers every backend may use (store_sql.c). */
 
 /** `sql` past leading white space and SQL comments ("--" and C-style). */

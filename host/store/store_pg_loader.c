@@ -73,3 +73,58 @@ int orchard_store_postgres_open(const char *target, const orchard_store_options 
     g_mutex_unlock(&load_lock);
     return rc != 0 ? rc : loaded->open(target, opts, out, error_msg);
 }
+
+/* Past a key=value value at p: a quoted one ('...' with \ escapes) or up to
+ * white space; `amp`: & ends it too (a URL's query). */
+static const char *value_end(const char *p, int amp)
+{
+    if (*p == '\'') {
+        for (p++; *p && *p != '\''; p++)
+            if (*p == '\\' && p[1])
+                p++;
+        return *p ? p + 1 : p;
+    }
+    while (*p && !g_ascii_isspace(*p) && !(amp && *p == '&'))
+        p++;
+    return p;
+}
+
+char *orchard_store_postgres_redact(const char *target)
+{
+    int url = g_str_has_prefix(target, "postgres://") || g_str_has_prefix(target, "postgresql://");
+    GString *o = g_string_new(NULL);
+    const char *p = target;
+
+    if (url) {
+        /* postgresql://user:secret@host/...: the secret goes. */
+        const char *auth = strstr(p, "://") + 3;
+        const char *end = auth + strcspn(auth, "/?");
+        /* The last @: an unencoded @ in a password hides more, not less. */
+        const char *at = g_strrstr_len(auth, end - auth, "@");
+        const char *colon = at ? g_strstr_len(auth, at - auth, ":") : NULL;
+        if (colon) {
+            g_string_append_len(o, p, colon + 1 - p);
+            g_string_append(o, "***");
+            p = at;
+        }
+    }
+    while (*p) {
+        /* password=... as a URL parameter or a key=value pair. */
+        int boundary = p == target || g_ascii_isspace(p[-1]) || p[-1] == '?' || p[-1] == '&';
+        if (boundary && strncmp(p, "password", 8) == 0) {
+            const char *q = p + 8;
+            while (!url && g_ascii_isspace(*q))
+                q++;
+            if (*q == '=') {
+                q++;
+                while (!url && g_ascii_isspace(*q))
+                    q++;
+                g_string_append(o, "password=***");
+                p = value_end(q, url);
+                continue;
+            }
+        }
+        g_string_append_c(o, *p++);
+    }
+    return g_string_free(o, FALSE);
+}

@@ -2,11 +2,13 @@
  * (host/store/postgres/store_pg_sql.c) without a server: `?` to $n outside
  * every kind of quote and comment PostgreSQL has, script splitting, the
  * read-only first look, and hostile text (unterminated constructs, a very
- * long statement, too many placeholders). Plus: the binaries that must not
- * map libpq do not link it. */
+ * long statement, too many placeholders). Plus: what messages say of a
+ * connection string (no password), and the binaries that must not map
+ * libpq do not link it. */
 #include "tests/suites.h"
 
 #include "host/store/postgres/store_pg_sql.h"
+#include "host/store/store_backend.h"
 
 #include <CUnit/CUnit.h>
 #include <glib.h>
@@ -266,6 +268,37 @@ static void test_store_pg_sql__reads_only(void)
     CU_ASSERT_FALSE(orchard_pg_sql_reads_only("'SELECT'"));
 }
 
+static void check_redact(const char *target, const char *want)
+{
+    g_autofree char *got = orchard_store_postgres_redact(target);
+    if (strcmp(got, want) != 0)
+        fprintf(stderr, "\nredact(%s)\n  got  %s\n  want %s\n", target, got, want);
+    CU_ASSERT_STRING_EQUAL(got, want);
+}
+
+/* What messages say of a connection string: everything but the password. */
+static void test_store_pg_sql__redact(void)
+{
+    check_redact("postgresql://orchard@db/orchard", "postgresql://orchard@db/orchard");
+    check_redact("postgresql://orchard:s3cret@db:5432/orchard?sslmode=require",
+                 "postgresql://orchard:***@db:5432/orchard?sslmode=require");
+    check_redact("postgres://u:p@ss:w@rd@db/x", "postgres://u:***@db/x"); /* last @ wins */
+    check_redact("postgresql://u:p%40ss@/x?host=/run/pg", "postgresql://u:***@/x?host=/run/pg");
+    check_redact("postgresql:///x?host=/tmp&password=s3cret&user=u",
+                 "postgresql:///x?host=/tmp&password=***&user=u");
+    check_redact("postgresql:///x?password=s3cret", "postgresql:///x?password=***");
+    /* A @ in the path or query is no user info. */
+    check_redact("postgresql://db/x?application_name=a:b@c", "postgresql://db/x?application_name=a:b@c");
+    check_redact("host=db dbname=x password=s3cret user=u", "host=db dbname=x password=*** user=u");
+    check_redact("host=db password = 's3 c\\'ret' user=u", "host=db password=*** user=u");
+    check_redact("password='unterminated", "password=***");
+    check_redact("password=", "password=***");
+    /* Only the keyword itself: not a key that ends in it, nor a value. */
+    check_redact("host=db mypassword=x", "host=db mypassword=x");
+    check_redact("dbname=password", "dbname=password");
+    check_redact("", "");
+}
+
 /* libpq belongs to the module alone: the binary (and so orchard.ext, its
  * copy) must not need it, or the extension's memory budget moves. */
 static void test_store_pg_sql__binaries_without_libpq(void)
@@ -302,5 +335,6 @@ void store_pg_sql_suite(void)
         {"test_store_pg_sql__long_and_many", test_store_pg_sql__long_and_many},
         {"test_store_pg_sql__split", test_store_pg_sql__split},
         {"test_store_pg_sql__reads_only", test_store_pg_sql__reads_only},
+        {"test_store_pg_sql__redact", test_store_pg_sql__redact},
         {"test_store_pg_sql__binaries_without_libpq", test_store_pg_sql__binaries_without_libpq});
 }
