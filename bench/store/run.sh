@@ -97,7 +97,8 @@ else
     psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" \
         -c "alter system set fsync = on" -c "alter system set synchronous_commit = on" \
         -c "alter system set full_page_writes = on" -c "alter system set shared_buffers = '128MB'" \
-        -c "alter system set shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+        -c "alter system set shared_preload_libraries = 'pg_stat_statements'" \
+        -c "alter system set track_wal_io_timing = on" >/dev/null
     sh "$PG_SH" pause "$PG_DIR" && sh "$PG_SH" resume "$PG_DIR"
     psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" -c "create database bench" >/dev/null
     PG_URI=$(echo "$ADMIN_URI" | sed 's|/postgres?|/bench?|')
@@ -123,7 +124,7 @@ pg_cpu() {
 # sampler of pg_stat_activity (backends waiting on a lock, backends active).
 pg_begin() {
     [ "$PG" = yes ] || return 0
-    psql_q "select pg_stat_statements_reset(); select pg_stat_reset()" >/dev/null
+    psql_q "select pg_stat_statements_reset(); select pg_stat_reset(); select pg_stat_reset_shared('wal')" >/dev/null
     PG_CPU0=$(pg_cpu)
     PG_X0=$(psql_q "select xact_commit + xact_rollback from pg_stat_database where datname = current_database()")
     printf "%s\n\\\\watch 0.25\n" "select count(*) filter (where wait_event_type = 'Lock'), count(*) filter (where state = 'active') - 1 from pg_stat_activity where datname = current_database()" |
@@ -137,6 +138,8 @@ pg_end() {
     SAMPLER=''
     PG_CPU1=$(pg_cpu)
     PG_X1=$(psql_q "select xact_commit + xact_rollback from pg_stat_database where datname = current_database()")
+    # WAL flushes (each durable COMMIT waits for one) and their time.
+    PG_WAL=$(psql_q "select wal_sync || ' ' || round(wal_sync_time::numeric, 1) from pg_stat_wal")
     # Statements orchard sent (not the sampler's, not BEGIN/COMMIT, which
     # pg_stat_statements does not count as it counts queries).
     # And of them: the writer path's lock (one per write transaction; its
@@ -156,7 +159,7 @@ pg_end() {
         >"$WORK/statements-$1.txt"
     awk -F'|' 'NF == 2 { n++; w += $1; a += $2 } END { printf "%s %s\n", n ? w / n : 0, n ? a / n : 0 }' \
         "$WORK/samples" >"$WORK/samples.avg"
-    echo "$1 pg_cpu_s=$(awk -v a="$PG_CPU0" -v b="$PG_CPU1" 'BEGIN { printf "%.2f", b - a }') xacts=$((PG_X1 - PG_X0)) $(echo "$PG_STATS" | awk -F'|' '{ printf "calls=%s writes=%s lock_ms=%s control=%s exec_ms=%s", $1, $2, $3, $4, $5 }') lock_waiters=$(cut -d' ' -f1 "$WORK/samples.avg") active=$(cut -d' ' -f2 "$WORK/samples.avg")" >>"$WORK/pg-lines"
+    echo "$1 ${2:-} pg_cpu_s=$(awk -v a="$PG_CPU0" -v b="$PG_CPU1" 'BEGIN { printf "%.2f", b - a }') xacts=$((PG_X1 - PG_X0)) $(echo "$PG_STATS" | awk -F'|' '{ printf "calls=%s writes=%s lock_ms=%s control=%s exec_ms=%s", $1, $2, $3, $4, $5 }') wal_syncs=${PG_WAL% *} wal_sync_ms=${PG_WAL#* } lock_waiters=$(cut -d' ' -f1 "$WORK/samples.avg") active=$(cut -d' ' -f2 "$WORK/samples.avg")" >>"$WORK/pg-lines"
 }
 : >"$WORK/pg-lines"
 : >"$WORK/lines"
@@ -192,7 +195,11 @@ scep() {
     [ "$1" = postgres ] && pg_begin
     line=$("$SCEP" --url "$3/mdm/apple/scep" --challenge "$CHALLENGE" --threads "$THREADS" \
         --seconds "$SECS" --label "$2" --server-pid "$4" 2>>"$WORK/scep-$2.log") || RC=1
-    [ "$1" = postgres ] && pg_end "$2"
+    # PostgreSQL's counters run over every enrollment bench_scep made: the
+    # timed ones, its calibration second's and one checked per thread first.
+    all=$(echo "$line" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+        END { printf "%d", v["ok"] + v["calib_rate"] + v["threads"] }')
+    [ "$1" = postgres ] && pg_end "$2" "all=$all"
     echo "$2 $line" >>"$WORK/lines"
     echo "$2 $line" >&2
 }
@@ -250,39 +257,32 @@ scep_row() { # scep_row TITLE LABEL
         -v p50="$(get "$l" p50_ms)" -v p99="$(get "$l" p99_ms)" -v f="$(get "$l" failed)" \
         -v o="$(get "$l" server_cpu_s)" -v c="$(get "$l" client_cpu_s)" \
         -v pg="$(get "$l" pg_cpu_s "$WORK/pg-lines")" -v x="$(get "$l" xacts "$WORK/pg-lines")" \
-        -v q="$(get "$l" calls "$WORK/pg-lines")" \
+        -v q="$(get "$l" calls "$WORK/pg-lines")" -v all="$(get "$l" all "$WORK/pg-lines")" \
         'function ms(v) { return (v == "" || ok <= 0) ? "" : sprintf("%.2f", 1e3 * v / ok) }
     BEGIN {
         if (r == "") { printf "| %s | not measured | | | | | | | |\n", t; exit }
+        d = all > 0 ? all : ok
         printf "| %s | %.1f | %.2f | %.2f | %d | %s | %s | %s | %s |\n", t, r, p50, p99, f, ms(o),
-            pg == "" ? "n/a" : ms(pg), x == "" ? "n/a" : sprintf("%.2f", x / ok),
-            q == "" ? "n/a" : sprintf("%.2f", q / ok) }'
+            pg == "" ? "n/a" : sprintf("%.2f", 1e3 * pg / d), x == "" ? "n/a" : sprintf("%.2f", x / d),
+            q == "" ? "n/a" : sprintf("%.2f", q / d) }'
 }
 
 # What bounds each figure, from the figures themselves.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a"; else printf "%.2f", a / b }'; }
 R_S1=$(get sqlite-1 rate) R_S2=$(get sqlite-2 rate) R_P1=$(get postgres-1 rate) R_P2=$(get postgres-2 rate)
 E_S=$(get sqlite-scep rate) E_P=$(get postgres-scep rate)
-# A durable commit's cost on this disk: 200 one-row transactions in a row,
-# each committed (WAL write and fdatasync), timed inside the server. Writers
-# take turns through commit (the writer path), so 1 / this bounds the
-# writing transactions per second of every instance together.
-COMMIT_US=''
-if [ "$PG" = yes ]; then
-    psql_q "create table commit_probe (i int)" >/dev/null
-    COMMIT_US=$(psql -X -A -t -q -d "$PG_URI" -c "do \$\$ declare t0 timestamptz := clock_timestamp();
-        begin for i in 1..200 loop insert into commit_probe values (i); commit; end loop;
-        raise notice 'us=%', round(extract(epoch from clock_timestamp() - t0) * 1e6 / 200); end \$\$" 2>&1 |
-        sed -n 's/.*us=\([0-9.]*\).*/\1/p')
-fi
 # What bounds each figure, worked out from the figures above (CPU per
 # request against the cores, the round trips, the writer lock's waits).
 analysis() {
-    cat "$WORK/lines" "$WORK/pg-lines" | awk -v n="$NPROC" -v la="$LOAD" -v commit_us="${COMMIT_US:-}" '
+    cat "$WORK/lines" "$WORK/pg-lines" | awk -v n="$NPROC" -v la="$LOAD" '
     { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[$1, kv[1]] = kv[2] } have[$1] = 1 }
     function per(l, k) { return v[l, "ok"] > 0 ? v[l, k] / v[l, "ok"] : 0 }
+    # PostgreSQL counters per request: over all requests made while counted.
+    function perpg(l, k,   d) { d = v[l, "all"] > 0 ? v[l, "all"] : v[l, "ok"]; return d > 0 ? v[l, k] / d : 0 }
     function ms(l, k) { return 1e3 * per(l, k) }
     function wait(l) { return v[l, "writes"] > 0 ? v[l, "lock_ms"] / v[l, "writes"] : 0 }
+    # The share of the run the writer path spent in WAL flushes.
+    function flush(l) { return v[l, "seconds"] > 0 ? v[l, "wal_sync_ms"] / 1e3 / v[l, "seconds"] : 0 }
     function cpu(l) { return ms(l, "server_cpu_s") + ms(l, "client_cpu_s") + ms(l, "pg_cpu_s") }
     function busy(l) { return v[l, "seconds"] > 0 ? (v[l, "server_cpu_s"] + v[l, "client_cpu_s"] + v[l, "pg_cpu_s"]) / v[l, "seconds"] : 0 }
     function cores(l) { if (cpu(l) <= 0) return "(not measured)"; return sprintf("%.0f/s; measured %.0f/s with %.2f of the %d cores busy with it (load average %s: other processes had the rest)",
@@ -292,7 +292,7 @@ analysis() {
             printf "- **SQLite, one instance: CPU.** A check-in cost orchard %.3f ms and the load generator %.3f ms of CPU, in process with the store (no round trip; a commit is a WAL append, fsynced at checkpoints): %d idle cores would carry at most %s.\n",
                 ms("sqlite-1", "server_cpu_s"), ms("sqlite-1", "client_cpu_s"), n, cores("sqlite-1")
         if (have["sqlite-2"] && have["sqlite-1"])
-            printf "- **SQLite, two instances: the file lock.** Two processes on one file take turns for its write lock through SQLite (a writer that finds it taken waits in the busy handler, not in a queue), and share the same cores: a check-in cost orchard %.3f ms of CPU instead of %.3f, and the pair made %.2fx the rate of one instance. Several instances on SQLite only make sense on one machine, and buy no throughput.\n",
+            printf "- **SQLite, two instances: the file lock.** Two processes on one file take turns for its write lock through SQLite (a writer that finds it taken waits in the busy handler, not in a queue), and share the same cores: a check-in cost orchard %.3f ms of CPU instead of %.3f, and the pair made %.2fx the rate of one instance: two instances on one file add no store capacity, only a second process on the same cores.\n",
                 ms("sqlite-2", "server_cpu_s"), ms("sqlite-1", "server_cpu_s"), (v["sqlite-1", "rate"] > 0 ? v["sqlite-2", "rate"] / v["sqlite-1", "rate"] : 0)
         if (have["postgres-1"]) {
             l = "postgres-1"
@@ -301,21 +301,25 @@ analysis() {
                 ms(l, "pg_cpu_s"), per(l, "exec_ms"), ms(l, "server_cpu_s"), ms("sqlite-1", "server_cpu_s"),
                 cpu(l), cpu("sqlite-1"), n, cores(l)
         }
+        if (have["postgres-1"]) {
+            l = "postgres-1"; f = flush(l)
+            printf "- **PostgreSQL: the writer path and the disk.** A write transaction holds the writer path (one writer at a time, across instances) until its COMMIT returns, and a durable COMMIT waits for its WAL flush. With one instance: %.0f writes/s, %.0f WAL flushes/s of %.2f ms each on average (pg_stat_wal), so the writer path spent %.0f%% of the run waiting for the disk. With synchronous_commit off (the WAL writer flushes in the background) the same load made %.0f check-ins/s, %.2fx. %s\n",
+                v[l, "writes"] / v[l, "seconds"], v[l, "wal_syncs"] / v[l, "seconds"],
+                (v[l, "wal_syncs"] > 0 ? v[l, "wal_sync_ms"] / v[l, "wal_syncs"] : 0), 100 * f,
+                v["postgres-1-async", "rate"], (v[l, "rate"] > 0 ? v["postgres-1-async", "rate"] / v[l, "rate"] : 0),
+                ((f >= 0.5) ? "The per-commit flush on this machine'"'"'s disk is what bounds the durable figures; with it off, the CPU per check-in is." : "The flush is not the main bound here: the CPU per check-in and the machine'"'"'s other load are.")
+        }
         if (have["postgres-2"]) {
             l = "postgres-2"
-            printf "- **PostgreSQL, two instances: the writer lock.** The writers of both instances take turns on one advisory lock (within one instance a process mutex queues them first, so with one instance nobody waits in PostgreSQL: %.2f backends on average, %.3f ms per write). With two: %.0f writes/s, each waited %.3f ms for the lock on average, %.2f backends waiting at any time; the pair made %.2fx one instance'"'"'s rate with %.3f ms of CPU per check-in in all.\n",
+            printf "- **PostgreSQL, two instances: the writer lock.** The writers of both instances take turns on one advisory lock (within one instance a process mutex queues them first, so with one instance nobody waits in PostgreSQL: %.2f backends on average, %.3f ms per write). With two: %.0f writes/s, each waited %.3f ms for the lock on average, %.2f backends waiting at any time, and the writer path spent %.0f%% of the run in WAL flushes; the pair made %.2fx one instance'"'"'s rate with %.3f ms of CPU per check-in in all: a second instance adds CPU for requests, not writes.\n",
                 v["postgres-1", "lock_waiters"], wait("postgres-1"), v[l, "writes"] / v[l, "seconds"], wait(l),
-                v[l, "lock_waiters"], (v["postgres-1", "rate"] > 0 ? v[l, "rate"] / v["postgres-1", "rate"] : 0), cpu(l)
+                v[l, "lock_waiters"], 100 * flush(l), (v["postgres-1", "rate"] > 0 ? v[l, "rate"] / v["postgres-1", "rate"] : 0), cpu(l)
         }
-        if (commit_us != "" && have["postgres-1"])
-            printf "- **Durable commits.** One costs %s µs here, so a writer path held for the commit alone would pass %.0f writes/s; it is held from BEGIN to COMMIT, every round trip between, so its ceiling is lower. Measured: %.0f writes/s with one instance; with synchronous_commit off, %.0f check-ins/s (%.2fx).\n",
-                commit_us, 1e6 / commit_us, v["postgres-1", "writes"] / v["postgres-1", "seconds"],
-                v["postgres-1-async", "rate"], (v["postgres-1", "rate"] > 0 ? v["postgres-1-async", "rate"] / v["postgres-1", "rate"] : 0)
         if (have["sqlite-scep"]) {
             printf "- **SCEP: RSA.** An enrollment cost orchard %.2f ms of CPU on SQLite (three RSA-2048 private-key operations are most of it, see the SCEP section)", ms("sqlite-scep", "server_cpu_s")
             if (have["postgres-scep"])
-                printf "; on PostgreSQL %.2f ms, plus %.2f ms in PostgreSQL for %.1f statements in %.1f transactions: %.2fx the SQLite rate", ms("postgres-scep", "server_cpu_s"),
-                    ms("postgres-scep", "pg_cpu_s"), per("postgres-scep", "calls"), per("postgres-scep", "xacts"), (v["sqlite-scep", "rate"] > 0 ? v["postgres-scep", "rate"] / v["sqlite-scep", "rate"] : 0)
+                printf "; on PostgreSQL %.2f ms, plus %.2f ms in PostgreSQL for %.1f statements in %.1f transactions, and the writer path spent %.0f%% of the run in WAL flushes: %.2fx the SQLite rate", ms("postgres-scep", "server_cpu_s"),
+                    1e3 * perpg("postgres-scep", "pg_cpu_s"), perpg("postgres-scep", "calls"), perpg("postgres-scep", "xacts"), 100 * flush("postgres-scep"), (v["sqlite-scep", "rate"] > 0 ? v["postgres-scep", "rate"] / v["sqlite-scep", "rate"] : 0)
             printf ".\n"
         }
     }'
@@ -367,10 +371,13 @@ $(checkin_row "PostgreSQL, two instances on one database" postgres-2)
 $(scep_row "SQLite, one instance" sqlite-scep)
 $(scep_row "PostgreSQL, one instance" postgres-scep)
 
+(orchard's CPU is over the timed enrollments; PostgreSQL's columns divide by
+every enrollment \`bench_scep\` made while they were counted, its calibration
+second's included.)
+
 PostgreSQL / SQLite: check-ins $(ratio "$R_P1" "$R_S1") (one instance), $(ratio "$R_P2" "$R_S2") (two);
 two instances / one: $(ratio "$R_S2" "$R_S1") on SQLite, $(ratio "$R_P2" "$R_P1") on PostgreSQL;
 SCEP enrollments $(ratio "$E_P" "$E_S").
-${COMMIT_US:+A durable one-row commit on this cluster takes $COMMIT_US µs (200 in a row, timed in the server).}
 $NOTE_PG
 
 **What bounds each figure** (from the figures above):
