@@ -126,8 +126,11 @@ int orchard_pg_test_create_db(char **uri, char **reason)
         return ORCHARD_EIO;
     /* template0: nobody is ever connected to it, so databases made at once
      * by suites running side by side do not refuse each other. FILE_COPY:
-     * about 20 ms against 170 for the default WAL_LOG on a fresh cluster
-     * (measured with fsync off), and nothing here needs its WAL. */
+     * about 20 ms against 170 for the default WAL_LOG on a quiet machine,
+     * 250-430 against 680-820 while a build runs beside (fsync off), and
+     * nothing here needs its WAL. A schema per case would take 1 ms, but
+     * the writers' advisory lock is per database: cases running side by
+     * side in one database would wait for each other. */
     g_autofree char *name = g_strdup_printf(DB_PREFIX "%ld_%d_%08x", (long)getpid(),
                                             g_atomic_int_add(&counter, 1), g_random_int());
     g_autofree char *sql = g_strdup_printf("CREATE DATABASE \"%s\" TEMPLATE template0 "
