@@ -90,8 +90,11 @@ int64_t orchard_instances_lease_ms(void)
         return ms;
     if (orchard_parse_duration_ms(text, &ms) != 0 || ms < ORCHARD_LEASE_MIN_MS ||
         ms > ORCHARD_LEASE_MAX_MS) {
-        orchard_warn(COMPONENT, "%s is %s: not a duration from 3s to 10m; using 15s", LEASE_KEY,
-                     text);
+        /* Read on every heartbeat and query: say it once. */
+        static gint warned;
+        if (g_atomic_int_compare_and_exchange(&warned, 0, 1))
+            orchard_warn(COMPONENT, "%s is %s: not a duration from 3s to 10m; using 15s",
+                         LEASE_KEY, text);
         return ORCHARD_LEASE_DEFAULT_MS;
     }
     return ms;
