@@ -8,6 +8,9 @@
 
 #include "host/http/http_guard.h"
 #include "host/instances/instances.h"
+#include "host/jobs/job_record.h"
+#include "host/jobs/jobs.h"
+#include "host/plugins/registry.h"
 #include "host/instances/instances_store.h"
 #include "host/instances/leases.h"
 #include "host/store/store.h"
@@ -16,6 +19,7 @@
 
 #include <CUnit/CUnit.h>
 #include <glib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define T0 1800000000000LL /* a fixed clock, Unix ms */
@@ -196,6 +200,97 @@ STORE_TEST(test_instances__lease_setting_checked)
     CU_ASSERT_EQUAL(orchard_instances_lease_ms(), ORCHARD_LEASE_DEFAULT_MS);
 }
 
+/* ---- the lease hook under the scheduler */
+
+static atomic_int lease_job_runs;
+
+static int lease_job_run(orchard_ctx *ctx, void *payload)
+{
+    (void)ctx;
+    (void)payload;
+    atomic_fetch_add(&lease_job_runs, 1);
+    return 0;
+}
+
+static const orchard_job lease_job = {ORCHARD_STRUCT_HEADER(orchard_job), .name = "t.lease",
+                                      .run2 = lease_job_run, .flags = ORCHARD_JOB_ONE_INSTANCE};
+static const orchard_job *const lease_jobs[] = {&lease_job};
+static const orchard_plugin lease_plugin = {
+    ORCHARD_STRUCT_HEADER(orchard_plugin), .name = "lease-test", .version = "1",
+    .description = "one one-instance job", .jobs = lease_jobs, .n_jobs = 1};
+
+static int lease_plugin_entry(const orchard_host_api *api, const orchard_plugin **out)
+{
+    (void)api;
+    *out = &lease_plugin;
+    return 0;
+}
+
+static char *outcome_of(const char *name)
+{
+    g_autoptr(GPtrArray) recs = orchard_jobs_records();
+    for (guint i = 0; i < recs->len; i++) {
+        const orchard_job_record *r = g_ptr_array_index(recs, i);
+        if (strcmp(r->name, name) == 0)
+            return g_strdup(r->last_outcome);
+    }
+    return NULL;
+}
+
+/* Queue the job and wait (at most 10 s) until it ran `want_runs` times in
+ * all, or, for 0, until its first outcome (a skip) is recorded. */
+static int run_once(orchard_ctx *ctx, int want_runs)
+{
+    gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    orchard_jobs_queue(ctx, "t.lease");
+    for (;;) {
+        g_autofree char *outcome = outcome_of("t.lease");
+        int done = want_runs ? atomic_load(&lease_job_runs) >= want_runs : outcome != NULL;
+        if (done && orchard_jobs_state("t.lease") == 0)
+            return 1;
+        if (g_get_monotonic_time() > until)
+            return 0;
+        g_usleep(10 * 1000);
+    }
+}
+
+/* The scheduler asks the registry's hook: a job whose lease another live
+ * instance holds is skipped here, and runs once that instance lets go. */
+STORE_TEST(test_instances__scheduler_asks_the_lease)
+{
+    orchard_registry *saved = orchard_registry_global(), *reg = orchard_registry_new();
+    g_autofree char *err = NULL;
+    (void)f;
+
+    CU_ASSERT_EQUAL_FATAL(orchard_registry_add_builtin(reg, lease_plugin_entry, &err), 0);
+    orchard_registry_set_global(reg);
+    orchard_ctx *ctx = orchard_registry_ctx_of(reg, &lease_job);
+    atomic_store(&lease_job_runs, 0);
+    CU_ASSERT_EQUAL_FATAL(orchard_instances_start("http://127.0.0.1:9"), 0);
+    CU_ASSERT_EQUAL(orchard_lease_acquire("t.lease", "other-1", orchard_instances_now_ms(),
+                                          ORCHARD_LEASE_DEFAULT_MS), 1);
+    CU_ASSERT_EQUAL(orchard_jobs_start(), 0);
+    CU_ASSERT(run_once(ctx, 0));
+    CU_ASSERT_EQUAL(atomic_load(&lease_job_runs), 0);
+    g_autofree char *skipped = outcome_of("t.lease");
+    CU_ASSERT_STRING_EQUAL(skipped, "skipped: lease held elsewhere");
+    /* other-1 stops cleanly: ours at the next run, and it stays ours. */
+    CU_ASSERT_EQUAL(with_write(release, "other-1", 0), 0);
+    CU_ASSERT(run_once(ctx, 1));
+    CU_ASSERT(run_once(ctx, 2));
+    g_autofree char *holder = orchard_lease_holder("t.lease", orchard_instances_now_ms());
+    CU_ASSERT_STRING_EQUAL(holder, orchard_instances_id());
+    CU_ASSERT_EQUAL(orchard_lease_acquire("t.lease", "other-1", orchard_instances_now_ms(),
+                                          ORCHARD_LEASE_DEFAULT_MS), 0);
+    orchard_jobs_stop();
+    orchard_instances_stop();
+    /* Our clean stop gave it back. */
+    g_autofree char *after = orchard_lease_holder("t.lease", orchard_instances_now_ms());
+    CU_ASSERT_PTR_NULL(after);
+    orchard_registry_free(reg);
+    orchard_registry_set_global(saved);
+}
+
 /* ---- fingerprints */
 
 #define FP_A "{\"mdm.apple_scep_challenge\":\"aaaa\",\"mdm.apple_apns_topic\":\"t1\"}"
@@ -343,6 +438,8 @@ void instances_suite(void)
                        test_instances__register_heartbeat_reap_stop},
                       {"test_instances__lease_setting_checked",
                        test_instances__lease_setting_checked},
+                      {"test_instances__scheduler_asks_the_lease",
+                       test_instances__scheduler_asks_the_lease},
                       {"test_instances__fingerprints_hold_and_release",
                        test_instances__fingerprints_hold_and_release},
                       {"test_instances__view_outside_serve", test_instances__view_outside_serve},
