@@ -126,7 +126,6 @@ pg_begin() {
     [ "$PG" = yes ] || return 0
     psql_q "select pg_stat_statements_reset(); select pg_stat_reset(); select pg_stat_reset_shared('wal')" >/dev/null
     PG_CPU0=$(pg_cpu)
-    PG_X0=$(psql_q "select xact_commit + xact_rollback from pg_stat_database where datname = current_database()")
     printf "%s\n\\\\watch 0.25\n" "select count(*) filter (where wait_event_type = 'Lock'), count(*) filter (where state = 'active') - 1 from pg_stat_activity where datname = current_database()" |
         psql -X -A -t -q -d "$PG_URI" >"$WORK/samples" 2>/dev/null &
     SAMPLER=$!
@@ -137,20 +136,22 @@ pg_end() {
     wait "$SAMPLER" 2>/dev/null || true
     SAMPLER=''
     PG_CPU1=$(pg_cpu)
-    PG_X1=$(psql_q "select xact_commit + xact_rollback from pg_stat_database where datname = current_database()")
     # WAL flushes (each durable COMMIT waits for one) and their time.
     PG_WAL=$(psql_q "select wal_sync || ' ' || round(wal_sync_time::numeric, 1) from pg_stat_wal")
     # Statements orchard sent (not the sampler's, not BEGIN/COMMIT, which
     # pg_stat_statements does not count as it counts queries).
     # And of them: the writer path's lock (one per write transaction; its
     # time is the wait for the lock), those that are not orchard's SQL
-    # (transaction control, the backend's SET LOCAL lock_timeout and
-    # `SELECT $1` probe) and every statement's time inside the server.
+    # (BEGIN, SET LOCAL lock_timeout and the writer lock or a first SELECT,
+    # which the backend sends in one round trip; COMMIT or ROLLBACK), every
+    # statement's time inside the server, and the transactions (BEGINs).
+    # Round trips: one to begin, one per statement of orchard's, one to end.
     PG_STATS=$(psql_q "select coalesce(sum(calls), 0),
             coalesce(sum(calls) filter (where query like '%pg_advisory_xact_lock%'), 0),
             round(coalesce(sum(total_exec_time) filter (where query like '%pg_advisory_xact_lock%'), 0)::numeric, 1),
-            coalesce(sum(calls) filter (where query ~* '^(begin|commit|rollback|set local|select [$]1$)'), 0),
-            round(coalesce(sum(total_exec_time), 0)::numeric, 1)
+            coalesce(sum(calls) filter (where query ~* '^(begin|commit|rollback|set local|select [$]1$|select pg_advisory_xact_lock)'), 0),
+            round(coalesce(sum(total_exec_time), 0)::numeric, 1),
+            coalesce(sum(calls) filter (where query ~* '^begin'), 0)
         from pg_stat_statements s join pg_database d on d.oid = s.dbid
         where d.datname = current_database() and query not like '%pg_stat%'")
     psql_q "select calls, round(mean_exec_time::numeric, 3), left(regexp_replace(query, '\s+', ' ', 'g'), 90)
@@ -159,7 +160,7 @@ pg_end() {
         >"$WORK/statements-$1.txt"
     awk -F'|' 'NF == 2 { n++; w += $1; a += $2 } END { printf "%s %s\n", n ? w / n : 0, n ? a / n : 0 }' \
         "$WORK/samples" >"$WORK/samples.avg"
-    echo "$1 ${2:-} pg_cpu_s=$(awk -v a="$PG_CPU0" -v b="$PG_CPU1" 'BEGIN { printf "%.2f", b - a }') xacts=$((PG_X1 - PG_X0)) $(echo "$PG_STATS" | awk -F'|' '{ printf "calls=%s writes=%s lock_ms=%s control=%s exec_ms=%s", $1, $2, $3, $4, $5 }') wal_syncs=${PG_WAL% *} wal_sync_ms=${PG_WAL#* } lock_waiters=$(cut -d' ' -f1 "$WORK/samples.avg") active=$(cut -d' ' -f2 "$WORK/samples.avg")" >>"$WORK/pg-lines"
+    echo "$1 ${2:-} pg_cpu_s=$(awk -v a="$PG_CPU0" -v b="$PG_CPU1" 'BEGIN { printf "%.2f", b - a }') $(echo "$PG_STATS" | awk -F'|' '{ printf "calls=%s writes=%s lock_ms=%s control=%s exec_ms=%s xacts=%s trips=%d", $1, $2, $3, $4, $5, $6, 2 * $6 + $1 - $4 }') wal_syncs=${PG_WAL% *} wal_sync_ms=${PG_WAL#* } lock_waiters=$(cut -d' ' -f1 "$WORK/samples.avg") active=$(cut -d' ' -f2 "$WORK/samples.avg")" >>"$WORK/pg-lines"
 }
 : >"$WORK/pg-lines"
 : >"$WORK/lines"
@@ -241,14 +242,14 @@ checkin_row() { # checkin_row TITLE LABEL
         -v p50="$(get "$l" p50_ms)" -v p99="$(get "$l" p99_ms)" -v f="$(get "$l" failed)" \
         -v o="$(get "$l" server_cpu_s)" -v c="$(get "$l" client_cpu_s)" \
         -v pg="$(get "$l" pg_cpu_s "$WORK/pg-lines")" -v x="$(get "$l" xacts "$WORK/pg-lines")" \
-        -v q="$(get "$l" calls "$WORK/pg-lines")" -v w="$(get "$l" lock_waiters "$WORK/pg-lines")" \
+        -v q="$(get "$l" trips "$WORK/pg-lines")" -v w="$(get "$l" lock_waiters "$WORK/pg-lines")" \
         -v n="$NPROC" 'function ms(v) { return (v == "" || ok <= 0) ? "" : sprintf("%.3f", 1e3 * v / ok) }
     BEGIN {
         if (r == "") { printf "| %s | not measured | | | | | | | | | | |\n", t; exit }
         busy = (o + c + (pg == "" ? 0 : pg)) / s
         printf "| %s | %.0f | %.2f | %.2f | %d | %s | %s | %s | %.2f of %d | %s | %s | %s |\n", t, r,
             p50, p99, f, ms(o), pg == "" ? "n/a" : ms(pg), ms(c), busy, n,
-            x == "" ? "n/a" : sprintf("%.2f", x / ok), q == "" ? "n/a" : sprintf("%.2f", q / ok),
+            x == "" ? "n/a" : sprintf("%.2f", x / ok), q == "" ? "n/a" : sprintf("%.1f", q / ok),
             w == "" ? "n/a" : sprintf("%.2f", w) }'
 }
 scep_row() { # scep_row TITLE LABEL
@@ -257,14 +258,14 @@ scep_row() { # scep_row TITLE LABEL
         -v p50="$(get "$l" p50_ms)" -v p99="$(get "$l" p99_ms)" -v f="$(get "$l" failed)" \
         -v o="$(get "$l" server_cpu_s)" -v c="$(get "$l" client_cpu_s)" \
         -v pg="$(get "$l" pg_cpu_s "$WORK/pg-lines")" -v x="$(get "$l" xacts "$WORK/pg-lines")" \
-        -v q="$(get "$l" calls "$WORK/pg-lines")" -v all="$(get "$l" all "$WORK/pg-lines")" \
+        -v q="$(get "$l" trips "$WORK/pg-lines")" -v all="$(get "$l" all "$WORK/pg-lines")" \
         'function ms(v) { return (v == "" || ok <= 0) ? "" : sprintf("%.2f", 1e3 * v / ok) }
     BEGIN {
         if (r == "") { printf "| %s | not measured | | | | | | | |\n", t; exit }
         d = all > 0 ? all : ok
         printf "| %s | %.1f | %.2f | %.2f | %d | %s | %s | %s | %s |\n", t, r, p50, p99, f, ms(o),
             pg == "" ? "n/a" : sprintf("%.2f", 1e3 * pg / d), x == "" ? "n/a" : sprintf("%.2f", x / d),
-            q == "" ? "n/a" : sprintf("%.2f", q / d) }'
+            q == "" ? "n/a" : sprintf("%.1f", q / d) }'
 }
 
 # What bounds each figure, from the figures themselves.
@@ -296,8 +297,8 @@ analysis() {
                 ms("sqlite-2", "server_cpu_s"), ms("sqlite-1", "server_cpu_s"), (v["sqlite-1", "rate"] > 0 ? v["sqlite-2", "rate"] / v["sqlite-1", "rate"] : 0)
         if (have["postgres-1"]) {
             l = "postgres-1"
-            printf "- **PostgreSQL, one instance: round trips, and the CPU they cost.** A check-in took %.1f statements in %.2f transactions (%.2f of them writes), each statement a round trip to a backend process over the socket; only %.1f of them are orchard'"'"'s SQL, the rest transaction control and the backend'"'"'s own `SET LOCAL lock_timeout` and `SELECT $1` at each begin. PostgreSQL spent %.3f ms of CPU per check-in, of which %.3f ms executing statements: the rest is the protocol and the process switches of the round trips. orchard spent %.3f ms (libpq; %.3f on SQLite). All together %.3f ms per check-in against %.3f on SQLite: %d idle cores would carry at most %s.\n",
-                per(l, "calls"), per(l, "xacts"), per(l, "writes"), per(l, "calls") - per(l, "control"),
+            printf "- **PostgreSQL, one instance: round trips, and the CPU they cost.** A check-in took %.1f round trips to a backend process over the socket, in %.2f transactions (%.2f of them writes): %.1f statements of orchard'"'"'s SQL, and a begin and an end per transaction. PostgreSQL spent %.3f ms of CPU per check-in, of which %.3f ms executing statements: the rest is the protocol and the process switches of the round trips. orchard spent %.3f ms (libpq; %.3f on SQLite). All together %.3f ms per check-in against %.3f on SQLite: %d idle cores would carry at most %s.\n",
+                per(l, "trips"), per(l, "xacts"), per(l, "writes"), per(l, "calls") - per(l, "control"),
                 ms(l, "pg_cpu_s"), per(l, "exec_ms"), ms(l, "server_cpu_s"), ms("sqlite-1", "server_cpu_s"),
                 cpu(l), cpu("sqlite-1"), n, cores(l)
         }
@@ -310,16 +311,16 @@ analysis() {
                 ((f >= 0.5) ? "The per-commit flush on this machine'"'"'s disk is what bounds the durable figures; with it off, the CPU per check-in is." : "The flush is not the main bound here: the CPU per check-in and the machine'"'"'s other load are.")
         }
         if (have["postgres-2"]) {
-            l = "postgres-2"
-            printf "- **PostgreSQL, two instances: the writer lock.** The writers of both instances take turns on one advisory lock (within one instance a process mutex queues them first, so with one instance nobody waits in PostgreSQL: %.2f backends on average, %.3f ms per write). With two: %.0f writes/s, each waited %.3f ms for the lock on average, %.2f backends waiting at any time, and the writer path spent %.0f%% of the run in WAL flushes; the pair made %.2fx one instance'"'"'s rate with %.3f ms of CPU per check-in in all: a second instance adds CPU for requests, not writes.\n",
+            l = "postgres-2"; r2 = v["postgres-1", "rate"] > 0 ? v[l, "rate"] / v["postgres-1", "rate"] : 0
+            printf "- **PostgreSQL, two instances: the writer lock.** The writers of both instances take turns on one advisory lock (within one instance the process'"'"'s writer flag queues them first, so with one instance nobody waits in PostgreSQL: %.2f backends on average, %.3f ms per write). With two: %.0f writes/s, each waited %.3f ms for the lock on average, %.2f backends waiting at any time, and the writer path spent %.0f%% of the run in WAL flushes; the pair made %.2fx one instance'"'"'s rate with %.3f ms of CPU per check-in in all. %s\n",
                 v["postgres-1", "lock_waiters"], wait("postgres-1"), v[l, "writes"] / v[l, "seconds"], wait(l),
-                v[l, "lock_waiters"], 100 * flush(l), (v["postgres-1", "rate"] > 0 ? v[l, "rate"] / v["postgres-1", "rate"] : 0), cpu(l)
+                v[l, "lock_waiters"], 100 * flush(l), r2, cpu(l), (r2 >= 1.15 ? "More than one: within one instance the next writer takes the process'"'"'s writer flag before it sends BEGIN, so each hand-over costs its begin round trip inside the one-at-a-time section; a writer of the other instance already waits in PostgreSQL with its BEGIN sent, and gets the lock as the COMMIT ends." : r2 <= 0.9 ? "Less than one: the writes do not spread, they queue, and the second process competes for the same cores." : "About one: the writes queue on the one lock whichever instance sends them.")
         }
         if (have["sqlite-scep"]) {
             printf "- **SCEP: RSA.** An enrollment cost orchard %.2f ms of CPU on SQLite (three RSA-2048 private-key operations are most of it, see the SCEP section)", ms("sqlite-scep", "server_cpu_s")
             if (have["postgres-scep"])
-                printf "; on PostgreSQL %.2f ms, plus %.2f ms in PostgreSQL for %.1f statements in %.1f transactions, and the writer path spent %.0f%% of the run in WAL flushes: %.2fx the SQLite rate", ms("postgres-scep", "server_cpu_s"),
-                    1e3 * perpg("postgres-scep", "pg_cpu_s"), perpg("postgres-scep", "calls"), perpg("postgres-scep", "xacts"), 100 * flush("postgres-scep"), (v["sqlite-scep", "rate"] > 0 ? v["postgres-scep", "rate"] / v["sqlite-scep", "rate"] : 0)
+                printf "; on PostgreSQL %.2f ms, plus %.2f ms in PostgreSQL for %.1f round trips in %.1f transactions, and the writer path spent %.0f%% of the run in WAL flushes: %.2fx the SQLite rate", ms("postgres-scep", "server_cpu_s"),
+                    1e3 * perpg("postgres-scep", "pg_cpu_s"), perpg("postgres-scep", "trips"), perpg("postgres-scep", "xacts"), 100 * flush("postgres-scep"), (v["sqlite-scep", "rate"] > 0 ? v["postgres-scep", "rate"] / v["sqlite-scep", "rate"] : 0)
             printf ".\n"
         }
     }'
@@ -351,14 +352,15 @@ build type $BUILD_TYPE; load average $LOAD at the end.
 
 CPU columns are per request: orchard's (every instance), PostgreSQL's (the
 postmaster and its backends, whole cluster) and the load generator's; "cores
-busy" is all three over the wall time. Transactions and statements per
-request are PostgreSQL's own counts (pg_stat_database, pg_stat_statements:
-each statement is one round trip over the socket; BEGIN and COMMIT are two
-more per transaction). "Lock waiters" is the mean number of orchard's
+busy" is all three over the wall time. Transactions and round trips per
+request come from pg_stat_statements' counts of what orchard sent: a
+transaction is one round trip to begin (BEGIN, its lock_timeout and the
+writer lock or a first SELECT in one message), one per statement, one to
+commit or roll back. "Lock waiters" is the mean number of orchard's
 backends waiting on a lock (the writer path's advisory lock) in
 pg_stat_activity, sampled 4 times a second.
 
-| check-ins (TokenUpdate and Idle alternating) | requests/s | p50 ms | p99 ms | failed | orchard CPU ms | PostgreSQL CPU ms | client CPU ms | cores busy | transactions / request | statements / request | lock waiters |
+| check-ins (TokenUpdate and Idle alternating) | requests/s | p50 ms | p99 ms | failed | orchard CPU ms | PostgreSQL CPU ms | client CPU ms | cores busy | transactions / request | round trips / request | lock waiters |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 $(checkin_row "SQLite, one instance" sqlite-1)
 $(checkin_row "SQLite, two instances on one file" sqlite-2)
@@ -366,7 +368,7 @@ $(checkin_row "PostgreSQL, one instance" postgres-1)
 $(checkin_row "PostgreSQL, one instance, synchronous_commit off" postgres-1-async)
 $(checkin_row "PostgreSQL, two instances on one database" postgres-2)
 
-| SCEP enrollments | enrollments/s | p50 ms | p99 ms | failed | orchard CPU ms | PostgreSQL CPU ms | transactions / enrollment | statements / enrollment |
+| SCEP enrollments | enrollments/s | p50 ms | p99 ms | failed | orchard CPU ms | PostgreSQL CPU ms | transactions / enrollment | round trips / enrollment |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|
 $(scep_row "SQLite, one instance" sqlite-scep)
 $(scep_row "PostgreSQL, one instance" postgres-scep)
