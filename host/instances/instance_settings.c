@@ -295,6 +295,22 @@ int orchard_instance_settings(orchard_ctx *ctx, const char *gate, const char *fi
     return rc;
 }
 
+int orchard_instance_settings_held(void)
+{
+    GHashTableIter it;
+    gpointer v;
+    int held = 0;
+
+    g_mutex_lock(&P.lock);
+    if (P.pubs) {
+        g_hash_table_iter_init(&it, P.pubs);
+        while (!held && g_hash_table_iter_next(&it, NULL, &v))
+            held = ((publication *)v)->held;
+    }
+    g_mutex_unlock(&P.lock);
+    return held;
+}
+
 void orchard_instance_settings_forget(void)
 {
     GHashTableIter it;

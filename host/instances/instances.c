@@ -105,7 +105,7 @@ int64_t orchard_instances_lease_ms(void)
 
 /* Note when this instance takes or loses a job's lease: an operator reading
  * the logs of several instances sees where each job went. */
-static void note_lease(const char *job, int held)
+static void note_lease(const char *job, int held, const char *lost_why)
 {
     g_mutex_lock(&R.lock);
     if (!R.held)
@@ -118,18 +118,23 @@ static void note_lease(const char *job, int held)
     g_mutex_unlock(&R.lock);
     if (held != had)
         orchard_info(COMPONENT, "job %s: %s", job,
-                     held ? "this instance holds its lease now"
-                          : "its lease is held by another instance now");
+                     held ? "this instance holds its lease now" : lost_why);
 }
 
 /* The run's deadline (deadline_s) does not size the lease: the lease is
  * sticky, renewed on every heartbeat while this instance lives, so the
  * lease time alone bounds how long a dead holder keeps a job. A store that
- * fails says no: running a job twice is worse than running it late. */
+ * fails says no: running a job twice is worse than running it late. An
+ * instance whose settings differ (a gate held) says no too. */
 static int lease_hook(const char *job, unsigned deadline_s, void *ud)
 {
     (void)deadline_s;
     (void)ud;
+    if (orchard_instance_settings_held()) {
+        note_lease(job, 0, "this instance's settings differ from the reference's: it leaves "
+                           "the job to the others");
+        return 0;
+    }
     g_mutex_lock(&R.lock);
     int64_t lease = R.lease_ms;
     g_mutex_unlock(&R.lock);
@@ -139,7 +144,7 @@ static int lease_hook(const char *job, unsigned deadline_s, void *ud)
                      orchard_strerror(rc));
         return 0;
     }
-    note_lease(job, rc == 1);
+    note_lease(job, rc == 1, "its lease is held by another instance now");
     return rc == 1;
 }
 
@@ -193,7 +198,8 @@ static int beat_tx(const char *id, int64_t now, int64_t lease, int *remade)
         if (rc == 0)
             rc = orchard_instance_settings_store(tx, id, now);
     }
-    if (rc >= 0)
+    /* Held (settings differ): let the leases run out for the others. */
+    if (rc >= 0 && !orchard_instance_settings_held())
         rc = orchard_lease_renew_all(tx, id, now, lease);
     if (rc >= 0)
         rc = orchard_instances_reap(tx, now - 2 * lease);

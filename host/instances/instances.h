@@ -84,4 +84,11 @@ void orchard_instance_settings_refresh(void);
 /** Release every gate held and forget what was published (serve stopped). */
 void orchard_instance_settings_forget(void);
 
+/**
+ * 1 while a gate of this instance is held: it then takes no job lease and
+ * renews none (its settings may be wrong for the jobs too: another APNs
+ * certificate), so the instances that agree run them.
+ */
+int orchard_instance_settings_held(void);
+
 #endif

@@ -24,6 +24,8 @@
 
 #define T0 1800000000000LL /* a fixed clock, Unix ms */
 #define TTL 3000
+#define FP_A "{\"mdm.apple_scep_challenge\":\"aaaa\",\"mdm.apple_apns_topic\":\"t1\"}"
+#define FP_B "{\"mdm.apple_scep_challenge\":\"bbbb\",\"mdm.apple_apns_topic\":\"t1\"}"
 
 /* ---- helpers: what another instance would write */
 
@@ -282,6 +284,28 @@ STORE_TEST(test_instances__scheduler_asks_the_lease)
     CU_ASSERT_STRING_EQUAL(holder, orchard_instances_id());
     CU_ASSERT_EQUAL(orchard_lease_acquire("t.lease", "other-1", orchard_instances_now_ms(),
                                           ORCHARD_LEASE_DEFAULT_MS), 0);
+    /* Held (our settings differ from an older instance's): no run, and the
+     * heartbeat stops renewing the lease, so the others get it. */
+    int64_t now = orchard_instances_now_ms();
+    CU_ASSERT_EQUAL(other_instance("ref-9", now - 60000, now, "mdm", FP_A), 0);
+    CU_ASSERT_EQUAL(orchard_instance_settings(NULL, "mdm", FP_B, 0), 0);
+    int64_t expires = count("SELECT expires_at FROM orchard_leases WHERE name = ?", "t.lease");
+    g_usleep(20 * 1000);
+    orchard_instances_heartbeat();
+    CU_ASSERT_EQUAL(count("SELECT expires_at FROM orchard_leases WHERE name = ?", "t.lease"),
+                    expires);
+    orchard_jobs_queue(ctx, "t.lease");
+    gint64 until = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    for (;;) {
+        g_autofree char *o = outcome_of("t.lease");
+        if ((o && strcmp(o, "skipped: lease held elsewhere") == 0 &&
+             orchard_jobs_state("t.lease") == 0) || g_get_monotonic_time() > until)
+            break;
+        g_usleep(10 * 1000);
+    }
+    g_autofree char *held_outcome = outcome_of("t.lease");
+    CU_ASSERT_STRING_EQUAL(held_outcome, "skipped: lease held elsewhere");
+    CU_ASSERT_EQUAL(atomic_load(&lease_job_runs), 2);
     orchard_jobs_stop();
     orchard_instances_stop();
     /* Our clean stop gave it back. */
@@ -293,8 +317,6 @@ STORE_TEST(test_instances__scheduler_asks_the_lease)
 
 /* ---- fingerprints */
 
-#define FP_A "{\"mdm.apple_scep_challenge\":\"aaaa\",\"mdm.apple_apns_topic\":\"t1\"}"
-#define FP_B "{\"mdm.apple_scep_challenge\":\"bbbb\",\"mdm.apple_apns_topic\":\"t1\"}"
 
 STORE_TEST(test_instances__fingerprints_hold_and_release)
 {
