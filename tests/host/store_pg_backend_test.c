@@ -235,6 +235,20 @@ PG_CASE(test_store_pg__scripts)
     CU_ASSERT_EQUAL(exec_script("INSERT INTO s VALUES (1); COMMIT"), ORCHARD_EINVAL);
     CU_ASSERT_EQUAL(exec_script("INSERT INTO s VALUES (1); SAVEPOINT x"), ORCHARD_EINVAL);
     CU_ASSERT_EQUAL(exec_script("INSERT INTO s VALUES (1); SELECT $$never"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(exec_script("INSERT INTO s VALUES (1); /* a /* b */ */ COMMIT"),
+                    ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(exec_script("INSERT INTO s VALUES (1); DISCARD ALL"), ORCHARD_EINVAL);
+    /* A COMMIT behind a nested comment passes the host's check, not ours:
+     * the writer's transaction, and its lock, stay whole. */
+    orchard_store_tx *tx = NULL;
+    orchard_stmt *st = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_store_begin(&tx, 1), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_prepare(tx, "INSERT INTO s VALUES (2)", &st), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_step(st), 0);
+    orchard_stmt_finish(st);
+    CU_ASSERT_EQUAL(orchard_stmt_prepare(tx, "/* a /* b */ */ COMMIT", &st), ORCHARD_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(orchard_store_errmsg(tx), "belong to the store"));
+    orchard_store_rollback(tx);
     CU_ASSERT_EQUAL(read_int("SELECT count(*) FROM s", 0, 0), 1); /* nothing of those */
 }
 

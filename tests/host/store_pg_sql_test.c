@@ -200,6 +200,32 @@ static void test_store_pg_sql__long_and_many(void)
     g_string_free(big, TRUE);
 }
 
+static void test_store_pg_sql__session_control(void)
+{
+    static const char *const refused[] = {
+        "BEGIN", "begin isolation level serializable", "START TRANSACTION", "COMMIT",
+        "END", "ABORT", "ROLLBACK", "SAVEPOINT a", "RELEASE a", "PREPARE TRANSACTION 'x'",
+        "PREPARE p AS SELECT 1", "DEALLOCATE ALL", "DISCARD ALL", "  -- c\n\tCommit",
+        /* Nested comments, which the host's unnested check reads wrong. */
+        "/* a /* b */ c */ COMMIT", "/**/ROLLBACK",
+    };
+    static const char *const allowed[] = {
+        "SELECT 1", "COMMITTED", "INSERT INTO begin_log VALUES (1)", "'COMMIT'",
+        "/* COMMIT */ SELECT 1", "/* a /* COMMIT */ */ SELECT 1", "\"commit\"", "",
+        "/* unterminated COMMIT", "WITH x AS (SELECT 1) SELECT * FROM x",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+        if (!orchard_pg_sql_is_session_control(refused[i]))
+            fprintf(stderr, "\nnot refused: %s\n", refused[i]);
+        CU_ASSERT_TRUE(orchard_pg_sql_is_session_control(refused[i]));
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(allowed); i++) {
+        if (orchard_pg_sql_is_session_control(allowed[i]))
+            fprintf(stderr, "\nrefused: %s\n", allowed[i]);
+        CU_ASSERT_FALSE(orchard_pg_sql_is_session_control(allowed[i]));
+    }
+}
+
 /* The statements of `script`, joined by "|"; NULL when refused. */
 static char *split(const char *script)
 {
@@ -335,6 +361,7 @@ void store_pg_sql_suite(void)
         {"test_store_pg_sql__long_and_many", test_store_pg_sql__long_and_many},
         {"test_store_pg_sql__split", test_store_pg_sql__split},
         {"test_store_pg_sql__reads_only", test_store_pg_sql__reads_only},
+        {"test_store_pg_sql__session_control", test_store_pg_sql__session_control},
         {"test_store_pg_sql__redact", test_store_pg_sql__redact},
         {"test_store_pg_sql__binaries_without_libpq", test_store_pg_sql__binaries_without_libpq});
 }

@@ -221,28 +221,53 @@ int orchard_pg_sql_split(const char *script, GPtrArray **out, char **error_msg)
     return 0;
 }
 
-int orchard_pg_sql_reads_only(const char *sql)
+/* The first word of `sql` past white space and comments as PostgreSQL
+ * reads them (nested); *len 0 when none. "(" counts as a word. */
+static const char *first_word(const char *sql, size_t *len)
 {
-    static const char *const words[] = {"SELECT", "WITH", "VALUES", "TABLE", "SHOW",
-                                        "EXPLAIN"};
     unsigned char prev = 0;
     size_t i = 0, end, n = 0;
     const char *what;
 
-    /* Past white space and comments to the first word. */
     for (;;) {
         while (g_ascii_isspace(sql[i]))
             i++;
         if (lex_at(sql, i, prev, &end, &what) != LEX_COMMENT)
             break;
         i = end;
+        prev = ' ';
     }
     if (sql[i] == '(')
-        return 1;
-    while (g_ascii_isalpha(sql[i + n]))
-        n++;
-    for (size_t w = 0; w < G_N_ELEMENTS(words); w++)
-        if (strlen(words[w]) == n && g_ascii_strncasecmp(sql + i, words[w], n) == 0)
+        n = 1;
+    else
+        while (g_ascii_isalpha(sql[i + n]))
+            n++;
+    *len = n;
+    return sql + i;
+}
+
+static int word_in(const char *sql, const char *const *words, size_t n_words)
+{
+    size_t n;
+    const char *w = first_word(sql, &n);
+
+    for (size_t i = 0; i < n_words; i++)
+        if (strlen(words[i]) == n && g_ascii_strncasecmp(w, words[i], n) == 0)
             return 1;
     return 0;
+}
+
+int orchard_pg_sql_reads_only(const char *sql)
+{
+    static const char *const words[] = {"(", "SELECT", "WITH", "VALUES", "TABLE", "SHOW",
+                                        "EXPLAIN"};
+    return word_in(sql, words, G_N_ELEMENTS(words));
+}
+
+int orchard_pg_sql_is_session_control(const char *sql)
+{
+    static const char *const words[] = {"BEGIN", "START", "COMMIT", "END", "ABORT",
+                                        "ROLLBACK", "SAVEPOINT", "RELEASE", "PREPARE",
+                                        "DISCARD", "DEALLOCATE"};
+    return word_in(sql, words, G_N_ELEMENTS(words));
 }

@@ -40,4 +40,15 @@ int orchard_pg_sql_split(const char *script, GPtrArray **out, char **error_msg);
  */
 int orchard_pg_sql_reads_only(const char *sql);
 
+/**
+ * 1 when `sql`'s first word (past comments as PostgreSQL nests them) would
+ * take over what belongs to the store: the transaction (BEGIN, START,
+ * COMMIT, END, ABORT, ROLLBACK, SAVEPOINT, RELEASE, PREPARE TRANSACTION) or
+ * the session's prepared statements (PREPARE, DEALLOCATE, DISCARD). A
+ * superset of the host's orchard_store_sql_is_tx_control(), which reads
+ * C-style comments without nesting: a COMMIT behind a nested comment would
+ * pass that one, not this.
+ */
+int orchard_pg_sql_is_session_control(const char *sql);
+
 #endif

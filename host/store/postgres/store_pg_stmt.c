@@ -64,7 +64,7 @@ int pg_conn_exec(pg_conn *c, const char *script)
     for (guint i = 0; i < list->len && rc == 0; i++) {
         const char *sql = g_ptr_array_index(list, i);
         /* Checked before it runs: a COMMIT would already have committed. */
-        if (orchard_store_sql_is_tx_control(sql))
+        if (orchard_pg_sql_is_session_control(sql))
             rc = pg_conn_failf(c, ORCHARD_EINVAL, "a migration cannot control "
                                "transactions: \"%.40s\"", sql);
         else
@@ -114,6 +114,10 @@ int pg_conn_prepare(pg_conn *c, const char *sql, pg_stmt **out)
                              sql);
     if ((rc = one_statement(c, sql)) != 0)
         return rc;
+    if (orchard_pg_sql_is_session_control(sql))
+        return pg_conn_failf(c, ORCHARD_EINVAL, "transactions and prepared statements belong "
+                             "to the store: use store_begin and store_commit, not \"%.40s\"",
+                             sql);
     if ((rc = orchard_pg_sql_rewrite(sql, &text, &n, &why)) != 0)
         return pg_conn_failf(c, rc, "%s", why);
     g_snprintf(name, sizeof name, "orchard_%u", ++c->next_name);
