@@ -205,7 +205,8 @@ int orchard_instances_read_fingerprints(orchard_store_tx *tx, const char *gate, 
     orchard_stmt *st = NULL;
     GPtrArray *list = g_ptr_array_new_with_free_func(orchard_fingerprint_entry_free);
     int rc = orchard_stmt_prepare(tx,
-                                  "SELECT s.instance_id, s.fingerprint FROM orchard_instance_settings s"
+                                  "SELECT s.instance_id, s.fingerprint"
+                                  " FROM orchard_instance_settings s"
                                   " JOIN orchard_instances i ON i.id = s.instance_id"
                                   " WHERE s.gate = ? AND i.last_heartbeat >= ?"
                                   " ORDER BY i.started_at, i.id",

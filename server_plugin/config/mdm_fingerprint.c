@@ -150,7 +150,8 @@ char *orchard_mdm_fingerprint(const orchard_host_api *host, const orchard_mdm_co
         (rc = add_key(o, "mdm.apple_scep_key", cfg->scep_key)) == 0 &&
         (rc = add_value(o, "mdm.apple_scep_challenge", cfg->scep_challenge)) == 0 &&
         (rc = add_cert(o, "mdm.apple_bm_cert", cfg->bm_cert)) == 0 &&
-        (rc = add_key(o, "mdm.apple_bm_key", cfg->bm_key)) == 0 && (rc = add_token(o, cfg->bm_token)) == 0 &&
+        (rc = add_key(o, "mdm.apple_bm_key", cfg->bm_key)) == 0 &&
+        (rc = add_token(o, cfg->bm_token)) == 0 &&
         (rc = add_cert(o, "server.profile_signing_cert", cfg->profile_signing_cert)) == 0 &&
         (rc = add_value(o, "server.url", cfg->url)) == 0 &&
         (rc = add_value(o, "org_info.org_name", cfg->org_name)) == 0 &&
@@ -233,7 +234,9 @@ char *orchard_mdm_instances_line(json_t *instances)
     }
     g_string_append_printf(s, "MDM settings differ from %s in: ", ref && *ref ? ref : "the "
                            "reference instance");
-    json_array_foreach(keys, i, k)
-        g_string_append_printf(s, "%s%s", i ? ", " : "", json_string_value(k) ? json_string_value(k) : "?");
+    json_array_foreach(keys, i, k) {
+        const char *key = json_string_value(k);
+        g_string_append_printf(s, "%s%s", i ? ", " : "", key ? key : "?");
+    }
     return g_string_free(s, FALSE);
 }

@@ -55,7 +55,8 @@ static int64_t count(const char *sql, const char *text)
     int64_t n = NO_ROW;
     if (orchard_store_begin(&tx, 0) != 0)
         return NO_ROW;
-    if (orchard_stmt_prepare(tx, sql, &st) == 0 && (!text || orchard_stmt_bind_text(st, 1, text) == 0) &&
+    if (orchard_stmt_prepare(tx, sql, &st) == 0 &&
+        (!text || orchard_stmt_bind_text(st, 1, text) == 0) &&
         orchard_stmt_step(st) == 1)
         n = orchard_stmt_column_int(st, 0);
     orchard_store_rollback(tx);
@@ -347,7 +348,8 @@ STORE_TEST(test_instances__fingerprints_hold_and_release)
     /* The reference changes its settings to ours: the next heartbeat releases us. */
     CU_ASSERT_EQUAL(orchard_instance_settings(NULL, "mdm", FP_B, 0), 0);
     CU_ASSERT(view_of(NULL, &rc).held);
-    CU_ASSERT_EQUAL(other_instance("ref-1", now - 60000, orchard_instances_now_ms(), "mdm", FP_B), 0);
+    CU_ASSERT_EQUAL(
+        other_instance("ref-1", now - 60000, orchard_instances_now_ms(), "mdm", FP_B), 0);
     orchard_instances_heartbeat();
     v = view_of(NULL, &rc);
     CU_ASSERT(v.agree);
@@ -422,8 +424,9 @@ STORE_TEST(test_instances__hold_answers_503)
     CU_ASSERT(orchard_instances_registered());
     guard_get(guard_server_url(s), "/gated", NULL, &r);
     CU_ASSERT_EQUAL(r.status, 503);
-    CU_ASSERT_PTR_NOT_NULL(strstr(r.body->str, "\"message\":\"this instance's MDM settings differ "
-                                               "from the other instances' (mdm.apple_scep_challenge)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r.body->str,
+                                  "\"message\":\"this instance's MDM settings differ from the "
+                                  "other instances' (mdm.apple_scep_challenge)"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.body->str, "ref-1"));
     CU_ASSERT_PTR_NULL(strstr(r.body->str, "bbbb")); /* a digest is not shown */
     guard_response_clear(&r);
