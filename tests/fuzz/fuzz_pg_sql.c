@@ -61,6 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         g_ptr_array_unref(list);
     }
     (void)orchard_pg_sql_reads_only(sql);
+    (void)orchard_pg_sql_is_session_control(sql);
     g_free(out);
     g_free(err);
     g_free(sql);

@@ -152,9 +152,12 @@ int pg_conn_open(pg_store *s, pg_conn **out, char **error_msg)
      * what the backend depends on (libpq takes the last value of a key). */
     const char *const keys[] = {"fallback_application_name", "connect_timeout", "keepalives",
                                 "keepalives_idle", "keepalives_interval", "keepalives_count",
-                                "dbname", "client_encoding", NULL};
-    const char *const values[] = {"orchard", "10", "1", "30", "10", "3", s->target, "UTF8",
-                                  NULL};
+                                "tcp_user_timeout", "dbname", "client_encoding", NULL};
+    /* Keepalives find a dead peer on an idle connection; tcp_user_timeout
+     * one that stopped acknowledging a query, which would otherwise wait
+     * for the kernel's retransmissions (a quarter of an hour). */
+    const char *const values[] = {"orchard", "10", "1", "30", "10", "3", "30000", s->target,
+                                  "UTF8", NULL};
     PGconn *pg = PQconnectdbParams(keys, values, 1);
     pg_conn *c;
     int rc;
