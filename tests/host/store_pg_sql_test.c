@@ -3,8 +3,8 @@
  * every kind of quote and comment PostgreSQL has, script splitting, the
  * read-only first look, and hostile text (unterminated constructs, a very
  * long statement, too many placeholders). Plus: what messages say of a
- * connection string (no password), and the binaries that must not map
- * libpq do not link it. */
+ * connection string (no password), the binaries that must not map libpq
+ * do not link it, and the host's loader of the module. */
 #include "tests/suites.h"
 
 #include "host/store/postgres/store_pg_sql.h"
@@ -349,6 +349,49 @@ static void test_store_pg_sql__binaries_without_libpq(void)
     }
 }
 
+/* `orchard query` on a PostgreSQL store with the module and target given;
+ * its stderr (g_free). The query reads a server-plugin table, which opens
+ * the store. */
+static char *query_stderr(const char *module, const char *target)
+{
+    const char *argv[] = {ORCHARD_BIN, "query", "SELECT count(*) FROM mdm_enrollments", NULL};
+    char **env = g_get_environ();
+    char *err = NULL;
+    g_autoptr(GError) error = NULL;
+    int status = 0;
+
+    env = g_environ_setenv(env, "ORCHARD_STORE_POSTGRES", target, TRUE);
+    env = g_environ_unsetenv(env, "ORCHARD_STORE_SQLITE");
+    env = module ? g_environ_setenv(env, "ORCHARD_STORE_POSTGRES_MODULE", module, TRUE)
+                 : g_environ_unsetenv(env, "ORCHARD_STORE_POSTGRES_MODULE");
+    if (!g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_DEFAULT, NULL, NULL, NULL, &err,
+                      &status, &error)) {
+        fprintf(stderr, "\n%s: %s\n", ORCHARD_BIN, error->message);
+        CU_FAIL("orchard did not run");
+    }
+    CU_ASSERT_NOT_EQUAL(status, 0); /* no store to read in any of these */
+    g_strfreev(env);
+    return err ? err : g_strdup("");
+}
+
+/* The host loads the module only for a PostgreSQL store, from
+ * store.postgres_module or beside the binary, and says what is wrong with
+ * one it cannot use. */
+static void test_store_pg_sql__module_loader(void)
+{
+    const char *nowhere = "postgresql://orchard:Sekrit-pw1@/orchard?host=/nonexistent-orchard-dir";
+    g_autofree char *missing = query_stderr("/nonexistent/orchard_store_postgres.so", nowhere);
+    g_autofree char *foreign = query_stderr(FAKE_PLUGIN, nowhere);
+    g_autofree char *found = query_stderr(NULL, nowhere);
+
+    CU_ASSERT_PTR_NOT_NULL(strstr(missing, "/nonexistent/orchard_store_postgres.so is missing"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(foreign, "no orchard_store_module symbol"));
+    /* Found beside the binary: it ran, and failed to connect. */
+    CU_ASSERT_PTR_NOT_NULL(strstr(found, "cannot connect to PostgreSQL"));
+    CU_ASSERT_PTR_NULL(strstr(found, "Sekrit"));
+    CU_ASSERT_PTR_NULL(strstr(missing, "Sekrit"));
+}
+
 void store_pg_sql_suite(void)
 {
     ORCHARD_ADD_SUITE("store_pg_sql", NULL, NULL,
@@ -363,5 +406,6 @@ void store_pg_sql_suite(void)
         {"test_store_pg_sql__reads_only", test_store_pg_sql__reads_only},
         {"test_store_pg_sql__session_control", test_store_pg_sql__session_control},
         {"test_store_pg_sql__redact", test_store_pg_sql__redact},
-        {"test_store_pg_sql__binaries_without_libpq", test_store_pg_sql__binaries_without_libpq});
+        {"test_store_pg_sql__binaries_without_libpq", test_store_pg_sql__binaries_without_libpq},
+        {"test_store_pg_sql__module_loader", test_store_pg_sql__module_loader});
 }
