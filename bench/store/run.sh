@@ -284,6 +284,7 @@ analysis() {
     function wait(l) { return v[l, "writes"] > 0 ? v[l, "lock_ms"] / v[l, "writes"] : 0 }
     # The share of the run the writer path spent in WAL flushes.
     function flush(l) { return v[l, "seconds"] > 0 ? v[l, "wal_sync_ms"] / 1e3 / v[l, "seconds"] : 0 }
+    function flush_ms(l) { return v[l, "wal_syncs"] > 0 ? v[l, "wal_sync_ms"] / v[l, "wal_syncs"] : 0 }
     function cpu(l) { return ms(l, "server_cpu_s") + ms(l, "client_cpu_s") + ms(l, "pg_cpu_s") }
     function busy(l) { return v[l, "seconds"] > 0 ? (v[l, "server_cpu_s"] + v[l, "client_cpu_s"] + v[l, "pg_cpu_s"]) / v[l, "seconds"] : 0 }
     function cores(l) { if (cpu(l) <= 0) return "(not measured)"; return sprintf("%.0f/s; measured %.0f/s with %.2f of the %d cores busy with it (load average %s: other processes had the rest)",
@@ -312,9 +313,9 @@ analysis() {
         }
         if (have["postgres-2"]) {
             l = "postgres-2"; r2 = v["postgres-1", "rate"] > 0 ? v[l, "rate"] / v["postgres-1", "rate"] : 0
-            printf "- **PostgreSQL, two instances: the writer lock.** The writers of both instances take turns on one advisory lock (within one instance the process'"'"'s writer flag queues them first, so with one instance nobody waits in PostgreSQL: %.2f backends on average, %.3f ms per write). With two: %.0f writes/s, each waited %.3f ms for the lock on average, %.2f backends waiting at any time, and the writer path spent %.0f%% of the run in WAL flushes; the pair made %.2fx one instance'"'"'s rate with %.3f ms of CPU per check-in in all. %s\n",
+            printf "- **PostgreSQL, two instances: the writer lock.** The writers of both instances take turns on one advisory lock (within one instance the process'"'"'s writer flag queues them first, so with one instance nobody waits in PostgreSQL: %.2f backends on average, %.3f ms per write). With two: %.0f writes/s, each waited %.3f ms for the lock on average, %.2f backends waiting at any time, and the writer path spent %.0f%% of the run in WAL flushes (%.2f ms each; %.2f in the one-instance row); the pair made %.2fx one instance'"'"'s rate with %.3f ms of CPU per check-in in all. %s\n",
                 v["postgres-1", "lock_waiters"], wait("postgres-1"), v[l, "writes"] / v[l, "seconds"], wait(l),
-                v[l, "lock_waiters"], 100 * flush(l), r2, cpu(l), (r2 >= 1.15 ? "More than one: within one instance the next writer takes the process'"'"'s writer flag before it sends BEGIN, so each hand-over costs its begin round trip inside the one-at-a-time section; a writer of the other instance already waits in PostgreSQL with its BEGIN sent, and gets the lock as the COMMIT ends." : r2 <= 0.9 ? "Less than one: the writes do not spread, they queue, and the second process competes for the same cores." : "About one: the writes queue on the one lock whichever instance sends them.")
+                v[l, "lock_waiters"], 100 * flush(l), flush_ms(l), flush_ms("postgres-1"), r2, cpu(l), (r2 >= 1.15 ? "More than one: within one instance the next writer takes the process'"'"'s writer flag before it sends BEGIN, so each hand-over costs its begin round trip inside the one-at-a-time section; a writer of the other instance already waits in PostgreSQL with its BEGIN sent, and gets the lock as the COMMIT ends." : r2 <= 0.9 ? "Less than one: the writes do not spread, they queue, and the second process competes for the same cores." : "About one: the writes queue on the one lock whichever instance sends them.")
         }
         if (have["sqlite-scep"]) {
             printf "- **SCEP: RSA.** An enrollment cost orchard %.2f ms of CPU on SQLite (three RSA-2048 private-key operations are most of it, see the SCEP section)", ms("sqlite-scep", "server_cpu_s")
@@ -381,6 +382,9 @@ PostgreSQL / SQLite: check-ins $(ratio "$R_P1" "$R_S1") (one instance), $(ratio 
 two instances / one: $(ratio "$R_S2" "$R_S1") on SQLite, $(ratio "$R_P2" "$R_P1") on PostgreSQL;
 SCEP enrollments $(ratio "$E_P" "$E_S").
 $NOTE_PG
+
+$(awk -v la="$LOAD" -v n="$NPROC" 'BEGIN { split(la, l, " "); if (l[1] + 0 > n)
+    printf "**The machine was busy** (load average %s on %d cores: other processes ran beside the benchmark), so rates move from run to run; each row'"'"'s CPU, round trip and flush figures say why it moved.\n", la, n }')
 
 **What bounds each figure** (from the figures above):
 
