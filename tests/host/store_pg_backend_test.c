@@ -327,6 +327,41 @@ PG_CASE(test_store_pg__statement_cache_past_its_bound)
     CU_ASSERT_EQUAL(read_int("SELECT 1", 0, 0), 1);
 }
 
+/* Three read transactions at once, so three connections cache `sql`. */
+static void read_on_three(const char *sql, int want_rc)
+{
+    orchard_store_tx *tx[3] = {NULL};
+    for (int i = 0; i < 3; i++) {
+        orchard_stmt *st = NULL;
+        CU_ASSERT_EQUAL_FATAL(orchard_store_begin(&tx[i], 0), 0);
+        int rc = orchard_stmt_prepare(tx[i], sql, &st);
+        if (rc == 0)
+            rc = orchard_stmt_step(st);
+        if (rc != want_rc)
+            fprintf(stderr, "\nconnection %d: %d %s\n", i, rc, orchard_store_errmsg(tx[i]));
+        CU_ASSERT_EQUAL(rc, want_rc);
+    }
+    for (int i = 0; i < 3; i++)
+        orchard_store_rollback(tx[i]);
+}
+
+/* A migration (here, or another instance's) changes a table under
+ * statements kept on every connection: none fails for it, on any. */
+PG_CASE(test_store_pg__cached_statements_after_migration)
+{
+    CU_ASSERT_EQUAL_FATAL(exec_script("CREATE TABLE m (id BIGINT, a BIGINT); "
+                                      "INSERT INTO m VALUES (1, 2)"), 0);
+    read_on_three("SELECT * FROM m WHERE id = 1", 1);
+    CU_ASSERT_EQUAL(exec_script("ALTER TABLE m ADD COLUMN b BIGINT"), 0);
+    read_on_three("SELECT * FROM m WHERE id = 1", 1);
+    /* Another instance's migration: its exec notifies as ours does. */
+    PGconn *other = other_session();
+    CU_ASSERT(run_other(other, "BEGIN; ALTER TABLE m ADD COLUMN c BIGINT; "
+                               "NOTIFY orchard_schema; COMMIT"));
+    read_on_three("SELECT * FROM m WHERE id = 1", 1);
+    PQfinish(other);
+}
+
 PG_CASE(test_store_pg__read_only)
 {
     orchard_store_tx *tx = NULL;
@@ -384,6 +419,7 @@ void store_pg_backend_suite(void)
         {"test_store_pg__writer_lock_across_sessions", test_store_pg__writer_lock_across_sessions},
         {"test_store_pg__reconnect_after_connections_dropped", test_store_pg__reconnect_after_connections_dropped},
         {"test_store_pg__statement_cache_past_its_bound", test_store_pg__statement_cache_past_its_bound},
+        {"test_store_pg__cached_statements_after_migration", test_store_pg__cached_statements_after_migration},
         {"test_store_pg__read_only", test_store_pg__read_only},
         {"test_store_pg__password_never_shown", test_store_pg__password_never_shown});
 }

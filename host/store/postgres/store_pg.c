@@ -133,7 +133,7 @@ static int pg_begin(void *self, int write, void **conn, char **error_msg)
     }
     c->write = write;
     for (int attempt = 1;; attempt++) {
-        if ((rc = start_tx(c, write, deadline)) == 0)
+        if ((rc = start_tx(c, write, deadline)) == 0 && (rc = pg_conn_schema_changed(c)) == 0)
             break;
         end_tx(c);
         if (pg_conn_broken(c) && !reconnected) {

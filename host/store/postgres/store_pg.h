@@ -58,6 +58,9 @@ struct pg_store {
 
 /* --- store_pg_pool.c: connections */
 
+/** Migrations NOTIFY it; every writing session LISTENs (store_pg_pool.c). */
+#define PG_SCHEMA_CHANNEL "orchard_schema"
+
 /** The orchard_error_code for a SQLSTATE (NULL or "": no answer, EIO). */
 int pg_sqlstate_code(const char *sqlstate);
 /** Record a failed result (NULL: the connection's error) on c; its code. */
@@ -71,6 +74,12 @@ int pg_conn_run(pg_conn *c, const char *sql);
 int pg_conn_open(pg_store *s, pg_conn **out, char **error_msg);
 /** Reconnect c after its server went away; its statements are forgotten. */
 int pg_conn_reconnect(pg_conn *c);
+/**
+ * After a migration of any instance (a notification on PG_SCHEMA_CHANNEL
+ * seen), forget c's prepared statements. 0, or the code of a failed
+ * DEALLOCATE ALL.
+ */
+int pg_conn_schema_changed(pg_conn *c);
 /** 1 when c's connection is gone (the server restarted or closed it). */
 int pg_conn_broken(const pg_conn *c);
 void pg_conn_close(pg_conn *c);

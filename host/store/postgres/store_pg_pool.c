@@ -112,6 +112,8 @@ static int setup_session(pg_conn *c)
         g_string_append(sql, "SET standard_conforming_strings = on;");
     if (c->store->opts.read_only)
         g_string_append(sql, "SET default_transaction_read_only = on;");
+    else
+        g_string_append(sql, "LISTEN " PG_SCHEMA_CHANNEL ";");
     rc = pg_conn_run(c, sql->str);
     g_string_free(sql, TRUE);
     return rc;
@@ -222,6 +224,25 @@ void pg_conn_close(pg_conn *c)
     PQfinish(c->pg);
     g_free(c->msg);
     g_free(c);
+}
+
+int pg_conn_schema_changed(pg_conn *c)
+{
+    PGnotify *n;
+    int changed = 0;
+
+    PQconsumeInput(c->pg); /* what arrived since the last round trip, too */
+    while ((n = PQnotifies(c->pg)) != NULL) {
+        changed |= strcmp(n->relname, PG_SCHEMA_CHANNEL) == 0;
+        PQfreemem(n);
+    }
+    if (!changed)
+        return 0;
+    /* Plans of SELECT * would fail once each ("cached plan must not change
+     * result type"): forget them all rather than meet that mid-request. */
+    g_hash_table_remove_all(c->cache);
+    g_string_truncate(c->dealloc, 0);
+    return pg_conn_run(c, "DEALLOCATE ALL");
 }
 
 /* --- the pool */

@@ -71,6 +71,10 @@ int pg_conn_exec(pg_conn *c, const char *script)
             rc = pg_conn_run(c, sql);
     }
     g_ptr_array_unref(list);
+    /* Delivered at commit to every session of every instance, this one's
+     * too: their cached statements may describe tables that changed. */
+    if (rc == 0)
+        rc = pg_conn_run(c, "NOTIFY " PG_SCHEMA_CHANNEL);
     return rc;
 }
 
