@@ -186,7 +186,8 @@ static int check_steps(const char *owner, const step_list *l)
                           "orchard_migration of this ABI", owner, v);
             return ORCHARD_EINVAL;
         }
-        if (!step_text(l, v)) {
+        /* sql is every step's base text, even where PostgreSQL has its own. */
+        if (!step_text(l, v) || (l->steps && !STEP_FIELD(&l->steps[v - 1], sql))) {
             orchard_error(COMPONENT, "store_migrate: %s version %zu is NULL", owner, v);
             return ORCHARD_EINVAL;
         }

@@ -73,7 +73,11 @@ char *orchard_checkin_plist_string(plist_t dict, const char *key)
     if (!n || plist_get_node_type(n) != PLIST_STRING)
         return NULL;
     plist_get_string_val(n, &v);
-    char *copy = g_strdup(v);
+    /* Text that is not UTF-8 is no string: it would reach TEXT columns,
+     * which PostgreSQL refuses and SQLite would keep as garbage. A missing
+     * required field is then refused by name (400); an optional one is
+     * left unset. */
+    char *copy = v && g_utf8_validate(v, -1, NULL) ? g_strdup(v) : NULL;
     free(v);
     return copy;
 }

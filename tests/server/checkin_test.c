@@ -220,6 +220,23 @@ static void test_checkin__hostile_bodies(void)
         g_autofree char *cut = g_strndup(good, n);
         CU_ASSERT_EQUAL(ckfx_send(CHECKIN_CT, cut, &d), 400);
     }
+    /* Text that is not UTF-8: a UDID so spelt is no UDID (400); a device
+     * name so spelt is left unset, so nothing that PostgreSQL would refuse
+     * reaches a TEXT column. */
+    g_autofree char *bad_udid = ckfx_msg_simple("CheckOut", "UDID-\xff\xfe", NULL);
+    CU_ASSERT_EQUAL(ckfx_send(CHECKIN_CT, bad_udid, &d), 400);
+    device d8;
+    ckfx_device_make(&d8, "mac-utf8", ckfx_ca, ckfx_ca_key, 1);
+    g_autofree char *auth8 = ckfx_msg_authenticate("UDID-UTF8", ckfx_topic());
+    char *name = strstr(auth8, "Test Mac");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(name);
+    name[4] = (char)0xc3; /* a lead byte followed by ' ', not a continuation */
+    CU_ASSERT_EQUAL(ckfx_send(CHECKIN_CT, auth8, &d8), 200);
+    g_autoptr(orchard_device) dev8 = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_store_device_get("UDID-UTF8", &dev8), 0);
+    CU_ASSERT_PTR_NULL(dev8->device_name);
+    CU_ASSERT_STRING_EQUAL(dev8->model, "MacBookPro18,1");
+    ckfx_device_free(&d8);
     /* A NUL byte inside. */
     fake_resp r;
     char nul[] = "<plist><dict><key>A</key>\0<string>x</string></dict></plist>";
