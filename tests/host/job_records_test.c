@@ -16,6 +16,7 @@
 #include "host/query/rows.h"
 #include "host/store/store.h"
 #include "jobs.gen.h"
+#include "tests/support/pg_cluster/pg_test.h"
 
 #include <CUnit/CUnit.h>
 #include <glib.h>
@@ -77,13 +78,13 @@ static void store_in_dir(void)
 {
     dir = g_dir_make_tmp("orchard-jobs-XXXXXX", NULL);
     g_autofree char *db = g_build_filename(dir, "store.db", NULL);
-    config("store.sqlite", db);
+    config(orchard_test_store_key(), orchard_test_store(db));
 }
 
 static void remove_dir(void)
 {
     orchard_store_close();
-    config("store.sqlite", NULL);
+    config(orchard_test_store_key(), NULL);
     GDir *d = dir ? g_dir_open(dir, 0, NULL) : NULL;
     const char *name;
     while (d && (name = g_dir_read_name(d))) {
@@ -237,7 +238,9 @@ static void test_job_records__a_failing_store_is_not_fatal(void)
     char *outcome = NULL;
     dir = g_dir_make_tmp("orchard-jobs-XXXXXX", NULL);
     g_autofree char *db = g_build_filename(dir, "no-such-dir", "store.db", NULL);
-    config("store.sqlite", db);
+    /* PostgreSQL: a server that is not there. */
+    config(orchard_test_store_key(),
+           strcmp(orchard_test_store_key(), "store.sqlite") ? orchard_test_store_unreachable() : db);
     CU_ASSERT_FATAL(setup(1) == 0);
     for (int i = 0; i < 2; i++) { /* the second failure to record is quieter */
         CU_ASSERT_EQUAL(orchard_jobs_run_now("fixture.ok", &outcome, NULL), 0);
@@ -368,7 +371,8 @@ static void test_job_records__job_run_command(void)
     dir = g_dir_make_tmp("orchard-jobs-XXXXXX", NULL);
     g_autofree char *cfg = g_build_filename(dir, "orchard.yml", NULL);
     g_autofree char *db = g_build_filename(dir, "store.db", NULL);
-    g_autofree char *yaml = g_strdup_printf("store:\n  sqlite: %s\n", db);
+    g_autofree char *yaml = g_strdup_printf("store:\n  %s: %s\n", orchard_test_store_key() + 6,
+                                            orchard_test_store(db));
     CU_ASSERT_FATAL(g_file_set_contents(cfg, yaml, -1, NULL));
 
     /* A query before any run creates no store. */
