@@ -93,6 +93,8 @@ if ! sh "$PG_SH" start "$PG_DIR" >"$WORK/pg.log" 2>&1 || [ -f "$PG_DIR/skip" ]; 
     say "$PG_NOTE"
 else
     ADMIN_URI=$(cat "$PG_DIR/uri")
+    # The cluster's own client, beside its server (pg_cluster.sh notes where).
+    psql() { "$(cat "$PG_DIR/bin")/psql" "$@"; }
     PG_DATA=$(cat "$PG_DIR/server_dir" 2>/dev/null || echo "$PG_DIR")/data
     psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" \
         -c "alter system set fsync = on" -c "alter system set synchronous_commit = on" \
@@ -103,7 +105,7 @@ else
     psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" -c "create database bench" >/dev/null
     PG_URI=$(echo "$ADMIN_URI" | sed 's|/postgres?|/bench?|')
     psql -X -q -v ON_ERROR_STOP=1 -d "$PG_URI" -c "create extension pg_stat_statements" >/dev/null
-    PG_SETTINGS=$(psql -X -A -t -d "$PG_URI" -c "select string_agg(name || ' = ' || setting, ', ' order by name) from pg_settings where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers', 'max_connections')")
+    PG_SETTINGS=$(psql -X -A -t -d "$PG_URI" -c "select string_agg(name || ' = ' || current_setting(name), ', ' order by name) from pg_settings where name in ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method', 'shared_buffers', 'max_connections')")
     PG_VERSION=$(psql -X -A -t -d "$PG_URI" -c "show server_version")
     (umask 077; awk -v uri="$PG_URI" '/^  sqlite: / { print "  postgres: \"" uri "\""; next } { print }' \
         "$CFG_SQLITE" >"$WORK/dev/orchard-pg.yml")
