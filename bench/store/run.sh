@@ -307,9 +307,10 @@ analysis() {
         }
         if (have["postgres-1"]) {
             l = "postgres-1"; f = flush(l)
-            printf "- **PostgreSQL: the writer path and the disk.** A write transaction holds the writer path (one writer at a time, across instances) until its COMMIT returns, and a durable COMMIT waits for its WAL flush. With one instance: %.0f writes/s, %.0f WAL flushes/s of %.2f ms each on average (pg_stat_wal), so the writer path spent %.0f%% of the run waiting for the disk. With synchronous_commit off (the WAL writer flushes in the background) the same load made %.0f check-ins/s, %.2fx. %s\n",
+            printf "- **PostgreSQL: the writer path and the disk.** A write transaction holds the writer path (one writer at a time, across instances) until its COMMIT returns, and a durable COMMIT waits for its WAL flush. With one instance: %.0f writes/s, %.0f WAL flushes/s of %.2f ms each on average (pg_stat_wal), so the writer path spent %.0f%% of the run waiting for the disk. Check-ins write (%.2f write transactions each: Idle records last_seen_at too) and writes go one at a time, so each held the path for at most %.2f ms (the run over its writes), %.2f of them flushing: that path bounds check-ins/s however many instances send them. With synchronous_commit off (the WAL writer flushes in the background) the same load made %.0f check-ins/s, %.2fx. %s\n",
                 v[l, "writes"] / v[l, "seconds"], v[l, "wal_syncs"] / v[l, "seconds"],
-                (v[l, "wal_syncs"] > 0 ? v[l, "wal_sync_ms"] / v[l, "wal_syncs"] : 0), 100 * f,
+                flush_ms(l), 100 * f, per(l, "writes"),
+                (v[l, "writes"] > 0 ? 1e3 * v[l, "seconds"] / v[l, "writes"] : 0), flush_ms(l),
                 v["postgres-1-async", "rate"], (v[l, "rate"] > 0 ? v["postgres-1-async", "rate"] / v[l, "rate"] : 0),
                 ((f >= 0.5) ? "The per-commit flush on this machine'"'"'s disk is what bounds the durable figures; with it off, the CPU per check-in is." : "The flush is not the main bound here: the CPU per check-in and the machine'"'"'s other load are.")
         }
