@@ -2,8 +2,9 @@
  * pg_cluster fixture's server (tests/support/pg_cluster/), through the
  * host's store API: `?` beside quotes that hold `?`, booleans and bytea,
  * SQLSTATEs to codes, the writers' advisory lock held by another session,
- * reconnecting after the server dropped every connection, the statement
- * cache past its bound, read-only opens, and no password in messages.
+ * reconnecting after the server dropped every connection, a server that
+ * stops answering, the statement cache past its bound and across
+ * migrations, read-only opens, and no password in messages.
  * What both backends share is the store suite's (store_test.c). */
 #include "tests/suites.h"
 
@@ -13,9 +14,11 @@
 #include "tests/support/pg_cluster/pg_test.h"
 
 #include <CUnit/CUnit.h>
+#include <errno.h>
 #include <glib.h>
 #include <libpq-fe.h>
 #include <orchard/plugin.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -298,6 +301,38 @@ PG_CASE(test_store_pg__reconnect_after_connections_dropped)
     PQfinish(other);
 }
 
+/* A server that stops answering (SIGSTOP of our backend: what a frozen
+ * host or a partition looks like on a unix socket) costs a request
+ * busy_timeout_ms + 10 s, not for ever; the connection is given up and the
+ * next request gets a fresh one. */
+PG_CASE(test_store_pg__frozen_server_bounded)
+{
+    orchard_store_close();
+    config_set("store.busy_timeout_ms", "100");
+    config_set("store.max_connections", "1");
+    CU_ASSERT_EQUAL_FATAL(open_target(db_uri), 0);
+    CU_ASSERT_EQUAL_FATAL(write_sql("CREATE TABLE z (k BIGINT)", 0, 0, 0), 0);
+    PGconn *other = other_session();
+    PGresult *res = PQexec(other, "SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                  "'orchard' AND datname = current_database()");
+    CU_ASSERT_EQUAL_FATAL(PQntuples(res), 1);
+    pid_t pid = (pid_t)g_ascii_strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (kill(pid, SIGSTOP) != 0) {
+        fprintf(stderr, "\nSKIP: cannot stop the server's process %d: %s\n", (int)pid,
+                g_strerror(errno));
+        PQfinish(other);
+        return;
+    }
+    int64_t t0 = now_ms();
+    CU_ASSERT_EQUAL(read_int("SELECT count(*) FROM z", 0, 0), NO_ROW);
+    int64_t waited = now_ms() - t0;
+    kill(pid, SIGCONT);
+    CU_ASSERT(waited >= 10000 && waited < 20000);
+    CU_ASSERT_EQUAL(read_int("SELECT count(*) FROM z", 0, 0), 0);
+    PQfinish(other);
+}
+
 PG_CASE(test_store_pg__statement_cache_past_its_bound)
 {
     orchard_store_tx *tx = NULL;
@@ -418,6 +453,7 @@ void store_pg_backend_suite(void)
         {"test_store_pg__scripts", test_store_pg__scripts},
         {"test_store_pg__writer_lock_across_sessions", test_store_pg__writer_lock_across_sessions},
         {"test_store_pg__reconnect_after_connections_dropped", test_store_pg__reconnect_after_connections_dropped},
+        {"test_store_pg__frozen_server_bounded", test_store_pg__frozen_server_bounded},
         {"test_store_pg__statement_cache_past_its_bound", test_store_pg__statement_cache_past_its_bound},
         {"test_store_pg__cached_statements_after_migration", test_store_pg__cached_statements_after_migration},
         {"test_store_pg__read_only", test_store_pg__read_only},

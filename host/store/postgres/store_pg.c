@@ -136,7 +136,7 @@ static int pg_begin(void *self, int write, void **conn, char **error_msg)
         if ((rc = start_tx(c, write, deadline)) == 0 && (rc = pg_conn_schema_changed(c)) == 0)
             break;
         end_tx(c);
-        if (pg_conn_broken(c) && !reconnected) {
+        if (pg_conn_broken(c) && !reconnected && !c->lost) {
             /* An idle connection learns only now that the server restarted:
              * a fresh session, and begin once more. */
             reconnected = 1;
@@ -161,7 +161,7 @@ static int pg_begin(void *self, int write, void **conn, char **error_msg)
 static int pg_commit(void *self, void *conn, char **error_msg)
 {
     pg_conn *c = conn;
-    PGresult *res = PQexec(c->pg, "COMMIT");
+    PGresult *res = pg_conn_result(c, PQsendQuery(c->pg, "COMMIT"));
     int rc = 0;
 
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {

@@ -22,6 +22,7 @@ typedef struct pg_conn {
     GString *dealloc;       /* "DEALLOCATE ...;" owed to the server, sent at the next begin */
     char *msg;              /* the last failure's reason */
     char sqlstate[6];       /* the last failure's SQLSTATE; "" when none came */
+    const char *lost;       /* why c can't be used again (no answer in time, a COPY); static */
 } pg_conn;
 
 typedef struct pg_stmt {
@@ -61,6 +62,17 @@ struct pg_store {
 /** Migrations NOTIFY it; every writing session LISTENs (store_pg_pool.c). */
 #define PG_SCHEMA_CHANNEL "orchard_schema"
 
+/** A round trip may take busy_timeout_ms plus this before the server is
+ * taken for frozen and the connection given up. */
+#define PG_ANSWER_GRACE_MS 10000
+
+/**
+ * The answer to what was just sent (`sent`: the PQsend* call's result),
+ * waiting at most busy_timeout_ms + PG_ANSWER_GRACE_MS; NULL with c->lost
+ * set when none came (or a COPY began), NULL when the connection failed.
+ * PQclear it.
+ */
+PGresult *pg_conn_result(pg_conn *c, int sent);
 /** The orchard_error_code for a SQLSTATE (NULL or "": no answer, EIO). */
 int pg_sqlstate_code(const char *sqlstate);
 /** Record a failed result (NULL: the connection's error) on c; its code. */

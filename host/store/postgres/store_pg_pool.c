@@ -4,7 +4,9 @@
  * store_pg.c lends to transactions. */
 #include "host/store/postgres/store_pg.h"
 
+#include <errno.h>
 #include <orchard/plugin.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -57,6 +59,8 @@ static char *one_line(const char *msg)
 
 int pg_conn_fail_result(pg_conn *c, const PGresult *res)
 {
+    if (!res && c->lost)
+        return pg_conn_failf(c, ORCHARD_EIO, "%s", c->lost);
     const char *st = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
@@ -79,9 +83,61 @@ int pg_conn_fail_result(pg_conn *c, const PGresult *res)
     return code;
 }
 
+/* How long one round trip may take: the longest lock wait, then time to
+ * run. Past it the server is frozen or unreachable (SIGSTOP, a partition on
+ * a unix socket or before TCP notices), and the connection is given up. */
+static gint64 answer_deadline(const pg_conn *c)
+{
+    return g_get_monotonic_time() +
+           ((gint64)c->store->opts.busy_timeout_ms + PG_ANSWER_GRACE_MS) * G_TIME_SPAN_MILLISECOND;
+}
+
+PGresult *pg_conn_result(pg_conn *c, int sent)
+{
+    gint64 deadline = answer_deadline(c);
+    PGresult *res, *keep = NULL;
+
+    if (!sent)
+        return NULL; /* PQerrorMessage says why */
+    while (PQisBusy(c->pg)) {
+        struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
+        gint64 left = (deadline - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
+        int r = left > 0 ? poll(&p, 1, (int)MIN(left, G_MAXINT)) : 0;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0) {
+            /* A half-read answer: the connection cannot be used again. */
+            c->lost = "PostgreSQL did not answer within store.busy_timeout_ms + 10 s: "
+                      "connection given up";
+            return NULL;
+        }
+        if (r < 0 || !PQconsumeInput(c->pg))
+            break; /* PQgetResult reports it */
+    }
+    /* A script gives a result per statement: keep the first error, else the
+     * last, as PQexec does. */
+    while ((res = PQgetResult(c->pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_COPY_IN || st == PGRES_COPY_OUT || st == PGRES_COPY_BOTH) {
+            /* PQgetResult would hand back the COPY for ever. */
+            PQclear(res);
+            PQclear(keep);
+            c->lost = "COPY is not for the store: connection given up";
+            return NULL;
+        }
+        if (keep && PQresultStatus(keep) == PGRES_FATAL_ERROR) {
+            PQclear(res);
+            continue;
+        }
+        PQclear(keep);
+        keep = res;
+    }
+    return keep;
+}
+
 int pg_conn_run(pg_conn *c, const char *sql)
 {
-    PGresult *res = PQexec(c->pg, sql);
+    PGresult *res = pg_conn_result(c, PQsendQuery(c->pg, sql));
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     int rc = 0;
 
@@ -199,7 +255,7 @@ int pg_conn_open(pg_store *s, pg_conn **out, char **error_msg)
 
 int pg_conn_broken(const pg_conn *c)
 {
-    return PQstatus(c->pg) == CONNECTION_BAD;
+    return c->lost || PQstatus(c->pg) == CONNECTION_BAD;
 }
 
 int pg_conn_reconnect(pg_conn *c)
@@ -207,6 +263,7 @@ int pg_conn_reconnect(pg_conn *c)
     /* The old session's prepared statements died with it. */
     g_hash_table_remove_all(c->cache);
     g_string_truncate(c->dealloc, 0);
+    c->lost = NULL;
     PQreset(c->pg);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         g_autofree char *msg = one_line(PQerrorMessage(c->pg));

@@ -125,7 +125,7 @@ int pg_conn_prepare(pg_conn *c, const char *sql, pg_stmt **out)
     if ((rc = orchard_pg_sql_rewrite(sql, &text, &n, &why)) != 0)
         return pg_conn_failf(c, rc, "%s", why);
     g_snprintf(name, sizeof name, "orchard_%u", ++c->next_name);
-    PGresult *res = PQprepare(c->pg, name, text, 0, NULL);
+    PGresult *res = pg_conn_result(c, PQsendPrepare(c->pg, name, text, 0, NULL));
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = pg_conn_fail_result(c, res);
         PQclear(res);
@@ -190,9 +190,9 @@ static int64_t changed_rows(const PGresult *res)
 int pg_stmt_step(pg_stmt *st)
 {
     if (!st->res) {
-        PGresult *res = PQexecPrepared(st->conn->pg, st->name, st->n_params,
-                                       (const char *const *)st->values, st->lengths,
-                                       st->formats, 0);
+        PGresult *res = pg_conn_result(st->conn,
+            PQsendQueryPrepared(st->conn->pg, st->name, st->n_params,
+                                (const char *const *)st->values, st->lengths, st->formats, 0));
         ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (s != PGRES_TUPLES_OK && s != PGRES_COMMAND_OK) {
             int rc = pg_conn_fail_result(st->conn, res);
