@@ -125,10 +125,9 @@ def dev_setup(script, orchard, dev, store=None):
     skip, see Store.postgres)."""
     subprocess.run(["sh", script, orchard, dev], check=True, stdout=subprocess.DEVNULL)
     config = os.path.join(dev, "orchard.yml")
-    store = store or test_store()
+    store = store or store_from_env()
     store.apply(config)
-    if store.kind != "sqlite":
-        print("store: %s" % store, flush=True)
+    print("store: %s" % store, flush=True)
     return config
 
 
@@ -194,7 +193,7 @@ class Store:
         return "PostgreSQL database %s" % self.dbname if self.kind == "postgres" else "SQLite"
 
 
-def test_store():
+def store_from_env():
     """The store ORCHARD_TEST_STORE asks for ("sqlite" when unset)."""
     kind = os.environ.get(STORE_ENV, "sqlite") or "sqlite"
     if kind == "sqlite":
