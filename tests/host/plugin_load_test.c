@@ -68,7 +68,7 @@ static void test_load_counts_entry_and_lists_tables(void)
     CU_ASSERT_PTR_NOT_NULL(orchard_registry_find_table(reg, "fake_slow"));
     CU_ASSERT_PTR_NOT_NULL(orchard_registry_find_table(reg, "orchard_plugins"));
     CU_ASSERT_PTR_NULL(orchard_registry_find_table(reg, "fake_nothing"));
-    CU_ASSERT_EQUAL(orchard_registry_table_count(reg), 4); /* with the core plugin's two */
+    CU_ASSERT_EQUAL(orchard_registry_table_count(reg), 5); /* with the core plugin's three */
     CU_ASSERT_EQUAL_FATAL(orchard_registry_plugin_count(reg), 2);
     const orchard_loaded_plugin *lp = orchard_registry_plugin(reg, 1);
     CU_ASSERT_STRING_EQUAL(lp->plugin->name, "fake");
@@ -184,7 +184,7 @@ static void test_load_twice_is_eexist(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "fake"));
     CU_ASSERT_EQUAL(orchard_registry_plugin_count(reg), 2);
-    CU_ASSERT_EQUAL(orchard_registry_table_count(reg), 4); /* with the core plugin's two */
+    CU_ASSERT_EQUAL(orchard_registry_table_count(reg), 5); /* with the core plugin's three */
     orchard_registry_free(reg);
 }
 

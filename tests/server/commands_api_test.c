@@ -662,7 +662,9 @@ static int get_cmd(const char *token, char **out, char **err, const char *const 
 
 static void test_get_mdm_apple_server(void)
 {
-    g_autofree char *cfg = mdmfx_write_config(NULL);
+    /* The server's store: local and remote both count its instances (one). */
+    static const char *const same_store[] = {"store.sqlite", "fx:commands_api.db", NULL};
+    g_autofree char *cfg = mdmfx_write_config(same_store);
     g_autofree char *local = NULL, *local_err = NULL, *local_json = NULL, *e0 = NULL;
     CU_ASSERT_EQUAL_FATAL(GET(NULL, &local, &local_err, "--config", cfg), 0);
     CU_ASSERT_EQUAL(GET(NULL, &local_json, &e0, "--config", cfg, "--json"), 0);
