@@ -10,7 +10,6 @@
 #include <CUnit/CUnit.h>
 #include <glib.h>
 #include <glib/gstdio.h>
-#include <libpq-fe.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -151,11 +150,11 @@ static void test_pg_cluster__drop_refuses_others(void)
     if (!have_cluster())
         return;
     /* The server's own database is still there after all that. */
-    g_autofree char *uri = NULL, *reason = NULL;
+    g_autofree char *uri = NULL, *reason = NULL, *err = NULL;
     CU_ASSERT_EQUAL_FATAL(orchard_pg_test_server(&uri, &reason), 0);
-    PGconn *c = PQconnectdb(uri);
-    CU_ASSERT_EQUAL(PQstatus(c), CONNECTION_OK);
-    PQfinish(c);
+    orchard_store_close();
+    CU_ASSERT_EQUAL(orchard_store_open(uri, &err), 0);
+    orchard_store_close();
 }
 
 static void test_pg_cluster__create_use_drop(void)
@@ -163,25 +162,32 @@ static void test_pg_cluster__create_use_drop(void)
     g_autofree char *a = NULL, *b = NULL, *reason = NULL;
     if (!have_cluster())
         return;
-    CU_ASSERT_EQUAL_FATAL(orchard_pg_test_create_db(&a, &reason), 0);
+    int rc = orchard_pg_test_create_db(&a, &reason);
+    if (rc == ORCHARD_ENOTFOUND) { /* a build without libpq */
+        if (orchard_pg_test_skip(reason))
+            CU_FAIL("PostgreSQL is needed here (CI=true)");
+        return;
+    }
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_EQUAL_FATAL(orchard_pg_test_create_db(&b, &reason), 0);
     CU_ASSERT_STRING_NOT_EQUAL(a, b);
     CU_ASSERT_TRUE(g_str_has_prefix(a, "postgresql:///orchard_t_"));
 
     /* The store opens it (the URI keeps host, port and user). */
-    g_autofree char *err = NULL;
+    char *err = NULL;
     orchard_store_close();
     CU_ASSERT_EQUAL(orchard_store_open(a, &err), 0);
     CU_ASSERT_STRING_EQUAL(orchard_store_dialect(), "postgres");
     orchard_store_close();
 
     CU_ASSERT_EQUAL(orchard_pg_test_drop_db(a), 0);
-    PGconn *c = PQconnectdb(a);
-    CU_ASSERT_NOT_EQUAL(PQstatus(c), CONNECTION_OK); /* gone */
-    CU_ASSERT_PTR_NOT_NULL(strstr(PQerrorMessage(c), "does not exist"));
-    PQfinish(c);
+    g_clear_pointer(&err, g_free);
+    CU_ASSERT_EQUAL(orchard_store_open(a, &err), ORCHARD_ENOTFOUND); /* gone */
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "does not exist"));
+    orchard_store_close();
     CU_ASSERT_EQUAL(orchard_pg_test_drop_db(a), 0); /* dropping again is no error */
     CU_ASSERT_EQUAL(orchard_pg_test_drop_db(b), 0);
+    g_free(err);
 }
 
 /* The server suites' mapping: SQLite paths stay as they are unless

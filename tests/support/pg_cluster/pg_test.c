@@ -1,13 +1,17 @@
 /* PostgreSQL for the C tests (see pg_test.h): finds the cluster ctest's
  * fixture started, makes and drops databases through libpq, and maps the
  * server suites' SQLite paths to databases under ORCHARD_TEST_STORE. Only
- * the test binary links libpq this way; the host loads it in its module. */
+ * the test binary links libpq this way; the host loads it in its module. A
+ * build without libpq (ORCHARD_TEST_HAVE_LIBPQ unset) makes no database:
+ * the tests that need one skip, saying so. */
 #include "tests/support/pg_cluster/pg_test.h"
 
 #include <orchard/plugin.h>
 
 #include <glib.h>
+#ifdef ORCHARD_TEST_HAVE_LIBPQ
 #include <libpq-fe.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +58,8 @@ int orchard_pg_test_server(char **uri, char **reason)
     }
     return 0;
 }
+
+#ifdef ORCHARD_TEST_HAVE_LIBPQ
 
 static void quiet(void *arg, const char *message)
 {
@@ -174,6 +180,30 @@ cleanup:
     g_free(name);
     return rc;
 }
+
+#else /* no libpq in this build */
+
+int orchard_pg_test_create_db(char **uri, char **reason)
+{
+    g_autofree char *server = NULL;
+    int rc;
+
+    *uri = NULL;
+    *reason = NULL;
+    if ((rc = orchard_pg_test_server(&server, reason)) != 0)
+        return rc;
+    *reason = g_strdup("this build has no libpq (libpq-dev, scripts/deps.sh): no database "
+                       "can be made");
+    return ORCHARD_ENOTFOUND;
+}
+
+int orchard_pg_test_drop_db(const char *uri)
+{
+    (void)uri; /* nothing was made */
+    return ORCHARD_EINVAL;
+}
+
+#endif
 
 int orchard_pg_test_skip(const char *reason)
 {
