@@ -15,7 +15,10 @@
 
 /**
  * Take lease `name` for `holder` until now_ms + ttl_ms when it is free,
- * expired (expires_at < now_ms) or already holder's. Returns 1 (held), 0
+ * expired (expires_at < now_ms) or already holder's. A read answers
+ * without writing when it can: another holder's live lease (0), or
+ * holder's own with at least half of ttl_ms to go (1, not extended: the
+ * heartbeat renews it). Returns 1 (held), 0
  * (another holder has it), or a negative store code (ORCHARD_EBUSY,
  * ORCHARD_EIO...). The schema must exist (orchard_instances_migrate).
  */

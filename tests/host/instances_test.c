@@ -116,7 +116,14 @@ STORE_TEST(test_instances__lease_between_two_holders)
     /* Free: a takes it; b cannot while it lasts; a keeps it. */
     CU_ASSERT_EQUAL(orchard_lease_acquire("apns.push", "a", T0, TTL), 1);
     CU_ASSERT_EQUAL(orchard_lease_acquire("apns.push", "b", T0 + 1, TTL), 0);
+    /* Ours with half the time to go: yes, answered by a read (not extended). */
+    CU_ASSERT_EQUAL(orchard_lease_acquire("apns.push", "a", T0 + 1000, TTL), 1);
+    CU_ASSERT_EQUAL(count("SELECT expires_at FROM orchard_leases WHERE name = ?", "apns.push"),
+                    T0 + TTL);
+    /* Less than half: taken again by the write, until T0 + 2000 + TTL. */
     CU_ASSERT_EQUAL(orchard_lease_acquire("apns.push", "a", T0 + 2000, TTL), 1);
+    CU_ASSERT_EQUAL(count("SELECT expires_at FROM orchard_leases WHERE name = ?", "apns.push"),
+                    T0 + 2000 + TTL);
     /* Sticky: a's heartbeat renews it, so b still cannot past the first ttl. */
     CU_ASSERT_EQUAL(with_write(renew, "a", T0 + 4000), 1);
     CU_ASSERT_EQUAL(orchard_lease_acquire("apns.push", "b", T0 + 6500, TTL), 0);
