@@ -138,14 +138,15 @@ static int pg_begin(void *self, int write, void **conn, char **error_msg)
         end_tx(c);
         if (pg_conn_broken(c) && !reconnected && !c->lost) {
             /* An idle connection learns only now that the server restarted:
-             * a fresh session, and begin once more. */
+             * a fresh session, and begin once more. Not after no answer came:
+             * a frozen server would only keep the caller waiting again. */
             reconnected = 1;
             if ((rc = pg_conn_reconnect(c)) == 0)
                 continue;
         } else if (retryable(c) && attempt < BEGIN_ATTEMPTS && ms_left(deadline) > 0) {
             continue;
         }
-        if (rc == ORCHARD_EBUSY)
+        if (rc == ORCHARD_EBUSY && write && strcmp(c->sqlstate, "55P03") == 0)
             *error_msg = g_strdup_printf("%s: the writers' lock stayed taken past "
                                          "store.busy_timeout_ms (%u ms)", c->msg,
                                          s->opts.busy_timeout_ms);
