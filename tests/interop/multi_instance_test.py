@@ -170,6 +170,18 @@ def test_enroll_through_a(env):
     # Both instances are registered on the store.
     rows = instance_rows(env)
     assert row_of(rows, env.a) and row_of(rows, env.b), rows
+    # B knows the Mac's certificate from the store: the same Mac checking in
+    # through B (a copy of its state pointed there) is accepted, and a Mac
+    # speaking for another is refused there as on A.
+    via_b = os.path.join(env.tmp, "mac-via-b")
+    shutil.copytree(macs[0]["dir"], via_b)
+    with open(os.path.join(via_b, "server_url"), "w") as f:
+        f.write(macs[0]["server_url"].replace(env.a.base, env.b.base, 1) + "\n")
+    events = env.mac_sim("checkin", "--state", via_b, "--message", "TokenUpdate")
+    assert any(e["event"] == "checkin" and e.get("status") == 200 for e in events), events
+    events = env.mac_sim("checkin", "--state", via_b, "--message", "TokenUpdate",
+                         "--sign-as", macs[1]["dir"], "--expect", "400")
+    assert any(e["event"] == "refused" and e.get("status") == 400 for e in events), events
 
 
 def test_command_across_instances(env):
