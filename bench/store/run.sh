@@ -9,10 +9,11 @@
 # returns, stricter than SQLite's store, WAL with synchronous=NORMAL, which
 # fsyncs at checkpoints), with pg_stat_statements to count round trips; one
 # more row with synchronous_commit off shows what the per-commit flush costs.
-# For each
-# row: orchard's, PostgreSQL's and the client's CPU time, the transactions
-# and statements per request, and how many PostgreSQL backends waited for a
-# lock (the writer path's advisory lock) on average, sampled 4 times a second.
+# For each row: orchard's, PostgreSQL's and the client's CPU time, the
+# transactions and round trips per request, the WAL flushes and their time
+# (pg_stat_wal), the waits for the writer path's advisory lock, and how many
+# backends waited on a lock, sampled 4 times a second. The analysis under
+# the tables is worked out from those figures.
 # Prints a markdown section on stdout and, with --results FILE, rewrites the
 # store section of FILE.
 #
@@ -121,8 +122,8 @@ pg_cpu() {
         awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); t += $12 + $13 } END { printf "%.2f", t / hz }'
 }
 
-# pg_begin / pg_end LABEL: around a measured run, the cluster's CPU, the
-# database's commits and rollbacks, the statements orchard ran, and a
+# pg_begin / pg_end LABEL [KEY=VALUE]: around a measured run, the cluster's
+# CPU, the statements orchard ran, the WAL flushes, and a
 # sampler of pg_stat_activity (backends waiting on a lock, backends active).
 pg_begin() {
     [ "$PG" = yes ] || return 0
