@@ -89,6 +89,42 @@ static void test_pg_cluster__no_binaries_skips(void)
     CU_ASSERT_EQUAL(g_rmdir(tmp), 0);
 }
 
+/* A folder the server cannot use as it is (a space in its name, out of
+ * the postgres user's reach under a 0700 folder when root): the cluster
+ * lives in a temporary folder instead, the URI still works, and stop
+ * removes both. */
+static void test_pg_cluster__awkward_folder(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("orchard-pgc-XXXXXX", NULL);
+    g_autofree char *parent = g_build_filename(tmp, "with space & more", NULL);
+    g_autofree char *dir = g_build_filename(parent, "pg", NULL);
+    g_autofree char *skip_path = g_build_filename(dir, "skip", NULL);
+    g_autofree char *uri_path = g_build_filename(dir, "uri", NULL);
+    g_autofree char *sdir_path = g_build_filename(dir, "server_dir", NULL);
+    g_autofree char *uri = NULL, *sdir = NULL, *err = NULL, *e1 = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(g_mkdir(parent, 0700), 0);
+    CU_ASSERT_EQUAL(script(NULL, "start", dir, &e1), 0);
+    if (g_file_test(skip_path, G_FILE_TEST_EXISTS)) {
+        g_autofree char *why = NULL;
+        g_file_get_contents(skip_path, &why, NULL, NULL);
+        if (orchard_pg_test_skip(why ? g_strstrip(why) : "pg_cluster.sh start skipped"))
+            CU_FAIL("PostgreSQL is needed here (CI=true)");
+    } else {
+        CU_ASSERT_TRUE(g_file_get_contents(uri_path, &uri, NULL, NULL));
+        CU_ASSERT_TRUE(g_file_get_contents(sdir_path, &sdir, NULL, NULL));
+        orchard_store_close();
+        CU_ASSERT_EQUAL(orchard_store_open(uri ? g_strstrip(uri) : "", &err), 0);
+        orchard_store_close();
+    }
+    CU_ASSERT_EQUAL(script(NULL, "stop", dir, NULL), 0);
+    CU_ASSERT_FALSE(g_file_test(dir, G_FILE_TEST_EXISTS));
+    if (sdir)
+        CU_ASSERT_FALSE(g_file_test(g_strstrip(sdir), G_FILE_TEST_EXISTS));
+    CU_ASSERT_EQUAL(g_rmdir(parent), 0);
+    CU_ASSERT_EQUAL(g_rmdir(tmp), 0);
+}
+
 static void test_pg_cluster__server_reasons(void)
 {
     g_autofree char *tmp = g_dir_make_tmp("orchard-pgc-XXXXXX", NULL);
@@ -223,6 +259,7 @@ void pg_cluster_suite(void)
 {
     ORCHARD_ADD_SUITE("pg_cluster", NULL, NULL,
         {"test_pg_cluster__no_binaries_skips", test_pg_cluster__no_binaries_skips},
+        {"test_pg_cluster__awkward_folder", test_pg_cluster__awkward_folder},
         {"test_pg_cluster__server_reasons", test_pg_cluster__server_reasons},
         {"test_pg_cluster__drop_refuses_others", test_pg_cluster__drop_refuses_others},
         {"test_pg_cluster__create_use_drop", test_pg_cluster__create_use_drop},

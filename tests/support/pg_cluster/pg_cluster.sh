@@ -102,8 +102,10 @@ do_start() {
         # under /root is not reachable by postgres).
         runuser -u postgres -- test -w "$DIR" || sdir=
     fi
-    # A unix socket's path has room for 107 bytes.
+    # A unix socket's path has room for 107 bytes; and the folder goes into
+    # a URI and postgresql.conf as it is, so only plain characters.
     [ ${#DIR} -le 80 ] || sdir=
+    case $DIR in *[!A-Za-z0-9/._-]*) sdir= ;; esac
     if [ -z "$sdir" ]; then
         sdir=$(mktemp -d /tmp/orchard-pg.XXXXXX)
         echo "$sdir" >"$DIR/server_dir"
