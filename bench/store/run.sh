@@ -95,7 +95,8 @@ if ! sh "$PG_SH" start "$PG_DIR" >"$WORK/pg.log" 2>&1 || [ -f "$PG_DIR/skip" ]; 
 else
     ADMIN_URI=$(cat "$PG_DIR/uri")
     # The cluster's own client, beside its server (pg_cluster.sh notes where).
-    psql() { "$(cat "$PG_DIR/bin")/psql" "$@"; }
+    PSQL=$(cat "$PG_DIR/bin")/psql
+    psql() { "$PSQL" "$@"; }
     PG_DATA=$(cat "$PG_DIR/server_dir" 2>/dev/null || echo "$PG_DIR")/data
     psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" \
         -c "alter system set fsync = on" -c "alter system set synchronous_commit = on" \
@@ -130,8 +131,8 @@ pg_begin() {
     psql_q "select pg_stat_statements_reset(); select pg_stat_reset(); select pg_stat_reset_shared('wal')" >/dev/null
     PG_CPU0=$(pg_cpu)
     printf "%s\n\\\\watch 0.25\n" "select count(*) filter (where wait_event_type = 'Lock'), count(*) filter (where state = 'active') - 1 from pg_stat_activity where datname = current_database()" |
-        psql -X -A -t -q -d "$PG_URI" >"$WORK/samples" 2>/dev/null &
-    SAMPLER=$!
+        "$PSQL" -X -A -t -q -d "$PG_URI" >"$WORK/samples" 2>/dev/null &
+    SAMPLER=$! # psql itself (not a function's subshell), so kill ends it
 }
 pg_end() {
     [ "$PG" = yes ] || return 0
