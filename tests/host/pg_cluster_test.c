@@ -86,6 +86,13 @@ static void test_pg_cluster__no_binaries_skips(void)
     CU_ASSERT_EQUAL(script(NULL, "stop", dir, NULL), 0);
     CU_ASSERT_FALSE(g_file_test(dir, G_FILE_TEST_EXISTS));
     CU_ASSERT_EQUAL(script(NULL, "stop", dir, NULL), 0);
+    /* A folder with anything else in it is not ours to remove. */
+    g_autofree char *foreign = g_build_filename(tmp, "notes.txt", NULL);
+    CU_ASSERT_TRUE(g_file_set_contents(foreign, "keep me", -1, NULL));
+    CU_ASSERT_EQUAL(script(NULL, "stop", tmp, NULL), 1);
+    CU_ASSERT_EQUAL(script(NULL, "start", tmp, NULL), 1);
+    CU_ASSERT_TRUE(g_file_test(foreign, G_FILE_TEST_EXISTS));
+    g_unlink(foreign);
     /* Usage errors say so. */
     CU_ASSERT_EQUAL(script(NULL, "restart-everything", dir, &e3), 2);
     CU_ASSERT_PTR_NOT_NULL(e3 && strstr(e3, "usage"));

@@ -59,6 +59,18 @@ find_bin() {
     done
 }
 
+# 0 when folder $1 holds only what start makes, so that a wrong DIR given
+# to stop (or to start, which stops first) never loses anything.
+ours_only() {
+    for e in "$1"/* "$1"/.[!.]*; do
+        [ -e "$e" ] || [ -S "$e" ] || continue
+        case ${e##*/} in
+            bin | uri | skip | server_dir | initdb.log | server.log | data | .s.PGSQL.*) ;;
+            *) return 1 ;;
+        esac
+    done
+}
+
 # Stop whatever runs in `sdir` and remove it; quiet when nothing does.
 stop_server() {
     sdir=$1
@@ -73,6 +85,12 @@ stop_server() {
 do_stop() {
     [ -d "$DIR" ] || return 0
     sdir=$(server_dir)
+    for d in "$DIR" "$sdir"; do
+        if [ -d "$d" ] && ! ours_only "$d"; then
+            echo "pg_cluster: $d holds files pg_cluster.sh did not make: not removing it" >&2
+            exit 1
+        fi
+    done
     [ "$sdir" = "$DIR" ] || stop_server "$sdir"
     stop_server "$DIR"
 }
