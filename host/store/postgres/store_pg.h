@@ -23,6 +23,7 @@ typedef struct pg_conn {
     char *msg;              /* the last failure's reason */
     char sqlstate[6];       /* the last failure's SQLSTATE; "" when none came */
     const char *lost;       /* why c can't be used again (no answer in time, a COPY); static */
+    int long_run;           /* a migration runs: no limit on the server's silence */
 } pg_conn;
 
 typedef struct pg_stmt {
@@ -62,14 +63,16 @@ struct pg_store {
 /** Migrations NOTIFY it; every writing session LISTENs (store_pg_pool.c). */
 #define PG_SCHEMA_CHANNEL "orchard_schema"
 
-/** A round trip may take busy_timeout_ms plus this before the server is
- * taken for frozen and the connection given up. */
+/** The server may stay silent busy_timeout_ms plus this during a round
+ * trip (not a migration's) before it is taken for frozen and the
+ * connection given up. */
 #define PG_ANSWER_GRACE_MS 10000
 
 /**
  * The answer to what was just sent (`sent`: the PQsend* call's result),
- * waiting at most busy_timeout_ms + PG_ANSWER_GRACE_MS; NULL with c->lost
- * set when none came (or a COPY began), NULL when the connection failed.
+ * while the server is not silent for busy_timeout_ms + PG_ANSWER_GRACE_MS
+ * (no limit while c->long_run); NULL with c->lost set when it was (or a
+ * COPY began), NULL when the connection failed.
  * PQclear it.
  */
 PGresult *pg_conn_result(pg_conn *c, int sent);

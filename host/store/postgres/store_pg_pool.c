@@ -83,26 +83,28 @@ int pg_conn_fail_result(pg_conn *c, const PGresult *res)
     return code;
 }
 
-/* How long one round trip may take: the longest lock wait, then time to
+/* How long the server may stay silent: the longest lock wait, then time to
  * run. Past it the server is frozen or unreachable (SIGSTOP, a partition on
- * a unix socket or before TCP notices), and the connection is given up. */
-static gint64 answer_deadline(const pg_conn *c)
+ * a unix socket or before TCP notices), and the connection is given up.
+ * Migrations (long_run) may build an index for minutes: no limit. */
+static int silence_ms(const pg_conn *c)
 {
-    return g_get_monotonic_time() +
-           ((gint64)c->store->opts.busy_timeout_ms + PG_ANSWER_GRACE_MS) * G_TIME_SPAN_MILLISECOND;
+    if (c->long_run)
+        return -1;
+    return (int)MIN((gint64)c->store->opts.busy_timeout_ms + PG_ANSWER_GRACE_MS, G_MAXINT);
 }
 
 PGresult *pg_conn_result(pg_conn *c, int sent)
 {
-    gint64 deadline = answer_deadline(c);
     PGresult *res, *keep = NULL;
 
     if (!sent)
         return NULL; /* PQerrorMessage says why */
     while (PQisBusy(c->pg)) {
+        /* Each arrival restarts the wait: a long result that keeps coming
+         * is no frozen server. */
         struct pollfd p = {.fd = PQsocket(c->pg), .events = POLLIN};
-        gint64 left = (deadline - g_get_monotonic_time()) / G_TIME_SPAN_MILLISECOND;
-        int r = left > 0 ? poll(&p, 1, (int)MIN(left, G_MAXINT)) : 0;
+        int r = poll(&p, 1, silence_ms(c));
         if (r < 0 && errno == EINTR)
             continue;
         if (r == 0) {

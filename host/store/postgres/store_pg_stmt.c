@@ -67,8 +67,11 @@ int pg_conn_exec(pg_conn *c, const char *script)
         if (orchard_pg_sql_is_session_control(sql))
             rc = pg_conn_failf(c, ORCHARD_EINVAL, "a migration cannot control "
                                "transactions: \"%.40s\"", sql);
-        else
+        else {
+            c->long_run = 1; /* CREATE INDEX on a big table takes its time */
             rc = pg_conn_run(c, sql);
+            c->long_run = 0;
+        }
     }
     g_ptr_array_unref(list);
     /* Delivered at commit to every session of every instance, this one's
