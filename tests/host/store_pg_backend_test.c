@@ -16,12 +16,14 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <glib.h>
-#include <libpq-fe.h>
 #include <orchard/plugin.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef ORCHARD_TEST_HAVE_LIBPQ
+#include <libpq-fe.h>
 
 static char *db_uri; /* this case's fresh database; NULL: skipped */
 
@@ -471,3 +473,19 @@ void store_pg_backend_suite(void)
         {"test_store_pg__read_only", test_store_pg__read_only},
         {"test_store_pg__password_never_shown", test_store_pg__password_never_shown});
 }
+
+#else /* no libpq: no PostgreSQL backend in this build, nothing to test */
+
+static void test_store_pg__built_without_libpq(void)
+{
+    if (orchard_pg_test_skip("this build has no libpq, so no PostgreSQL backend"))
+        CU_FAIL("PostgreSQL is needed here (CI=true)");
+}
+
+void store_pg_backend_suite(void)
+{
+    ORCHARD_ADD_SUITE("store_pg_backend", NULL, NULL,
+        {"test_store_pg__built_without_libpq", test_store_pg__built_without_libpq});
+}
+
+#endif
