@@ -320,7 +320,7 @@ analysis() {
                 flush_ms(l), 100 * f, per(l, "writes"),
                 (v[l, "writes"] > 0 ? 1e3 * v[l, "seconds"] / v[l, "writes"] : 0), flush_ms(l),
                 v["postgres-1-async", "rate"], (v[l, "rate"] > 0 ? v["postgres-1-async", "rate"] / v[l, "rate"] : 0),
-                ((f >= 0.5) ? "The per-commit flush on this machine'"'"'s disk is what bounds the durable figures; with it off, the CPU per check-in is." : "The flush is not the main bound here: the CPU per check-in and the machine'"'"'s other load are.")
+                ((f >= 0.5) ? "The per-commit flush on this machine'"'"'s disk is what bounds the durable figures; with it off, the CPU per check-in is." : "The flush is half of that hold or less: the rest is the round trips made inside it, which the CPU per check-in and the machine'"'"'s other load stretch.")
         }
         if (have["postgres-2"]) {
             l = "postgres-2"; r2 = v["postgres-1", "rate"] > 0 ? v[l, "rate"] / v["postgres-1", "rate"] : 0
