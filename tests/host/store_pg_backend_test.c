@@ -312,6 +312,44 @@ PG_CASE(test_store_pg__reconnect_after_connections_dropped)
     PQfinish(other);
 }
 
+/* A reader ends without waiting for the server's answer, yet the server
+ * ends it at once: its snapshot and locks do not outlive it on the pooled
+ * connection, and the connection's next begin reads the answer. */
+PG_CASE(test_store_pg__reader_end_releases_at_once)
+{
+    orchard_store_tx *tx = NULL;
+    orchard_stmt *st = NULL;
+
+    orchard_store_close();
+    config_set("store.max_connections", "1");
+    CU_ASSERT_EQUAL_FATAL(open_target(db_uri), 0);
+    CU_ASSERT_EQUAL_FATAL(write_sql("CREATE TABLE x (k BIGINT)", 0, 0, 0), 0);
+    CU_ASSERT_EQUAL(read_int("SELECT count(*) FROM x", 0, 0), 0); /* ends with commit */
+    PGconn *other = other_session();
+    /* An exclusive lock waits for any reader still holding the table. */
+    CU_ASSERT(run_other(other, "SET lock_timeout = '3s'; BEGIN; "
+                               "LOCK TABLE x IN ACCESS EXCLUSIVE MODE; COMMIT"));
+    /* The same after a rollback, and after a failed statement. */
+    CU_ASSERT_EQUAL_FATAL(orchard_store_begin(&tx, 0), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_prepare(tx, "SELECT k FROM x", &st), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_step(st), 0);
+    orchard_store_rollback(tx);
+    CU_ASSERT(run_other(other, "BEGIN; LOCK TABLE x IN ACCESS EXCLUSIVE MODE; COMMIT"));
+    CU_ASSERT_EQUAL_FATAL(orchard_store_begin(&tx, 0), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_prepare(tx, "SELECT k FROM x", &st), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_step(st), 0);
+    orchard_stmt_finish(st);
+    CU_ASSERT_EQUAL(orchard_stmt_prepare(tx, "SELECT CAST(? AS BIGINT)", &st), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_bind_text(st, 1, "y"), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_step(st), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(orchard_store_commit(tx), ORCHARD_EINVAL);
+    CU_ASSERT(run_other(other, "BEGIN; LOCK TABLE x IN ACCESS EXCLUSIVE MODE; COMMIT"));
+    /* Each next begin on the one connection works. */
+    CU_ASSERT_EQUAL(write_sql("INSERT INTO x VALUES (1)", 0, 0, 0), 0);
+    CU_ASSERT_EQUAL(read_int("SELECT count(*) FROM x", 0, 0), 1);
+    PQfinish(other);
+}
+
 /* A server that stops answering (SIGSTOP of our backend: what a frozen
  * host or a partition looks like on a unix socket) costs a request
  * busy_timeout_ms + 10 s, not for ever; the connection is given up and the
@@ -467,6 +505,7 @@ void store_pg_backend_suite(void)
         {"test_store_pg__scripts", test_store_pg__scripts},
         {"test_store_pg__writer_lock_across_sessions", test_store_pg__writer_lock_across_sessions},
         {"test_store_pg__reconnect_after_connections_dropped", test_store_pg__reconnect_after_connections_dropped},
+        {"test_store_pg__reader_end_releases_at_once", test_store_pg__reader_end_releases_at_once},
         {"test_store_pg__frozen_server_bounded", test_store_pg__frozen_server_bounded},
         {"test_store_pg__statement_cache_past_its_bound", test_store_pg__statement_cache_past_its_bound},
         {"test_store_pg__cached_statements_after_migration", test_store_pg__cached_statements_after_migration},

@@ -60,6 +60,13 @@ static void end_tx(pg_conn *c)
 {
     if (pg_conn_broken(c) || PQtransactionStatus(c->pg) == PQTRANS_IDLE)
         return;
+    /* A reader's ROLLBACK is sent, and its answer read at the connection's
+     * next begin: the server ends the snapshot and drops its locks at once,
+     * and nobody waits a round trip to hear it did. */
+    if (!c->write && PQsendQuery(c->pg, "ROLLBACK")) {
+        c->end_pending = 1;
+        return;
+    }
     char *keep = c->msg;
     char state[sizeof c->sqlstate];
     memcpy(state, c->sqlstate, sizeof state);
@@ -132,6 +139,7 @@ static int pg_begin(void *self, int write, void **conn, char **error_msg)
         return rc;
     }
     c->write = write;
+    pg_conn_settle(c);
     for (int attempt = 1;; attempt++) {
         if ((rc = start_tx(c, write, deadline)) == 0 && (rc = pg_conn_schema_changed(c)) == 0)
             break;
@@ -162,8 +170,17 @@ static int pg_begin(void *self, int write, void **conn, char **error_msg)
 static int pg_commit(void *self, void *conn, char **error_msg)
 {
     pg_conn *c = conn;
-    PGresult *res = pg_conn_result(c, PQsendQuery(c->pg, "COMMIT"));
+    PGresult *res;
     int rc = 0;
+
+    if (!c->write) {
+        /* READ ONLY: nothing to make durable; ending it is a rollback,
+         * which a reader does without waiting (end_tx). store.c never
+         * commits a transaction that failed. */
+        give_back(self, c);
+        return 0;
+    }
+    res = pg_conn_result(c, PQsendQuery(c->pg, "COMMIT"));
 
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         rc = pg_conn_fail_result(c, res);

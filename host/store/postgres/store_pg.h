@@ -24,6 +24,7 @@ typedef struct pg_conn {
     char sqlstate[6];       /* the last failure's SQLSTATE; "" when none came */
     const char *lost;       /* why c can't be used again (no answer in time, a COPY); static */
     int long_run;           /* a migration runs: no limit on the server's silence */
+    int end_pending;        /* a reader's ROLLBACK was sent, its answer not read yet */
 } pg_conn;
 
 typedef struct pg_stmt {
@@ -95,6 +96,8 @@ int pg_conn_reconnect(pg_conn *c);
  * DEALLOCATE ALL.
  */
 int pg_conn_schema_changed(pg_conn *c);
+/** Read the answer to a reader's ROLLBACK sent at its end, if one is owed. */
+void pg_conn_settle(pg_conn *c);
 /** 1 when c's connection is gone (the server restarted or closed it). */
 int pg_conn_broken(const pg_conn *c);
 void pg_conn_close(pg_conn *c);

@@ -266,6 +266,7 @@ int pg_conn_reconnect(pg_conn *c)
     g_hash_table_remove_all(c->cache);
     g_string_truncate(c->dealloc, 0);
     c->lost = NULL;
+    c->end_pending = 0;
     PQreset(c->pg);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         g_autofree char *msg = one_line(PQerrorMessage(c->pg));
@@ -302,6 +303,16 @@ int pg_conn_schema_changed(pg_conn *c)
     g_hash_table_remove_all(c->cache);
     g_string_truncate(c->dealloc, 0);
     return pg_conn_run(c, "DEALLOCATE ALL");
+}
+
+void pg_conn_settle(pg_conn *c)
+{
+    if (!c->end_pending)
+        return;
+    c->end_pending = 0;
+    /* Long arrived, as a rule. A failure shows at the begin that follows:
+     * a dead connection is reconnected there. */
+    PQclear(pg_conn_result(c, 1));
 }
 
 /* --- the pool */
@@ -342,7 +353,8 @@ int pg_pool_take(pg_store *s, gint64 deadline, pg_conn **out, char **error_msg)
 
 void pg_pool_give(pg_store *s, pg_conn *c)
 {
-    int keep = !pg_conn_broken(c) && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    int keep = !pg_conn_broken(c) &&
+               (c->end_pending || PQtransactionStatus(c->pg) == PQTRANS_IDLE);
 
     g_mutex_lock(&s->lock);
     if (keep) {
