@@ -221,6 +221,16 @@ PG_CASE(test_store_pg__sqlstates)
     CU_ASSERT_EQUAL(orchard_stmt_bind_int(st, 2, 1), ORCHARD_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(orchard_store_errmsg(tx), "out of range"));
     orchard_store_rollback(tx);
+    /* A write kept in the statement cache by a write transaction is refused
+     * at prepare in a read transaction on the same connection, too. */
+    orchard_store_close();
+    config_set("store.max_connections", "1");
+    CU_ASSERT_EQUAL_FATAL(open_target(db_uri), 0);
+    CU_ASSERT_EQUAL(write_sql("DELETE FROM e WHERE k = ?", 1, 99, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(orchard_store_begin(&tx, 0), 0);
+    CU_ASSERT_EQUAL(orchard_stmt_prepare(tx, "DELETE FROM e WHERE k = ?", &st), ORCHARD_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(orchard_store_errmsg(tx), "a read transaction cannot write: \""));
+    orchard_store_rollback(tx);
     /* A write the server finds in a read transaction (prepare let it by). */
     CU_ASSERT_EQUAL(exec_script("CREATE SEQUENCE seq"), 0);
     CU_ASSERT_EQUAL_FATAL(orchard_store_begin(&tx, 0), 0);

@@ -109,6 +109,10 @@ int pg_conn_prepare(pg_conn *c, const char *sql, pg_stmt **out)
     int n = 0, rc;
 
     *out = NULL;
+    /* Before the cache: a write kept from a write transaction is no less one. */
+    if (!c->write && !orchard_pg_sql_reads_only(sql))
+        return pg_conn_failf(c, ORCHARD_EINVAL, "a read transaction cannot write: \"%.60s\"",
+                             sql);
     if (st) {
         /* Taken out while in use: the same SQL prepared again meanwhile gets
          * a statement of its own. */
@@ -116,9 +120,6 @@ int pg_conn_prepare(pg_conn *c, const char *sql, pg_stmt **out)
         *out = st;
         return 0;
     }
-    if (!c->write && !orchard_pg_sql_reads_only(sql))
-        return pg_conn_failf(c, ORCHARD_EINVAL, "a read transaction cannot write: \"%.60s\"",
-                             sql);
     if ((rc = one_statement(c, sql)) != 0)
         return rc;
     if (orchard_pg_sql_is_session_control(sql))
