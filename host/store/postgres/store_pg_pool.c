@@ -113,8 +113,12 @@ PGresult *pg_conn_result(pg_conn *c, int sent)
                       "connection given up";
             return NULL;
         }
-        if (r < 0 || !PQconsumeInput(c->pg))
-            break; /* PQgetResult reports it */
+        if (r < 0) {
+            c->lost = "cannot wait for PostgreSQL's answer: connection given up";
+            return NULL;
+        }
+        if (!PQconsumeInput(c->pg))
+            break; /* the connection failed: PQgetResult reports it at once */
     }
     /* A script gives a result per statement: keep the first error, else the
      * last, as PQexec does. */
