@@ -90,18 +90,13 @@ static int exec_args(orchard_store_tx *tx, const char *sql, const arg *args, int
 int orchard_instance_row_put(orchard_store_tx *tx, const char *id, const char *address,
                              const char *version, int64_t started_at, int64_t now_ms)
 {
-    const arg a[] = {T(address), T(version), I(started_at), I(now_ms), T(id)};
-    int64_t changed = 0;
-    int rc = exec_args(tx,
-                       "UPDATE orchard_instances SET address = ?, version = ?, started_at = ?,"
-                       " last_heartbeat = ? WHERE id = ?",
-                       a, 5, &changed);
-    if (rc == 0 && changed == 0)
-        rc = exec_args(tx,
-                       "INSERT INTO orchard_instances (address, version, started_at,"
-                       " last_heartbeat, id) VALUES (?, ?, ?, ?, ?)",
-                       a, 5, NULL);
-    return rc;
+    const arg a[] = {T(id), T(address), T(version), I(started_at), I(now_ms)};
+    return exec_args(tx,
+                     "INSERT INTO orchard_instances (id, address, version, started_at,"
+                     " last_heartbeat) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                     " address = excluded.address, version = excluded.version,"
+                     " started_at = excluded.started_at, last_heartbeat = excluded.last_heartbeat",
+                     a, 5, NULL);
 }
 
 int orchard_instance_row_beat(orchard_store_tx *tx, const char *id, int64_t now_ms)
@@ -136,18 +131,12 @@ int orchard_instances_reap(orchard_store_tx *tx, int64_t before_ms)
 int orchard_instance_fingerprint_put(orchard_store_tx *tx, const char *id, const char *gate,
                                      const char *json, int64_t now_ms)
 {
-    const arg a[] = {T(json), I(now_ms), T(id), T(gate)};
-    int64_t changed = 0;
-    int rc = exec_args(tx,
-                       "UPDATE orchard_instance_settings SET fingerprint = ?, updated_at = ?"
-                       " WHERE instance_id = ? AND gate = ?",
-                       a, 4, &changed);
-    if (rc == 0 && changed == 0)
-        rc = exec_args(tx,
-                       "INSERT INTO orchard_instance_settings (fingerprint, updated_at,"
-                       " instance_id, gate) VALUES (?, ?, ?, ?)",
-                       a, 4, NULL);
-    return rc;
+    const arg a[] = {T(id), T(gate), T(json), I(now_ms)};
+    return exec_args(tx,
+                     "INSERT INTO orchard_instance_settings (instance_id, gate, fingerprint,"
+                     " updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (instance_id, gate) DO UPDATE"
+                     " SET fingerprint = excluded.fingerprint, updated_at = excluded.updated_at",
+                     a, 4, NULL);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -42,16 +42,11 @@ static int digest(const void *const *parts, const size_t *lens, size_t n, char o
     return 0;
 }
 
-/* The DER digest of a certificate: what `openssl x509 -fingerprint -sha256` shows. */
-static int add_cert(json_t *o, const char *key, X509 *cert)
+/* key: the digest of `len` bytes of DER that i2d_* made (freed here). */
+static int add_der(json_t *o, const char *key, unsigned char *der, int len)
 {
-    unsigned char *der = NULL;
     char hex[65];
-    int len;
-
-    if (!cert)
-        return 0;
-    if ((len = i2d_X509(cert, &der)) <= 0)
+    if (len <= 0)
         return ORCHARD_ENOMEM;
     const void *parts[] = {der};
     const size_t lens[] = {(size_t)len};
@@ -60,23 +55,25 @@ static int add_cert(json_t *o, const char *key, X509 *cert)
     return rc ? rc : json_object_set_new(o, key, json_string(hex)) ? ORCHARD_ENOMEM : 0;
 }
 
+/* The DER digest of a certificate: what `openssl x509 -fingerprint -sha256` shows. */
+static int add_cert(json_t *o, const char *key, X509 *cert)
+{
+    unsigned char *der = NULL;
+    if (!cert)
+        return 0;
+    int len = i2d_X509(cert, &der); /* sets der: call it before add_der reads der */
+    return add_der(o, key, der, len);
+}
+
 /* A private key by its public half: the digest says which key, and
  * nothing about the secret half. */
 static int add_key(json_t *o, const char *key, EVP_PKEY *pkey)
 {
     unsigned char *der = NULL;
-    char hex[65];
-    int len;
-
     if (!pkey)
         return 0;
-    if ((len = i2d_PUBKEY(pkey, &der)) <= 0)
-        return ORCHARD_ENOMEM;
-    const void *parts[] = {der};
-    const size_t lens[] = {(size_t)len};
-    int rc = digest(parts, lens, 1, hex);
-    OPENSSL_free(der);
-    return rc ? rc : json_object_set_new(o, key, json_string(hex)) ? ORCHARD_ENOMEM : 0;
+    int len = i2d_PUBKEY(pkey, &der);
+    return add_der(o, key, der, len);
 }
 
 /* A value, salted with its key's name: equal values of two keys do not
