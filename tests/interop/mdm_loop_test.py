@@ -11,7 +11,6 @@ the API and the tables show the result. Refusals and a kill -9 during a burst
 of reports follow. Prints "N passed, M failed" last.
 """
 
-import argparse
 import base64
 import json
 import os
@@ -26,7 +25,7 @@ import time
 import urllib.error
 import urllib.request
 
-from serve_harness import run_scenarios, Server, dev_setup, free_port
+from serve_harness import run_scenarios, loop_main, Server, dev_setup, free_port
 
 TOPIC = "com.apple.mgmt.dev.orchard"
 ADMIN = ("admin@example.com", "correct horse battery staple 4!")
@@ -331,17 +330,5 @@ def run(args):
     return 1 if failed else 0
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--orchard", required=True)
-    p.add_argument("--dev-setup", required=True)
-    p.add_argument("--standin", required=True)
-    p.add_argument("--mac-sim", required=True)
-    args = p.parse_args()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
-    return run(args)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(loop_main(__doc__, run))

@@ -15,7 +15,6 @@ last; with --store postgres and no cluster, prints "SKIP (PostgreSQL): why"
 and exits 0 (1 under CI=true), as tests/support/pg_cluster/pg_test.py does.
 """
 
-import argparse
 import base64
 import json
 import os
@@ -27,7 +26,8 @@ import sys
 import tempfile
 import time
 
-from serve_harness import Instance, Store, dev_setup, free_port, query, wait_for
+from serve_harness import (Instance, Store, dev_setup, free_port, loop_main, query,
+                           run_scenarios, wait_for)
 
 TOPIC = "com.apple.mgmt.dev.orchard"
 ADMIN = ("admin@example.com", "correct horse battery staple 4!")
@@ -371,19 +371,7 @@ def run(args):
             ("a third instance with another SCEP challenge: 503 on MDM routes, names the key; "
              "A and B keep serving", test_mixed_settings),
         ]
-        for name, fn in tests:
-            try:
-                fn(env)
-                passed += 1
-                print("PASS " + name)
-            except Exception:
-                import traceback
-                failed += 1
-                print("FAIL " + name)
-                traceback.print_exc(file=sys.stdout)
-                for inst in env.instances():
-                    print("--- instance %s output (tail) ---\n%s" % (inst.name,
-                                                                     inst.output()[-2000:]))
+        passed, failed = run_scenarios(env, tests, servers=env.instances)
     finally:
         if env:
             for inst in env.instances():
@@ -398,19 +386,10 @@ def run(args):
     return 1 if failed else 0
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--orchard", required=True)
-    p.add_argument("--dev-setup", required=True)
-    p.add_argument("--standin", required=True)
-    p.add_argument("--mac-sim", required=True)
+def more_args(p):
     p.add_argument("--scepclient", default=shutil.which("scepclient") or "scepclient")
     p.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
-    args = p.parse_args()
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
-    return run(args)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(loop_main(__doc__, run, more_args))

@@ -254,10 +254,11 @@ def wait_for(what, fn, timeout=20, step=0.05):
     raise AssertionError("timed out after %gs waiting for %s" % (timeout, what))
 
 
-def run_scenarios(env, scenarios, box):
+def run_scenarios(env, scenarios, box=None, servers=None):
     """Run (name, fn) pairs in order, each fn(env); print PASS/FAIL lines and,
-    on a failure, the traceback and the tail of the server in box[0].
-    Returns (passed, failed)."""
+    on a failure, the traceback and the tail of each server: the one in
+    box[0], or every one that servers() returns (objects with .output() and,
+    when there are several, .name). Returns (passed, failed)."""
     import sys
     import traceback
     passed = failed = 0
@@ -270,6 +271,29 @@ def run_scenarios(env, scenarios, box):
             failed += 1
             print("FAIL " + name)
             traceback.print_exc(file=sys.stdout)
-            if box[0]:
-                print("--- serve output (tail) ---\n" + box[0].output()[-3000:])
+            shown = servers() if servers else ([box[0]] if box and box[0] else [])
+            for s in shown:
+                label = getattr(s, "name", "serve") if servers else "serve"
+                print("--- %s output (tail) ---\n%s" % (label, s.output()[-3000:]))
     return passed, failed
+
+
+def loop_main(doc, run, extra=None):
+    """main() of the end-to-end tests that drive serve, the APNs stand-in
+    and the Mac simulator: their common arguments (plus what extra(parser)
+    adds), exit on a signal as a shell would (so finally: blocks stop what
+    the test started), then run(args)'s exit status."""
+    import argparse
+    import signal
+    import sys
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--orchard", required=True)
+    p.add_argument("--dev-setup", required=True)
+    p.add_argument("--standin", required=True)
+    p.add_argument("--mac-sim", required=True)
+    if extra:
+        extra(p)
+    args = p.parse_args()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    return run(args)
