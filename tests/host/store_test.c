@@ -5,11 +5,11 @@
  * lifecycle, migrations, statements, threads; store_process_test.c has the
  * tests with other processes and the file itself. */
 #include "host/store/store.h"
+#include "tests/host/log_capture.h"
 #include "tests/host/store_fixture.h"
 #include "tests/suites.h"
 
 #include <CUnit/CUnit.h>
-#include <fcntl.h>
 #include <glib.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,34 +27,6 @@ static int read_ok(const char *sql)
     int ok = orchard_stmt_prepare(tx, sql, &st) == 0 && orchard_stmt_step(st) >= 0;
     orchard_store_rollback(tx);
     return ok;
-}
-
-typedef struct {
-    int saved;
-    char *path;
-} capture;
-
-static void capture_start(capture *c, const char *dir)
-{
-    fflush(stderr);
-    c->path = g_build_filename(dir, "stderr.txt", NULL);
-    int fd = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    c->saved = dup(2);
-    dup2(fd, 2);
-    close(fd);
-}
-
-static char *capture_end(capture *c)
-{
-    char *text = NULL;
-    fflush(stderr);
-    dup2(c->saved, 2);
-    close(c->saved);
-    if (!g_file_get_contents(c->path, &text, NULL, NULL))
-        text = g_strdup("");
-    fputs(text, stderr); /* still shown, for whoever reads the test log */
-    g_free(c->path);
-    return text;
 }
 
 /* Reopen with store.busy_timeout_ms set to `ms`. */
@@ -99,13 +71,13 @@ STORE_TEST(test_store__lazy_open_from_config)
 STORE_TEST(test_store__lazy_open_unset_config)
 {
     orchard_store_tx *tx = (orchard_store_tx *)&tx; /* must come back NULL */
-    capture cap;
+    log_capture cap;
 
     orchard_store_close();
-    capture_start(&cap, f->dir);
+    log_capture_start(&cap, f->dir);
     int rc = orchard_store_begin(&tx, 0);
     int mrc = orchard_store_migrate("nobody", (const char *const[]){"CREATE TABLE x (a INTEGER)"}, 1);
-    g_autofree char *log = capture_end(&cap);
+    g_autofree char *log = log_capture_end(&cap);
     /* 2026-12-05: "not configured" is its own code (ABI 1.2), no longer
      * ENOTFOUND, which callers read as "no such row". */
     CU_ASSERT_EQUAL(rc, ORCHARD_ENOTCONFIGURED);
@@ -117,9 +89,9 @@ STORE_TEST(test_store__lazy_open_unset_config)
     /* Two stores named at once is a mistake, not a choice to guess. */
     config_set("store.sqlite", f->target);
     config_set("store.postgres", "postgres://localhost/orchard");
-    capture_start(&cap, f->dir);
+    log_capture_start(&cap, f->dir);
     rc = orchard_store_begin(&tx, 0);
-    g_autofree char *log2 = capture_end(&cap);
+    g_autofree char *log2 = log_capture_end(&cap);
     CU_ASSERT_EQUAL(rc, ORCHARD_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(log2, "both set"));
     CU_ASSERT_EQUAL(orchard_store_is_open(), 0);
@@ -217,11 +189,11 @@ STORE_TEST(test_store__migrate_failure_rolls_back_and_stops)
     };
     const char *const fixed[] = {bad[0], "CREATE TABLE f2 (a INTEGER)", bad[2]};
     int64_t max;
-    capture cap;
+    log_capture cap;
 
-    capture_start(&cap, f->dir);
+    log_capture_start(&cap, f->dir);
     int rc = orchard_store_migrate("failer", bad, 3);
-    g_autofree char *log = capture_end(&cap);
+    g_autofree char *log = log_capture_end(&cap);
     CU_ASSERT_EQUAL(rc, ORCHARD_EINVAL);
     /* The log names owner, version and the database's own words. */
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "failer"));
@@ -238,9 +210,9 @@ STORE_TEST(test_store__migrate_failure_rolls_back_and_stops)
 
     /* Transactions belong to the store, in migrations too. */
     const char *const sneaky[] = {"CREATE TABLE s1 (a INTEGER); COMMIT; CREATE TABLE s2 (a INTEGER)"};
-    capture_start(&cap, f->dir);
+    log_capture_start(&cap, f->dir);
     rc = orchard_store_migrate("sneaky", sneaky, 1);
-    g_free(capture_end(&cap));
+    g_free(log_capture_end(&cap));
     CU_ASSERT_EQUAL(rc, ORCHARD_EINVAL);
     CU_ASSERT_FALSE(read_ok("SELECT count(*) FROM s1"));
     CU_ASSERT_EQUAL(versions_of("sneaky", &max), 0);
