@@ -53,18 +53,6 @@ static int gate_ok(const char *gate)
     return 1;
 }
 
-/* A SQLite file that does not exist yet is no store to read: opening it
- * would create it (`orchard get mdm-apple` on a fresh machine). */
-static int store_readable(void)
-{
-    const char *path = orchard_config_get(orchard_config_global(), "store.sqlite");
-    const char *pg = orchard_config_get(orchard_config_global(), "store.postgres");
-
-    if (orchard_store_is_open() || (pg && *pg))
-        return 1;
-    return path && *path && g_file_test(path, G_FILE_TEST_EXISTS);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Reading the store */
 
@@ -344,7 +332,7 @@ int orchard_instances_get(orchard_ctx *ctx, const char *gate, const char *finger
         return ORCHARD_EINVAL;
     if (fingerprint_json && orchard_fingerprint_parse(fingerprint_json, &given, NULL, &why))
         return ORCHARD_EINVAL;
-    if (!store_readable())
+    if (!orchard_store_readable())
         return ORCHARD_ENOTCONFIGURED;
     if ((rc = read_snapshot(gate, &s)) != 0)
         return rc;

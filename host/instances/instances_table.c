@@ -89,17 +89,6 @@ static int add_row(orchard_rows *rows, const orchard_instance_row *r, const char
     return orchard_rows_add(rows, values, INSTANCES_N_COLUMNS);
 }
 
-/* Is there a store to read, without creating one? (as the jobs table asks) */
-static int store_readable(void)
-{
-    const char *path = orchard_config_get(orchard_config_global(), "store.sqlite");
-    const char *pg = orchard_config_get(orchard_config_global(), "store.postgres");
-
-    if (orchard_store_is_open() || (pg && *pg))
-        return 1;
-    return path && *path && g_file_test(path, G_FILE_TEST_EXISTS);
-}
-
 int instances_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard_rows *rows,
                        void *payload)
 {
@@ -114,7 +103,7 @@ int instances_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orchard
     (void)ctx;
     (void)query;
     (void)payload;
-    if (!store_readable() || orchard_store_begin(&tx, 0) != 0)
+    if (!orchard_store_readable() || orchard_store_begin(&tx, 0) != 0)
         return 0; /* no store: no instances */
     rc = orchard_instances_read_live(tx, since, &live);
     if (rc == 0)

@@ -179,17 +179,6 @@ int orchard_job_store_save(const orchard_job_record *rec, int ran)
 /* ------------------------------------------------------------------------ */
 /* Reading */
 
-/* Is there a store to read, without creating one? A SQLite file that does
- * not exist yet is no store: opening it would make it. */
-static int store_readable(void)
-{
-    const char *path = config_value("store.sqlite");
-
-    if (orchard_store_is_open() || config_value("store.postgres"))
-        return 1;
-    return path && g_file_test(path, G_FILE_TEST_EXISTS);
-}
-
 static int64_t column_opt_int(orchard_stmt *st, int i)
 {
     return orchard_stmt_column_is_null(st, i) ? -1 : orchard_stmt_column_int(st, i);
@@ -215,7 +204,7 @@ int orchard_job_store_read(GPtrArray **out)
     int rc;
 
     *out = g_ptr_array_new_with_free_func((GDestroyNotify)orchard_job_record_free);
-    if (!store_readable())
+    if (!orchard_store_readable())
         return ORCHARD_ENOTCONFIGURED;
     if ((rc = orchard_store_begin(&tx, 0)) != 0)
         return rc;

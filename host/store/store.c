@@ -238,6 +238,17 @@ int orchard_store_is_read_only(void)
     return ro;
 }
 
+int orchard_store_readable(void)
+{
+    orchard_config *cfg = orchard_config_global();
+    const char *path = orchard_config_get(cfg, "store.sqlite");
+    const char *pg = orchard_config_get(cfg, "store.postgres");
+
+    if (orchard_store_is_open() || (pg && *pg))
+        return 1;
+    return path && *path && g_file_test(path, G_FILE_TEST_EXISTS);
+}
+
 const char *orchard_store_dialect(void)
 {
     g_mutex_lock(&store.lock);

@@ -30,6 +30,13 @@ int orchard_store_open(const char *target, char **error_msg);
 void orchard_store_close(void);
 /** 1 when the store is open. */
 int orchard_store_is_open(void);
+/**
+ * 1 when there is a store to read without creating one: it is open,
+ * store.postgres is set, or store.sqlite names a file that exists (opening
+ * a missing one would make it; `orchard query` and the host's tables on a
+ * fresh machine must not).
+ */
+int orchard_store_readable(void);
 
 /**
  * Host only: open the store read-only from now on (`orchard query`), before

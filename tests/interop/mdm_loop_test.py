@@ -21,13 +21,13 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 
-from serve_harness import run_scenarios, loop_main, Server, dev_setup, free_port
+from serve_harness import (run_scenarios, loop_main, Server, DEV_TOPIC, dev_setup, free_port,
+                           start_apns_standin, wait_for)
 
-TOPIC = "com.apple.mgmt.dev.orchard"
+TOPIC = DEV_TOPIC
 ADMIN = ("admin@example.com", "correct horse battery staple 4!")
 OBSERVER = ("observer@example.com", "observer password 12?")
 
@@ -50,20 +50,9 @@ class Env:
         self.standin = None
 
     def start_standin(self):
-        d = self.dev
-        self.standin_log = open(os.path.join(self.tmp, "standin.log"), "w+")
-        self.standin = subprocess.Popen(
-            [self.args.standin, "--cert", d + "/apns-standin.crt", "--key", d + "/apns-standin.key",
-             "--client-ca", d + "/apns-dev-standin.crt", "--topic", TOPIC,
-             "--listen", "127.0.0.1:%d" % self.apns_port, "--record", self.record],
-            stdin=subprocess.PIPE, stdout=self.standin_log, stderr=subprocess.STDOUT, text=True)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with open(self.standin_log.name) as f:
-                if "listening" in f.read():
-                    return
-            time.sleep(0.05)
-        raise AssertionError("the APNs stand-in did not start")
+        self.standin, self.standin_log = start_apns_standin(
+            self.args.standin, self.dev, self.apns_port, self.record,
+            os.path.join(self.tmp, "standin.log"))
 
     def serve(self):
         self.servers += 1
@@ -126,16 +115,6 @@ def command_plist(request_type, **extra):
 
 def macs(env):
     return {m["udid"]: m for m in env.mac_sim("show", "--state", env.state) if m["event"] == "mac"}
-
-
-def wait_for(what, fn, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = fn()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + what)
 
 
 # ---- the scenarios ---------------------------------------------------------------------------

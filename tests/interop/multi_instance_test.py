@@ -26,10 +26,10 @@ import sys
 import tempfile
 import time
 
-from serve_harness import (Instance, Store, dev_setup, free_port, loop_main, query,
-                           run_scenarios, wait_for)
+from serve_harness import (DEV_TOPIC, Instance, Store, dev_setup, free_port, loop_main, query,
+                           run_scenarios, start_apns_standin, wait_for)
 
-TOPIC = "com.apple.mgmt.dev.orchard"
+TOPIC = DEV_TOPIC
 ADMIN = ("admin@example.com", "correct horse battery staple 4!")
 # A short lease, so failover fits in the test: the holder renews it at every
 # run (apns.push runs every second) and another instance takes it once it
@@ -67,15 +67,9 @@ class Env:
         return [i for i in (self.a, self.b, *self.extra) if i.server]
 
     def start_standin(self):
-        d = self.dev
-        self.standin_log = open(os.path.join(self.tmp, "standin.log"), "w+")
-        self.standin = subprocess.Popen(
-            [self.args.standin, "--cert", d + "/apns-standin.crt", "--key", d + "/apns-standin.key",
-             "--client-ca", d + "/apns-dev-standin.crt", "--topic", TOPIC,
-             "--listen", "127.0.0.1:%d" % self.apns_port, "--record", self.record],
-            stdin=subprocess.PIPE, stdout=self.standin_log, stderr=subprocess.STDOUT, text=True)
-        wait_for("the APNs stand-in", lambda: "listening" in read(self.standin_log.name),
-                 timeout=10)
+        self.standin, self.standin_log = start_apns_standin(
+            self.args.standin, self.dev, self.apns_port, self.record,
+            os.path.join(self.tmp, "standin.log"))
 
     def query(self, sql):
         return query(self.args.orchard, self.config, self.base_env, sql)
@@ -121,10 +115,6 @@ class Env:
         ok = out.returncode == 0 and os.path.exists(cert)
         return out.returncode, cert if ok else None, out.stdout + out.stderr
 
-
-def read(path):
-    with open(path) as f:
-        return f.read()
 
 
 def command_plist(request_type, **extra):

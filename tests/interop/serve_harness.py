@@ -297,3 +297,31 @@ def loop_main(doc, run, extra=None):
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     return run(args)
+
+
+DEV_TOPIC = "com.apple.mgmt.dev.orchard"  # the topic scripts/dev_setup.sh gives dev/
+
+
+def start_apns_standin(standin, dev, port, record, log_path):
+    """The APNs stand-in on 127.0.0.1:port with dev_setup's certificates,
+    recording pushes as JSON lines in `record`. Returns (process, log file
+    open for reading and writing) once it listens; AssertionError otherwise."""
+    import subprocess
+    log = open(log_path, "w+")
+    proc = subprocess.Popen(
+        [standin, "--cert", dev + "/apns-standin.crt", "--key", dev + "/apns-standin.key",
+         "--client-ca", dev + "/apns-dev-standin.crt", "--topic", DEV_TOPIC,
+         "--listen", "127.0.0.1:%d" % port, "--record", record],
+        stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+    def listening():
+        with open(log_path) as f:
+            return "listening" in f.read()
+    try:
+        wait_for("the APNs stand-in", listening, timeout=10)
+    except AssertionError:
+        proc.kill()
+        proc.wait(timeout=10)
+        raise
+    return proc, log
+
