@@ -16,6 +16,9 @@
 #include "scep_certificates.gen.h"
 #include "users.gen.h"
 #include "activities.gen.h"
+#include "macos_updates.gen.h"
+#include "mdm_host_profiles.gen.h"
+#include "teams.gen.h"
 
 #include <stddef.h>
 
@@ -30,6 +33,9 @@ static const orchard_table *const tables[] = {
     &orchard_table_users,
     &orchard_table_activities,
     &orchard_table_apns_pushes,
+    &orchard_table_teams,
+    &orchard_table_mdm_host_profiles,
+    &orchard_table_macos_updates,
 };
 
 static const orchard_command *const commands[] = {
@@ -44,6 +50,9 @@ static const orchard_command *const commands[] = {
     &orchard_cmd_user_list,
     &orchard_cmd_user_delete,
     &orchard_cmd_push,
+    &orchard_cmd_team_create,
+    &orchard_cmd_team_list,
+    &orchard_cmd_apply,
 };
 
 static const orchard_route *const routes[] = {
@@ -72,12 +81,37 @@ static const orchard_route *const routes[] = {
     &orchard_route_apns_push_latest,
     &orchard_route_apns_push_v1,
     &orchard_route_healthz,
+    &orchard_route_profiles_post_latest,
+    &orchard_route_profiles_post_v1,
+    &orchard_route_profiles_get_latest,
+    &orchard_route_profiles_get_v1,
+    &orchard_route_profiles_delete_latest,
+    &orchard_route_profiles_delete_v1,
+    &orchard_route_teams_get_latest,
+    &orchard_route_teams_get_v1,
+    &orchard_route_teams_post_latest,
+    &orchard_route_teams_post_v1,
+    &orchard_route_teams_patch_latest,
+    &orchard_route_teams_patch_v1,
+    &orchard_route_teams_delete_latest,
+    &orchard_route_teams_delete_v1,
+    &orchard_route_hosts_transfer_latest,
+    &orchard_route_hosts_transfer_v1,
+    &orchard_route_config_get_latest,
+    &orchard_route_config_get_v1,
+    &orchard_route_config_patch_latest,
+    &orchard_route_config_patch_v1,
+    &orchard_route_os_versions_latest,
+    &orchard_route_os_versions_v1,
+    &orchard_route_nudge_pkg,
 };
 
 static const orchard_job *const jobs[] = {
     &orchard_job_challenges_expire,
     &orchard_job_sessions_expire,
     &orchard_job_apns_push,
+    &orchard_job_profiles_reconcile,
+    &orchard_job_device_info,
 };
 
 int orchard_server_init(orchard_ctx *ctx)
@@ -85,6 +119,10 @@ int orchard_server_init(orchard_ctx *ctx)
     int rc = orchard_serve_state_attach(ctx);
     if (rc == 0)
         rc = orchard_users_init(ctx);
+    if (rc == 0)
+        rc = orchard_profiles_init(ctx);
+    if (rc == 0)
+        rc = orchard_updates_init(ctx);
     return rc;
 }
 
@@ -93,6 +131,8 @@ void orchard_server_deinit(orchard_ctx *ctx)
     orchard_serve_state_detach(ctx);
     orchard_scep_route_cleanup();
     orchard_users_cleanup();
+    orchard_profiles_cleanup();
+    orchard_updates_cleanup();
     orchard_enroll_download_reset();
     orchard_mdm_config_cache_clear();
     orchard_apns_cleanup();

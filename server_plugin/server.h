@@ -86,4 +86,47 @@ extern const orchard_route orchard_route_apns_push_v1;
 /** Close the job's APNs client (the plugin's deinit). */
 void orchard_apns_cleanup(void);
 
+/* profiles/ (profiles.h): configuration profiles and their reconciler */
+/** POST /mdm/apple/profiles (multipart upload) and POST /mdm/apple/profiles/batch */
+extern const orchard_route orchard_route_profiles_post_latest, orchard_route_profiles_post_v1;
+/** GET /mdm/apple/profiles, /mdm/apple/profiles/summary */
+extern const orchard_route orchard_route_profiles_get_latest, orchard_route_profiles_get_v1;
+/** DELETE /mdm/apple/profiles/{id} */
+extern const orchard_route orchard_route_profiles_delete_latest, orchard_route_profiles_delete_v1;
+/** "profiles.reconcile": queues what each host's profiles need (reconcile.c) */
+extern const orchard_job orchard_job_profiles_reconcile;
+extern const orchard_table orchard_table_mdm_host_profiles;
+/** Subscribe the reconciler to enrollments (the plugin's init); forget its state (deinit). */
+int orchard_profiles_init(orchard_ctx *ctx);
+void orchard_profiles_cleanup(void);
+
+/* teams/ (teams.h) */
+extern const orchard_route orchard_route_teams_get_latest, orchard_route_teams_get_v1;
+extern const orchard_route orchard_route_teams_post_latest, orchard_route_teams_post_v1;
+extern const orchard_route orchard_route_teams_patch_latest, orchard_route_teams_patch_v1;
+extern const orchard_route orchard_route_teams_delete_latest, orchard_route_teams_delete_v1;
+/** POST /hosts/transfer */
+extern const orchard_route orchard_route_hosts_transfer_latest, orchard_route_hosts_transfer_v1;
+extern const orchard_command orchard_cmd_team_create;
+extern const orchard_command orchard_cmd_team_list;
+extern const orchard_table orchard_table_teams;
+
+/* updates/ (updates.h): macOS updates, DeviceInformation, Nudge */
+/** GET and PATCH /config (the mdm.macos_updates part, and what MDM shows) */
+extern const orchard_route orchard_route_config_get_latest, orchard_route_config_get_v1;
+extern const orchard_route orchard_route_config_patch_latest, orchard_route_config_patch_v1;
+/** GET /os_versions */
+extern const orchard_route orchard_route_os_versions_latest, orchard_route_os_versions_v1;
+/** GET /mdm/apple/nudge/...: the Nudge package and its manifest, for Macs */
+extern const orchard_route orchard_route_nudge_pkg;
+/** "updates.device_info": queues DeviceInformation to Macs due for it */
+extern const orchard_job orchard_job_device_info;
+extern const orchard_table orchard_table_macos_updates;
+/** Subscribe to enrollments (the plugin's init); forget cached state (deinit). */
+int orchard_updates_init(orchard_ctx *ctx);
+void orchard_updates_cleanup(void);
+
+/* apply/: `orchard apply -f FILE` (Fleet's spec files: kind config / team) */
+extern const orchard_command orchard_cmd_apply;
+
 #endif

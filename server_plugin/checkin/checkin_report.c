@@ -4,9 +4,11 @@
  * empty 200. Idle starts a new polling session, which is when commands
  * answered NotNow become due again (store_queue.c). */
 #include "server_plugin/checkin/checkin.h"
+#include "server_plugin/profiles/profiles.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_queue.h"
+#include "server_plugin/updates/updates.h"
 
 #include <string.h>
 
@@ -60,6 +62,21 @@ static int check_bound(const orchard_checkin_request *req, const char *udid,
     return -1;
 }
 
+/* A report on a command orchard queued itself goes on to the flow that
+ * queued it, told apart by the CommandUUID's prefix so that other reports
+ * cost no store read. The queue has the report already: a flow that fails
+ * here is logged, and its own job repairs the state later (the reconciler
+ * asks for a ProfileList, DeviceInformation is asked again). */
+static void route_to_flow(const orchard_checkin_env *env, const char *udid, const char *uuid,
+                          const char *status, plist_t root, const char *chain, gint64 now)
+{
+    orchard_ctx *ctx = env ? env->ctx : NULL;
+    if (g_str_has_prefix(uuid, ORCHARD_PROFILES_UUID_PREFIX))
+        orchard_profiles_report(ctx, udid, uuid, status, root, chain, now);
+    else if (g_str_has_prefix(uuid, ORCHARD_UPDATES_UUID_PREFIX))
+        orchard_updates_report(ctx, udid, uuid, status, root, now);
+}
+
 int orchard_checkin_report(const orchard_checkin_env *env, const orchard_checkin_request *req,
                            plist_t root, orchard_checkin_reply *out)
 {
@@ -111,6 +128,7 @@ int orchard_checkin_report(const orchard_checkin_env *env, const orchard_checkin
         return orchard_checkin_refuse(out, 500, "%s report from %s: the store failed (%s)",
                                       status, udid, host()->strerror(rc));
     } else {
+        route_to_flow(env, udid, uuid, status, root, chain, now);
         orchard_checkin_event(env, "mdm.command_result", udid, "command_uuid", uuid, "status",
                               status, NULL);
     }

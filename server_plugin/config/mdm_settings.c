@@ -73,6 +73,17 @@ SETTING(apns_expiration, "mdm.apple_apns_push_expiration", ORCHARD_SETTING_DURAT
 SETTING(apns_connections, "mdm.apple_apns_connections", ORCHARD_SETTING_INT, "2",
         "Persistent HTTP/2 connections to APNs (1 to 64)", 0);
 
+/* Profiles and macOS updates (server_plugin/profiles/, updates/): read by
+ * their jobs on every run, so none needs a restart. */
+SETTING(reconcile_interval, "mdm.apple_profile_reconcile_interval", ORCHARD_SETTING_DURATION,
+        "30s", "How often the profile reconciler runs a full pass when nothing changed "
+        "(changes start a pass at once)", 0);
+SETTING(device_info_interval, "mdm.apple_device_info_interval", ORCHARD_SETTING_DURATION, "24h",
+        "How often each Mac is asked for its DeviceInformation (OS version and model)", 0);
+SETTING(nudge_pkg, "mdm.macos_updates.nudge_pkg", PATH, NULL,
+        "A signed Nudge installer package (.pkg) that orchard serves and installs on Macs "
+        "that get the Nudge configuration", 0);
+
 /* Read by serve when it publishes its fingerprint, on start and on every
  * settings change: no restart. */
 const orchard_setting orchard_setting_mdm_allow_mixed = {
@@ -96,6 +107,7 @@ const orchard_setting *const orchard_mdm_settings[ORCHARD_MDM_N_SETTINGS] = {
     &apns_url, &apns_ca, &apns_expiration, &apns_connections,
     &orchard_setting_session_duration,
     &orchard_setting_mdm_allow_mixed,
+    &reconcile_interval, &device_info_interval, &nudge_pkg,
 };
 /* More declarations than slots fails here; fewer leaves a NULL slot, which
  * the host refuses when the plugin loads. */
@@ -114,5 +126,7 @@ const orchard_mdm_config_key orchard_mdm_config_keys[] = {
     {"org_info.org_name"},
     {"mdm.apple_apns_url"}, {"mdm.apple_apns_ca"}, {"mdm.apple_apns_push_expiration"},
     {"mdm.apple_apns_connections"}, {"mdm.allow_mixed_settings"},
+    {"mdm.apple_profile_reconcile_interval"}, {"mdm.apple_device_info_interval"},
+    {"mdm.macos_updates.nudge_pkg"},
 };
 const size_t orchard_mdm_config_n_keys = G_N_ELEMENTS(orchard_mdm_config_keys);

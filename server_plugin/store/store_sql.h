@@ -93,4 +93,14 @@ char *orchard_sstore_sha256_hex(const char *s);
 /** 32 random bytes as unpadded base64url (g_free): safe in URLs and XML. NULL on failure. */
 char *orchard_sstore_random_secret(void);
 
+/**
+ * Mark the desired state changed in `tx` (store_state.c): call it in the
+ * transaction of every change to profiles, teams, host teams or macOS
+ * update settings, so the profile reconciler runs a pass, whichever
+ * instance or process made the change. Returns 0 or the store's code.
+ */
+int orchard_sstore_desired_touch(orchard_store_tx *tx);
+/** The marker's current value (g_free; "" before any change). */
+int orchard_sstore_desired_version(char **out);
+
 #endif

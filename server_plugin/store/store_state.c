@@ -47,3 +47,35 @@ int orchard_server_store_ping(void)
     return orchard_sstore_read_one("checking the store", "SELECT count(*) FROM server_state",
                                    NULL, 0, any_row, NULL);
 }
+
+/* The desired-state marker: every change to what hosts should have
+ * (profiles, teams, host teams, macOS update settings) writes a new value in
+ * the same transaction as the change, and the profile reconciler
+ * (server_plugin/profiles/) runs a pass when the value differs from the one
+ * its last pass saw, on whichever instance holds its lease and whichever
+ * process (serve, `orchard apply`) made the change. */
+#define DESIRED_KEY "desired_state"
+
+int orchard_sstore_desired_touch(orchard_store_tx *tx)
+{
+    g_autofree char *v = g_strdup_printf("%" G_GINT64_FORMAT "-%08x", g_get_real_time(),
+                                         g_random_int());
+    gint64 n = orchard_sstore_exec(tx,
+                                   "INSERT INTO server_state (key, value) VALUES (?, ?) "
+                                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                   SQL_PARAMS(SQL_TEXT(DESIRED_KEY), SQL_TEXT(v)));
+    return n < 0 ? (int)n : 0;
+}
+
+int orchard_sstore_desired_version(char **out)
+{
+    *out = NULL;
+    int rc = orchard_sstore_read_one("reading the desired-state marker",
+                                     "SELECT value FROM server_state WHERE key = ?",
+                                     SQL_PARAMS(SQL_TEXT(DESIRED_KEY)), text_row, out);
+    if (rc == ORCHARD_ENOTFOUND) {
+        *out = g_strdup("");
+        rc = 0;
+    }
+    return rc;
+}

@@ -1,0 +1,74 @@
+/* macOS updates (Fleet's "OS updates" for macOS): a minimum version and a
+ * deadline per team and globally (team 0), validated as Fleet does
+ * (macos_updates.c); the Nudge configuration they imply (nudge_config.c),
+ * kept as orchard's own profile in mdm_profiles so the profile reconciler
+ * delivers it to the Macs below the minimum; the Macs' OS versions from
+ * DeviceInformation (device_info.c); the Nudge package and its manifest
+ * (nudge_pkg.c); the os_versions summary. docs/macos-updates.md. */
+#ifndef ORCHARD_SERVER_UPDATES_H
+#define ORCHARD_SERVER_UPDATES_H
+
+#include <orchard/plugin.h>
+
+#include <glib.h>
+#include <jansson.h>
+#include <plist/plist.h>
+
+/** CommandUUIDs of the commands this flow queues (DeviceInformation,
+ * InstallEnterpriseApplication) start with this. */
+#define ORCHARD_UPDATES_UUID_PREFIX "ORCHARD-UPDATES-"
+
+/** The Nudge managed-preferences domain, and the identifier of the profile
+ * that carries it. */
+#define ORCHARD_NUDGE_DOMAIN "com.github.macadmins.Nudge"
+#define ORCHARD_NUDGE_PROFILE_IDENTIFIER "com.orchard.mdm.nudge"
+
+/**
+ * Check a macOS update setting as Fleet does: both empty (off) or both set;
+ * minimum_version matches ^\d+(\.\d+)?(\.\d+)?$, deadline is YYYY-MM-DD (a
+ * real date). NULL counts as empty. Returns 0, or ORCHARD_EINVAL with *field
+ * ("minimum_version" / "deadline", static) and *reason (g_free) in Fleet's
+ * words ("deadline is required when minimum_version is provided").
+ */
+int orchard_macos_updates_validate(const char *minimum_version, const char *deadline,
+                                   const char **field, char **reason);
+
+/**
+ * Set team `team_id`'s macOS update setting (0: global; both empty: off)
+ * after validating it, in one write transaction with its Nudge profile
+ * (created, replaced when the setting changed, deleted when off) and the
+ * desired-state marker, and record the activity as `actor`. Returns 0,
+ * ORCHARD_EINVAL (*field, *reason as orchard_macos_updates_validate),
+ * ORCHARD_ENOTFOUND (no such team), or a store code.
+ */
+int orchard_macos_updates_set(orchard_ctx *ctx, gint64 team_id, const char *minimum_version,
+                              const char *deadline, const char *actor, const char **field,
+                              char **reason);
+
+/** A scope's setting: 0 and *minimum_version, *deadline (g_free; both NULL when off). */
+int orchard_macos_updates_get(gint64 team_id, char **minimum_version, char **deadline);
+
+/** Nudge's JSON for a setting (json_decref): REFERENCE-exact keys, see docs/macos-updates.md. */
+json_t *orchard_nudge_config_json(const char *minimum_version, const char *deadline);
+
+/**
+ * The .mobileconfig (XML) that carries that configuration as one
+ * com.github.macadmins.Nudge managed-preferences payload, identifier
+ * ORCHARD_NUDGE_PROFILE_IDENTIFIER; the same setting gives the same bytes
+ * (UUIDs derived from the content), so an unchanged setting never
+ * reinstalls. Returns 0 and *out (g_bytes_unref), *payload_uuid (g_free).
+ */
+int orchard_nudge_profile(gint64 team_id, const char *minimum_version, const char *deadline,
+                          GBytes **out, char **payload_uuid);
+
+/**
+ * A device's report on a command whose CommandUUID starts with
+ * ORCHARD_UPDATES_UUID_PREFIX: a DeviceInformation answer's QueryResponses
+ * update the host's facts (os_version, ...; a changed OS version marks the
+ * desired state changed, so the Nudge profile follows). Returns 0 or a
+ * store code (logged).
+ */
+int orchard_updates_report(orchard_ctx *ctx, const char *udid, const char *command_uuid,
+                           const char *status, plist_t root, gint64 now);
+
+#endif
