@@ -14,8 +14,53 @@
 /* What the simulated Macs claim to be: a recent MacBook Air. */
 #define SIM_MODEL "Mac14,2"
 #define SIM_MODEL_NAME "MacBook Air"
-#define SIM_OS_VERSION "14.4.1"
-#define SIM_BUILD_VERSION "23E224"
+
+int orchard_macsim_version_ok(const char *v)
+{
+    int parts = 0, digits = 0;
+    if (!v || strlen(v) > 32)
+        return 0;
+    for (const char *c = v;; c++) {
+        if (*c >= '0' && *c <= '9') {
+            digits++;
+        } else if (*c == '.' || *c == '\0') {
+            if (!digits || ++parts > 3)
+                return 0;
+            digits = 0;
+            if (!*c)
+                return 1;
+        } else {
+            return 0;
+        }
+    }
+}
+
+const char *orchard_macsim_os_version(const orchard_macsim_mac *mac)
+{
+    return mac && mac->os_version && *mac->os_version ? mac->os_version
+                                                       : ORCHARD_MACSIM_OS_VERSION;
+}
+
+const char *orchard_macsim_build_version(const orchard_macsim_mac *mac)
+{
+    /* Real builds for the versions the tests use; others get one shaped
+     * like Apple's (major + 9, a letter per minor release). */
+    static const char *const known[][2] = {
+        {"13.6", "22G120"}, {"13.6.1", "22G313"}, {"14.4", "23E214"},
+        {"14.4.1", "23E224"}, {"14.5", "23F79"},  {"15.0", "24A335"},
+    };
+    static __thread char made[16];
+    if (mac && mac->build_version && *mac->build_version)
+        return mac->build_version;
+    const char *v = orchard_macsim_os_version(mac);
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp(known[i][0], v) == 0)
+            return known[i][1];
+    unsigned major = 0, minor = 0;
+    sscanf(v, "%u.%u", &major, &minor);
+    snprintf(made, sizeof made, "%u%c100", (major + 9) % 100, 'A' + (char)(minor % 26));
+    return made;
+}
 
 /* The keys every device-describing message carries. */
 void macsim_device_facts(plist_t d, const orchard_macsim_mac *mac)
@@ -26,8 +71,8 @@ void macsim_device_facts(plist_t d, const orchard_macsim_mac *mac)
     plist_dict_set_item(d, "Model", plist_new_string(SIM_MODEL));
     plist_dict_set_item(d, "ModelName", plist_new_string(SIM_MODEL_NAME));
     plist_dict_set_item(d, "ProductName", plist_new_string(SIM_MODEL));
-    plist_dict_set_item(d, "OSVersion", plist_new_string(SIM_OS_VERSION));
-    plist_dict_set_item(d, "BuildVersion", plist_new_string(SIM_BUILD_VERSION));
+    plist_dict_set_item(d, "OSVersion", plist_new_string(orchard_macsim_os_version(mac)));
+    plist_dict_set_item(d, "BuildVersion", plist_new_string(orchard_macsim_build_version(mac)));
     plist_dict_set_item(d, "DeviceName", plist_new_string(name));
 }
 

@@ -78,7 +78,84 @@ void orchard_macsim_mac_free(orchard_macsim_mac *m)
     free(m->topic);
     EVP_PKEY_free(m->key);
     X509_free(m->cert);
+    free(m->os_version);
+    free(m->build_version);
+    for (size_t i = 0; i < m->n_fail_profiles; i++)
+        free(m->fail_profiles[i]);
+    free(m->fail_profiles);
+    free(m->managed_prefs);
     free(m);
+}
+
+int orchard_macsim_fail_profile_add(orchard_macsim_mac *m, const char *identifier)
+{
+    for (size_t i = 0; i < m->n_fail_profiles; i++)
+        if (strcmp(m->fail_profiles[i], identifier) == 0)
+            return 0;
+    char **g = realloc(m->fail_profiles, (m->n_fail_profiles + 1) * sizeof *g);
+    if (!g)
+        return ORCHARD_ENOMEM;
+    m->fail_profiles = g;
+    if (!(g[m->n_fail_profiles] = strdup(identifier)))
+        return ORCHARD_ENOMEM;
+    m->n_fail_profiles++;
+    return 0;
+}
+
+/* fail_profiles: one identifier a line. */
+static int load_fail_profiles(orchard_macsim_mac *m)
+{
+    char *path = macsim_strdupf("%s/fail_profiles", m->dir);
+    FILE *f = path ? fopen(path, "r") : NULL;
+    free(path);
+    if (!f)
+        return 0;
+    char line[1100];
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (*line)
+            rc = orchard_macsim_fail_profile_add(m, line);
+    }
+    fclose(f);
+    return rc;
+}
+
+static int write_file(const char *dir, const char *name, const char *text);
+
+/* The optional facts (os_version, build_version, fail_profiles,
+ * managed_prefs): a file for each one set, none for one not set. */
+static int save_optional(const orchard_macsim_mac *m)
+{
+    struct {
+        const char *name, *value;
+    } one[] = {{"os_version", m->os_version},
+               {"build_version", m->build_version},
+               {"managed_prefs", m->managed_prefs}};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof one / sizeof one[0] && !rc; i++) {
+        char *path = macsim_strdupf("%s/%s", m->dir, one[i].name);
+        if (!path)
+            return ORCHARD_ENOMEM;
+        if (one[i].value && *one[i].value) {
+            char *text = macsim_strdupf("%s\n", one[i].value);
+            rc = text ? write_file(m->dir, one[i].name, text) : ORCHARD_ENOMEM;
+            free(text);
+        } else if (unlink(path) != 0 && errno != ENOENT) {
+            rc = ORCHARD_EIO;
+        }
+        free(path);
+    }
+    char *path = macsim_strdupf("%s/fail_profiles", m->dir);
+    FILE *f = !rc && path ? fopen(path, "w") : NULL;
+    if (!rc && !f)
+        rc = ORCHARD_EIO;
+    for (size_t i = 0; f && i < m->n_fail_profiles; i++)
+        fprintf(f, "%s\n", m->fail_profiles[i]);
+    if (f && fclose(f) != 0)
+        rc = ORCHARD_EIO;
+    free(path);
+    return rc;
 }
 
 /* The first line of dir/name without its newline; NULL when missing. */
@@ -204,6 +281,18 @@ int orchard_macsim_mac_load(orchard_macsim_mac **out, const char *dir, char **er
     }
     m->server_url = read_line(dir, "server_url");
     m->topic = read_line(dir, "topic");
+    m->os_version = read_line(dir, "os_version");
+    m->build_version = read_line(dir, "build_version");
+    m->managed_prefs = read_line(dir, "managed_prefs");
+    if (m->os_version && !orchard_macsim_version_ok(m->os_version)) {
+        orchard_macsim_mac_free(m);
+        return macsim_fail(error_msg, ORCHARD_EINVAL, "%s: os_version is not a macOS version",
+                           dir);
+    }
+    if (load_fail_profiles(m)) {
+        orchard_macsim_mac_free(m);
+        return macsim_fail(error_msg, ORCHARD_ENOMEM, "out of memory");
+    }
     if ((rc = load_pem(m, error_msg))) {
         orchard_macsim_mac_free(m);
         return rc;
@@ -237,6 +326,7 @@ int orchard_macsim_mac_save(const orchard_macsim_mac *m, char **error_msg)
     free(udid);
     free(serial);
     free(pm);
+    rc = rc ? rc : save_optional(m);
     if (!rc && m->server_url && m->topic) {
         char *u = macsim_strdupf("%s\n", m->server_url), *t = macsim_strdupf("%s\n", m->topic);
         rc = (!u || !t) ? ORCHARD_ENOMEM : 0;

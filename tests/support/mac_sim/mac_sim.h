@@ -16,6 +16,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <plist/plist.h>
 
 #include "orchard/plugin.h" /* ORCHARD_E... codes */
 
@@ -51,7 +52,27 @@ typedef struct orchard_macsim_mac {
     char *topic;      /* the MDM payload's Topic */
     EVP_PKEY *key;    /* the identity (NULL before enrollment) */
     X509 *cert;
+    /* What the Mac runs and how it misbehaves (files os_version,
+     * build_version, fail_profiles, managed_prefs; all optional). */
+    char *os_version;      /* NULL: ORCHARD_MACSIM_OS_VERSION */
+    char *build_version;   /* NULL: derived from os_version */
+    char **fail_profiles;  /* InstallProfile of these identifiers answers Error */
+    size_t n_fail_profiles;
+    char *managed_prefs;   /* a root folder to write managed preferences under */
 } orchard_macsim_mac;
+
+/* What a Mac runs unless told otherwise. */
+#define ORCHARD_MACSIM_OS_VERSION "14.4.1"
+
+/** The Mac's macOS version and build (never NULL; borrowed from mac or static). */
+const char *orchard_macsim_os_version(const orchard_macsim_mac *mac);
+const char *orchard_macsim_build_version(const orchard_macsim_mac *mac);
+
+/** 1 when `v` is a macOS version as a Mac reports it (digits, 1 to 3 parts). */
+int orchard_macsim_version_ok(const char *v);
+
+/** Add an identifier to mac->fail_profiles (no duplicates). ORCHARD_ENOMEM. */
+int orchard_macsim_fail_profile_add(orchard_macsim_mac *mac, const char *identifier);
 
 /**
  * A Mac that does not exist on disk yet: fresh token, unlock token and push
@@ -223,16 +244,23 @@ typedef struct {
     const orchard_macsim_override *overrides;
     size_t n_overrides;
     int max_commands;             /* per session; 0 = 1000 */
+    /* For every Mac of the run, on top of what each Mac keeps: */
+    const char *const *fail_profiles;
+    size_t n_fail_profiles;
+    const char *managed_prefs;    /* overrides the Mac's own root (NULL: the Mac's) */
 } orchard_macsim_poll_opts;
 
 /* A command the server sent, as far as the simulator reads it. */
 typedef struct {
     char *command_uuid, *request_type;
+    plist_t command;     /* the Command dictionary (owned; NULL when built by hand) */
+    plist_t error_chain; /* set by orchard_macsim_execute when it failed (owned) */
 } orchard_macsim_command;
 
 /**
  * Parse a command plist: CommandUUID (string) and Command.RequestType
- * (string) are required. ORCHARD_EINVAL with the reason.
+ * (string) are required; the body passes the plist guard first (depth,
+ * size). ORCHARD_EINVAL with the reason.
  */
 int orchard_macsim_command_parse(orchard_macsim_command *out, const void *data, size_t len,
                                  char **error_msg);
@@ -240,12 +268,72 @@ void orchard_macsim_command_clear(orchard_macsim_command *c);
 
 /**
  * The report plist (XML) answering `cmd` with `answer`: Acknowledged (with
- * QueryResponses / ProfileList / SecurityInfo for those request types),
- * Error (with an ErrorChain) or NotNow. NULL cmd: Idle. ORCHARD_ENOMEM.
+ * QueryResponses (only the Queries asked, all when none) / ProfileList (the
+ * enrollment profile and the installed ones) / SecurityInfo for those
+ * request types), Error (cmd->error_chain, or a generic ErrorChain) or
+ * NotNow. NULL cmd: Idle. ORCHARD_ENOMEM.
  */
 int orchard_macsim_report_body(char **xml, size_t *len, const orchard_macsim_mac *mac,
                                const orchard_macsim_command *cmd, orchard_macsim_answer answer,
                                char **error_msg);
+
+/* ---- installed profiles (installed.c) and managed preferences ---------------- */
+
+/** The largest InstallProfile payload the simulator takes (a Mac has no
+ * such limit; a test that sends more wants to see it refused). */
+#define ORCHARD_MACSIM_PROFILE_MAX ((size_t)8 * 1024 * 1024)
+
+/**
+ * Carry out a command that changes the Mac, as macOS does: InstallProfile
+ * (Payload: an XML or binary plist, or CMS SignedData around one, with
+ * PayloadType Configuration and a PayloadIdentifier) installs or replaces
+ * the profile by identifier; RemoveProfile {Identifier} removes one (an
+ * unknown identifier is an Error, as on a Mac). After either, the managed
+ * preferences under `managed_prefs` (NULL: none) are written again.
+ * Other request types do nothing. Returns ORCHARD_MACSIM_ACK, or
+ * ORCHARD_MACSIM_ERROR with cmd->error_chain set (a hostile payload, an
+ * identifier in `fail` (n_fail) or mac->fail_profiles, a disk error).
+ */
+orchard_macsim_answer orchard_macsim_execute(const orchard_macsim_mac *mac,
+                                             orchard_macsim_command *cmd,
+                                             const char *const *fail, size_t n_fail,
+                                             const char *managed_prefs);
+
+/**
+ * Install `data` (as InstallProfile's Payload) into the Mac's folder
+ * (profiles/<identifier, %-escaped>.mobileconfig holds the plist). 0 and
+ * *identifier (free(); may be NULL); ORCHARD_EINVAL (not a profile, with the
+ * reason), ORCHARD_ETOOBIG, ORCHARD_EIO.
+ */
+int orchard_macsim_profile_install(const orchard_macsim_mac *mac, const void *data, size_t len,
+                                   char **identifier, char **error_msg);
+
+/** Remove an installed profile. ORCHARD_ENOTFOUND, ORCHARD_EIO. */
+int orchard_macsim_profile_remove(const orchard_macsim_mac *mac, const char *identifier,
+                                  char **error_msg);
+
+/**
+ * The ProfileList array a Mac answers with: the enrollment profile, then
+ * each installed profile sorted by identifier ({PayloadIdentifier,
+ * PayloadUUID, PayloadDisplayName, PayloadVersion, IsManaged, PayloadContent
+ * [{PayloadIdentifier, PayloadType, PayloadUUID, PayloadVersion, ...}]}).
+ * Never NULL (plist_free).
+ */
+plist_t orchard_macsim_profile_list(const orchard_macsim_mac *mac);
+
+/** The installed identifiers, sorted, joined by ',' (malloc'd; "" when none). */
+char *orchard_macsim_profile_ids(const orchard_macsim_mac *mac);
+
+/**
+ * Write what macOS derives from the installed profiles under `root`:
+ * Library/Managed Preferences/<PayloadType>.plist for every payload whose
+ * type is a preference domain (not com.apple.*): its keys without the
+ * Payload* ones, profiles merged by identifier order; files of domains no
+ * longer set are removed; System/Library/CoreServices/SystemVersion.plist
+ * says the Mac's OS version. ORCHARD_EIO.
+ */
+int orchard_macsim_managed_prefs_sync(const orchard_macsim_mac *mac, const char *root,
+                                      char **error_msg);
 
 /* What one poll session did. */
 typedef struct {

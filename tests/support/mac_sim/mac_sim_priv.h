@@ -37,4 +37,22 @@ int macsim_http_insecure(const struct orchard_macsim_http *h);
 /* XML text of `p`, malloc'd, NUL-terminated. ORCHARD_ENOMEM. */
 int macsim_plist_xml(char **xml, size_t *len, plist_t p);
 
+/* A plist that passed the plist guard first (libplist 2.2 recurses without
+ * a limit): depth 64, 200,000 nodes, XML or binary. 0 and *out (plist_free);
+ * ORCHARD_EINVAL / ORCHARD_ETOOBIG with the reason. */
+int macsim_plist_parse_guarded(plist_t *out, const void *data, size_t len, char **error_msg);
+
+/* The content of a DER CMS SignedData, malloc'd; NULL when `data` is none. */
+unsigned char *macsim_cms_content(const void *data, size_t len, size_t *out_len);
+
+/* A whole file of at most `max` bytes, malloc'd. ORCHARD_ENOTFOUND,
+ * ORCHARD_ETOOBIG, ORCHARD_EIO. */
+int macsim_read_file(const char *path, size_t max, unsigned char **out, size_t *len);
+
+/* Every installed profile's plist, sorted by identifier (installed.c). */
+plist_t macsim_installed_profiles(const struct orchard_macsim_mac *mac);
+
+/* An ErrorChain of one error, as a Mac reports it. */
+plist_t macsim_error_chain(const char *domain, unsigned code, const char *message);
+
 #endif

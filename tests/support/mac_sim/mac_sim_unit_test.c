@@ -1,7 +1,8 @@
 /* The Mac simulator's own parts without a server (ctest mac_sim_units): the
  * predictable identities, the state folder, the enrollment-profile and
  * command parsers against malformed, truncated and hostile input, the
- * reports it writes, and its Mdm-Signature, checked with OpenSSL's CMS_verify. */
+ * reports it writes, and its Mdm-Signature, checked with OpenSSL's CMS_verify;
+ * the profiles and OS version in mac_sim_profiles_unit_test.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,10 @@
 
 static EVP_PKEY *key;
 static X509 *cert;
+
+/* The installed profiles, OS version and managed preferences
+ * (mac_sim_profiles_unit_test.c), in this suite. */
+void macsim_profiles_tests(CU_pSuite s, const char *tmp, EVP_PKEY **key, X509 **cert);
 static char tmp_dir[] = "/tmp/mac_sim_unit.XXXXXX";
 
 static int suite_init(void)
@@ -416,6 +421,7 @@ int main(void)
     CU_add_test(s, "command_parse", test_mac_sim__command_parse);
     CU_add_test(s, "reports", test_mac_sim__reports);
     CU_add_test(s, "signatures", test_mac_sim__signatures);
+    macsim_profiles_tests(s, tmp_dir, &key, &cert);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();

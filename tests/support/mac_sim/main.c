@@ -16,6 +16,11 @@
  *                   [--sign-as MACDIR] [--no-signature] [--bad-signature]
  *                   [--expect STATUS] [--count N]
  *   mac_sim show --state DIR
+ *   mac_sim set --state DIR [--os-version V] [--build-version B]
+ *               [--fail-profile ID]... [--no-fail-profiles] [--managed-prefs ROOT]
+ *     (what each Mac runs and how it misbehaves from now on; enroll takes
+ *     the same options for new Macs, poll and wake --fail-profile and
+ *     --managed-prefs for the run)
  *   mac_sim wake --state DIR --pushes RECORD [--seconds S] [poll's --answer options]
  *     (poll each Mac when the APNs stand-in's --record file shows a push to
  *     it with its PushMagic; S = 0, the default: until SIGINT/SIGTERM)
@@ -38,6 +43,9 @@
 
 typedef struct {
     const char *cmd, *url, *state, *cacert, *message, *sign_as, *pushes;
+    const char *os_version, *build_version, *managed_prefs;
+    const char *fail_profiles[64];
+    int n_fail_profiles, no_fail_profiles;
     double seconds;
     int insecure, count, first, concurrency, until_empty, max_sessions, expect, pause_ms, keys;
     unsigned seed;
@@ -122,6 +130,38 @@ static int report_error(const orchard_macsim_mac *mac, const char *what, char *e
     return 1;
 }
 
+/* ---- what a Mac runs (enroll, set) ------------------------------------------------ */
+
+static int replace(char **field, const char *value)
+{
+    if (!value)
+        return 0;
+    free(*field);
+    *field = *value ? strdup(value) : NULL;
+    return *value && !*field ? ORCHARD_ENOMEM : 0;
+}
+
+/* Apply --os-version, --build-version, --fail-profile, --no-fail-profiles and
+ * --managed-prefs to a Mac (not saved). A new OS version without a build
+ * takes the derived build. */
+static int set_facts(orchard_macsim_mac *mac)
+{
+    int rc = 0;
+    if (opt.os_version && !opt.build_version)
+        rc = replace(&mac->build_version, "");
+    rc = rc ? rc : replace(&mac->os_version, opt.os_version);
+    rc = rc ? rc : replace(&mac->build_version, opt.build_version);
+    rc = rc ? rc : replace(&mac->managed_prefs, opt.managed_prefs);
+    if (opt.no_fail_profiles) {
+        for (size_t i = 0; i < mac->n_fail_profiles; i++)
+            free(mac->fail_profiles[i]);
+        mac->n_fail_profiles = 0;
+    }
+    for (int i = 0; i < opt.n_fail_profiles && !rc; i++)
+        rc = orchard_macsim_fail_profile_add(mac, opt.fail_profiles[i]);
+    return rc;
+}
+
 /* ---- enroll ------------------------------------------------------------------- */
 
 static EVP_PKEY *shared_keys[64];
@@ -142,6 +182,8 @@ static int enroll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *
     free(dir);
     if (rc)
         return report_error(NULL, "enroll", err);
+    if (set_facts(mac))
+        return report_error(mac, "enroll", strdup("out of memory"));
     if (opt.keys > 0) { /* --keys: one of the shared keys, a new certificate */
         X509_free(mac->cert);
         mac->cert = NULL;
@@ -250,6 +292,21 @@ static void hex(char *out, const unsigned char *b, size_t n)
         sprintf(out + 2 * i, "%02x", b[i]);
 }
 
+static int set_one(orchard_macsim_mac *mac)
+{
+    char *err = NULL;
+    if (set_facts(mac) || orchard_macsim_mac_save(mac, &err))
+        return report_error(mac, "set", err ? err : strdup("out of memory"));
+    /* A root in use shows the new OS version at once, as a Mac's does. */
+    const char *root = opt.managed_prefs ? opt.managed_prefs : mac->managed_prefs;
+    if (root && orchard_macsim_managed_prefs_sync(mac, root, &err))
+        return report_error(mac, "set", err);
+    orchard_macsim_event("set", mac, "os_version=s", orchard_macsim_os_version(mac),
+                         "build_version=s", orchard_macsim_build_version(mac), "fail_profiles=d",
+                         (int)mac->n_fail_profiles, NULL);
+    return 0;
+}
+
 static void show(const orchard_macsim_mac *mac)
 {
     char tok[2 * ORCHARD_MACSIM_TOKEN_LEN + 1], unl[2 * ORCHARD_MACSIM_TOKEN_LEN + 1];
@@ -260,10 +317,15 @@ static void show(const orchard_macsim_mac *mac)
     unsigned mdlen = 0;
     if (mac->cert && X509_digest(mac->cert, EVP_sha256(), md, &mdlen))
         hex(fp, md, mdlen);
+    char *profiles = orchard_macsim_profile_ids(mac);
     orchard_macsim_event("mac", mac, "serial=s", mac->serial, "token=s", tok, "push_magic=s",
                          mac->push_magic, "unlock_token=s", unl, "cert_sha256=s", fp,
                          "server_url=s", mac->server_url ? mac->server_url : "", "topic=s",
-                         mac->topic ? mac->topic : "", "dir=s", mac->dir, NULL);
+                         mac->topic ? mac->topic : "", "dir=s", mac->dir, "os_version=s",
+                         orchard_macsim_os_version(mac), "build_version=s",
+                         orchard_macsim_build_version(mac), "profiles=s",
+                         profiles ? profiles : "", NULL);
+    free(profiles);
 }
 
 /* poll, checkin and show work on the Macs already under --state. */
@@ -302,6 +364,9 @@ static int cmd_loaded(void)
     } else if (strcmp(opt.cmd, "show") == 0) {
         for (size_t i = 0; i < use; i++)
             show(macs[i]);
+    } else if (strcmp(opt.cmd, "set") == 0) {
+        for (size_t i = 0; i < use; i++)
+            rc |= set_one(macs[i]);
     } else {
         pool p = {.macs = macs, .n = use, .job = is_checkin ? checkin_job : poll_job};
         rc = run_pool(&p) ? 1 : 0;
@@ -326,7 +391,10 @@ static int usage(void)
             "       mac_sim checkin --state DIR --message TYPE [--sign-as MACDIR]\n"
             "                       [--no-signature] [--bad-signature] [--expect STATUS]\n"
             "       mac_sim show --state DIR\n"
+            "       mac_sim set --state DIR [--os-version V] [--build-version B]\n"
+            "                   [--fail-profile ID]... [--no-fail-profiles] [--managed-prefs ROOT]\n"
             "       mac_sim wake --state DIR --pushes RECORD [--seconds S] [--answer ...]\n"
+            "enroll also takes set's options; poll and wake --fail-profile and --managed-prefs\n"
             "common: --cacert PEM, --insecure\n");
     return 2;
 }
@@ -368,7 +436,11 @@ static int parse_args(int argc, char **argv)
         {"expect", required_argument, 0, 'x'},     {"pause-ms", required_argument, 0, 'P'},
         {"cacert", required_argument, 0, 'C'},     {"insecure", no_argument, 0, 'k'},
         {"keys", required_argument, 0, 'K'},       {"pushes", required_argument, 0, 'p'},
-        {"seconds", required_argument, 0, 'T'},    {0, 0, 0, 0},
+        {"seconds", required_argument, 0, 'T'},    {"os-version", required_argument, 0, 'O'},
+        {"build-version", required_argument, 0, 'b'},
+        {"fail-profile", required_argument, 0, 'F'},
+        {"no-fail-profiles", no_argument, 0, 'Z'}, {"managed-prefs", required_argument, 0, 'R'},
+        {0, 0, 0, 0},
     };
     int c, v;
     optind = 2;
@@ -403,10 +475,35 @@ static int parse_args(int argc, char **argv)
             opt.poll.answer = (orchard_macsim_answer)v;
             break;
         case 'A': if (parse_override(optarg)) return -1; break;
+        case 'O':
+            if (!orchard_macsim_version_ok(optarg))
+                return -1;
+            opt.os_version = optarg;
+            break;
+        case 'b':
+            if (!*optarg || strlen(optarg) > 15 || strchr(optarg, '\n'))
+                return -1;
+            opt.build_version = optarg;
+            break;
+        case 'F':
+            if (!*optarg || strchr(optarg, '\n') ||
+                opt.n_fail_profiles >= (int)(sizeof opt.fail_profiles / sizeof opt.fail_profiles[0]))
+                return -1;
+            opt.fail_profiles[opt.n_fail_profiles++] = optarg;
+            break;
+        case 'Z': opt.no_fail_profiles = 1; break;
+        case 'R':
+            if (!*optarg || strchr(optarg, '\n'))
+                return -1;
+            opt.managed_prefs = optarg;
+            break;
         default: return -1;
         }
     }
     opt.poll.overrides = opt.overrides;
+    opt.poll.fail_profiles = opt.fail_profiles;
+    opt.poll.n_fail_profiles = (size_t)opt.n_fail_profiles;
+    opt.poll.managed_prefs = opt.managed_prefs;
     return optind == argc ? 0 : -1;
 }
 
@@ -422,7 +519,7 @@ int main(int argc, char **argv)
     if (strcmp(opt.cmd, "enroll") == 0)
         rc = cmd_enroll();
     else if (!strcmp(opt.cmd, "poll") || !strcmp(opt.cmd, "checkin") || !strcmp(opt.cmd, "show") ||
-             !strcmp(opt.cmd, "wake"))
+             !strcmp(opt.cmd, "wake") || !strcmp(opt.cmd, "set"))
         rc = cmd_loaded();
     else
         rc = usage();

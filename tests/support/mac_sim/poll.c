@@ -1,7 +1,8 @@
 /* The Mac's command loop (docs/protocols.md §8): Idle, then answer each command
  * the server hands out (Acknowledged, Error or NotNow as the test says) until
- * the server answers with an empty 200. Acknowledged answers to
- * DeviceInformation, ProfileList and SecurityInfo carry plausible data. */
+ * the server answers with an empty 200. InstallProfile and RemoveProfile
+ * change the Mac first (execute.c); answers to DeviceInformation, ProfileList
+ * and SecurityInfo carry what the Mac has. */
 #include "tests/support/mac_sim/mac_sim.h"
 
 #include <stdlib.h>
@@ -28,16 +29,19 @@ void orchard_macsim_command_clear(orchard_macsim_command *c)
         return;
     free(c->command_uuid);
     free(c->request_type);
+    plist_free(c->command);
+    plist_free(c->error_chain);
     memset(c, 0, sizeof *c);
 }
 
 int orchard_macsim_command_parse(orchard_macsim_command *out, const void *data, size_t len,
                                  char **error_msg)
 {
-    plist_t root = macsim_plist_parse(data, len);
+    plist_t root = NULL;
     orchard_macsim_command c = {0};
     int rc = 0;
-    if (!root || plist_get_node_type(root) != PLIST_DICT) {
+    if (macsim_plist_parse_guarded(&root, data, len, NULL) ||
+        plist_get_node_type(root) != PLIST_DICT) {
         rc = macsim_fail(error_msg, ORCHARD_EINVAL, "the command is not a plist dictionary");
         goto out;
     }
@@ -49,43 +53,40 @@ int orchard_macsim_command_parse(orchard_macsim_command *out, const void *data, 
         orchard_macsim_command_clear(&c);
         goto out;
     }
+    c.command = plist_copy(plist_dict_get_item(root, "Command"));
     *out = c;
 out:
     plist_free(root);
     return rc;
 }
 
-static plist_t query_responses(const orchard_macsim_mac *mac)
+/* Every fact the Mac knows; a DeviceInformation answer carries the ones asked
+ * for in Queries (a Mac leaves out what it was not asked and what it does not
+ * know), or all of them when Queries is missing. */
+static plist_t query_responses(const orchard_macsim_mac *mac, plist_t command)
 {
-    plist_t q = plist_new_dict();
-    macsim_device_facts(q, mac);
-    plist_dict_set_item(q, "UDID", plist_new_string(mac->udid));
-    plist_dict_set_item(q, "IsSupervised", plist_new_bool(0));
-    plist_dict_set_item(q, "DeviceCapacity", plist_new_real(460.4));
-    plist_dict_set_item(q, "AvailableDeviceCapacity", plist_new_real(212.9));
-    return q;
-}
-
-/* The enrollment profile as ProfileList reports it. */
-static plist_t profile_list(const orchard_macsim_mac *mac)
-{
-    plist_t item = plist_new_dict();
-    plist_dict_set_item(item, "PayloadType", plist_new_string("com.apple.mdm"));
-    plist_dict_set_item(item, "PayloadIdentifier", plist_new_string("com.orchard.mdm.enroll.mdm"));
-    plist_dict_set_item(item, "PayloadDisplayName", plist_new_string("MDM"));
-    plist_t content = plist_new_array();
-    plist_array_append_item(content, item);
-    plist_t p = plist_new_dict();
-    plist_dict_set_item(p, "PayloadIdentifier", plist_new_string("com.orchard.mdm.enroll"));
-    plist_dict_set_item(p, "PayloadUUID", plist_new_string(mac->push_magic));
-    plist_dict_set_item(p, "PayloadDisplayName", plist_new_string("MDM enrollment"));
-    plist_dict_set_item(p, "PayloadVersion", plist_new_uint(1));
-    plist_dict_set_item(p, "PayloadRemovalDisallowed", plist_new_bool(0));
-    plist_dict_set_item(p, "IsManaged", plist_new_bool(1));
-    plist_dict_set_item(p, "PayloadContent", content);
-    plist_t list = plist_new_array();
-    plist_array_append_item(list, p);
-    return list;
+    plist_t all = plist_new_dict();
+    macsim_device_facts(all, mac);
+    plist_dict_set_item(all, "UDID", plist_new_string(mac->udid));
+    plist_dict_set_item(all, "IsSupervised", plist_new_bool(0));
+    plist_dict_set_item(all, "DeviceCapacity", plist_new_real(460.4));
+    plist_dict_set_item(all, "AvailableDeviceCapacity", plist_new_real(212.9));
+    plist_t queries = command ? plist_dict_get_item(command, "Queries") : NULL;
+    if (!queries || plist_get_node_type(queries) != PLIST_ARRAY)
+        return all;
+    plist_t asked = plist_new_dict();
+    for (uint32_t i = 0; i < plist_array_get_size(queries); i++) {
+        plist_t q = plist_array_get_item(queries, i);
+        char *key = NULL;
+        if (plist_get_node_type(q) == PLIST_STRING)
+            plist_get_string_val(q, &key);
+        plist_t v = key ? plist_dict_get_item(all, key) : NULL;
+        if (v)
+            plist_dict_set_item(asked, key, plist_copy(v));
+        free(key);
+    }
+    plist_free(all);
+    return asked;
 }
 
 static plist_t security_info(void)
@@ -104,18 +105,13 @@ static plist_t security_info(void)
     return s;
 }
 
-static plist_t error_chain(const char *request_type)
+static plist_t error_chain(const orchard_macsim_command *cmd)
 {
+    if (cmd->error_chain)
+        return plist_copy(cmd->error_chain);
     char msg[256];
-    snprintf(msg, sizeof msg, "The simulated Mac was told to fail %s.", request_type);
-    plist_t e = plist_new_dict();
-    plist_dict_set_item(e, "ErrorCode", plist_new_uint(12021));
-    plist_dict_set_item(e, "ErrorDomain", plist_new_string("MCMDMErrorDomain"));
-    plist_dict_set_item(e, "LocalizedDescription", plist_new_string(msg));
-    plist_dict_set_item(e, "USEnglishDescription", plist_new_string(msg));
-    plist_t chain = plist_new_array();
-    plist_array_append_item(chain, e);
-    return chain;
+    snprintf(msg, sizeof msg, "The simulated Mac was told to fail %.200s.", cmd->request_type);
+    return macsim_error_chain("MCMDMErrorDomain", 12021, msg);
 }
 
 int orchard_macsim_report_body(char **xml, size_t *len, const orchard_macsim_mac *mac,
@@ -132,11 +128,11 @@ int orchard_macsim_report_body(char **xml, size_t *len, const orchard_macsim_mac
         plist_dict_set_item(d, "CommandUUID", plist_new_string(cmd->command_uuid));
         const char *rt = cmd->request_type;
         if (answer == ORCHARD_MACSIM_ERROR)
-            plist_dict_set_item(d, "ErrorChain", error_chain(rt));
+            plist_dict_set_item(d, "ErrorChain", error_chain(cmd));
         else if (answer == ORCHARD_MACSIM_ACK && strcmp(rt, "DeviceInformation") == 0)
-            plist_dict_set_item(d, "QueryResponses", query_responses(mac));
+            plist_dict_set_item(d, "QueryResponses", query_responses(mac, cmd->command));
         else if (answer == ORCHARD_MACSIM_ACK && strcmp(rt, "ProfileList") == 0)
-            plist_dict_set_item(d, "ProfileList", profile_list(mac));
+            plist_dict_set_item(d, "ProfileList", orchard_macsim_profile_list(mac));
         else if (answer == ORCHARD_MACSIM_ACK && strcmp(rt, "SecurityInfo") == 0)
             plist_dict_set_item(d, "SecurityInfo", security_info());
     }
@@ -165,6 +161,14 @@ int orchard_macsim_poll(orchard_macsim_mac *mac, orchard_macsim_http *h,
     size_t len = 0;
     int rc = orchard_macsim_report_body(&xml, &len, mac, NULL, 0, error_msg);
     memset(res, 0, sizeof *res);
+    const char *prefs = opts->managed_prefs ? opts->managed_prefs : mac->managed_prefs;
+    char *perr = NULL;
+    /* The root shows the Mac's OS version from the start (Nudge's compliance). */
+    if (!rc && prefs && orchard_macsim_managed_prefs_sync(mac, prefs, &perr)) {
+        orchard_macsim_event("error", mac, "during=s", "managed preferences", "message=s", perr,
+                             NULL);
+        free(perr);
+    }
     const char *sent = "Idle";
     while (!rc) {
         rc = orchard_macsim_send(h, mac, ORCHARD_MACSIM_CT_REPORT, xml, len, NULL, &r, error_msg);
@@ -192,6 +196,9 @@ int orchard_macsim_poll(orchard_macsim_mac *mac, orchard_macsim_http *h,
         orchard_macsim_event("command", mac, "command_uuid=s", cmd.command_uuid,
                              "request_type=s", cmd.request_type, NULL);
         orchard_macsim_answer a = answer_for(opts, cmd.request_type);
+        if (a == ORCHARD_MACSIM_ACK)
+            a = orchard_macsim_execute(mac, &cmd, opts->fail_profiles, opts->n_fail_profiles,
+                                       prefs);
         res->acked += a == ORCHARD_MACSIM_ACK;
         res->errored += a == ORCHARD_MACSIM_ERROR;
         res->notnow += a == ORCHARD_MACSIM_NOTNOW;

@@ -24,25 +24,6 @@ void orchard_macsim_profile_clear(orchard_macsim_profile *p)
     memset(p, 0, sizeof *p);
 }
 
-/* The content of a DER CMS SignedData, malloc'd; NULL when `data` is none. */
-static unsigned char *cms_content(const unsigned char *data, size_t len, size_t *out_len)
-{
-    const unsigned char *p = data;
-    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
-    unsigned char *out = NULL;
-    if (!cms)
-        return NULL;
-    ASN1_OCTET_STRING **os = NULL;
-    if (OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed && (os = CMS_get0_content(cms)) &&
-        *os && ASN1_STRING_length(*os) > 0) {
-        *out_len = (size_t)ASN1_STRING_length(*os);
-        if ((out = malloc(*out_len)))
-            memcpy(out, ASN1_STRING_get0_data(*os), *out_len);
-    }
-    CMS_ContentInfo_free(cms);
-    return out;
-}
-
 /* Subject [[["O", "x"]], [["CN", "y"]]] as "/O=x/CN=y" ('/' in values
  * escaped for scep_client). NULL when the shape is wrong. */
 static char *subject_text(plist_t subj)
@@ -172,7 +153,7 @@ int orchard_macsim_profile_parse(orchard_macsim_profile *out, const unsigned cha
     /* DER starts with a SEQUENCE tag; XML with '<' (maybe after a BOM or
      * blanks) and binary plists with "bplist". */
     if (data[0] == 0x30) {
-        if (!(inner = cms_content(data, len, &inner_len)))
+        if (!(inner = macsim_cms_content(data, len, &inner_len)))
             return macsim_fail(error_msg, ORCHARD_EINVAL,
                                "the profile is neither a plist nor CMS SignedData with content");
         p.was_signed = 1;

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/cms.h>
 #include <openssl/err.h>
 
 #include "orchard/plugin.h"
+#include "server_plugin/plist/plist_guard.h"
 
 int macsim_fail(char **error_msg, int code, const char *fmt, ...)
 {
@@ -88,4 +90,76 @@ int macsim_plist_xml(char **xml, size_t *len, plist_t p)
     *xml = s;
     *len = n;
     return 0;
+}
+
+int macsim_plist_parse_guarded(plist_t *out, const void *data, size_t len, char **error_msg)
+{
+    static const orchard_plist_limits lim = {
+        .max_depth = 64, .max_nodes = 200000, .allow_binary = 1};
+    const char *why = NULL;
+    *out = NULL;
+    if (!data || len == 0)
+        return macsim_fail(error_msg, ORCHARD_EINVAL, "the plist is empty");
+    int rc = orchard_plist_guard(data, len, &lim, &why);
+    if (rc)
+        return macsim_fail(error_msg, rc, "the plist is refused: %s", why ? why : "malformed");
+    if (!(*out = macsim_plist_parse(data, len)))
+        return macsim_fail(error_msg, ORCHARD_EINVAL, "the data is not a plist");
+    return 0;
+}
+
+unsigned char *macsim_cms_content(const void *data, size_t len, size_t *out_len)
+{
+    const unsigned char *p = data;
+    if (len > 0x7FFFFFFF)
+        return NULL;
+    CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+    unsigned char *out = NULL;
+    if (!cms) {
+        ERR_clear_error();
+        return NULL;
+    }
+    ASN1_OCTET_STRING **os = NULL;
+    if (OBJ_obj2nid(CMS_get0_type(cms)) == NID_pkcs7_signed && (os = CMS_get0_content(cms)) &&
+        *os && ASN1_STRING_length(*os) > 0) {
+        *out_len = (size_t)ASN1_STRING_length(*os);
+        if ((out = malloc(*out_len)))
+            memcpy(out, ASN1_STRING_get0_data(*os), *out_len);
+    }
+    CMS_ContentInfo_free(cms);
+    return out;
+}
+
+int macsim_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ORCHARD_ENOTFOUND;
+    unsigned char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err) {
+        free(buf);
+        return ORCHARD_EIO;
+    }
+    if (n > max) {
+        free(buf);
+        return ORCHARD_ETOOBIG;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+plist_t macsim_error_chain(const char *domain, unsigned code, const char *message)
+{
+    plist_t e = plist_new_dict();
+    plist_dict_set_item(e, "ErrorCode", plist_new_uint(code));
+    plist_dict_set_item(e, "ErrorDomain", plist_new_string(domain));
+    plist_dict_set_item(e, "LocalizedDescription", plist_new_string(message));
+    plist_dict_set_item(e, "USEnglishDescription", plist_new_string(message));
+    plist_t chain = plist_new_array();
+    plist_array_append_item(chain, e);
+    return chain;
 }
