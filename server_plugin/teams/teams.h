@@ -50,4 +50,25 @@ int orchard_teams_list(GPtrArray **out);
 int orchard_teams_transfer(orchard_ctx *ctx, gint64 team_id, const char *const *udids, size_t n,
                            const char *actor, char **bad_udid);
 
+/**
+ * Why `name` cannot be a team's name ("name may not be empty", too long,
+ * control characters, not UTF-8), or NULL when it can. Static text.
+ */
+const char *orchard_team_name_problem(const char *name);
+
+/**
+ * Rename a team and/or change its description (NULL: unchanged); a rename
+ * records "edited_team". Returns 0, ORCHARD_EINVAL (*reason), ORCHARD_EEXIST
+ * (the name is another team's), ORCHARD_ENOTFOUND.
+ */
+int orchard_teams_update(orchard_ctx *ctx, gint64 id, const char *name, const char *description,
+                         const char *actor, char **reason);
+
+/**
+ * Delete a team: its hosts go to no team, its profiles and macOS update
+ * setting go with it (one write transaction, desired state marked); records
+ * "deleted_team". Returns 0 or ORCHARD_ENOTFOUND.
+ */
+int orchard_teams_delete(orchard_ctx *ctx, gint64 id, const char *actor);
+
 #endif

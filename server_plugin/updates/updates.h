@@ -22,6 +22,10 @@
  * that carries it. */
 #define ORCHARD_NUDGE_DOMAIN "com.github.macadmins.Nudge"
 #define ORCHARD_NUDGE_PROFILE_IDENTIFIER "com.orchard.mdm.nudge"
+/** The Nudge profile's PayloadDisplayName (mdm_profiles.name). */
+#define ORCHARD_NUDGE_PROFILE_NAME "macOS updates (Nudge, managed by orchard)"
+/** The page Nudge's "More info" button opens (Apple's "Update macOS" article). */
+#define ORCHARD_NUDGE_ABOUT_URL "https://support.apple.com/en-us/HT201541"
 
 /**
  * Check a macOS update setting as Fleet does: both empty (off) or both set;
@@ -70,5 +74,21 @@ int orchard_nudge_profile(gint64 team_id, const char *minimum_version, const cha
  */
 int orchard_updates_report(orchard_ctx *ctx, const char *udid, const char *command_uuid,
                            const char *status, plist_t root, gint64 now);
+
+/**
+ * The setting a PATCH asks for: `macos_updates` is the request's
+ * {"minimum_version", "deadline"} object (NULL: no change); a key left out
+ * keeps team `team_id`'s current value, null or "" clears it. Validated as
+ * orchard_macos_updates_validate (also a value that is not a string or
+ * null). Returns 0 and *minimum_version, *deadline (g_free; NULL when off),
+ * or ORCHARD_EINVAL with *field (static, "macos_updates.deadline") and
+ * *reason (g_free), or a store code.
+ */
+int orchard_macos_updates_from_json(gint64 team_id, json_t *macos_updates,
+                                    char **minimum_version, char **deadline, const char **field,
+                                    char **reason);
+
+/** {"minimum_version": ..., "deadline": ...} with null for off (json_decref). */
+json_t *orchard_macos_updates_json(const char *minimum_version, const char *deadline);
 
 #endif

@@ -5,6 +5,7 @@
 #include "server_plugin/server.h"
 #include "server_plugin/setup/setup_io.h"
 #include "server_plugin/store/server_store.h"
+#include "server_plugin/store/store_open_cmd.h"
 #include "server_plugin/users/activity.h"
 #include "server_plugin/users/users.h"
 
@@ -41,24 +42,10 @@ static int usage_error(const char *cmd, const char *usage, const char *why)
     return 2;
 }
 
-/* The store, migrated: 0, or 1 after saying why. */
+/* The store, migrated: 0, or 1 after saying why (store_open_cmd.c). */
 static int open_store(const char *cmd)
 {
-    const orchard_host_api *h = orchard_server_host;
-    const char *sqlite = h->config_get("store.sqlite");
-    const char *postgres = h->config_get("store.postgres");
-    if ((!sqlite || !*sqlite) && (!postgres || !*postgres)) {
-        fprintf(stderr, "orchard %s: the store is not configured: set store.sqlite or "
-                "store.postgres as `orchard serve` has it (users live there)\n", cmd);
-        return 1;
-    }
-    int rc = orchard_server_store_migrate();
-    if (rc) {
-        fprintf(stderr, "orchard %s: cannot open the store %s: %s\n", cmd,
-                sqlite && *sqlite ? sqlite : "of store.postgres", h->strerror(rc));
-        return 1;
-    }
-    return 0;
+    return orchard_sstore_open_cmd(cmd, "users");
 }
 
 /* One line of standard input, without its line ending: 0 and *out
