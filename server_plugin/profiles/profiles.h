@@ -81,6 +81,15 @@ int orchard_profiles_batch_set(orchard_ctx *ctx, gint64 team_id, GBytes *const *
                                size_t n, const char *actor, char **reason);
 
 /**
+ * Delete custom profile `id` (the reconciler then removes it from the
+ * team's hosts), record "deleted_macos_profile" as `actor` and mark the
+ * desired state changed. Returns 0, or with *reason (g_free):
+ * ORCHARD_ENOTFOUND (no such profile), ORCHARD_EINVAL (orchard's own Nudge
+ * profile: clear the macOS updates setting instead), a store code.
+ */
+int orchard_profiles_delete(orchard_ctx *ctx, gint64 id, const char *actor, char **reason);
+
+/**
  * A device's report on a command whose CommandUUID starts with
  * ORCHARD_PROFILES_UUID_PREFIX (the check-in flow calls it after the queue
  * recorded the report): Acknowledged moves the host's profile to
