@@ -1,0 +1,281 @@
+#!/bin/sh
+# Profile reconciler benchmark driver (the bench_reconcile_run target runs
+# it; `bench` too). On SQLite and on PostgreSQL (a private cluster made
+# durable, tests/support/pg_cluster/pg_cluster.sh), in one run:
+#  - bench_reconcile_seed fills the store with HOSTS enrolled Macs (valid
+#    push tokens, split across two teams, macOS 14.4: no Nudge profile), not
+#    timed, and `orchard job run profiles.reconcile` runs once with no
+#    profiles (the state the profiles arrive in);
+#  - (a) `orchard apply -f` sets five profiles on each team; from its return
+#    (the profiles committed) `orchard job run profiles.reconcile` runs until
+#    every InstallProfile is queued (HOSTS x 5 queue rows);
+#  - (b) passes with nothing to do, run again, median;
+#  - the pushes the passes asked for, sent by `orchard job run apns.push` to
+#    the APNs stand-in (tests/support/apns_standin), timed apart;
+#  - the peer: the same rows queued by plain SQL (INSERT ... SELECT) by the
+#    sqlite3 / psql command line in a copy of the store, which bounds what the
+#    store itself costs.
+# Prints a markdown section on stdout and, with --results FILE, rewrites the
+# reconcile section of FILE.
+#
+#   run.sh --seed BIN --orchard-bin BIN --standin BIN --source-dir DIR
+#          [--build-type T] [--results FILE]
+#
+# BENCH_RECONCILE_HOSTS (10000), BENCH_RECONCILE_IDLE_RUNS (5).
+set -eu
+
+HOSTS=${BENCH_RECONCILE_HOSTS:-10000}
+IDLE_RUNS=${BENCH_RECONCILE_IDLE_RUNS:-5}
+PER_TEAM=5
+MAX_PASSES=20
+BUILD_TYPE=unknown
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --seed) SEED=$2 ;;
+        --orchard-bin) ORCHARD=$2 ;;
+        --standin) STANDIN=$2 ;;
+        --source-dir) SRC=$2 ;;
+        --build-type) BUILD_TYPE=$2 ;;
+        --results) RESULTS=$2 ;;
+        *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+    esac
+    shift 2
+done
+: "${SEED:?--seed missing}" "${ORCHARD:?--orchard-bin missing}" "${STANDIN:?--standin missing}"
+: "${SRC:?--source-dir missing}"
+
+. "$SRC/bench/bench_lib.sh"
+STANDIN_PID=''
+bench_setup reconcile STANDIN_PID
+PG_SH=$SRC/tests/support/pg_cluster/pg_cluster.sh
+PG_DIR=$WORK/pg
+reconcile_cleanup() {
+    [ -d "$PG_DIR" ] && sh "$PG_SH" stop "$PG_DIR" >/dev/null 2>&1 || true
+    bench_cleanup
+}
+trap reconcile_cleanup EXIT
+now_ms() { date +%s%3N; }
+: >"$WORK/lines"
+line() { echo "$*" >>"$WORK/lines"; } # line LABEL KEY=VALUE...
+
+# ---- the configuration and the APNs stand-in ----------------------------------------
+sh "$SRC/scripts/dev_setup.sh" "$ORCHARD" "$WORK/dev" >"$WORK/dev_setup.log" 2>&1 ||
+    { cat "$WORK/dev_setup.log" >&2; exit 1; }
+TOPIC=com.apple.mgmt.dev.orchard
+mkfifo "$WORK/control"
+"$STANDIN" --cert "$WORK/dev/apns-standin.crt" --key "$WORK/dev/apns-standin.key" \
+    --topic "$TOPIC" --listen 127.0.0.1:0 \
+    <"$WORK/control" >"$WORK/standin.out" 2>"$WORK/standin.err" &
+STANDIN_PID=$!
+exec 3>"$WORK/control" # held open: the stand-in's control lines (stats)
+i=0
+until grep -q '^listening ' "$WORK/standin.out" 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -lt 100 ] && kill -0 "$STANDIN_PID" 2>/dev/null ||
+        { say "the APNs stand-in did not start"; cat "$WORK/standin.err" >&2; exit 1; }
+    sleep 0.1
+done
+APNS_URL=$(sed -n 's/^listening //p' "$WORK/standin.out")
+standin_pushes() {
+    n=$(grep -c '^pushes ' "$WORK/standin.out" || true)
+    echo stats >&3
+    i=0
+    while [ "$(grep -c '^pushes ' "$WORK/standin.out" || true)" -le "$n" ] && [ $i -lt 50 ]; do
+        i=$((i + 1)); sleep 0.1
+    done
+    sed -n 's/^pushes \([0-9]*\).*/\1/p' "$WORK/standin.out" | tail -n 1
+}
+# config_for STORE_LINE FILE: dev_setup's config with this store and the stand-in.
+config_for() {
+    (umask 077; awk -v store="$1" -v url="$APNS_URL" '
+        /^  sqlite: / { print store; next }
+        /^  apple_apns_url: / { print "  apple_apns_url: " url; next }
+        { print }' "$WORK/dev/orchard.yml" >"$2")
+}
+
+# ---- PostgreSQL: the cluster, durable, with pg_stat_statements -----------------------
+PG=yes PG_NOTE='' PG_VERSION=''
+if ! sh "$PG_SH" start "$PG_DIR" >"$WORK/pg.log" 2>&1 || [ -f "$PG_DIR/skip" ]; then
+    PG=no PG_NOTE="PostgreSQL could not start here: $(cat "$PG_DIR/skip" 2>/dev/null || tail -n 1 "$WORK/pg.log")"
+    say "$PG_NOTE"
+else
+    ADMIN_URI=$(cat "$PG_DIR/uri")
+    PSQL=$(cat "$PG_DIR/bin")/psql
+    psql() { "$PSQL" "$@"; }
+    psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" \
+        -c "alter system set fsync = on" -c "alter system set synchronous_commit = on" \
+        -c "alter system set full_page_writes = on" -c "alter system set shared_buffers = '128MB'" \
+        -c "alter system set shared_preload_libraries = 'pg_stat_statements'" >/dev/null
+    sh "$PG_SH" pause "$PG_DIR" && sh "$PG_SH" resume "$PG_DIR"
+    PG_VERSION=$(psql -X -A -t -d "$ADMIN_URI" -c "show server_version")
+fi
+# pg_uri DB: the URI of database DB on the cluster.
+pg_uri() { echo "$ADMIN_URI" | sed "s|/postgres?|/$1?|"; }
+
+# ---- the measurements -------------------------------------------------------------------
+# run_job CFG JOB LOG: one `orchard job run`; JOB_MS is the run's own time
+# (what the job printed), WALL_MS the process's (start-up, plugin load and
+# store open included), PASS the reconciler's log line, if any.
+run_job() {
+    j0=$(now_ms)
+    if ! "$ORCHARD" job run --config "$1" "$2" >"$WORK/job.out" 2>"$WORK/job.err"; then
+        cat "$WORK/job.err" >>"$3"
+        say "orchard job run $2 failed: $(tail -n 3 "$WORK/job.err")"
+        return 1
+    fi
+    WALL_MS=$(($(now_ms) - j0))
+    cat "$WORK/job.err" >>"$3"
+    JOB_MS=$(sed -n 's/.*(\([0-9]*\) ms)$/\1/p' "$WORK/job.out" | tail -n 1)
+    PASS=$(grep 'profiles: pass:' "$WORK/job.err" | tail -n 1 | sed 's/^.*profiles: pass: *//') || true
+}
+# count CFG KEY: one figure of bench_reconcile_seed's count (0 when absent).
+count() {
+    "$SEED" --config "$1" count >"$WORK/count.out" 2>>"$WORK/seed.err" || return 1
+    awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }' "$WORK/count.out"
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+
+# measure LABEL CFG PEER_CFG: everything above on one store.
+measure() {
+    label=$1 cfg=$2 peer=$3 log=$WORK/$1.log
+    expected=$((HOSTS * PER_TEAM))
+    say "$label: seeding $HOSTS Macs"
+    "$SEED" --config "$cfg" hosts --hosts "$HOSTS" --topic "$TOPIC" >>"$WORK/seed.out" 2>>"$WORK/seed.err" ||
+        { say "$label: seeding failed: $(tail -n 3 "$WORK/seed.err")"; return 1; }
+    "$SEED" --config "$peer" hosts --hosts "$HOSTS" --topic "$TOPIC" >>"$WORK/seed.out" 2>>"$WORK/seed.err" ||
+        { say "$label: seeding the peer's store failed"; return 1; }
+    "$SEED" --config "$cfg" profiles --out "$WORK/profiles" >"$WORK/profiles.out" 2>>"$WORK/seed.err"
+    run_job "$cfg" profiles.reconcile "$log" || return 1
+    line "$label-first" job_ms="$JOB_MS" wall_ms="$WALL_MS" pass="$(echo "$PASS" | tr ' ' '~')"
+
+    # (a) apply, then passes until every install is queued.
+    APPLY=apply
+    t0=$(now_ms)
+    if "$ORCHARD" apply --config "$cfg" -f "$WORK/profiles/teams.yml" >"$WORK/apply.out" 2>>"$log"; then
+        t_applied=$(now_ms)
+    else
+        # No `orchard apply` yet: the rows it would write, stored directly.
+        APPLY=direct
+        say "$label: orchard apply failed ($(tail -n 1 "$log")); storing the profiles directly"
+        t0=$(now_ms)
+        "$SEED" --config "$cfg" profiles --out "$WORK/profiles" --direct >/dev/null 2>>"$WORK/seed.err" ||
+            { say "$label: storing the profiles failed"; return 1; }
+        t_applied=$(now_ms)
+    fi
+    passes=0 queued=0 job_total=0 wall_total=0 pass_lines=''
+    while [ "$queued" -lt "$expected" ] && [ $passes -lt $MAX_PASSES ]; do
+        [ "$label" = postgres ] && psql_q "select pg_stat_statements_reset()" >/dev/null &&
+            X0=$(psql_q "select xact_commit + xact_rollback from pg_stat_database where datname = 'bench'")
+        run_job "$cfg" profiles.reconcile "$log" || return 1
+        passes=$((passes + 1))
+        job_total=$((job_total + ${JOB_MS:-0})) wall_total=$((wall_total + WALL_MS))
+        t_done=$(now_ms)
+        [ "$label" = postgres ] && [ $passes -eq 1 ] && pg_pass_stats
+        pass_lines="$pass_lines${pass_lines:+|}$(echo "$PASS" | tr ' ' '~')"
+        queued=$(count "$cfg" queued_InstallProfile)
+    done
+    cp "$WORK/count.out" "$WORK/$label-count.out"
+    line "$label-apply" apply="$APPLY" apply_ms=$((t_applied - t0)) passes=$passes \
+        queued="$queued" expected="$expected" to_queued_ms=$((t_done - t_applied)) \
+        job_ms="$job_total" wall_ms="$wall_total" pass="$pass_lines" \
+        push_queue="$(awk '$1 == "push_queue" { print $2 }' "$WORK/count.out")" \
+        host_profiles="$(awk '$1 ~ /^host_profiles_/ { n += $2 } END { print n + 0 }' "$WORK/count.out")" \
+        commands="$(awk '$1 ~ /^commands_/ { n += $2 } END { print n + 0 }' "$WORK/count.out")" \
+        queue_rows="$(awk '$1 ~ /^queued_/ { n += $2 } END { print n + 0 }' "$WORK/count.out")"
+
+    # (b) passes with nothing to do.
+    : >"$WORK/idle-job" ; : >"$WORK/idle-wall"
+    idle_pass=''
+    for _ in $(seq "$IDLE_RUNS"); do
+        run_job "$cfg" profiles.reconcile "$log" || return 1
+        echo "${JOB_MS:-0}" >>"$WORK/idle-job"; echo "$WALL_MS" >>"$WORK/idle-wall"
+        idle_pass=$PASS
+    done
+    line "$label-idle" job_ms="$(median <"$WORK/idle-job")" wall_ms="$(median <"$WORK/idle-wall")" \
+        runs="$IDLE_RUNS" pass="$(echo "$idle_pass" | tr ' ' '~')" \
+        queue_rows="$(count "$cfg" queued_InstallProfile)"
+
+    # The pushes the passes asked for, sent by the push job.
+    p0=$(standin_pushes) pq=$(count "$cfg" push_queue) runs=0 push_ms=0
+    while [ "$(count "$cfg" push_queue)" -gt 0 ] && [ $runs -lt 10 ]; do
+        run_job "$cfg" apns.push "$log" || break
+        runs=$((runs + 1)) push_ms=$((push_ms + ${JOB_MS:-0}))
+    done
+    line "$label-push" waiting="$pq" runs=$runs job_ms=$push_ms \
+        sent=$(($(standin_pushes) - p0)) left="$(count "$cfg" push_queue)"
+
+    # The peer: the same install rows by plain SQL in its own copy.
+    "$ORCHARD" apply --config "$peer" -f "$WORK/profiles/teams.yml" >/dev/null 2>>"$log" ||
+        "$SEED" --config "$peer" profiles --out "$WORK/profiles" --direct >/dev/null 2>>"$WORK/seed.err"
+    peer_sql >"$WORK/peer.sql"
+    t0=$(now_ms)
+    if [ "$label" = sqlite ]; then
+        sqlite3 "$WORK/peer.db" <"$WORK/peer.sql" >"$WORK/peer.out" 2>&1
+    else
+        psql -X -q -v ON_ERROR_STOP=1 -d "$(pg_uri peer)" -f "$WORK/peer.sql" >"$WORK/peer.out" 2>&1
+    fi || { say "$label: the peer's SQL failed: $(tail -n 3 "$WORK/peer.out")"; return 1; }
+    peer_ms=$(($(now_ms) - t0))
+    line "$label-peer" ms=$peer_ms queued="$(count "$peer" queued_InstallProfile)"
+}
+
+# The peer's SQL, the same text on both stores: one InstallProfile command
+# per profile, one queue row and one host-profile row per Mac and profile of
+# its team, one push per Mac, in one transaction; the command is the
+# profile's bytes (an InstallProfile carries them base64'd: about as many).
+peer_sql() {
+    cat <<'EOF'
+BEGIN;
+INSERT INTO mdm_commands (command_uuid, request_type, command, created_by, created_at)
+  SELECT 'PEER-' || id, 'InstallProfile', content, 'peer', 0 FROM mdm_profiles;
+INSERT INTO mdm_command_queue (udid, command_uuid, status, queued_at, updated_at)
+  SELECT e.udid, 'PEER-' || p.id, 'Pending', 0, 0
+  FROM mdm_enrollments e JOIN mdm_profiles p ON p.team_id = e.team_id
+  WHERE e.enabled = 1;
+INSERT INTO mdm_host_profiles (udid, identifier, profile_id, name, checksum, payload_uuid,
+    operation, status, command_uuid, updated_at)
+  SELECT e.udid, p.identifier, p.id, p.name, p.checksum, p.payload_uuid, 'install', 'pending',
+    'PEER-' || p.id, 0
+  FROM mdm_enrollments e JOIN mdm_profiles p ON p.team_id = e.team_id
+  WHERE e.enabled = 1;
+INSERT INTO apns_push_queue (udid, attempts, next_attempt_at, queued_at)
+  SELECT udid, 0, 0, 0 FROM mdm_enrollments WHERE enabled = 1 AND push_token_valid = 1
+  ON CONFLICT (udid) DO NOTHING;
+COMMIT;
+EOF
+}
+
+psql_q() { psql -X -A -t -q -d "$(pg_uri bench)" -c "$1"; }
+# After the first pass on PostgreSQL: its statements, round trips and the
+# statements that took the most time (pg_stat_statements, this database).
+pg_pass_stats() {
+    X1=$(psql_q "select xact_commit + xact_rollback from pg_stat_database where datname = 'bench'")
+    psql_q "select sum(calls), sum(rows), round(sum(total_exec_time)::numeric, 1) from pg_stat_statements
+            where dbid = (select oid from pg_database where datname = 'bench')
+              and query not like '%pg_stat%'" >"$WORK/pg-calls"
+    psql_q "select calls, rows, round(total_exec_time::numeric, 1), regexp_replace(left(query, 90), '\s+', ' ', 'g')
+            from pg_stat_statements where dbid = (select oid from pg_database where datname = 'bench')
+              and query not like '%pg_stat%' order by total_exec_time desc limit 4" >"$WORK/pg-top"
+    IFS='|' read -r calls rows exec_ms <"$WORK/pg-calls" || true
+    # Two of the transactions counted are this script's own reads.
+    line postgres-stats calls="$calls" rows="$rows" exec_ms="$exec_ms" xacts=$((X1 - X0 - 2))
+}
+
+SQLITE_OK=yes POSTGRES_OK=$PG
+config_for "  sqlite: $WORK/orchard.db" "$WORK/sqlite.yml"
+config_for "  sqlite: $WORK/peer.db" "$WORK/sqlite-peer.yml"
+measure sqlite "$WORK/sqlite.yml" "$WORK/sqlite-peer.yml" || SQLITE_OK=no
+if [ "$PG" = yes ]; then
+    psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" -c "create database bench" -c "create database peer" >/dev/null
+    psql -X -q -d "$(pg_uri bench)" -c "create extension pg_stat_statements" >/dev/null
+    config_for "  postgres: \"$(pg_uri bench)\"" "$WORK/postgres.yml"
+    config_for "  postgres: \"$(pg_uri peer)\"" "$WORK/postgres-peer.yml"
+    measure postgres "$WORK/postgres.yml" "$WORK/postgres-peer.yml" || POSTGRES_OK=no
+fi
+cat "$WORK/lines" >&2
+
+. "$SRC/bench/reconcile/section.sh"
+section >"$WORK/section.md"
+echo
+cat "$WORK/section.md"
+[ -z "${RESULTS:-}" ] || sh "$SRC/bench/results_section.sh" reconcile "$RESULTS" <"$WORK/section.md"
+[ "$SQLITE_OK" = yes ] && [ "$POSTGRES_OK" != no ]
