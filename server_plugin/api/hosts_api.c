@@ -5,6 +5,7 @@
 #include "server_plugin/api/api.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/store_devices.h"
+#include "server_plugin/store/store_host_profiles.h"
 
 #include <string.h>
 
@@ -71,6 +72,32 @@ static json_t *host_json(const orchard_device *d)
     return h;
 }
 
+/* Fleet's team fields: team_id null and team_name null for "No team". */
+static void set_team(json_t *h, gint64 team_id, const char *name)
+{
+    json_object_set_new(h, "team_id", team_id ? json_integer(team_id) : json_null());
+    json_object_set_new(h, "team_name", team_id ? text(name) : json_null());
+}
+
+/* Fleet's host-detail mdm.profiles: each configuration profile's delivery. */
+static json_t *profiles_json(const GPtrArray *list)
+{
+    json_t *a = json_array();
+    for (guint i = 0; i < list->len; i++) {
+        const orchard_host_profile *p = list->pdata[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "profile_id",
+                            p->s.profile_id ? json_integer(p->s.profile_id) : json_null());
+        json_object_set_new(o, "name", text(p->s.name));
+        json_object_set_new(o, "identifier", text(p->s.identifier));
+        json_object_set_new(o, "status", text(p->s.status));
+        json_object_set_new(o, "operation_type", text(p->s.operation));
+        json_object_set_new(o, "detail", text(p->s.detail));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
 static int store_error(orchard_http_response *resp, int rc)
 {
     if (rc == ORCHARD_EBUSY)
@@ -85,12 +112,20 @@ static int list_hosts(orchard_http_response *resp, const orchard_http_request *r
     if (orchard_api_paging(req, resp, 100, &page, &per_page))
         return 0;
     g_autoptr(GPtrArray) devices = NULL;
+    g_autoptr(GHashTable) teams = NULL;
     int rc = orchard_store_device_list(page, per_page, &devices);
+    if (rc == 0)
+        rc = orchard_store_host_teams(&teams);
     if (rc)
         return store_error(resp, rc);
     json_t *hosts = json_array();
-    for (guint i = 0; i < devices->len; i++)
-        json_array_append_new(hosts, host_json(devices->pdata[i]));
+    for (guint i = 0; i < devices->len; i++) {
+        const orchard_device *d = devices->pdata[i];
+        json_t *h = host_json(d);
+        const gint64 *team = g_hash_table_lookup(teams, d->udid);
+        json_object_set_new(h, "team_id", team && *team ? json_integer(*team) : json_null());
+        json_array_append_new(hosts, h);
+    }
     return orchard_api_reply(resp, 200, json_pack("{s:o}", "hosts", hosts));
 }
 
@@ -100,9 +135,21 @@ static int get_host(orchard_http_response *resp, const char *uuid)
     int rc = orchard_store_device_get(uuid, &d);
     if (rc == ORCHARD_ENOTFOUND)
         return orchard_api_error(resp, 404, NULL, "no host has UUID %s", uuid);
+    g_autofree char *team_name = NULL;
+    g_autoptr(GPtrArray) profiles = NULL;
+    gint64 team_id = 0;
+    if (rc == 0)
+        rc = orchard_store_host_team(uuid, &team_id, &team_name);
+    if (rc == ORCHARD_ENOTFOUND) /* re-enrolled between the two reads: no team yet */
+        rc = 0;
+    if (rc == 0)
+        rc = orchard_store_host_profiles(uuid, &profiles);
     if (rc)
         return store_error(resp, rc);
-    return orchard_api_reply(resp, 200, json_pack("{s:o}", "host", host_json(d)));
+    json_t *h = host_json(d);
+    set_team(h, team_id, team_name);
+    json_object_set_new(json_object_get(h, "mdm"), "profiles", profiles_json(profiles));
+    return orchard_api_reply(resp, 200, json_pack("{s:o}", "host", h));
 }
 
 static int hosts(orchard_ctx *ctx, const orchard_http_request *req, orchard_http_response *resp,

@@ -99,6 +99,15 @@ int orchard_store_device_authenticate(const orchard_device_auth *a, gint64 now, 
         return orchard_sstore_end(tx, rc, what, 0);
     n = orchard_sstore_exec(tx, "DELETE FROM mdm_command_queue WHERE udid = ?",
                             SQL_PARAMS(SQL_TEXT(a->udid)));
+    /* The Mac's profiles went with its old enrollment: the reconciler
+     * installs its team's profiles again once it enrolls (reconcile.c). */
+    if (n >= 0)
+        n = orchard_sstore_exec(tx, "DELETE FROM mdm_host_profiles WHERE udid = ?",
+                                SQL_PARAMS(SQL_TEXT(a->udid)));
+    if (n >= 0)
+        n = orchard_sstore_exec(tx, "UPDATE mdm_enrollments SET profile_list_at = NULL, "
+                                "profile_list_asked_at = NULL WHERE udid = ?",
+                                SQL_PARAMS(SQL_TEXT(a->udid)));
     if (n >= 0)
         n = replace_enrollment(tx, a, now);
     return orchard_sstore_end(tx, n < 0 ? (int)n : 0, what, 0);
