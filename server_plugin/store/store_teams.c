@@ -181,12 +181,10 @@ int orchard_store_team_update(gint64 id, const char *name, const char *descripti
 
 int orchard_store_team_delete(gint64 id)
 {
+    /* mdm_host_profiles is the reconciler's: it turns the rows of
+     * profiles gone with the team into removals itself. */
     static const char *const steps[] = {
         "UPDATE mdm_enrollments SET team_id = 0 WHERE team_id = ?",
-        /* Hosts keep their rows for the deleted profiles until the
-         * reconciler removes them: the rows only lose their profile. */
-        "UPDATE mdm_host_profiles SET profile_id = NULL WHERE profile_id IN "
-        "(SELECT id FROM mdm_profiles WHERE team_id = ?)",
         "DELETE FROM mdm_profiles WHERE team_id = ?",
         "DELETE FROM macos_update_settings WHERE team_id = ?",
         "DELETE FROM teams WHERE id = ?",
