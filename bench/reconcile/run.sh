@@ -26,6 +26,7 @@ set -eu
 
 HOSTS=${BENCH_RECONCILE_HOSTS:-10000}
 IDLE_RUNS=${BENCH_RECONCILE_IDLE_RUNS:-5}
+SERVE_INTERVAL=5s
 PER_TEAM=5
 MAX_PASSES=20
 BUILD_TYPE=unknown
@@ -45,8 +46,8 @@ done
 : "${SRC:?--source-dir missing}"
 
 . "$SRC/bench/bench_lib.sh"
-STANDIN_PID=''
-bench_setup reconcile STANDIN_PID
+STANDIN_PID='' SERVE_PID=''
+bench_setup reconcile STANDIN_PID SERVE_PID
 PG_SH=$SRC/tests/support/pg_cluster/pg_cluster.sh
 PG_DIR=$WORK/pg
 reconcile_cleanup() {
@@ -85,11 +86,14 @@ standin_pushes() {
     done
     sed -n 's/^pushes \([0-9]*\).*/\1/p' "$WORK/standin.out" | tail -n 1
 }
-# config_for STORE_LINE FILE: dev_setup's config with this store and the stand-in.
+# config_for STORE_LINE FILE: dev_setup's config with this store and the
+# stand-in, and for serve a short full-pass interval (SERVE_INTERVAL), so a
+# pass with nothing to do comes round within the run.
 config_for() {
-    (umask 077; awk -v store="$1" -v url="$APNS_URL" '
+    (umask 077; awk -v store="$1" -v url="$APNS_URL" -v iv="$SERVE_INTERVAL" '
         /^  sqlite: / { print store; next }
-        /^  apple_apns_url: / { print "  apple_apns_url: " url; next }
+        /^  apple_apns_url: / { print "  apple_apns_url: " url
+            print "  apple_profile_reconcile_interval: " iv; next }
         { print }' "$WORK/dev/orchard.yml" >"$2")
 }
 
@@ -260,16 +264,86 @@ pg_pass_stats() {
     line postgres-stats calls="$calls" rows="$rows" exec_ms="$exec_ms" xacts=$((X1 - X0 - 2))
 }
 
+# log_ms LINE: a log line's time (its ISO 8601 UTC prefix) in unix ms.
+log_ms() { date -u -d "$(echo "$1" | cut -d' ' -f1)" +%s%3N; }
+# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds.
+wait_for() {
+    limit=$(($(now_ms) + $1 * 1000)); shift
+    until "$@"; do
+        [ $? -eq 1 ] && [ "$(now_ms)" -lt "$limit" ] || return 1
+        sleep 0.1
+    done
+}
+# installs_since N: the InstallProfile count of the pass lines after the Nth.
+installs_since() {
+    grep 'profiles: pass:' "$SLOG" | tail -n +$(($1 + 1)) |
+        sed -n 's/.* \([0-9]*\) installs.*/\1/p' | awk '{ n += $1 } END { print n + 0 }'
+}
+passes_in_log() { grep -c 'profiles: pass:' "$SLOG" || true; }
+all_installed() { [ "$(installs_since "$N0")" -ge "$expected" ]; }
+more_passes() { [ "$(passes_in_log)" -gt "$1" ]; }
+push_drained() { [ "$(count "$cfg" push_queue)" -eq 0 ]; }
+serving() {
+    kill -0 "$SERVE_PID" 2>/dev/null || { say "orchard serve ended"; return 2; }
+    grep -q 'listening on http' "$SLOG"
+}
+
+# serve_phase LABEL CFG: (a) as a running server sees it. A third store,
+# seeded the same; `orchard serve` on it runs the reconciler every 2 s (a
+# marker check; a full pass when the marker moved or the interval passed)
+# and the push job, to the stand-in. From `orchard apply`'s return to the
+# log line of the pass that queued the last install; then until the pushes
+# are sent; then the next full pass with nothing to do, from its log line.
+serve_phase() {
+    label=$1 cfg=$2 SLOG=$WORK/$1-serve.log expected=$((HOSTS * PER_TEAM))
+    "$SEED" --config "$cfg" hosts --hosts "$HOSTS" --topic "$TOPIC" >>"$WORK/seed.out" 2>>"$WORK/seed.err" ||
+        { say "$label: seeding the serve store failed"; return 1; }
+    ORCHARD_SERVER_ADDRESS=127.0.0.1:$(free_port) "$ORCHARD" serve --config "$cfg" >"$SLOG" 2>&1 &
+    SERVE_PID=$!
+    wait_for 30 serving && wait_for 30 more_passes 0 ||
+        { say "$label: orchard serve did not start a pass:"; tail -n 20 "$SLOG" >&2; return 1; }
+    N0=$(passes_in_log) p0=$(standin_pushes)
+    t0=$(now_ms)
+    "$ORCHARD" apply --config "$cfg" -f "$WORK/profiles/teams.yml" >/dev/null 2>>"$SLOG" ||
+        "$SEED" --config "$cfg" profiles --out "$WORK/profiles" --direct >/dev/null 2>>"$WORK/seed.err"
+    t_applied=$(now_ms)
+    if wait_for 60 all_installed; then
+        n=$(passes_in_log)
+        last=$(grep 'profiles: pass:' "$SLOG" | tail -n 1)
+        t_done=$(log_ms "$last")
+        passes=$((n - N0))
+        wait_for 60 push_drained || true
+        t_pushed=$(now_ms)
+        wait_for 20 more_passes "$n" || true
+        idle=$(grep 'profiles: pass:' "$SLOG" | tail -n +$((n + 1)) | head -n 1 | sed 's/^.*profiles: pass: *//')
+        line "$label-serve" apply_ms=$((t_applied - t0)) to_queued_ms=$((t_done - t_applied)) \
+            passes=$passes to_pushed_ms=$((t_pushed - t_applied)) sent=$(($(standin_pushes) - p0)) \
+            pass="$(grep 'profiles: pass:' "$SLOG" | tail -n +$((N0 + 1)) | head -n $passes |
+                sed 's/^.*profiles: pass: *//' | tr ' ' '~' | paste -sd'|')" \
+            idle="$(echo "$idle" | tr ' ' '~')"
+    else
+        say "$label: serve did not queue every install in 60 s"; tail -n 5 "$SLOG" >&2
+    fi
+    kill "$SERVE_PID" 2>/dev/null || true
+    wait "$SERVE_PID" 2>/dev/null || true
+    SERVE_PID=''
+}
+
 SQLITE_OK=yes POSTGRES_OK=$PG
 config_for "  sqlite: $WORK/orchard.db" "$WORK/sqlite.yml"
 config_for "  sqlite: $WORK/peer.db" "$WORK/sqlite-peer.yml"
+config_for "  sqlite: $WORK/serve.db" "$WORK/sqlite-serve.yml"
 measure sqlite "$WORK/sqlite.yml" "$WORK/sqlite-peer.yml" || SQLITE_OK=no
+serve_phase sqlite "$WORK/sqlite-serve.yml" || SQLITE_OK=no
 if [ "$PG" = yes ]; then
-    psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" -c "create database bench" -c "create database peer" >/dev/null
+    psql -X -q -v ON_ERROR_STOP=1 -d "$ADMIN_URI" -c "create database bench" -c "create database peer" \
+        -c "create database serve" >/dev/null
     psql -X -q -d "$(pg_uri bench)" -c "create extension pg_stat_statements" >/dev/null
     config_for "  postgres: \"$(pg_uri bench)\"" "$WORK/postgres.yml"
     config_for "  postgres: \"$(pg_uri peer)\"" "$WORK/postgres-peer.yml"
+    config_for "  postgres: \"$(pg_uri serve)\"" "$WORK/postgres-serve.yml"
     measure postgres "$WORK/postgres.yml" "$WORK/postgres-peer.yml" || POSTGRES_OK=no
+    serve_phase postgres "$WORK/postgres-serve.yml" || POSTGRES_OK=no
 fi
 cat "$WORK/lines" >&2
 

@@ -67,7 +67,9 @@ static int team_id(const char *name, gint64 now, gint64 *id)
 }
 
 /* One enrolled Mac: push token and magic set and valid, as after its
- * TokenUpdate, so the reconciler can push to it. */
+ * TokenUpdate, so the reconciler can push to it; its DeviceInformation
+ * answered just now (a fleet in its steady state), so a running server's
+ * device-info job leaves it alone while the reconciler is measured. */
 static int add_host(orchard_store_tx *tx, int i, gint64 team, int old, const char *topic,
                     gint64 now)
 {
@@ -84,12 +86,14 @@ static int add_host(orchard_store_tx *tx, int i, gint64 team, int old, const cha
         tx,
         "INSERT INTO mdm_enrollments (udid, serial_number, model, product_name, os_version, "
         "build_version, device_name, topic, cert_sha256, enabled, push_token, push_magic, "
-        "push_token_valid, token_update_tally, last_seen_at, created_at, updated_at, team_id) "
-        "VALUES (?, ?, 'Mac14,2', 'macOS', ?, ?, ?, ?, ?, 1, ?, ?, 1, 1, ?, ?, ?, ?)",
+        "push_token_valid, token_update_tally, last_seen_at, created_at, updated_at, team_id, "
+        "device_info_at, device_info_asked_at) "
+        "VALUES (?, ?, 'Mac14,2', 'macOS', ?, ?, ?, ?, ?, 1, ?, ?, 1, 1, ?, ?, ?, ?, ?, ?)",
         SQL_PARAMS(SQL_TEXT(udid), SQL_TEXT(serial), SQL_TEXT(old ? OS_OLD : OS_CURRENT),
                    SQL_TEXT(old ? OS_OLD_BUILD : OS_CURRENT_BUILD), SQL_TEXT(name),
                    SQL_TEXT(topic), SQL_TEXT(cert), SQL_BLOB(token, sizeof token),
-                   SQL_TEXT(magic), SQL_INT(now), SQL_INT(now), SQL_INT(now), SQL_INT(team)));
+                   SQL_TEXT(magic), SQL_INT(now), SQL_INT(now), SQL_INT(now), SQL_INT(team),
+                   SQL_INT(now), SQL_INT(now)));
     return n < 0 ? (int)n : 0;
 }
 
