@@ -54,7 +54,9 @@ int updfx_host(const char *udid, const char *os_version, int enable)
     if (!rc && enable)
         rc = orchard_store_device_token_update(udid, token, sizeof token, "magic",
                                                (const unsigned char *)"u", 1, 0, now - 50);
-    CU_ASSERT_EQUAL(rc, 0);
+    /* No assertion here: suite inits seed hosts too, outside any test. */
+    if (rc)
+        fprintf(stderr, "\n  updates fixture: host %s not seeded: %d\n", udid, rc);
     return rc;
 }
 

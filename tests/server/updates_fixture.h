@@ -10,7 +10,8 @@
 int updfx_open(void);
 void updfx_close(void);
 
-/** An enrolled (enabled = 1 unless enable is 0) host on `os_version` (may be NULL). */
+/** An enrolled (enabled = 1 unless enable is 0) host on `os_version` (may be NULL):
+ * 0, or the store's code (said on stderr; no assertion, so suite inits can seed). */
 int updfx_host(const char *udid, const char *os_version, int enable);
 
 /** TokenUpdate for a host seeded disabled. */
