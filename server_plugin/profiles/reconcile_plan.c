@@ -54,19 +54,20 @@ void orchard_rc_plan_clear(orchard_rc_plan *p)
 /* The planner's indexes over one snapshot. */
 typedef struct {
     GHashTable *team_profiles; /* gint64 * team -> GPtrArray of orchard_hp_profile * */
-    GHashTable *host_rows;     /* udid -> GPtrArray of orchard_hp_row * */
     GHashTable *install_of;    /* orchard_hp_profile * -> orchard_rc_install * */
     GHashTable *remove_of;     /* identifier -> orchard_rc_remove * */
+    GPtrArray *desired;        /* the current host's, reused from host to host */
+    const orchard_hp_row *rows;
 } planner;
 
 static void index_snapshot(const orchard_hp_snapshot *s, planner *pl)
 {
     pl->team_profiles = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL,
                                               (GDestroyNotify)g_ptr_array_unref);
-    pl->host_rows = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                          (GDestroyNotify)g_ptr_array_unref);
     pl->install_of = g_hash_table_new(g_direct_hash, g_direct_equal);
     pl->remove_of = g_hash_table_new(g_direct_hash, g_direct_equal);
+    pl->desired = g_ptr_array_new();
+    pl->rows = (const orchard_hp_row *)(void *)s->rows->data;
     for (guint i = 0; i < s->profiles->len; i++) {
         orchard_hp_profile *p = &g_array_index(s->profiles, orchard_hp_profile, i);
         GPtrArray *list = g_hash_table_lookup(pl->team_profiles, &p->team_id);
@@ -76,23 +77,14 @@ static void index_snapshot(const orchard_hp_snapshot *s, planner *pl)
         }
         g_ptr_array_add(list, p);
     }
-    for (guint i = 0; i < s->rows->len; i++) {
-        orchard_hp_row *r = &g_array_index(s->rows, orchard_hp_row, i);
-        GPtrArray *list = g_hash_table_lookup(pl->host_rows, r->udid);
-        if (!list) {
-            list = g_ptr_array_sized_new(16);
-            g_hash_table_insert(pl->host_rows, (gpointer)r->udid, list);
-        }
-        g_ptr_array_add(list, r);
-    }
 }
 
 static void planner_free(planner *pl)
 {
     g_hash_table_unref(pl->team_profiles);
-    g_hash_table_unref(pl->host_rows);
     g_hash_table_unref(pl->install_of);
     g_hash_table_unref(pl->remove_of);
+    g_ptr_array_unref(pl->desired);
 }
 
 static void plan_install(planner *pl, orchard_rc_plan *out, const orchard_hp_profile *p,
@@ -126,13 +118,11 @@ static void plan_remove(planner *pl, orchard_rc_plan *out, const char *identifie
 }
 
 /* The host's row for `identifier`, or NULL (interned: pointer equality). */
-static orchard_hp_row *row_for(GPtrArray *rows, const char *identifier)
+static const orchard_hp_row *row_for(const orchard_hp_row *rows, guint n, const char *identifier)
 {
-    for (guint i = 0; rows && i < rows->len; i++) {
-        orchard_hp_row *r = rows->pdata[i];
-        if (r->identifier == identifier)
-            return r;
-    }
+    for (guint i = 0; i < n; i++)
+        if (rows[i].identifier == identifier)
+            return &rows[i];
     return NULL;
 }
 
@@ -147,20 +137,20 @@ static int is_desired(GPtrArray *desired, const char *identifier)
 /* ProfileList for a host whose installs await verification (acknowledged
  * after the last ProfileList was asked) or whose last answer is a day old;
  * never while one is outstanding (asked, unanswered, less than a day ago). */
-static int wants_list(const orchard_hp_host *h, GPtrArray *rows, gint64 now)
+static int wants_list(const orchard_hp_host *h, const orchard_hp_row *rows, gint64 now)
 {
     gint64 asked = h->profile_list_asked_at, answered = h->profile_list_at;
     if (asked > answered && asked > now - ORCHARD_PROFILES_LIST_MAX_AGE)
         return 0;
     int installed = 0;
-    for (guint i = 0; rows && i < rows->len; i++) {
-        orchard_hp_row *r = rows->pdata[i];
-        if (strcmp(r->operation, "install") != 0)
+    for (guint i = 0; i < h->rows_count; i++) {
+        const orchard_hp_row *r = &rows[i];
+        if (!r->install)
             continue;
-        int verifying = strcmp(r->status, ORCHARD_PROFILE_VERIFYING) == 0;
+        int verifying = r->status == ORCHARD_HP_VERIFYING;
         if (verifying && r->updated_at > asked)
             return 1;
-        installed |= verifying || strcmp(r->status, ORCHARD_PROFILE_VERIFIED) == 0;
+        installed |= verifying || r->status == ORCHARD_HP_VERIFIED;
     }
     return installed && answered < now - ORCHARD_PROFILES_LIST_MAX_AGE;
 }
@@ -168,17 +158,18 @@ static int wants_list(const orchard_hp_host *h, GPtrArray *rows, gint64 now)
 static void plan_host(planner *pl, orchard_rc_plan *out, const orchard_hp_host *h, gint64 now)
 {
     GPtrArray *team = g_hash_table_lookup(pl->team_profiles, &h->team_id);
-    GPtrArray *rows = g_hash_table_lookup(pl->host_rows, h->udid);
-    g_autoptr(GPtrArray) desired = g_ptr_array_new();
+    const orchard_hp_row *rows = pl->rows + h->rows_start;
+    GPtrArray *desired = pl->desired;
     size_t before = out->n_installs + out->n_removes;
 
+    g_ptr_array_set_size(desired, 0);
     for (guint i = 0; team && i < team->len; i++)
         if (orchard_rc_applies(team->pdata[i], h->os_version))
             g_ptr_array_add(desired, team->pdata[i]);
     for (guint i = 0; i < desired->len; i++) {
         const orchard_hp_profile *p = desired->pdata[i];
-        orchard_hp_row *r = row_for(rows, p->identifier);
-        if (!r || r->checksum != p->checksum || strcmp(r->operation, "install") != 0) {
+        const orchard_hp_row *r = row_for(rows, h->rows_count, p->identifier);
+        if (!r || r->checksum != p->checksum || !r->install) {
             plan_install(pl, out, p, h->udid);
         } else if (r->profile_id != p->id) {
             /* Same identifier and content from another team's profile: the
@@ -187,11 +178,11 @@ static void plan_host(planner *pl, orchard_rc_plan *out, const orchard_hp_host *
             g_array_append_val(out->fixes, f);
         }
     }
-    for (guint i = 0; rows && i < rows->len; i++) {
-        orchard_hp_row *r = rows->pdata[i];
-        if (strcmp(r->operation, "install") != 0 || is_desired(desired, r->identifier))
+    for (guint i = 0; i < h->rows_count; i++) {
+        const orchard_hp_row *r = &rows[i];
+        if (!r->install || is_desired(desired, r->identifier))
             continue;
-        if (strcmp(r->status, ORCHARD_PROFILE_FAILED) == 0) {
+        if (r->status == ORCHARD_HP_FAILED) {
             /* It never got onto the Mac: nothing to remove. */
             orchard_rc_fix f = {h->udid, r->identifier, NULL};
             g_array_append_val(out->fixes, f);

@@ -1,7 +1,7 @@
 /* mdm_host_profiles on the store (store_host_profiles.h): the reconciler's
- * one-transaction snapshot and its batched writes, the row changes device
- * reports cause (server_plugin/profiles/), and the reads behind the
- * mdm_host_profiles table and GET /hosts. */
+ * batched writes, the row changes device reports cause
+ * (server_plugin/profiles/), and the reads behind the mdm_host_profiles
+ * table and GET /hosts. The pass's snapshot is store_hp_snapshot.c. */
 #include "server_plugin/store/store_host_profiles.h"
 #include "server_plugin/store/store_sql.h"
 
@@ -13,133 +13,12 @@
  * batches have one SQL text, which the store's statement cache keeps. */
 #define BATCH_ROWS 128
 
-/* ---- the snapshot */
-
-void orchard_hp_snapshot_clear(orchard_hp_snapshot *s)
-{
-    if (!s)
-        return;
-    g_free(s->desired_version);
-    if (s->hosts)
-        g_array_unref(s->hosts);
-    if (s->profiles)
-        g_array_unref(s->profiles);
-    if (s->rows)
-        g_array_unref(s->rows);
-    if (s->strings)
-        g_string_chunk_free(s->strings);
-    memset(s, 0, sizeof *s);
-}
-
-/* Column i as an interned string, NULL for NULL. */
-static const char *col_str(const orchard_host_api *h, orchard_stmt *st, int i, GStringChunk *c)
-{
-    const char *v = h->stmt_column_is_null(st, i) ? NULL : h->stmt_column_text(st, i);
-    return v ? g_string_chunk_insert_const(c, v) : NULL;
-}
+/* ---- transactions and batched writes */
 
 static gint64 col_time(const orchard_host_api *h, orchard_stmt *st, int i)
 {
     return h->stmt_column_is_null(st, i) ? -1 : h->stmt_column_int(st, i);
 }
-
-typedef void (*snap_row_fn)(const orchard_host_api *h, orchard_stmt *st, orchard_hp_snapshot *s);
-
-static void host_row(const orchard_host_api *h, orchard_stmt *st, orchard_hp_snapshot *s)
-{
-    orchard_hp_host v = {
-        .udid = col_str(h, st, 0, s->strings),
-        .team_id = h->stmt_column_int(st, 1),
-        .os_version = col_str(h, st, 2, s->strings),
-        .profile_list_at = col_time(h, st, 3),
-        .profile_list_asked_at = col_time(h, st, 4),
-    };
-    g_array_append_val(s->hosts, v);
-}
-
-static void profile_row(const orchard_host_api *h, orchard_stmt *st, orchard_hp_snapshot *s)
-{
-    orchard_hp_profile v = {
-        .id = h->stmt_column_int(st, 0),
-        .team_id = h->stmt_column_int(st, 1),
-        .kind = col_str(h, st, 2, s->strings),
-        .identifier = col_str(h, st, 3, s->strings),
-        .name = col_str(h, st, 4, s->strings),
-        .payload_uuid = col_str(h, st, 5, s->strings),
-        .checksum = col_str(h, st, 6, s->strings),
-        .applies_below = col_str(h, st, 7, s->strings),
-    };
-    g_array_append_val(s->profiles, v);
-}
-
-static void hp_row(const orchard_host_api *h, orchard_stmt *st, orchard_hp_snapshot *s)
-{
-    orchard_hp_row v = {
-        .udid = col_str(h, st, 0, s->strings),
-        .identifier = col_str(h, st, 1, s->strings),
-        .checksum = col_str(h, st, 2, s->strings),
-        .operation = col_str(h, st, 3, s->strings),
-        .status = col_str(h, st, 4, s->strings),
-        .profile_id = h->stmt_column_is_null(st, 5) ? 0 : h->stmt_column_int(st, 5),
-        .updated_at = h->stmt_column_int(st, 6),
-    };
-    g_array_append_val(s->rows, v);
-}
-
-static int read_all(orchard_store_tx *tx, const char *sql, snap_row_fn fn, orchard_hp_snapshot *s)
-{
-    const orchard_host_api *h = orchard_sstore_host();
-    orchard_stmt *st = NULL;
-    int rc = orchard_sstore_prepare(tx, sql, NULL, 0, &st);
-    while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
-        rc = 0;
-        fn(h, st, s);
-    }
-    h->stmt_finish(st);
-    return rc;
-}
-
-int orchard_store_hp_snapshot(orchard_hp_snapshot *out)
-{
-    const char *what = "reading the profiles' desired and sent state";
-    orchard_store_tx *tx = NULL;
-    memset(out, 0, sizeof *out);
-    /* The marker first: the snapshot after it is at least as new, so a
-     * change between the two costs one more pass, never a missed one. */
-    int rc = orchard_sstore_desired_version(&out->desired_version);
-    if (rc == 0)
-        rc = orchard_sstore_begin(0, what, &tx);
-    if (rc) {
-        orchard_hp_snapshot_clear(out);
-        return rc;
-    }
-    out->strings = g_string_chunk_new(64 * 1024);
-    out->hosts = g_array_new(FALSE, FALSE, sizeof(orchard_hp_host));
-    out->profiles = g_array_new(FALSE, FALSE, sizeof(orchard_hp_profile));
-    out->rows = g_array_new(FALSE, FALSE, sizeof(orchard_hp_row));
-    rc = read_all(tx,
-                  "SELECT udid, team_id, os_version, profile_list_at, profile_list_asked_at "
-                  "FROM mdm_enrollments WHERE enabled = 1",
-                  host_row, out);
-    if (rc == 0)
-        rc = read_all(tx,
-                      "SELECT id, team_id, kind, identifier, name, payload_uuid, checksum, "
-                      "applies_below FROM mdm_profiles",
-                      profile_row, out);
-    if (rc == 0)
-        rc = read_all(tx,
-                      "SELECT udid, identifier, checksum, operation, status, profile_id, "
-                      "updated_at FROM mdm_host_profiles",
-                      hp_row, out);
-    if (rc)
-        orchard_sstore_log_fail(tx, what, rc);
-    orchard_sstore_host()->store_rollback(tx);
-    if (rc)
-        orchard_hp_snapshot_clear(out);
-    return rc;
-}
-
-/* ---- transactions and batched writes */
 
 int orchard_store_hp_begin(int write, const char *what, orchard_store_tx **tx)
 {

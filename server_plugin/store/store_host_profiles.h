@@ -14,16 +14,38 @@
 #include <glib.h>
 #include <stddef.h>
 
-/* ---- the reconciler's snapshot (strings live in the snapshot's chunk and
- * are interned: two equal strings of one snapshot are one pointer) */
+/* ---- the reconciler's snapshot (strings live in the snapshot's chunk;
+ * identifiers, checksums and UDIDs are interned: two equal strings of one
+ * snapshot are one pointer) */
 
-/** An enabled enrollment. Times are unix seconds, -1 for never. */
+/** A host row's state, as planning reads it. */
+typedef enum orchard_hp_status {
+    ORCHARD_HP_PENDING = 0,
+    ORCHARD_HP_VERIFYING = 1,
+    ORCHARD_HP_VERIFIED = 2,
+    ORCHARD_HP_FAILED = 3,
+    ORCHARD_HP_OTHER = 4
+} orchard_hp_status;
+
+/** An mdm_host_profiles row, as far as planning needs it. */
+typedef struct orchard_hp_row {
+    const char *identifier;
+    const char *checksum;
+    gint64 profile_id;     /* 0: NULL (the profile is gone) */
+    gint64 updated_at;
+    int install;           /* operation: 1 install, 0 remove */
+    orchard_hp_status status;
+} orchard_hp_row;
+
+/** An enabled enrollment and its rows. Times are unix seconds, -1 for never. */
 typedef struct orchard_hp_host {
     const char *udid;
     gint64 team_id;
     const char *os_version;  /* NULL when unknown */
     gint64 profile_list_at;  /* the last ProfileList answer */
     gint64 profile_list_asked_at;
+    guint rows_start;        /* its rows: snapshot rows [start, start + count) */
+    guint rows_count;
 } orchard_hp_host;
 
 /** An mdm_profiles row without its content. */
@@ -38,22 +60,11 @@ typedef struct orchard_hp_profile {
     const char *applies_below; /* NULL: every host of the team */
 } orchard_hp_profile;
 
-/** An mdm_host_profiles row, as far as planning needs it. */
-typedef struct orchard_hp_row {
-    const char *udid;
-    const char *identifier;
-    const char *checksum;
-    const char *operation; /* "install" | "remove" */
-    const char *status;
-    gint64 profile_id;     /* 0: NULL (the profile is gone) */
-    gint64 updated_at;
-} orchard_hp_row;
-
 typedef struct orchard_hp_snapshot {
     char *desired_version; /* the desired-state marker the snapshot saw (g_free) */
     GArray *hosts;         /* orchard_hp_host */
     GArray *profiles;      /* orchard_hp_profile */
-    GArray *rows;          /* orchard_hp_row */
+    GArray *rows;          /* orchard_hp_row, grouped by host (rows of disabled hosts left out) */
     GStringChunk *strings;
 } orchard_hp_snapshot;
 
