@@ -45,6 +45,7 @@ done
 : "${SEED:?--seed missing}" "${ORCHARD:?--orchard-bin missing}" "${STANDIN:?--standin missing}"
 : "${SRC:?--source-dir missing}"
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 . "$SRC/bench/bench_lib.sh"
 STANDIN_PID='' SERVE_PID=''
 bench_setup reconcile STANDIN_PID SERVE_PID
@@ -116,18 +117,40 @@ fi
 # pg_uri DB: the URI of database DB on the cluster.
 pg_uri() { echo "$ADMIN_URI" | sed "s|/postgres?|/$1?|"; }
 
+# orchard's CPU per run (user + system, 10 ms ticks) where GNU time is here:
+# on a shared machine the wall times move with other work, CPU much less.
+TIME_CMD=''
+[ -x /usr/bin/time ] && TIME_CMD="/usr/bin/time -o $WORK/time.out -f %U,%S"
+# CPU seconds of the whole cluster while PG_DATA is set (the PostgreSQL
+# rows): the postmaster, its live backends, and the backends that ended (a
+# job run's connections end with it), which the postmaster reaped into its
+# children's time.
+PG_DATA=''
+pg_cpu() {
+    pm=$(head -n 1 "$PG_DATA/postmaster.pid")
+    { sed 's/^/pm /' "/proc/$pm/stat"
+      for p in $(ps -o pid= --ppid "$pm"); do cat "/proc/$p/stat" 2>/dev/null || true; done; } |
+        awk -v hz="$(getconf CLK_TCK)" '{ pm = $1 == "pm"; sub(/^.*\) /, ""); t += $12 + $13
+            if (pm) t += $14 + $15 } END { printf "%.2f", t / hz }'
+}
+
 # ---- the measurements -------------------------------------------------------------------
 # run_job CFG JOB LOG: one `orchard job run`; JOB_MS is the run's own time
 # (what the job printed), WALL_MS the process's (start-up, plugin load and
 # store open included), PASS the reconciler's log line, if any.
 run_job() {
+    [ -z "$PG_DATA" ] || c0=$(pg_cpu)
     j0=$(now_ms)
-    if ! "$ORCHARD" job run --config "$1" "$2" >"$WORK/job.out" 2>"$WORK/job.err"; then
+    if ! $TIME_CMD "$ORCHARD" job run --config "$1" "$2" >"$WORK/job.out" 2>"$WORK/job.err"; then
         cat "$WORK/job.err" >>"$3"
         say "orchard job run $2 failed: $(tail -n 3 "$WORK/job.err")"
         return 1
     fi
     WALL_MS=$(($(now_ms) - j0))
+    CPU_MS=$(awk -F, 'NF == 2 { v = $1 + $2 } END { if (v != "") printf "%d", v * 1000 }' \
+        "$WORK/time.out" 2>/dev/null || true)
+    PG_CPU_MS=''
+    [ -z "$PG_DATA" ] || PG_CPU_MS=$(awk -v a="$c0" -v b="$(pg_cpu)" 'BEGIN { printf "%d", (b - a) * 1000 }')
     cat "$WORK/job.err" >>"$3"
     JOB_MS=$(sed -n 's/.*(\([0-9]*\) ms)$/\1/p' "$WORK/job.out" | tail -n 1)
     PASS=$(grep 'profiles: pass:' "$WORK/job.err" | tail -n 1 | sed 's/^.*profiles: pass: *//') || true
@@ -166,13 +189,14 @@ measure() {
             { say "$label: storing the profiles failed"; return 1; }
         t_applied=$(now_ms)
     fi
-    passes=0 queued=0 job_total=0 wall_total=0 pass_lines=''
+    passes=0 queued=0 job_total=0 wall_total=0 cpu_total=0 pg_cpu_total=0 pass_lines=''
     while [ "$queued" -lt "$expected" ] && [ $passes -lt $MAX_PASSES ]; do
         [ "$label" = postgres ] && psql_q "select pg_stat_statements_reset()" >/dev/null &&
             X0=$(psql_q "select xact_commit + xact_rollback from pg_stat_database where datname = 'bench'")
         run_job "$cfg" profiles.reconcile "$log" || return 1
         passes=$((passes + 1))
         job_total=$((job_total + ${JOB_MS:-0})) wall_total=$((wall_total + WALL_MS))
+        cpu_total=$((cpu_total + ${CPU_MS:-0})) pg_cpu_total=$((pg_cpu_total + ${PG_CPU_MS:-0}))
         t_done=$(now_ms)
         [ "$label" = postgres ] && [ $passes -eq 1 ] && pg_pass_stats
         pass_lines="$pass_lines${pass_lines:+|}$(echo "$PASS" | tr ' ' '~')"
@@ -181,21 +205,25 @@ measure() {
     cp "$WORK/count.out" "$WORK/$label-count.out"
     line "$label-apply" apply="$APPLY" apply_ms=$((t_applied - t0)) passes=$passes \
         queued="$queued" expected="$expected" to_queued_ms=$((t_done - t_applied)) \
-        job_ms="$job_total" wall_ms="$wall_total" pass="$pass_lines" \
+        job_ms="$job_total" wall_ms="$wall_total" cpu_ms="${CPU_MS:+$cpu_total}" \
+        pg_cpu_ms="${PG_CPU_MS:+$pg_cpu_total}" pass="$pass_lines" \
         push_queue="$(awk '$1 == "push_queue" { print $2 }' "$WORK/count.out")" \
         host_profiles="$(awk '$1 ~ /^host_profiles_/ { n += $2 } END { print n + 0 }' "$WORK/count.out")" \
         commands="$(awk '$1 ~ /^commands_/ { n += $2 } END { print n + 0 }' "$WORK/count.out")" \
         queue_rows="$(awk '$1 ~ /^queued_/ { n += $2 } END { print n + 0 }' "$WORK/count.out")"
 
     # (b) passes with nothing to do.
-    : >"$WORK/idle-job" ; : >"$WORK/idle-wall"
+    : >"$WORK/idle-job"; : >"$WORK/idle-wall"; : >"$WORK/idle-cpu"; : >"$WORK/idle-pg"
     idle_pass=''
     for _ in $(seq "$IDLE_RUNS"); do
         run_job "$cfg" profiles.reconcile "$log" || return 1
         echo "${JOB_MS:-0}" >>"$WORK/idle-job"; echo "$WALL_MS" >>"$WORK/idle-wall"
+        [ -z "$CPU_MS" ] || echo "$CPU_MS" >>"$WORK/idle-cpu"
+        [ -z "$PG_CPU_MS" ] || echo "$PG_CPU_MS" >>"$WORK/idle-pg"
         idle_pass=$PASS
     done
     line "$label-idle" job_ms="$(median <"$WORK/idle-job")" wall_ms="$(median <"$WORK/idle-wall")" \
+        cpu_ms="$(median <"$WORK/idle-cpu")" pg_cpu_ms="$(median <"$WORK/idle-pg")" \
         runs="$IDLE_RUNS" pass="$(echo "$idle_pass" | tr ' ' '~')" \
         queue_rows="$(count "$cfg" queued_InstallProfile)"
 
@@ -314,13 +342,18 @@ serve_phase() {
         passes=$((n - N0))
         wait_for 60 push_drained || true
         t_pushed=$(now_ms)
-        wait_for 20 more_passes "$n" || true
-        idle=$(grep 'profiles: pass:' "$SLOG" | tail -n +$((n + 1)) | head -n 1 | sed 's/^.*profiles: pass: *//')
+        # The second full pass from here: the first may have begun while
+        # the push job was still writing its outcomes.
+        d=$(passes_in_log)
+        wait_for 20 more_passes $((d + 1)) || true
+        idle=$(grep 'profiles: pass:' "$SLOG" | tail -n +$((d + 2)) | head -n 1 | sed 's/^.*profiles: pass: *//')
+        idle_ms=$(echo "$idle" | awk '{ for (i = 2; i <= NF; i++) if ($i == "ms," || $i == "ms")
+            t += $(i - 1) } END { if (NR) printf "%.0f", t }')
         line "$label-serve" apply_ms=$((t_applied - t0)) to_queued_ms=$((t_done - t_applied)) \
             passes=$passes to_pushed_ms=$((t_pushed - t_applied)) sent=$(($(standin_pushes) - p0)) \
             pass="$(grep 'profiles: pass:' "$SLOG" | tail -n +$((N0 + 1)) | head -n $passes |
                 sed 's/^.*profiles: pass: *//' | tr ' ' '~' | paste -sd'|')" \
-            idle="$(echo "$idle" | tr ' ' '~')"
+            idle="$(echo "$idle" | tr ' ' '~')" idle_ms="$idle_ms"
     else
         say "$label: serve did not queue every install in 60 s"; tail -n 5 "$SLOG" >&2
     fi
@@ -342,6 +375,7 @@ if [ "$PG" = yes ]; then
     config_for "  postgres: \"$(pg_uri bench)\"" "$WORK/postgres.yml"
     config_for "  postgres: \"$(pg_uri peer)\"" "$WORK/postgres-peer.yml"
     config_for "  postgres: \"$(pg_uri serve)\"" "$WORK/postgres-serve.yml"
+    PG_DATA=$(cat "$PG_DIR/server_dir" 2>/dev/null || echo "$PG_DIR")/data
     measure postgres "$WORK/postgres.yml" "$WORK/postgres-peer.yml" || POSTGRES_OK=no
     serve_phase postgres "$WORK/postgres-serve.yml" || POSTGRES_OK=no
 fi

@@ -37,15 +37,16 @@ where() {
     [ -n "$pass" ] || { echo "- **$2**: no pass line in the log (the reconciler did not log one)."; return; }
     r=$(part "$pass" read) pl=$(part "$pass" plan) w=$(part "$pass" write) pu=$(part "$pass" push)
     awk -v n="$2" -v r="$r" -v pl="$pl" -v w="$w" -v pu="$pu" -v job="$job" -v passes="$passes" \
-        -v peer="$(get "$1-peer" ms)" -v first="$(get "$1-first" job_ms)" -v idle="$(get "$1-idle" job_ms)" '
+        -v peer="$(get "$1-peer" ms)" -v first="$(get "$1-first" job_ms)" -v idle="$(get "$1-idle" job_ms)" \
+        -v icpu="$(get "$1-idle" cpu_ms)" -v ipg="$(get "$1-idle" pg_cpu_ms)" -v sidle="$(get "$1-serve" idle_ms)" '
     BEGIN {
         t = r + pl + w + pu
         if (t <= 0) { printf "- **%s**: the pass line gave no times.\n", n; exit }
-        printf "- **%s**: the first pass with the profiles spent %.0f ms reading (hosts, profiles, what each was sent), %.0f ms planning, %.0f ms writing (the commands, queue rows and host-profile rows, one write transaction holding the store'"'"'s writer path), %.0f ms asking for pushes: %.0f%% / %.0f%% / %.0f%% / %.0f%% of %.0f ms",
+        printf "- **%s**: the first pass with the profiles spent %.0f ms reading (hosts, profiles, what each was sent), %.0f ms planning, %.0f ms writing (the commands, queue rows and host-profile rows, in bounded write transactions, each holding the store'"'"'s writer path while it runs), %.0f ms asking for pushes: %.0f%% / %.0f%% / %.0f%% / %.0f%% of %.0f ms",
             n, r, pl, w, pu, 100 * r / t, 100 * pl / t, 100 * w / t, 100 * pu / t, t
         if (passes > 1) printf " (%d passes in all, %d ms)", passes, job
-        if (peer != "") printf ". Plain SQL wrote the same install rows in %d ms, so the store itself accounts for about %.0f%% of the pass; the rest is orchard'"'"'s reads, planning and per-row statements", peer, (job > 0 ? 100 * peer / job : 0)
-        printf ". With nothing to do a pass took %s ms (the first pass, before any profile, %s ms).\n", idle, first
+        if (peer != "") printf ". Plain SQL wrote the same install rows in %d ms, so the store itself accounts for about %.0f%% of the pass; the rest is orchard'"'"'s own work (reads, planning, building the statements) and the extra statements and transactions it sends", peer, (job > 0 ? 100 * peer / job : 0)
+        printf ". With nothing to do a full pass took %s ms in a fresh `orchard job run` (orchard used %s ms of CPU in the whole process%s; the rest is waiting, for the store and for the machine'"'"'s other work) and %s ms in a running `orchard serve`, whose connections, statements and caches are warm; the first pass, before any profile, %s ms.\n", idle, (icpu == "" ? "?" : icpu), (ipg == "" ? "" : ", PostgreSQL " ipg " ms"), (sidle == "" ? "n/a" : sidle), first
     }'
 }
 
@@ -95,21 +96,25 @@ as it would to Apple. SQLite: \`store.sqlite\` (WAL, synchronous=NORMAL).
 PostgreSQL ${PG_VERSION:-(not started)}: a private cluster on a unix socket on
 this machine, durable (fsync, synchronous_commit and full_page_writes on).
 Measured $DATE on $(nproc) CPU(s), $CPU; build type $BUILD_TYPE; load
-average $LOAD at the end.
+average ${LOAD_START:-?} at the start and $LOAD at the end.
 
 | figure | SQLite | PostgreSQL | goal | meets it (SQLite / PostgreSQL) |
 |---|---:|---:|---|---|
 $(row "(a) profiles applied -> every InstallProfile queued (\`orchard job run\`), s" apply to_queued_ms "< 5 s" 5000 secs)
 $(row "reconcile passes that took" apply passes)
 $(row "the passes' own time (as the job reports it), ms" apply job_ms)
+$(row "the passes' CPU: orchard (the \`orchard job run\` processes), ms" apply cpu_ms)
+$(row "the passes' CPU: PostgreSQL (the whole cluster), ms" apply pg_cpu_ms)
 $(row "InstallProfile queue rows / expected" apply queued "$(get sqlite-apply expected)")
 $(row "rows written: queue rows (all commands)" apply queue_rows)
 $(row "rows written: commands (mdm_commands)" apply commands)
 $(row "rows written: host-profile rows" apply host_profiles)
 $(row "rows written: devices waiting for a push" apply push_queue)
 $(row "\`orchard apply\` of the ten profiles, ms" apply apply_ms)
-$(row "(b) a pass with nothing to do, the job's own ms (median)" idle job_ms "< 100 ms" 100)
+$(row "(b) a pass with nothing to do, \`orchard job run\` (a fresh process: connects, cold caches), the job's own ms (median)" idle job_ms "< 100 ms" 100)
 $(row "the same, the whole \`orchard job run\` process, ms" idle wall_ms)
+$(row "the same: orchard's CPU (the whole process), ms" idle cpu_ms)
+$(row "the same: PostgreSQL's CPU, ms" idle pg_cpu_ms)
 $(row "the first pass, before any profile, ms" first job_ms)
 $(row "push job: pushes sent to the stand-in" push sent)
 $(row "push job: its own time, ms" push job_ms)
@@ -118,6 +123,7 @@ $(row "in \`orchard serve\`: applied -> the pass that queued the last install, s
 $(row "in \`orchard serve\`: passes that took" serve passes)
 $(row "in \`orchard serve\`: applied -> every push sent (push queue empty), s" serve to_pushed_ms "" "" secs)
 $(row "in \`orchard serve\`: pushes sent to the stand-in" serve sent)
+$(row "(b) in \`orchard serve\`: a full pass with nothing to do (read + plan + write + push), ms" serve idle_ms "< 100 ms" 100)
 
 The pass / the peer: $(ratio "$(get sqlite-apply job_ms)" "$(get sqlite-peer ms)") on SQLite, $(ratio "$(get postgres-apply job_ms)" "$(get postgres-peer ms)") on PostgreSQL.
 PostgreSQL / SQLite, (a): $(ratio "$(get postgres-apply to_queued_ms)" "$(get sqlite-apply to_queued_ms)"); (b): $(ratio "$(get postgres-idle job_ms)" "$(get sqlite-idle job_ms)").
