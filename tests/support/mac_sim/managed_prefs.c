@@ -95,10 +95,12 @@ static int make_parents(const char *path)
     return 0;
 }
 
-/* Write `p` as a binary plist (what macOS writes there), through a rename. */
-static int write_plist(const char *path, plist_t p)
+/* Write `p` as a binary plist (what macOS writes there), through a rename;
+ * the temporary file is the Mac's own, so Macs sharing a root never write
+ * one file at once (the last rename wins, as the last profile would). */
+static int write_plist(const orchard_macsim_mac *mac, const char *path, plist_t p)
 {
-    char *bin = NULL, *tmp = macsim_strdupf("%s.tmp", path);
+    char *bin = NULL, *tmp = macsim_strdupf("%s.%u.tmp", path, mac->index);
     uint32_t n = 0;
     int rc = tmp ? make_parents(path) : ORCHARD_ENOMEM;
     if (!rc) {
@@ -124,7 +126,7 @@ static int write_system_version(const orchard_macsim_mac *mac, const char *root)
     plist_dict_set_item(v, "ProductBuildVersion",
                         plist_new_string(orchard_macsim_build_version(mac)));
     char *path = macsim_strdupf("%s/" SYSTEM_VERSION, root);
-    int rc = path ? write_plist(path, v) : ORCHARD_ENOMEM;
+    int rc = path ? write_plist(mac, path, v) : ORCHARD_ENOMEM;
     free(path);
     plist_free(v);
     return rc;
@@ -171,7 +173,7 @@ int orchard_macsim_managed_prefs_sync(const orchard_macsim_mac *mac, const char 
         if (!domain)
             break;
         char *path = macsim_strdupf("%s/" PREFS_DIR "/%s.plist", root, domain);
-        int w = path ? write_plist(path, keys) : ORCHARD_ENOMEM;
+        int w = path ? write_plist(mac, path, keys) : ORCHARD_ENOMEM;
         rc = rc ? rc : w;
         if (written)
             fprintf(written, "%s\n", domain);

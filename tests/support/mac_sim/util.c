@@ -135,17 +135,23 @@ int macsim_read_file(const char *path, size_t max, unsigned char **out, size_t *
     FILE *f = fopen(path, "rb");
     if (!f)
         return ORCHARD_ENOTFOUND;
-    unsigned char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max + 1, f) : 0;
-    int err = ferror(f);
-    fclose(f);
-    if (!buf || err) {
-        free(buf);
+    /* The size first: a file read for every ProfileList costs what it holds. */
+    long size = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
         return ORCHARD_EIO;
     }
-    if (n > max) {
-        free(buf);
+    if ((unsigned long)size > max) {
+        fclose(f);
         return ORCHARD_ETOOBIG;
+    }
+    unsigned char *buf = malloc((size_t)size + 1);
+    size_t n = buf ? fread(buf, 1, (size_t)size + 1, f) : 0;
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err || n > (size_t)size) { /* grew while read: not what install wrote */
+        free(buf);
+        return buf ? ORCHARD_EIO : ORCHARD_ENOMEM;
     }
     *out = buf;
     *len = n;
