@@ -59,8 +59,12 @@ int orchard_profiles_add(orchard_ctx *ctx, gint64 team_id, const void *data, siz
                                    &conflict, &team_name);
     if (rc == ORCHARD_ENOTFOUND) {
         *reason = team_missing(team_id);
+    } else if (rc == ORCHARD_EEXIST && !conflict) {
+        /* The unique index caught an upload that raced this one. */
+        *reason = g_strdup("A configuration profile with this identifier or name was just "
+                           "added to this team.");
     } else if (rc == ORCHARD_EEXIST) {
-        int ident = conflict && strcmp(conflict, "identifier") == 0;
+        int ident = strcmp(conflict, "identifier") == 0;
         *reason = g_strdup_printf("A configuration profile with this %s (%s \"%s\") already "
                                   "exists in this team.", ident ? "identifier" : "name",
                                   ident ? "PayloadIdentifier" : "PayloadDisplayName",
@@ -164,10 +168,12 @@ int orchard_profiles_batch_set(orchard_ctx *ctx, gint64 team_id, GBytes *const *
                                           &changes, &bad, &team_name);
         if (rc == ORCHARD_ENOTFOUND)
             *reason = team_missing(team_id);
-        else if (rc == ORCHARD_EEXIST)
+        else if (rc == ORCHARD_EEXIST && bad < n)
             *reason = g_strdup_printf("Profile %zu (\"%s\"): its PayloadIdentifier or "
                                       "PayloadDisplayName is taken by orchard's own profile in "
                                       "this team.", bad + 1, info[bad].name);
+        else if (rc == ORCHARD_EEXIST) /* the unique index caught a concurrent change */
+            *reason = g_strdup("The team's profiles changed at the same time; apply again.");
         else if (rc)
             *reason = g_strdup_printf("The store failed while saving the profiles (%s).",
                                       orchard_server_host->strerror(rc));

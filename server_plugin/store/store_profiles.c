@@ -383,7 +383,7 @@ int orchard_store_profiles_batch(gint64 team_id, const orchard_profile_new *p, s
     orchard_store_tx *tx = NULL;
     GPtrArray *have = NULL;
     memset(changes, 0, sizeof *changes);
-    *conflict_index = 0;
+    *conflict_index = (size_t)-1; /* an EEXIST without it: the unique index, in a race */
     if (team_name)
         *team_name = NULL;
     int rc = orchard_sstore_begin(1, what, &tx);

@@ -45,7 +45,8 @@ typedef struct orchard_profile_new {
  * Store a custom profile of `team_id` (0: no team) at `now`. Returns 0 and
  * *id; ORCHARD_ENOTFOUND (no such team); ORCHARD_EEXIST with *conflict
  * "identifier" or "name" (static) when the team has a profile with that
- * PayloadIdentifier or PayloadDisplayName. *team_name (g_free; NULL for
+ * PayloadIdentifier or PayloadDisplayName (NULL when the unique index
+ * caught an insert that raced another). *team_name (g_free; NULL for
  * team 0, may be NULL) names the team for the activity.
  */
 int orchard_store_profile_add(gint64 team_id, const orchard_profile_new *p, gint64 now,
@@ -84,8 +85,9 @@ void orchard_profile_changes_clear(orchard_profile_changes *c);
  * marker is touched only when something changed) and *team_name (g_free;
  * NULL for team 0); ORCHARD_ENOTFOUND (no such team); ORCHARD_EEXIST with
  * *conflict_index (the position in p) when a name is taken by a profile
- * outside the batch (orchard's own Nudge profile). Nothing is written on
- * failure.
+ * outside the batch (orchard's own Nudge profile); *conflict_index is
+ * (size_t)-1 when the unique index refused a write that raced another.
+ * Nothing is written on failure.
  */
 int orchard_store_profiles_batch(gint64 team_id, const orchard_profile_new *p, size_t n,
                                  gint64 now, orchard_profile_changes *changes,
