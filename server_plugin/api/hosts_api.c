@@ -115,7 +115,7 @@ static int list_hosts(orchard_http_response *resp, const orchard_http_request *r
     g_autoptr(GHashTable) teams = NULL;
     int rc = orchard_store_device_list(page, per_page, &devices);
     if (rc == 0)
-        rc = orchard_store_host_teams(&teams);
+        rc = orchard_store_host_teams(page, per_page, &teams);
     if (rc)
         return store_error(resp, rc);
     json_t *hosts = json_array();

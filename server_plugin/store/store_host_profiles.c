@@ -402,18 +402,23 @@ int orchard_store_host_team(const char *udid, gint64 *team_id, char **team_name)
                                    SQL_PARAMS(SQL_TEXT(udid)), team_row, &t);
 }
 
-int orchard_store_host_teams(GHashTable **out)
+int orchard_store_host_teams(gint64 page, gint64 per_page, GHashTable **out)
 {
     const char *what = "reading the hosts' teams";
     const orchard_host_api *h = orchard_sstore_host();
     orchard_store_tx *tx = NULL;
     orchard_stmt *st = NULL;
+    gint64 limit, offset;
     *out = NULL;
+    if (orchard_sstore_page(page, per_page, &limit, &offset))
+        return ORCHARD_EINVAL;
     int rc = orchard_sstore_begin(0, what, &tx);
     if (rc)
         return rc;
     GHashTable *map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-    rc = orchard_sstore_prepare(tx, "SELECT udid, team_id FROM mdm_enrollments", NULL, 0, &st);
+    rc = orchard_sstore_prepare(tx, "SELECT udid, team_id FROM mdm_enrollments ORDER BY udid "
+                                "LIMIT ? OFFSET ?",
+                                SQL_PARAMS(SQL_INT(limit), SQL_INT(offset)), &st);
     while (rc == 0 && (rc = h->stmt_step(st)) == 1) {
         gint64 *team = g_new(gint64, 1);
         *team = h->stmt_column_int(st, 1);

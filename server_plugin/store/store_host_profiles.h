@@ -185,7 +185,9 @@ int orchard_store_host_profiles(const char *udid, GPtrArray **out);
 /** A host's team: 0 and *team_id, *team_name (g_free; "" for no team), or ORCHARD_ENOTFOUND. */
 int orchard_store_host_team(const char *udid, gint64 *team_id, char **team_name);
 
-/** Every enrollment's team id by UDID (g_hash_table_unref; values are gint64 *). */
-int orchard_store_host_teams(GHashTable **out);
+/** The team ids of the enrollments on page `page` of `per_page` (0: all),
+ * ordered by UDID as orchard_store_device_list pages them: UDID -> gint64 *
+ * (g_hash_table_unref). */
+int orchard_store_host_teams(gint64 page, gint64 per_page, GHashTable **out);
 
 #endif
