@@ -340,6 +340,10 @@ serve_phase() {
         last=$(grep 'profiles: pass:' "$SLOG" | tail -n 1)
         t_done=$(log_ms "$last")
         passes=$((n - N0))
+        # The pass began its parts' sum before its line: the wait for the
+        # marker check is what comes before that.
+        pass_ms=$(echo "$last" | awk '{ for (i = 2; i <= NF; i++) if ($i == "ms," || $i == "ms")
+            t += $(i - 1) } END { printf "%.0f", t }')
         wait_for 60 push_drained || true
         t_pushed=$(now_ms)
         # The second full pass from here: the first may have begun while
@@ -351,6 +355,7 @@ serve_phase() {
             t += $(i - 1) } END { if (NR) printf "%.0f", t }')
         line "$label-serve" apply_ms=$((t_applied - t0)) to_queued_ms=$((t_done - t_applied)) \
             passes=$passes to_pushed_ms=$((t_pushed - t_applied)) sent=$(($(standin_pushes) - p0)) \
+            last_pass_ms="$pass_ms" waited_ms=$((t_done - pass_ms - t_applied)) \
             pass="$(grep 'profiles: pass:' "$SLOG" | tail -n +$((N0 + 1)) | head -n $passes |
                 sed 's/^.*profiles: pass: *//' | tr ' ' '~' | paste -sd'|')" \
             idle="$(echo "$idle" | tr ' ' '~')" idle_ms="$idle_ms"
