@@ -293,6 +293,35 @@ static void test_apply__check(void)
     g_ptr_array_unref(p);
 }
 
+/* The examples in docs/ stay valid: each parses and passes every check. */
+static void test_apply__docs_examples(void)
+{
+    static const char *const files[] = {SOURCE_DIR "/docs/examples/gitops/default.yml",
+                                        SOURCE_DIR "/docs/examples/gitops/teams.yml",
+                                        FIXTURES "/team-engineering.yml", FIXTURES "/config.yml"};
+    g_autoptr(GPtrArray) docs =
+        g_ptr_array_new_with_free_func((GDestroyNotify)orchard_apply_doc_free);
+    g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
+    for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+        g_autofree char *why = NULL;
+        CU_ASSERT_EQUAL(orchard_apply_parse_file(files[i], docs, &why), 0);
+        if (why)
+            fprintf(stderr, "\n  %s\n", why);
+    }
+    CU_ASSERT_EQUAL(docs->len, 5);
+    /* Two config documents and Engineering twice across the set: each pair
+     * alone is fine, so check the docs/ ones and the fixtures apart. */
+    g_autoptr(GPtrArray) fixtures = g_ptr_array_new_with_free_func(
+        (GDestroyNotify)orchard_apply_doc_free);
+    while (docs->len > 3)
+        g_ptr_array_add(fixtures, g_ptr_array_steal_index(docs, 3));
+    CU_ASSERT_EQUAL(orchard_apply_check(docs, problems), 0);
+    CU_ASSERT_EQUAL(orchard_apply_check(fixtures, problems), 0);
+    CU_ASSERT_EQUAL(problems->len, 0);
+    if (problems->len)
+        has_problem(problems, "(none expected)");
+}
+
 /* ---- the command, on a store ------------------------------------------------------- */
 
 static char *write_spec(const char *name, const char *text)
@@ -458,6 +487,7 @@ void apply_suite(void)
                       {"the reader refuses with the line", test_apply__parse_refusals},
                       {"hostile YAML", test_apply__parse_hostile},
                       {"checks before anything is written", test_apply__check},
+                      {"the examples in docs/ and the fixtures pass", test_apply__docs_examples},
                       {"apply, again, keep, empty, dry run", test_apply__command},
                       {"all or nothing", test_apply__all_or_nothing},
                       {"usage", test_apply__usage});
