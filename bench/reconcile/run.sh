@@ -57,6 +57,7 @@ reconcile_cleanup() {
 }
 trap reconcile_cleanup EXIT
 now_ms() { date +%s%3N; }
+. "$SRC/bench/reconcile/section.sh" # get, and the section printed at the end
 : >"$WORK/lines"
 line() { echo "$*" >>"$WORK/lines"; } # line LABEL KEY=VALUE...
 
@@ -203,6 +204,8 @@ measure() {
         queued=$(count "$cfg" queued_InstallProfile)
     done
     cp "$WORK/count.out" "$WORK/$label-count.out"
+    [ "$queued" -eq "$expected" ] ||
+        say "$label: $queued InstallProfile queued after $passes passes, $expected expected"
     line "$label-apply" apply="$APPLY" apply_ms=$((t_applied - t0)) passes=$passes \
         queued="$queued" expected="$expected" to_queued_ms=$((t_done - t_applied)) \
         job_ms="$job_total" wall_ms="$wall_total" cpu_ms="${CPU_MS:+$cpu_total}" \
@@ -248,6 +251,8 @@ measure() {
     fi || { say "$label: the peer's SQL failed: $(tail -n 3 "$WORK/peer.out")"; return 1; }
     peer_ms=$(($(now_ms) - t0))
     line "$label-peer" ms=$peer_ms queued="$(count "$peer" queued_InstallProfile)"
+    # A figure for fewer rows than asked is no figure: the run fails.
+    [ "$queued" -eq "$expected" ] && [ "$(get "$label-peer" queued)" -eq "$expected" ]
 }
 
 # The peer's SQL, the same text on both stores: one InstallProfile command
@@ -365,6 +370,7 @@ serve_phase() {
     kill "$SERVE_PID" 2>/dev/null || true
     wait "$SERVE_PID" 2>/dev/null || true
     SERVE_PID=''
+    [ -n "$(get "$label-serve" to_queued_ms)" ]
 }
 
 SQLITE_OK=yes POSTGRES_OK=$PG
@@ -386,7 +392,6 @@ if [ "$PG" = yes ]; then
 fi
 cat "$WORK/lines" >&2
 
-. "$SRC/bench/reconcile/section.sh"
 section >"$WORK/section.md"
 echo
 cat "$WORK/section.md"

@@ -1,6 +1,6 @@
-# Sourced by bench/reconcile/run.sh once the measurements are in $WORK/lines
-# ("LABEL key=value ..."): `section` prints the reconcile section of
-# bench/RESULTS.md from them (figures, goals, where the time goes).
+# Sourced by bench/reconcile/run.sh, whose measurements are in $WORK/lines
+# ("LABEL key=value ..."): `get` reads one, `section` prints the reconcile
+# section of bench/RESULTS.md from them (figures, goals, where time goes).
 
 get() { # get LABEL KEY: one figure ("" when absent)
     awk -v l="$1" -v k="$2" '$1 == l { for (i = 2; i <= NF; i++) {
