@@ -103,12 +103,11 @@ static void test_upload_and_list(void)
     /* To a team, by the form's team_id; the activity names the team. */
     g_autofree char *p1 = pfx_profile("com.example.team1");
     paf_upload_ok(p1, "1");
+    g_free(type);
     paf_newest_activity(&type, &details);
     CU_ASSERT_EQUAL(json_integer_value(json_object_get(details, "team_id")), 1);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(details, "team_name")), "Design");
     json_decref(details);
-    g_free(type);
-    type = NULL;
     arr = paf_list("?team_id=1");
     CU_ASSERT_PTR_NOT_NULL(paf_find(arr, "com.example.team1"));
     CU_ASSERT_PTR_NULL(paf_find(arr, "com.example.a"));
