@@ -13,6 +13,7 @@
 #include "server_plugin/updates/updates_priv.h"
 #include "tables/nudge_logic.h"
 
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,12 +75,14 @@ int orchard_updates_enqueue(const char *prefix, const char *request_type, GBytes
                                            now_us, &bad);
         if (rc != ORCHARD_ENOTFOUND || !bad)
             break;
+        guint before = udids->len;
         for (guint i = 0; i < udids->len; i++)
             if (strcmp(udids->pdata[i], bad) == 0) {
                 g_ptr_array_remove_index(udids, i);
                 break;
             }
-        rc = 0;
+        /* A refusal naming no host of ours would repeat forever. */
+        rc = udids->len < before ? 0 : ORCHARD_ENOTFOUND;
     }
     return rc;
 }
@@ -118,10 +121,17 @@ static int device_info_job(orchard_ctx *ctx, void *payload)
     return rc;
 }
 
-/* A host's first TokenUpdate: ask it at once rather than at the next tick. */
+/* A host's first TokenUpdate (or its first after enrolling again, when
+ * macOS may have been reinstalled): ask it at once rather than at the next
+ * interval or tick. */
 static void on_enrolled(orchard_ctx *ctx, const char *name, const char *json, void *payload)
 {
-    (void)name, (void)json, (void)payload;
+    json_t *ev = json_loads(json ? json : "{}", 0, NULL);
+    const char *udid = json_string_value(json_object_get(ev, "udid"));
+    (void)name, (void)payload;
+    if (udid && *udid)
+        orchard_store_device_info_reset(udid);
+    json_decref(ev);
     orchard_server_host->job_queue(ctx, JOB_NAME);
 }
 

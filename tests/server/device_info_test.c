@@ -5,6 +5,7 @@
  * hostile answers logged and never stored. */
 #include "server_plugin/server.h"
 #include "server_plugin/store/store_sql.h"
+#include "server_plugin/store/store_updates.h"
 #include "server_plugin/updates/updates.h"
 #include "server_plugin/updates/updates_priv.h"
 #include "tests/server/updates_fixture.h"
@@ -85,6 +86,11 @@ static void test_queue_once_then_after_interval(void)
     CU_ASSERT_EQUAL(queued_for(H1), 2);
     CU_ASSERT_EQUAL(queued_for(H2), 2);
     CU_ASSERT_EQUAL(queued_for(H3), 1);
+    /* Enrolled again (the mdm.enrolled event): asked at once. */
+    CU_ASSERT_EQUAL(orchard_store_device_info_reset(H3), 0);
+    CU_ASSERT_EQUAL(orchard_updates_device_info_run(NULL, now + DAY + 1), 0);
+    CU_ASSERT_EQUAL(queued_for(H3), 2);
+    CU_ASSERT_EQUAL(queued_for(H1), 2);
     updfx_close();
 }
 

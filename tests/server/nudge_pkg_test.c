@@ -4,6 +4,8 @@
  * Apple's InstallEnterpriseApplication reads, and the command queued once
  * per package checksum to the Macs below their minimum. */
 #include "host/config.h"
+#include "host/plugins/registry.h"
+#include "tests/host/http_fixture.h"
 #include "server_plugin/server.h"
 #include "server_plugin/updates/updates.h"
 #include "server_plugin/updates/updates_priv.h"
@@ -233,9 +235,121 @@ static void test_queue_once_per_checksum(void)
     updfx_close();
 }
 
+/* ---- the routes, served for real with the MDM gate open */
+
+static int gate_open(orchard_ctx *ctx)
+{
+    return orchard_server_host->gate_set(ctx, "mdm", 1, NULL);
+}
+
+static const orchard_route *const pkg_routes[] = {&orchard_route_nudge_pkg};
+
+static const orchard_plugin pkg_plugin = {
+    ORCHARD_STRUCT_HEADER(orchard_plugin),
+    .name = "nudge-pkg-test",
+    .version = "1.0",
+    .description = "the Nudge package routes under test",
+    .routes = pkg_routes,
+    .n_routes = G_N_ELEMENTS(pkg_routes),
+    .init = gate_open,
+};
+
+static int pkg_entry(const orchard_host_api *host, const orchard_plugin **out)
+{
+    orchard_server_host = host;
+    *out = &pkg_plugin;
+    return 0;
+}
+
+static void fetch(http_server *srv, const char *method, const char *path, http_response *r)
+{
+    http_fetch_url(srv->url, method, path, r, NULL);
+}
+
+static void test_routes(void)
+{
+    g_autofree char *err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("orchard-nudgepkg-XXXXXX", NULL);
+    GByteArray *a = fake_xar(64, 4000, 1);
+    g_autofree char *path = write_pkg(dir, "Nudge-1.1.pkg", a);
+    orchard_registry *saved = orchard_registry_global(), *reg = orchard_registry_new();
+    CU_ASSERT_FATAL(orchard_registry_add_builtin(reg, pkg_entry, &err) == 0);
+    orchard_registry_set_global(reg);
+    http_config("http_module", BUILD_DIR "/modules/orchard_http.so");
+    http_config("server.address", "127.0.0.1:0");
+    http_config("server.url", BASE);
+    CU_ASSERT_EQUAL_FATAL(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+    http_server *srv = http_server_start();
+    CU_ASSERT_FATAL(srv->url != NULL);
+    http_response r;
+
+    /* No package configured: 404 for both. */
+    orchard_nudge_pkg_forget();
+    fetch(srv, "GET", "/mdm/apple/nudge/Nudge.pkg", &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    http_response_clear(&r);
+    fetch(srv, "GET", "/mdm/apple/nudge/manifest.plist", &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    http_response_clear(&r);
+
+    http_config("mdm.macos_updates.nudge_pkg", path);
+    fetch(srv, "GET", "/mdm/apple/nudge/Nudge.pkg", &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT_TRUE(r.body->len == a->len && memcmp(r.body->str, a->data, a->len) == 0);
+    http_response_clear(&r);
+    fetch(srv, "GET", "/mdm/apple/nudge/manifest.plist", &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    plist_t root = NULL;
+    plist_from_xml(r.body->str, (uint32_t)r.body->len, &root);
+    CU_ASSERT_FATAL(root != NULL);
+    plist_t asset = plist_array_get_item(
+        plist_dict_get_item(plist_array_get_item(plist_dict_get_item(root, "items"), 0),
+                            "assets"), 0);
+    CU_ASSERT_STRING_EQUAL(plist_get_string_ptr(plist_dict_get_item(asset, "url"), NULL),
+                           BASE "/mdm/apple/nudge/Nudge.pkg");
+    g_autofree char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, a->data, a->len);
+    CU_ASSERT_STRING_EQUAL(plist_get_string_ptr(plist_array_get_item(
+                                                    plist_dict_get_item(asset, "sha256s"), 0),
+                                                NULL), sum);
+    plist_free(root);
+    http_response_clear(&r);
+    /* Other paths under the prefix, other methods. */
+    static const char *const others[] = {"/mdm/apple/nudge", "/mdm/apple/nudge/",
+                                         "/mdm/apple/nudge/Nudge.pkg/x",
+                                         "/mdm/apple/nudge/nudge.pkg",
+                                         "/mdm/apple/nudge/manifest.plist.bak"};
+    for (size_t i = 0; i < G_N_ELEMENTS(others); i++) {
+        fetch(srv, "GET", others[i], &r);
+        CU_ASSERT_TRUE(r.status == 404 || r.status == 400);
+        http_response_clear(&r);
+    }
+    fetch(srv, "POST", "/mdm/apple/nudge/Nudge.pkg", &r);
+    CU_ASSERT_TRUE(r.status == 404 || r.status == 405);
+    http_response_clear(&r);
+    /* A file that turned into no package: no longer served. */
+    g_file_set_contents(path, "<html>not a package</html>", -1, NULL);
+    fetch(srv, "GET", "/mdm/apple/nudge/Nudge.pkg", &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    http_response_clear(&r);
+
+    http_server_finish(srv, NULL);
+    curl_global_cleanup();
+    http_config("mdm.macos_updates.nudge_pkg", NULL);
+    http_config("server.url", NULL);
+    http_config("http_module", NULL);
+    http_config("server.address", NULL);
+    orchard_registry_set_global(saved);
+    orchard_registry_free(reg);
+    orchard_nudge_pkg_forget();
+    g_unlink(path);
+    g_rmdir(dir);
+    g_byte_array_unref(a);
+}
+
 void nudge_pkg_suite(void)
 {
     ORCHARD_ADD_SUITE("nudge_pkg", NULL, NULL, {"check", test_check},
                       {"load_and_manifest", test_load_and_manifest},
-                      {"queue_once_per_checksum", test_queue_once_per_checksum});
+                      {"queue_once_per_checksum", test_queue_once_per_checksum},
+                      {"routes", test_routes});
 }
