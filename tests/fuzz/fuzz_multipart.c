@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *body = nl + 1;
     size_t len = size - (size_t)(body - data);
     /* The body in a buffer of its own size, so ASan sees any read past it. */
-    uint8_t *copy = g_memdup2(body, len ? len : 1);
+    uint8_t *copy = len ? g_memdup2(body, len) : g_malloc0(1);
     orchard_multipart m;
     char *reason = NULL;
     if (orchard_multipart_parse(ct, copy, len, &m, &reason) == 0) {
