@@ -262,6 +262,13 @@ static int shape_ok(plist_t root, orchard_profile_info *out, char **reason)
                            "reserved for orchard's own Nudge profile. Use another identifier.");
         return ORCHARD_EINVAL;
     }
+    /* The name too: (team, name) is unique across kinds, so an upload
+     * holding it would make the macOS updates setting fail for the team. */
+    if (strcmp(out->name, ORCHARD_NUDGE_PROFILE_NAME) == 0) {
+        *reason = g_strdup("The PayloadDisplayName \"" ORCHARD_NUDGE_PROFILE_NAME "\" is "
+                           "reserved for orchard's own Nudge profile. Use another name.");
+        return ORCHARD_EINVAL;
+    }
     if (plist_dict_get_item(root, "EncryptedPayloadContent")) {
         *reason = g_strdup("The profile's payloads are encrypted (EncryptedPayloadContent), so "
                            "they can't be checked. Upload it unencrypted.");

@@ -228,6 +228,9 @@ static void test_top_level(void)
     accepted_named(ok, strlen(ok), id255, "N", 0);
     /* Nudge's identifier is orchard's. */
     refused_profile(PFX_TOP(ORCHARD_NUDGE_PROFILE_IDENTIFIER), NULL, "reserved");
+    /* So is its display name. */
+    g_autofree char *top_name = pfx_top("com.example.n", ORCHARD_NUDGE_PROFILE_NAME, PFX_UUID);
+    refused_profile(top_name, NULL, "is reserved for orchard's own Nudge profile");
     /* Encrypted payloads can't be checked. */
     g_autofree char *enc = g_strconcat(PFX_TOP(PFX_DEFAULT_ID),
                                        "<key>EncryptedPayloadContent</key><data>AAAA</data>",
