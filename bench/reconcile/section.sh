@@ -38,13 +38,21 @@ where() {
     r=$(part "$pass" read) pl=$(part "$pass" plan) w=$(part "$pass" write) pu=$(part "$pass" push)
     awk -v n="$2" -v r="$r" -v pl="$pl" -v w="$w" -v pu="$pu" -v job="$job" -v passes="$passes" \
         -v peer="$(get "$1-peer" ms)" -v first="$(get "$1-first" job_ms)" -v idle="$(get "$1-idle" job_ms)" \
-        -v icpu="$(get "$1-idle" cpu_ms)" -v ipg="$(get "$1-idle" pg_cpu_ms)" -v sidle="$(get "$1-serve" idle_ms)" '
+        -v icpu="$(get "$1-idle" cpu_ms)" -v ipg="$(get "$1-idle" pg_cpu_ms)" -v sidle="$(get "$1-serve" idle_ms)" \
+        -v cpu="$(get "$1-apply" cpu_ms)" -v pgcpu="$(get "$1-apply" pg_cpu_ms)" '
     BEGIN {
         t = r + pl + w + pu
         if (t <= 0) { printf "- **%s**: the pass line gave no times.\n", n; exit }
         printf "- **%s**: the first pass with the profiles spent %.0f ms reading (hosts, profiles, what each was sent), %.0f ms planning, %.0f ms writing (the commands, queue rows and host-profile rows, in bounded write transactions, each holding the store'"'"'s writer path while it runs), %.0f ms asking for pushes: %.0f%% / %.0f%% / %.0f%% / %.0f%% of %.0f ms",
             n, r, pl, w, pu, 100 * r / t, 100 * pl / t, 100 * w / t, 100 * pu / t, t
         if (passes > 1) printf " (%d passes in all, %d ms)", passes, job
+        if (cpu != "") {
+            c = cpu + (pgcpu == "" ? 0 : pgcpu)
+            printf ". It used %d ms of CPU in orchard%s: %d ms in all, %.0f%% of its wall time%s", cpu,
+                (pgcpu == "" ? " (SQLite runs inside it)" : sprintf(" and %d ms in PostgreSQL", pgcpu)), c,
+                (job > 0 ? 100 * c / job : 0),
+                (job > 0 && c < 0.7 * job ? sprintf("; the rest was waiting (for the cores, which other work shared: see the load average%s), so a quiet machine would take nearer %d ms", (pgcpu == "" ? "" : ", and for PostgreSQL'"'"'s durable commits"), c) : "")
+        }
         if (peer != "") printf ". Plain SQL wrote the same install rows in %d ms, so the store itself accounts for about %.0f%% of the pass; the rest is orchard'"'"'s own work (reads, planning, building the statements) and the extra statements and transactions it sends", peer, (job > 0 ? 100 * peer / job : 0)
         printf ". With nothing to do a full pass took %s ms in a fresh `orchard job run` (orchard used %s ms of CPU in the whole process%s; the rest is waiting, for the store and for the machine'"'"'s other work) and %s ms in a running `orchard serve`, whose connections, statements and caches are warm; the first pass, before any profile, %s ms.\n", idle, (icpu == "" ? "?" : icpu), (ipg == "" ? "" : ", PostgreSQL " ipg " ms"), (sidle == "" ? "n/a" : sidle), first
     }'
