@@ -91,8 +91,9 @@ then sends them to the APNs stand-in (tests/support/apns_standin) in its
 own \`orchard job run apns.push\`, timed apart. The peer is the same rows
 queued by plain SQL (\`INSERT ... SELECT\` of one command per profile, a
 queue row and a host-profile row per Mac and profile, a push per Mac, in
-one transaction) by the sqlite3 / psql command line in a copy of the store:
-what the store itself costs. Last, the same (a) in a running \`orchard serve\`
+one transaction) by the sqlite3 / psql command line in a copy of the store
+(its time includes starting the client and connecting): what the store
+itself costs. Last, the same (a) in a running \`orchard serve\`
 on a third store seeded the same (every Mac's DeviceInformation fresh, so
 only the reconciler and the push job work): the reconciler checks the
 desired-state marker every 2 s and runs a full pass when it moved (and every
