@@ -81,6 +81,16 @@ int orchard_profiles_batch_set(orchard_ctx *ctx, gint64 team_id, GBytes *const *
                                size_t n, const char *actor, char **reason);
 
 /**
+ * What orchard_profiles_batch_set would refuse, without writing anything
+ * (Fleet's dry_run, `orchard apply --dry-run`): every profile validated, no
+ * two with one identifier or name, the team exists. Returns 0, or
+ * ORCHARD_EINVAL / ORCHARD_ETOOBIG / ORCHARD_EEXIST / ORCHARD_ENOTFOUND with
+ * *reason (g_free) as orchard_profiles_batch_set words it.
+ */
+int orchard_profiles_batch_check(gint64 team_id, GBytes *const *profiles, size_t n,
+                                 char **reason);
+
+/**
  * Delete custom profile `id` (the reconciler then removes it from the
  * team's hosts), record "deleted_macos_profile" as `actor` and mark the
  * desired state changed. Returns 0, or with *reason (g_free):

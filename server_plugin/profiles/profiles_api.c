@@ -225,8 +225,17 @@ static int batch(orchard_ctx *ctx, const orchard_http_request *req, orchard_http
         }
         g_ptr_array_add(list, b);
     }
-    rc = orchard_profiles_batch_set(ctx, team_id, (GBytes *const *)list->pdata, list->len,
-                                    orchard_api_actor(req, NULL), &reason);
+    const char *dry = h->http_query(req, "dry_run");
+    if (dry && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
+        orchard_api_error(resp, 400, "dry_run", "dry_run must be true or false");
+        goto cleanup;
+    }
+    if (dry && strcmp(dry, "true") == 0)
+        rc = orchard_profiles_batch_check(team_id, (GBytes *const *)list->pdata, list->len,
+                                          &reason);
+    else
+        rc = orchard_profiles_batch_set(ctx, team_id, (GBytes *const *)list->pdata, list->len,
+                                        orchard_api_actor(req, NULL), &reason);
     if (rc) {
         refuse(resp, rc, "Couldn't apply the profiles. ", reason);
         rc = 0;

@@ -140,17 +140,13 @@ static void record_changes(orchard_ctx *ctx, const char *actor, const char *type
     }
 }
 
-int orchard_profiles_batch_set(orchard_ctx *ctx, gint64 team_id, GBytes *const *profiles,
-                               size_t n, const char *actor, char **reason)
+/* Validate every listed profile and check that no two share an identifier
+ * or a name: 0 with info[] and p[] filled (p borrows from info and the
+ * GBytes), else the refusal with *reason naming the profile. */
+static int batch_validate(GBytes *const *profiles, size_t n, orchard_profile_info *info,
+                          orchard_profile_new *p, char **reason)
 {
-    orchard_profile_info *info = g_new0(orchard_profile_info, n ? n : 1);
-    orchard_profile_new *p = g_new0(orchard_profile_new, n ? n : 1);
-    orchard_profile_changes changes = {0};
-    g_autofree char *team_name = NULL;
-    size_t bad = 0;
     int rc = 0;
-    *reason = NULL;
-
     for (size_t i = 0; rc == 0 && i < n; i++) {
         gsize len = 0;
         const void *data = profiles[i] ? g_bytes_get_data(profiles[i], &len) : NULL;
@@ -161,8 +157,47 @@ int orchard_profiles_batch_set(orchard_ctx *ctx, gint64 team_id, GBytes *const *
                                      .payload_uuid = info[i].payload_uuid, .content = data,
                                      .len = len};
     }
-    if (rc == 0)
-        rc = batch_duplicates(info, n, reason);
+    return rc ? rc : batch_duplicates(info, n, reason);
+}
+
+static void batch_free(orchard_profile_info *info, orchard_profile_new *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        orchard_profile_info_clear(&info[i]);
+    g_free(info);
+    g_free(p);
+}
+
+int orchard_profiles_batch_check(gint64 team_id, GBytes *const *profiles, size_t n,
+                                 char **reason)
+{
+    orchard_profile_info *info = g_new0(orchard_profile_info, n ? n : 1);
+    orchard_profile_new *p = g_new0(orchard_profile_new, n ? n : 1);
+    *reason = NULL;
+    int rc = batch_validate(profiles, n, info, p, reason);
+    if (rc == 0) {
+        rc = orchard_store_profile_team(team_id, NULL);
+        if (rc == ORCHARD_ENOTFOUND)
+            *reason = team_missing(team_id);
+        else if (rc)
+            *reason = g_strdup_printf("The store failed while reading the team (%s).",
+                                      orchard_server_host->strerror(rc));
+    }
+    batch_free(info, p, n);
+    return rc;
+}
+
+int orchard_profiles_batch_set(orchard_ctx *ctx, gint64 team_id, GBytes *const *profiles,
+                               size_t n, const char *actor, char **reason)
+{
+    orchard_profile_info *info = g_new0(orchard_profile_info, n ? n : 1);
+    orchard_profile_new *p = g_new0(orchard_profile_new, n ? n : 1);
+    orchard_profile_changes changes = {0};
+    g_autofree char *team_name = NULL;
+    size_t bad = 0;
+    *reason = NULL;
+
+    int rc = batch_validate(profiles, n, info, p, reason);
     if (rc == 0) {
         rc = orchard_store_profiles_batch(team_id, p, n, g_get_real_time() / G_USEC_PER_SEC,
                                           &changes, &bad, &team_name);
@@ -186,9 +221,6 @@ int orchard_profiles_batch_set(orchard_ctx *ctx, gint64 team_id, GBytes *const *
             wake_reconciler(ctx);
     }
     orchard_profile_changes_clear(&changes);
-    for (size_t i = 0; i < n; i++)
-        orchard_profile_info_clear(&info[i]);
-    g_free(info);
-    g_free(p);
+    batch_free(info, p, n);
     return rc;
 }

@@ -112,6 +112,22 @@ static void test_batch(void)
     g_autofree char *m2 = paf_marker();
     CU_ASSERT_STRING_EQUAL(m1, m2);
 
+    /* A dry run checks and changes nothing. */
+    const char *changed[] = {a1, b1};
+    batch_ok("?team_id=2&dry_run=true", changed, 2);
+    g_free(ids);
+    ids = team2_ids();
+    CU_ASSERT_STRING_EQUAL(ids, "com.example.ba,com.example.bc");
+    g_autofree char *m_dry = paf_marker();
+    CU_ASSERT_STRING_EQUAL(m1, m_dry);
+    const char *dry_bad[] = {a1, "not a plist"};
+    batch_refused("?team_id=2&dry_run=true", dry_bad, 2, 400, "Profile 2: The file should");
+    batch_refused("?team_id=99&dry_run=true", changed, 2, 404, "no team with id 99");
+    const char *dry_dup[] = {a1, a1};
+    batch_refused("?team_id=2&dry_run=true", dry_dup, 2, 400, "same PayloadIdentifier");
+    batch_refused("?team_id=2&dry_run=yes", changed, 2, 400, "dry_run must be true or false");
+    batch_ok("?team_id=2&dry_run=false", second, 2);
+
     /* All or nothing: one bad profile and nothing moves. */
     const char *bad[] = {b1, "not a plist"};
     batch_refused("?team_id=2", bad, 2, 400, "Profile 2: The file should include valid XML");
