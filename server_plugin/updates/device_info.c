@@ -170,8 +170,7 @@ static int fact(plist_t qr, const char *key, const char **out)
     return 0;
 }
 
-/* The facts of a DeviceInformation answer: 0, or -1 with *why. */
-static int facts_of(plist_t root, orchard_device_facts *f, const char **why)
+int orchard_updates_device_facts(plist_t root, orchard_device_facts *f, const char **why)
 {
     const char **slots[] = {&f->os_version,    &f->build_version, &f->product_name,
                             &f->serial_number, &f->device_name,   &f->model};
@@ -208,7 +207,7 @@ int orchard_updates_report(orchard_ctx *ctx, const char *udid, const char *comma
     }
     if (g_strcmp0(status, "Acknowledged") != 0)
         return 0; /* asked again after the interval */
-    if (facts_of(root, &f, &why)) {
+    if (orchard_updates_device_facts(root, &f, &why)) {
         h->ctx_log(ctx, ORCHARD_LOG_WARNING, "DeviceInformation answer of %s ignored: %s", udid,
                    why);
         return 0;

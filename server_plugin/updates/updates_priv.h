@@ -31,6 +31,18 @@ int orchard_updates_enqueue(const char *prefix, const char *request_type,
  */
 int orchard_updates_device_info_run(orchard_ctx *ctx, gint64 now);
 
+struct orchard_device_facts;
+
+/**
+ * The facts of a DeviceInformation answer (`root`, the report plist): 0
+ * with every field of *f borrowed from root (NULL when not answered), or -1
+ * with *why (static) for an answer that is not what a Mac sends: no
+ * QueryResponses dictionary, a value that is not a string of at most 256
+ * bytes of UTF-8 without control characters, nothing answered, or an
+ * OSVersion that is no version.
+ */
+int orchard_updates_device_facts(plist_t root, struct orchard_device_facts *f, const char **why);
+
 /** A Nudge package as orchard serves it (orchard_nudge_pkg_free). */
 typedef struct orchard_nudge_pkg {
     GBytes *data;
