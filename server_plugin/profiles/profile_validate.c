@@ -66,6 +66,14 @@ static int open_signed(const unsigned char *data, size_t len, unsigned char **co
                            "not.");
         goto cleanup;
     }
+    if (data[0] == 0x30 && BIO_ctrl_pending(bio) > 0) {
+        /* The Mac gets the file as uploaded: bytes past the structure
+         * would reach it unchecked. */
+        *reason = g_strdup_printf("The signed file has %zu bytes after its end. Upload the "
+                                  "signed profile as it was exported.",
+                                  (size_t)BIO_ctrl_pending(bio));
+        goto cleanup;
+    }
     if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
         *reason = g_strdup("The file is a CMS structure, but not a signed profile (SignedData). "
                            "Encrypted or enveloped profiles can't be checked; upload it "

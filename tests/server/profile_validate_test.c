@@ -113,6 +113,16 @@ static void test_signed(void)
     accepted(p, len, PFX_DEFAULT_ID, 1);
     g_bytes_unref(pem);
 
+    /* Bytes after the DER structure would reach the Mac unchecked. */
+    der = pfx_sign(xml, strlen(xml), 0, 0);
+    GByteArray *tail = g_byte_array_new();
+    d = g_bytes_get_data(der, &len);
+    g_byte_array_append(tail, d, (guint)len);
+    g_byte_array_append(tail, (const guint8 *)"<plist/>", 8);
+    refused_bytes(tail->data, tail->len, ORCHARD_EINVAL, "has 8 bytes after its end");
+    g_byte_array_unref(tail);
+    g_bytes_unref(der);
+
     /* Validated from the content: a signed SCEP payload is still refused. */
     g_autofree char *scep = pfx_profile_xml(PFX_TOP(PFX_DEFAULT_ID),
                                             PFX_PAYLOAD("com.apple.security.scep", ""));
