@@ -377,6 +377,40 @@ static void test_mac_sim__managed_prefs(void)
     orchard_macsim_mac_free(m);
 }
 
+/* The older form: com.apple.ManagedClient.preferences with Forced settings. */
+static void test_mac_sim__managed_prefs_mcx(void)
+{
+    orchard_macsim_mac *m = new_mac(7);
+    char root[512], path[700];
+    snprintf(root, sizeof root, "%s/root7", tmp_dir);
+    snprintf(path, sizeof path, "%s/Library/Managed Preferences/com.example.mcx.plist", root);
+    const char *p =
+        "<plist version=\"1.0\"><dict><key>PayloadType</key><string>Configuration</string>"
+        "<key>PayloadIdentifier</key><string>com.example.mcx</string><key>PayloadContent</key>"
+        "<array><dict><key>PayloadType</key><string>com.apple.ManagedClient.preferences</string>"
+        "<key>PayloadContent</key><dict><key>com.example.mcx</key><dict><key>Forced</key><array>"
+        "<dict><key>mcx_preference_settings</key><dict><key>Answer</key><integer>42</integer>"
+        "</dict></dict></array></dict><key>../escape</key><dict><key>Forced</key><array><dict>"
+        "<key>mcx_preference_settings</key><dict><key>x</key><true/></dict></dict></array>"
+        "</dict></dict></dict></array></dict></plist>";
+    CU_ASSERT_EQUAL(orchard_macsim_profile_install(m, p, strlen(p), NULL, NULL), 0);
+    CU_ASSERT_EQUAL(orchard_macsim_managed_prefs_sync(m, root, NULL), 0);
+    plist_t prefs = read_plist(path);
+    uint64_t answer = 0;
+    plist_t v = prefs ? plist_dict_get_item(prefs, "Answer") : NULL;
+    if (v)
+        plist_get_uint_val(v, &answer);
+    CU_ASSERT_EQUAL(answer, 42);
+    plist_free(prefs);
+    char escaped[700];
+    snprintf(escaped, sizeof escaped, "%s/Library/escape.plist", root);
+    CU_ASSERT_FALSE(exists(escaped)); /* a domain that is a path is no domain */
+    CU_ASSERT_EQUAL(orchard_macsim_profile_remove(m, "com.example.mcx", NULL), 0);
+    CU_ASSERT_EQUAL(orchard_macsim_managed_prefs_sync(m, root, NULL), 0);
+    CU_ASSERT_FALSE(exists(path));
+    orchard_macsim_mac_free(m);
+}
+
 /* ---- OS version, DeviceInformation ------------------------------------------------- */
 
 static void test_mac_sim__os_version(void)
@@ -451,5 +485,6 @@ void macsim_profiles_tests(CU_pSuite s, const char *tmp, EVP_PKEY **key, X509 **
     CU_add_test(s, "execute", test_mac_sim__execute);
     CU_add_test(s, "command_keeps_body", test_mac_sim__command_keeps_body);
     CU_add_test(s, "managed_prefs", test_mac_sim__managed_prefs);
+    CU_add_test(s, "managed_prefs_mcx", test_mac_sim__managed_prefs_mcx);
     CU_add_test(s, "os_version", test_mac_sim__os_version);
 }

@@ -1,7 +1,8 @@
 /* What macOS makes of installed profiles' preference payloads: for each
  * payload whose PayloadType is a preference domain (not com.apple.*, e.g.
  * com.github.macadmins.Nudge), /Library/Managed Preferences/<domain>.plist
- * holds the payload's keys without the Payload* ones. Written under a test
+ * holds the payload's keys without the Payload* ones (and the same from the
+ * older com.apple.ManagedClient.preferences form). Written under a test
  * root so the agent's tables (`orchard query --root ROOT`) read them as on a
  * Mac; SystemVersion.plist there says which macOS the Mac runs. */
 #include "tests/support/mac_sim/mac_sim.h"
@@ -37,6 +38,67 @@ static int is_pref_domain(const char *type)
     return domain_ok(type) && strncmp(type, "com.apple.", 10) != 0;
 }
 
+/* The dictionary of `domain` in `domains`, made when missing. */
+static plist_t domain_dict(plist_t domains, const char *domain)
+{
+    plist_t merged = plist_dict_get_item(domains, domain);
+    if (!merged) {
+        plist_dict_set_item(domains, domain, plist_new_dict());
+        merged = plist_dict_get_item(domains, domain);
+    }
+    return merged;
+}
+
+/* Copy `from`'s keys into `into` (a later one wins), the Payload* ones
+ * left out when `skip_payload_keys`. */
+static void merge_keys(plist_t into, plist_t from, int skip_payload_keys)
+{
+    plist_dict_iter it = NULL;
+    if (!from || plist_get_node_type(from) != PLIST_DICT)
+        return;
+    plist_dict_new_iter(from, &it);
+    for (;;) {
+        char *key = NULL;
+        plist_t v = NULL;
+        plist_dict_next_item(from, it, &key, &v);
+        if (!key)
+            break;
+        if (!skip_payload_keys || strncmp(key, "Payload", 7) != 0)
+            plist_dict_set_item(into, key, plist_copy(v));
+        free(key);
+    }
+    free(it);
+}
+
+/* The older form of managed preferences, com.apple.ManagedClient.preferences:
+ * PayloadContent {domain: {Forced: [{mcx_preference_settings: {...}}]}}. */
+static void merge_mcx(plist_t domains, plist_t payload)
+{
+    plist_t content = plist_dict_get_item(payload, "PayloadContent");
+    plist_dict_iter it = NULL;
+    if (!content || plist_get_node_type(content) != PLIST_DICT)
+        return;
+    plist_dict_new_iter(content, &it);
+    for (;;) {
+        char *domain = NULL;
+        plist_t v = NULL;
+        plist_dict_next_item(content, it, &domain, &v);
+        if (!domain)
+            break;
+        plist_t forced = plist_get_node_type(v) == PLIST_DICT ? plist_dict_get_item(v, "Forced")
+                                                               : NULL;
+        if (domain_ok(domain) && forced && plist_get_node_type(forced) == PLIST_ARRAY)
+            for (uint32_t i = 0; i < plist_array_get_size(forced); i++) {
+                plist_t f = plist_array_get_item(forced, i);
+                if (plist_get_node_type(f) == PLIST_DICT)
+                    merge_keys(domain_dict(domains, domain),
+                               plist_dict_get_item(f, "mcx_preference_settings"), 0);
+            }
+        free(domain);
+    }
+    free(it);
+}
+
 /* {domain: merged keys} from every installed profile, in identifier order
  * (a later profile's key wins, as one order has to). */
 static plist_t collect(const orchard_macsim_mac *mac)
@@ -48,28 +110,10 @@ static plist_t collect(const orchard_macsim_mac *mac)
         for (uint32_t j = 0; list && j < plist_array_get_size(list); j++) {
             plist_t payload = plist_array_get_item(list, j);
             char *type = macsim_plist_string(payload, "PayloadType");
-            if (!is_pref_domain(type)) {
-                free(type);
-                continue;
-            }
-            plist_t merged = plist_dict_get_item(domains, type);
-            if (!merged) {
-                plist_dict_set_item(domains, type, plist_new_dict());
-                merged = plist_dict_get_item(domains, type);
-            }
-            plist_dict_iter it = NULL;
-            plist_dict_new_iter(payload, &it);
-            for (;;) {
-                char *key = NULL;
-                plist_t v = NULL;
-                plist_dict_next_item(payload, it, &key, &v);
-                if (!key)
-                    break;
-                if (strncmp(key, "Payload", 7) != 0)
-                    plist_dict_set_item(merged, key, plist_copy(v));
-                free(key);
-            }
-            free(it);
+            if (type && strcmp(type, "com.apple.ManagedClient.preferences") == 0)
+                merge_mcx(domains, payload);
+            else if (is_pref_domain(type))
+                merge_keys(domain_dict(domains, type), payload, 1);
             free(type);
         }
     }
