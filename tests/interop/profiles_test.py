@@ -240,6 +240,16 @@ def test_enroll_and_transfer(env):
 def test_each_mac_has_its_teams_profiles(env):
     mac0, mac1, mac2 = env.udids
 
+    # First the Macs put ProfileList off (NotNow): installed and acknowledged,
+    # the profiles wait in `verifying`; the answer to ProfileList verifies them.
+    def acknowledged():
+        env.mac_sim("poll", "--state", env.state, "--answer-for", "ProfileList=notnow")
+        hp = env.host_profiles()
+        return all(hp.get((m, PASSCODE), {}).get("status") == "verifying" for m in (mac0, mac1))
+    wait_for("the passcode profile acknowledged (verifying) on Macs 0 and 1", acknowledged,
+             timeout=SETTLE_S, step=0.2)
+    assert env.installed()[mac0] == {PASSCODE}, env.installed()
+
     def done():
         hp = env.host_profiles()
         return (env.installed() == {mac0: {PASSCODE}, mac1: {PASSCODE}, mac2: set()}
@@ -389,8 +399,8 @@ def run(args):
             ("two teams (CLI and API), an admin", test_setup),
             ("a profile per team: API upload and orchard apply", test_profiles_uploaded),
             ("three Macs enroll and are transferred into the teams", test_enroll_and_transfer),
-            ("each Mac gets exactly its team's profiles; ProfileList verifies; a Mac's Error "
-             "shows failed with its ErrorChain (table and host API)",
+            ("each Mac gets exactly its team's profiles; ProfileList moves verifying to "
+             "verified; a Mac's Error shows failed with its ErrorChain (table and host API)",
              test_each_mac_has_its_teams_profiles),
             ("moving a host to the other team swaps its profiles",
              test_moving_a_host_swaps_its_profiles),
