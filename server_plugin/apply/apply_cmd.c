@@ -114,6 +114,13 @@ static int apply_doc(orchard_ctx *ctx, const orchard_apply_doc *d, int dry_run)
         if (rc)
             goto failed;
     }
+    if (dry_run && d->has_profiles && !created) {
+        /* What batch_set itself would say, for a scope that exists already. */
+        rc = orchard_profiles_batch_check(team_id, (GBytes *const *)d->profiles->pdata,
+                                          d->profiles->len, &why);
+        if (rc)
+            goto failed;
+    }
     if (!dry_run && d->has_profiles) {
         rc = orchard_profiles_batch_set(ctx, team_id, (GBytes *const *)d->profiles->pdata,
                                         d->profiles->len, NULL, &why);
