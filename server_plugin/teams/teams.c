@@ -10,6 +10,7 @@
 #include "server_plugin/store/store_teams.h"
 #include "server_plugin/users/activity.h"
 
+#include <jansson.h>
 #include <string.h>
 
 static gint64 now_s(void) { return g_get_real_time() / G_USEC_PER_SEC; }
@@ -95,10 +96,17 @@ int orchard_teams_update(orchard_ctx *ctx, gint64 id, const char *name, const ch
         *reason = g_strdup_printf("A team with the name \"%s\" already exists", name);
     if (rc)
         return rc;
-    if (name && strcmp(name, before->name) != 0)
-        orchard_activity_record(ctx, NULL, actor, "edited_team",
-                                json_pack("{s:I, s:s, s:s}", "team_id", (json_int_t)id,
-                                          "team_name", name, "previous_name", before->name));
+    int renamed = name && strcmp(name, before->name) != 0;
+    int described = description && strcmp(description, before->description) != 0;
+    if (!renamed && !described)
+        return 0;
+    json_t *details = json_pack("{s:I, s:s}", "team_id", (json_int_t)id, "team_name",
+                                renamed ? name : before->name);
+    if (renamed)
+        json_object_set_new(details, "previous_name", json_string(before->name));
+    if (described)
+        json_object_set_new(details, "description", json_string(description));
+    orchard_activity_record(ctx, NULL, actor, "edited_team", details);
     return 0;
 }
 

@@ -57,8 +57,9 @@ int orchard_teams_transfer(orchard_ctx *ctx, gint64 team_id, const char *const *
 const char *orchard_team_name_problem(const char *name);
 
 /**
- * Rename a team and/or change its description (NULL: unchanged); a rename
- * records "edited_team". Returns 0, ORCHARD_EINVAL (*reason), ORCHARD_EEXIST
+ * Rename a team and/or change its description (NULL: unchanged); a change
+ * records "edited_team" (team_id, team_name, previous_name when renamed,
+ * description when changed). Returns 0, ORCHARD_EINVAL (*reason), ORCHARD_EEXIST
  * (the name is another team's), ORCHARD_ENOTFOUND.
  */
 int orchard_teams_update(orchard_ctx *ctx, gint64 id, const char *name, const char *description,

@@ -121,9 +121,17 @@ static void test_update(void)
     CU_ASSERT_STRING_EQUAL(t->name, "Alpha");
     CU_ASSERT_STRING_EQUAL(t->description, "first team");
     CU_ASSERT_EQUAL(updfx_activities("edited_team"), 1);
-    /* A description alone is no rename. */
+    g_autofree char *d1 = updfx_activity_details("edited_team");
+    CU_ASSERT_PTR_NOT_NULL(d1 && strstr(d1, "\"previous_name\":\"alpha\""));
+    /* A description alone: recorded, without a previous name. */
     CU_ASSERT_EQUAL(orchard_teams_update(NULL, b, NULL, "second", NULL, &reason), 0);
-    CU_ASSERT_EQUAL(updfx_activities("edited_team"), 1);
+    CU_ASSERT_EQUAL(updfx_activities("edited_team"), 2);
+    g_autofree char *d2 = updfx_activity_details("edited_team");
+    CU_ASSERT_PTR_NOT_NULL(d2 && strstr(d2, "\"description\":\"second\""));
+    CU_ASSERT_PTR_NULL(d2 ? strstr(d2, "previous_name") : "x");
+    /* Nothing changed: nothing recorded. */
+    CU_ASSERT_EQUAL(orchard_teams_update(NULL, b, "beta", "second", NULL, &reason), 0);
+    CU_ASSERT_EQUAL(updfx_activities("edited_team"), 2);
     updfx_close();
 }
 
