@@ -207,11 +207,10 @@ static int list_report(orchard_ctx *ctx, const char *udid, const char *status, p
     }
     orchard_store_tx *tx = NULL;
     g_autoptr(GPtrArray) rows = NULL;
-    gint64 asked = -1;
     int rc = orchard_store_hp_begin(1, WHAT, &tx);
     if (rc)
         return rc;
-    rc = orchard_store_hp_list_answered(tx, udid, now, &asked);
+    rc = orchard_store_hp_list_answered(tx, udid, now, NULL);
     if (rc == 0)
         rc = orchard_store_hp_installed(tx, udid, &rows);
     for (guint i = 0; rc == 0 && i < rows->len; i++) {
@@ -221,8 +220,10 @@ static int list_report(orchard_ctx *ctx, const char *udid, const char *status, p
             if (strcmp(s->status, ORCHARD_PROFILE_VERIFYING) == 0)
                 rc = orchard_store_hp_update(tx, udid, s->identifier, ORCHARD_PROFILE_VERIFIED,
                                              "", s->retries, s->command_uuid, now);
-        } else if (s->updated_at <= asked) {
-            /* Acknowledged before this list was asked, yet not on the Mac. */
+        } else {
+            /* A Mac runs its commands one at a time and reports each before
+             * it is handed the next, so an install acknowledged before this
+             * answer arrived ran before the ProfileList: it is not there. */
             rc = retry_or_fail(tx, s, "profile not found on the host", now);
         }
     }

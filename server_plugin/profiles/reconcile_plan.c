@@ -135,8 +135,10 @@ static int is_desired(GPtrArray *desired, const char *identifier)
 }
 
 /* ProfileList for a host whose installs await verification (acknowledged
- * after the last ProfileList was asked) or whose last answer is a day old;
- * never while one is outstanding (asked, unanswered, less than a day ago). */
+ * since the last ProfileList was asked: times are whole seconds, so an
+ * acknowledgement in the very second of the ask counts, at the cost of one
+ * list more now and then) or whose last answer is a day old; never while
+ * one is outstanding (asked, unanswered, less than a day ago). */
 static int wants_list(const orchard_hp_host *h, const orchard_hp_row *rows, gint64 now)
 {
     gint64 asked = h->profile_list_asked_at, answered = h->profile_list_at;
@@ -148,7 +150,7 @@ static int wants_list(const orchard_hp_host *h, const orchard_hp_row *rows, gint
         if (!r->install)
             continue;
         int verifying = r->status == ORCHARD_HP_VERIFYING;
-        if (verifying && r->updated_at > asked)
+        if (verifying && r->updated_at >= asked)
             return 1;
         installed |= verifying || r->status == ORCHARD_HP_VERIFIED;
     }

@@ -186,21 +186,42 @@ static void test_ack_and_verify(void)
     expect_str(rfx_row(H1, VPN, "status"), "verified");
     CU_ASSERT_EQUAL(rfx_int("SELECT profile_list_at FROM mdm_enrollments WHERE udid = ?", H1,
                             NULL), RFX_T0 + 4);
-    /* H2's VPN was acknowledged after its list was asked: the answer does
-     * not judge it (the Mac may have answered first). */
+    /* A Mac runs its commands one at a time: everything acknowledged
+     * before its answer ran before the list. H2's VPN is missing: sent again. */
     answer = rfx_profile_list(WIFI, "UUID-A", NULL);
     CU_ASSERT_EQUAL(rfx_report(H2, list, "Acknowledged", answer, RFX_T0 + 4), 0);
     expect_str(rfx_row(H2, WIFI, "status"), "verified");
-    expect_str(rfx_row(H2, VPN, "status"), "verifying");
+    expect_str(rfx_row(H2, VPN, "status"), "pending");
+    expect_str(rfx_row(H2, VPN, "retries"), "1");
     st = rfx_pass(RFX_T0 + 5);
-    CU_ASSERT_EQUAL(st.lists, 1); /* H2, for its VPN */
-    CU_ASSERT_EQUAL(rfx_queued(H2, "ProfileList"), 2);
+    CU_ASSERT_EQUAL(st.lists, 0);
+    CU_ASSERT_EQUAL(rfx_queued(H2, "ProfileList"), 1);
     CU_ASSERT_EQUAL(rfx_queued(H1, "ProfileList"), 1);
     CU_ASSERT_EQUAL(rfx_pass(RFX_T0 + 6).lists, 0);
     /* Once a day every host with profiles is checked again. */
     st = rfx_pass(RFX_T0 + ORCHARD_PROFILES_LIST_MAX_AGE + 10);
     CU_ASSERT_EQUAL(st.lists, 2);
     CU_ASSERT_EQUAL(rfx_queued(H3, "ProfileList"), 0); /* nothing acknowledged to check */
+    rfx_close();
+}
+
+/* 2026-12-06 (found by the end-to-end test): an install acknowledged in
+ * the same second as the last ProfileList was asked was never asked about
+ * again (times are whole seconds), and stayed verifying for a day. */
+static void test_ack_in_the_second_of_the_ask(void)
+{
+    world();
+    rfx_pass(RFX_T0);
+    ack(H1, WIFI, RFX_T0 + 1);
+    CU_ASSERT_EQUAL(rfx_pass(RFX_T0 + 2).lists, 1);
+    g_autofree char *list = rfx_text("SELECT command_uuid FROM mdm_commands WHERE "
+                                     "request_type = 'ProfileList'", NULL);
+    plist_t answer = rfx_profile_list(WIFI, "UUID-A", NULL);
+    CU_ASSERT_EQUAL(rfx_report(H1, list, "Acknowledged", answer, RFX_T0 + 2), 0);
+    ack(H1, VPN, RFX_T0 + 2); /* the second the list was asked in */
+    expect_str(rfx_row(H1, VPN, "status"), "verifying");
+    CU_ASSERT_EQUAL(rfx_pass(RFX_T0 + 3).lists, 1);
+    CU_ASSERT_EQUAL(rfx_queued(H1, "ProfileList"), 2);
     rfx_close();
 }
 
@@ -539,6 +560,8 @@ void reconcile_suite(void)
                       {"first pass queues each host's team profiles, a second nothing",
                        test_first_pass},
                       {"acknowledged installs verify through ProfileList", test_ack_and_verify},
+                      {"an install acknowledged in the second of the ask is asked about",
+                       test_ack_in_the_second_of_the_ask},
                       {"a profile missing from ProfileList is retried once, then failed",
                        test_verify_missing},
                       {"an Error retries once, then fails with the ErrorChain",
