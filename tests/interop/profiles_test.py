@@ -412,6 +412,11 @@ def run(args):
             ("the API's validation refusals are 400s", test_api_refusals),
         ]
         passed, failed = run_scenarios(env, tests, [env.server])
+        if failed:  # the whole serve log, for the reconciler's story (the tail is above)
+            kept = os.path.join(os.getcwd(), "profiles_test_%s_serve.log"
+                                % os.environ.get("ORCHARD_TEST_STORE", "sqlite"))
+            shutil.copy(os.path.join(tmp, "serve.log"), kept)
+            print("serve's whole log: " + kept)
     finally:
         if env and env.server:
             env.server.stop()
