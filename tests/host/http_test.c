@@ -135,6 +135,14 @@ static void test_http__query_and_path_decoded(void)
          SCEP_ECHO("GET", "/mdm/apple/scep/~user", "GetCACert", "a b+c d&e"), NULL},
         {"GET", "/mdm/apple/scep?message&operation=", 200,
          SCEP_ECHO("GET", "/mdm/apple/scep", "", ""), NULL},
+        /* 2026-12-06: "%00" used to decode to a NUL that cut the path short,
+         * so "/mdm/apple/scep%00.png" reached the /mdm/apple/scep route */
+        {"GET", "/mdm/apple/scep%00.png", 400, "bad request: a control character in the path\n",
+         NULL},
+        {"GET", "/mdm/apple/scep/%00", 400, NULL, NULL},
+        {"GET", "/mdm/apple/%0a", 400, NULL, NULL},
+        {"GET", "/mdm/apple/scep/%25%30%30", 200,
+         SCEP_ECHO("GET", "/mdm/apple/scep/%00", "(none)", "(none)"), NULL},
     };
     run_exchanges(x, G_N_ELEMENTS(x));
 }

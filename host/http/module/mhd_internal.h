@@ -87,6 +87,9 @@ void orchard_mhd_budget_give(orchard_http_server *srv, size_t n);
 void orchard_mhd_budget_trim(orchard_http_server *srv);
 
 /* MHD_AccessHandlerCallback: collects the body, then dispatches to the host. */
+/** MHD_OPTION_UNESCAPE_CALLBACK: %XX decoding with "%00" kept as a DEL
+ * byte, which the request handler refuses (mhd_request.c). */
+size_t orchard_mhd_unescape(void *cls, struct MHD_Connection *conn, char *s);
 enum MHD_Result orchard_mhd_on_request(void *cls, struct MHD_Connection *conn,
                                        const char *url, const char *method,
                                        const char *version, const char *upload_data,

@@ -278,6 +278,46 @@ static size_t body_cap_of(const orchard_http_module_config *cfg, const mhd_reque
     return cap > cfg->max_buffered ? cfg->max_buffered : cap;
 }
 
+/* 1 when the decoded path holds a control byte (a "%00" decodes to DEL,
+ * see orchard_mhd_unescape): no route has one, and a path that a NUL would
+ * cut short must not reach a route as its shorter prefix. */
+static int path_has_control(const char *path)
+{
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
+static size_t hex_value(char c)
+{
+    return c <= '9' ? (size_t)(c - '0') : (size_t)((c | 0x20) - 'a' + 10);
+}
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+size_t orchard_mhd_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+    char *w = s;
+    (void)cls, (void)conn;
+    for (const char *r = s; *r;) {
+        if (r[0] == '%' && is_hex(r[1]) && is_hex(r[2])) {
+            size_t v = hex_value(r[1]) << 4 | hex_value(r[2]);
+            /* MHD's own unescaping writes the NUL, which ends the path early
+             * ("/x/manifest.plist%00.png" served as "/x/manifest.plist") */
+            *w++ = v ? (char)v : (char)0x7f;
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
 /* The headers are in. Answering now, before MHD sends "100 Continue" or
  * reads the body, keeps a refused upload off the wire and out of memory;
  * MHD closes a connection answered this early once the answer is out. */
@@ -293,6 +333,9 @@ static enum MHD_Result begin(orchard_http_server *srv, struct MHD_Connection *co
     atomic_fetch_add(&srv->in_flight, 1);
     if ((bad = framing_error(conn)))
         return queue_text(srv, conn, r, 400, bad, close_conn, 1);
+    if (path_has_control(r->path))
+        return queue_text(srv, conn, r, 400, "bad request: a control character in the path\n",
+                          close_conn, 1);
     r->body_cap = body_cap_of(srv->cfg, r);
     if (declared_too_big(conn, r->body_cap, &r->declared))
         return queue_text(srv, conn, r, 413, too_big_text, NULL, 0);
