@@ -299,12 +299,14 @@ pg_pass_stats() {
 
 # log_ms LINE: a log line's time (its ISO 8601 UTC prefix) in unix ms.
 log_ms() { date -u -d "$(echo "$1" | cut -d' ' -f1)" +%s%3N; }
-# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds.
+# wait_for SECONDS COMMAND...: run COMMAND every 0.3 s until it succeeds
+# (the times come from serve's log, so a slow poll loses no precision and
+# takes fewer cores from the server it watches).
 wait_for() {
     limit=$(($(now_ms) + $1 * 1000)); shift
     until "$@"; do
         [ $? -eq 1 ] && [ "$(now_ms)" -lt "$limit" ] || return 1
-        sleep 0.1
+        sleep 0.3
     done
 }
 # installs_since N: the InstallProfile count of the pass lines after the Nth.
