@@ -132,6 +132,7 @@ static void on_enrolled(orchard_ctx *ctx, const char *name, const char *json, vo
     if (udid && *udid)
         orchard_store_device_info_reset(udid);
     json_decref(ev);
+    orchard_nudge_pkg_dirty();
     orchard_server_host->job_queue(ctx, JOB_NAME);
 }
 

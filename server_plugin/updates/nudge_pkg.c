@@ -9,6 +9,7 @@
 
 #include "server_plugin/apns/apns.h"
 #include "server_plugin/server.h"
+#include "server_plugin/store/store_sql.h"
 #include "server_plugin/store/store_updates.h"
 #include "server_plugin/updates/updates_priv.h"
 #include "tables/nudge_logic.h"
@@ -31,6 +32,16 @@
 static GMutex cache_lock;
 static orchard_nudge_pkg *cache;
 static char *cache_key;
+
+/* The last full pass: the desired-state marker and package it saw. Every
+ * change that can make a Mac need the package (a setting, a team, an OS
+ * version) moves the marker; an enrollment sets `dirty`. Without either,
+ * a pass is skipped for up to PASS_MAX_AGE (a pass reads every enabled
+ * host: ~0.1 s for 10,000). Job thread only, but `dirty`. */
+#define PASS_MAX_AGE 600
+static char *last_pass_key;
+static gint64 last_pass_at;
+static gint dirty = 1;
 
 void orchard_nudge_pkg_free(orchard_nudge_pkg *p)
 {
@@ -208,6 +219,8 @@ void orchard_nudge_pkg_forget(void)
     cache = NULL;
     g_clear_pointer(&cache_key, g_free);
     g_mutex_unlock(&cache_lock);
+    g_clear_pointer(&last_pass_key, g_free);
+    orchard_nudge_pkg_dirty();
 }
 
 /* The package as a struct of references to the cache's parts. */
@@ -267,6 +280,11 @@ const orchard_route orchard_route_nudge_pkg = {
 
 static char *manifest_url;
 
+void orchard_nudge_pkg_dirty(void)
+{
+    g_atomic_int_set(&dirty, 1);
+}
+
 static GBytes *install_command(const char *uuid)
 {
     plist_t root = plist_new_dict(), cmd = plist_new_dict();
@@ -296,18 +314,27 @@ int orchard_nudge_pkg_queue(orchard_ctx *ctx, gint64 now)
     g_autoptr(orchard_nudge_pkg) p = NULL;
     g_autoptr(GPtrArray) hosts = NULL;
     g_autofree char *base = base_url();
-    (void)now;
     if (snapshot(ctx, &p) || !*base)
         return 0; /* nothing to install: no package, or no URL to fetch it from */
-    int rc = orchard_store_update_hosts(&hosts);
+    g_autofree char *marker = NULL;
+    int rc = orchard_sstore_desired_version(&marker);
     if (rc)
         return rc;
+    g_autofree char *key = g_strconcat(marker, "\n", p->sha256, NULL);
+    if (!g_atomic_int_get(&dirty) && g_strcmp0(key, last_pass_key) == 0 &&
+        now - last_pass_at < PASS_MAX_AGE && now >= last_pass_at)
+        return 0;
+    g_atomic_int_set(&dirty, 0);
+    if ((rc = orchard_store_update_hosts(&hosts))) {
+        orchard_nudge_pkg_dirty();
+        return rc;
+    }
     g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func(g_free);
     for (guint i = 0; i < hosts->len; i++)
         if (needs_pkg(hosts->pdata[i], p->sha256))
             g_ptr_array_add(due, g_strdup(((orchard_update_host *)hosts->pdata[i])->udid));
     if (due->len == 0)
-        return 0;
+        goto done;
     /* Only the job's thread queues (one run at a time): the URL is
      * handed to the command builder through this static. */
     g_free(manifest_url);
@@ -318,5 +345,13 @@ int orchard_nudge_pkg_queue(orchard_ctx *ctx, gint64 now)
         rc = orchard_store_nudge_pkg_queued((const char *const *)due->pdata, due->len, p->sha256);
     if (rc == 0 && due->len && ctx)
         orchard_apns_push(ctx, (const char *const *)due->pdata, due->len);
-    return rc;
+    if (rc) {
+        orchard_nudge_pkg_dirty();
+        return rc;
+    }
+done:
+    g_free(last_pass_key);
+    last_pass_key = g_steal_pointer(&key);
+    last_pass_at = now;
+    return 0;
 }

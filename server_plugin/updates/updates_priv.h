@@ -73,8 +73,11 @@ GBytes *orchard_nudge_pkg_manifest(const orchard_nudge_pkg *p, const char *base)
  */
 int orchard_nudge_pkg_queue(orchard_ctx *ctx, gint64 now);
 
-/** Forget the cached package (deinit, tests). */
+/** Forget the cached package and the last pass (deinit, tests). */
 void orchard_nudge_pkg_forget(void);
+
+/** A host enrolled: the next orchard_nudge_pkg_queue looks at every host. */
+void orchard_nudge_pkg_dirty(void);
 
 /**
  * Where a Mac on `os_version` stands at `now` under a setting (the

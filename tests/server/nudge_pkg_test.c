@@ -219,6 +219,28 @@ static void test_queue_once_per_checksum(void)
     g_autofree char *path2 = write_pkg(dir, "Nudge-2.0.pkg", a2);
     CU_ASSERT_EQUAL(orchard_nudge_pkg_queue(NULL, 3), 0);
     CU_ASSERT_EQUAL(installs_for(H1), 2);
+    /* A pass reads every host: without a change of the desired state, an
+     * enrollment or ten minutes, none is made. */
+    const char *h5 = "0000DDDD-0000-0000-0000-000000000005";
+    updfx_host(h5, "13.0", 1);
+    CU_ASSERT_EQUAL(orchard_nudge_pkg_queue(NULL, 5), 0);
+    CU_ASSERT_EQUAL(installs_for(h5), 0);
+    orchard_nudge_pkg_dirty(); /* what the mdm.enrolled event does */
+    CU_ASSERT_EQUAL(orchard_nudge_pkg_queue(NULL, 6), 0);
+    CU_ASSERT_EQUAL(installs_for(h5), 1);
+    const char *h6 = "0000DDDD-0000-0000-0000-000000000006";
+    updfx_host(h6, "13.0", 1);
+    CU_ASSERT_EQUAL(orchard_nudge_pkg_queue(NULL, 7), 0);
+    CU_ASSERT_EQUAL(installs_for(h6), 0);
+    CU_ASSERT_EQUAL(orchard_macos_updates_set(NULL, 0, "14.4", "2030-01-02", NULL, &field,
+                                              &reason), 0); /* moves the marker */
+    CU_ASSERT_EQUAL(orchard_nudge_pkg_queue(NULL, 8), 0);
+    CU_ASSERT_EQUAL(installs_for(h6), 1);
+    const char *h7 = "0000DDDD-0000-0000-0000-000000000007";
+    updfx_host(h7, "13.0", 1);
+    CU_ASSERT_EQUAL(orchard_nudge_pkg_queue(NULL, 8 + 601), 0); /* ten minutes on */
+    CU_ASSERT_EQUAL(installs_for(h7), 1);
+    CU_ASSERT_EQUAL(installs_for(H1), 2); /* still once per package */
     /* A package that is no installer: nothing queued, served or crashed. */
     g_file_set_contents(path, "not a package at all", -1, NULL);
     updfx_host("0000DDDD-0000-0000-0000-000000000004", "12.7", 1);
