@@ -314,6 +314,10 @@ installs_since() {
     grep 'profiles: pass:' "$SLOG" | tail -n +$(($1 + 1)) |
         sed -n 's/.* \([0-9]*\) installs.*/\1/p' | awk '{ n += $1 } END { print n + 0 }'
 }
+# proc_cpu PID: a process's user + system CPU seconds so far.
+proc_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
 passes_in_log() { grep -c 'profiles: pass:' "$SLOG" || true; }
 all_installed() { [ "$(installs_since "$N0")" -ge "$expected" ]; }
 more_passes() { [ "$(passes_in_log)" -gt "$1" ]; }
@@ -337,12 +341,13 @@ serve_phase() {
     SERVE_PID=$!
     wait_for 30 serving && wait_for 30 more_passes 0 ||
         { say "$label: orchard serve did not start a pass:"; tail -n 20 "$SLOG" >&2; return 1; }
-    N0=$(passes_in_log) p0=$(standin_pushes)
+    N0=$(passes_in_log) p0=$(standin_pushes) s0=$(proc_cpu "$SERVE_PID")
     t0=$(now_ms)
     "$ORCHARD" apply --config "$cfg" -f "$WORK/profiles/teams.yml" >/dev/null 2>>"$SLOG" ||
         "$SEED" --config "$cfg" profiles --out "$WORK/profiles" --direct >/dev/null 2>>"$WORK/seed.err"
     t_applied=$(now_ms)
     if wait_for 60 all_installed; then
+        s1=$(proc_cpu "$SERVE_PID")
         n=$(passes_in_log)
         last=$(grep 'profiles: pass:' "$SLOG" | tail -n 1)
         t_done=$(log_ms "$last")
@@ -363,6 +368,7 @@ serve_phase() {
         line "$label-serve" apply_ms=$((t_applied - t0)) to_queued_ms=$((t_done - t_applied)) \
             passes=$passes to_pushed_ms=$((t_pushed - t_applied)) sent=$(($(standin_pushes) - p0)) \
             last_pass_ms="$pass_ms" waited_ms=$((t_done - pass_ms - t_applied)) \
+            cpu_ms="$(awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%d", (b - a) * 1000 }')" \
             pass="$(grep 'profiles: pass:' "$SLOG" | tail -n +$((N0 + 1)) | head -n $passes |
                 sed 's/^.*profiles: pass: *//' | tr ' ' '~' | paste -sd'|')" \
             idle="$(echo "$idle" | tr ' ' '~')" idle_ms="$idle_ms"
