@@ -83,8 +83,9 @@ state profiles arrive in). Then five profiles per team are applied (2 to
 login window; Wi-Fi, root certificate, Dock, system extensions, SSO).
 $APPLY_NOTE (a) is the time from there until
 \`orchard job run profiles.reconcile\`, run again until it is so, has queued
-every InstallProfile ($HOSTS x $PER_TEAM queue rows; each \`orchard job run\`
-is a process: start-up, plugin load and store open are in it). (b) runs
+every InstallProfile ($HOSTS x $PER_TEAM queue rows): the wall time of those
+processes back to back (start-up, plugin load and store open are in it;
+the script's own counting between them is not). (b) runs
 the job $IDLE_RUNS times more with nothing to do (median). The pushes the
 passes ask for are only queued by the pass (apns_push_queue); the push job
 then sends them to the APNs stand-in (tests/support/apns_standin) in its
