@@ -52,8 +52,9 @@ typedef struct orchard_device_auth {
 /**
  * Authenticate: insert or replace the UDID's enrollment in one write
  * transaction: record the device, bind cert_sha256 to it, disable it
- * (enabled = 0, push token invalid) and delete its queued commands.
- * Returns 0, or ORCHARD_EEXIST when cert_sha256 is already bound to another
+ * (enabled = 0, push token invalid), delete its queued commands and its
+ * mdm_host_profiles rows (its profiles left with the old enrollment, so the
+ * reconciler installs them again). Returns 0, or ORCHARD_EEXIST when cert_sha256 is already bound to another
  * UDID (nothing written; *other_udid, when not NULL, names it, g_free).
  */
 int orchard_store_device_authenticate(const orchard_device_auth *a, gint64 now, char **other_udid);

@@ -7,12 +7,6 @@
 
 #include <string.h>
 
-/* Rows per multi-row statement. Each statement is a round trip on
- * PostgreSQL, so rows travel in batches; the bound keeps a statement's
- * parameters (at most 8 a row) far below either dialect's limit, and full
- * batches have one SQL text, which the store's statement cache keeps. */
-#define BATCH_ROWS 128
-
 /* ---- transactions and batched writes */
 
 static gint64 col_time(const orchard_host_api *h, orchard_stmt *st, int i)
@@ -54,48 +48,13 @@ int orchard_store_hp_content(orchard_store_tx *tx, gint64 id, const char *checks
     return rc;
 }
 
-/* One multi-row statement shape: `head`, then `row` once per item joined by
- * ", ", then `tail`. The statement's parameters are `lead` (bound before the
- * rows), each row's `per_row` from fill(), then nothing. */
-typedef struct batch {
-    const char *head, *row, *tail;
-    const orchard_sql_param *lead;
-    size_t n_lead, per_row;
-    void (*fill)(const struct batch *b, size_t i, orchard_sql_param *out);
-    const void *ud;
-} batch;
-
-static int exec_batch(orchard_store_tx *tx, const batch *b, size_t n)
-{
-    g_autofree orchard_sql_param *params =
-        g_new(orchard_sql_param, b->n_lead + BATCH_ROWS * b->per_row);
-    for (size_t i = 0; i < b->n_lead; i++)
-        params[i] = b->lead[i];
-    for (size_t done = 0; done < n;) {
-        size_t k = MIN(n - done, (size_t)BATCH_ROWS);
-        g_autoptr(GString) sql = g_string_new(b->head);
-        for (size_t i = 0; i < k; i++) {
-            if (i)
-                g_string_append(sql, ", ");
-            g_string_append(sql, b->row);
-            b->fill(b, done + i, params + b->n_lead + i * b->per_row);
-        }
-        g_string_append(sql, b->tail);
-        gint64 w = orchard_sstore_exec(tx, sql->str, params, b->n_lead + k * b->per_row);
-        if (w < 0)
-            return (int)w;
-        done += k;
-    }
-    return 0;
-}
-
 typedef struct {
     const char *const *udids;
     const char *command_uuid;
     gint64 now_us;
 } queue_ud;
 
-static void fill_queue(const batch *b, size_t i, orchard_sql_param *out)
+static void fill_queue(const orchard_sql_batch *b, size_t i, orchard_sql_param *out)
 {
     const queue_ud *q = b->ud;
     out[0] = SQL_TEXT(q->udids[i]);
@@ -120,11 +79,11 @@ int orchard_store_hp_enqueue(orchard_store_tx *tx, const char *command_uuid,
             return (int)w;
     }
     queue_ud q = {udids, command_uuid, now_us};
-    batch b = {.head = "INSERT INTO mdm_command_queue (udid, command_uuid, status, queued_at, "
+    orchard_sql_batch b = {.head = "INSERT INTO mdm_command_queue (udid, command_uuid, status, queued_at, "
                        "updated_at) VALUES ",
                .row = "(?, ?, 'Pending', ?, ?)", .tail = "", .per_row = 4, .fill = fill_queue,
                .ud = &q};
-    return exec_batch(tx, &b, n);
+    return orchard_sstore_exec_batch(tx, &b, n);
 }
 
 typedef struct {
@@ -134,7 +93,7 @@ typedef struct {
     gint64 now;
 } install_ud;
 
-static void fill_install(const batch *b, size_t i, orchard_sql_param *out)
+static void fill_install(const orchard_sql_batch *b, size_t i, orchard_sql_param *out)
 {
     const install_ud *u = b->ud;
     out[0] = SQL_TEXT(u->udids[i]);
@@ -152,7 +111,7 @@ int orchard_store_hp_set_install(orchard_store_tx *tx, const orchard_hp_profile 
                                  gint64 now)
 {
     install_ud u = {udids, p, command_uuid, now};
-    batch b = {
+    orchard_sql_batch b = {
         .head = "INSERT INTO mdm_host_profiles (udid, identifier, profile_id, name, checksum, "
                 "payload_uuid, operation, status, detail, command_uuid, retries, updated_at) "
                 "VALUES ",
@@ -164,10 +123,10 @@ int orchard_store_hp_set_install(orchard_store_tx *tx, const orchard_hp_profile 
                 "command_uuid = excluded.command_uuid, retries = excluded.retries, "
                 "updated_at = excluded.updated_at",
         .per_row = 8, .fill = fill_install, .ud = &u};
-    return exec_batch(tx, &b, n);
+    return orchard_sstore_exec_batch(tx, &b, n);
 }
 
-static void fill_udid(const batch *b, size_t i, orchard_sql_param *out)
+static void fill_udid(const orchard_sql_batch *b, size_t i, orchard_sql_param *out)
 {
     out[0] = SQL_TEXT(((const char *const *)b->ud)[i]);
 }
@@ -177,22 +136,22 @@ int orchard_store_hp_set_remove(orchard_store_tx *tx, const char *identifier,
                                 gint64 now)
 {
     const orchard_sql_param lead[] = {SQL_TEXT(command_uuid), SQL_INT(now), SQL_TEXT(identifier)};
-    batch b = {.head = "UPDATE mdm_host_profiles SET operation = 'remove', status = 'pending', "
+    orchard_sql_batch b = {.head = "UPDATE mdm_host_profiles SET operation = 'remove', status = 'pending', "
                        "profile_id = NULL, detail = '', retries = 0, command_uuid = ?, "
                        "updated_at = ? WHERE identifier = ? AND udid IN (",
                .row = "?", .tail = ")", .lead = lead, .n_lead = G_N_ELEMENTS(lead),
                .per_row = 1, .fill = fill_udid, .ud = udids};
-    return exec_batch(tx, &b, n);
+    return orchard_sstore_exec_batch(tx, &b, n);
 }
 
 int orchard_store_hp_list_asked(orchard_store_tx *tx, const char *const *udids, size_t n,
                                 gint64 now)
 {
     const orchard_sql_param lead[] = {SQL_INT(now)};
-    batch b = {.head = "UPDATE mdm_enrollments SET profile_list_asked_at = ? WHERE udid IN (",
+    orchard_sql_batch b = {.head = "UPDATE mdm_enrollments SET profile_list_asked_at = ? WHERE udid IN (",
                .row = "?", .tail = ")", .lead = lead, .n_lead = 1, .per_row = 1,
                .fill = fill_udid, .ud = udids};
-    return exec_batch(tx, &b, n);
+    return orchard_sstore_exec_batch(tx, &b, n);
 }
 
 int orchard_store_hp_delete(orchard_store_tx *tx, const char *udid, const char *identifier)

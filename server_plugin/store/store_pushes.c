@@ -27,24 +27,49 @@ void orchard_push_record_free(orchard_push_record *p)
     g_free(p);
 }
 
+typedef struct {
+    const char *const *udids;
+    gint64 now_ms;
+} want_ud;
+
+static void fill_want(const orchard_sql_batch *b, size_t i, orchard_sql_param *out)
+{
+    const want_ud *w = b->ud;
+    out[0] = SQL_TEXT(w->udids[i]);
+    out[1] = SQL_INT(w->now_ms);
+    out[2] = SQL_INT(w->now_ms / 1000);
+}
+
 int orchard_store_push_want(const char *const *udids, size_t n, gint64 now_ms)
 {
     const char *what = "queueing pushes";
     orchard_store_tx *tx = NULL;
+    g_autoptr(GPtrArray) once = g_ptr_array_sized_new(n);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+    /* One statement may not name a row twice in PostgreSQL's ON CONFLICT
+     * DO UPDATE: a UDID named twice is wanted once. */
+    for (size_t i = 0; i < n; i++)
+        if (udids[i] && g_hash_table_add(seen, (gpointer)udids[i]))
+            g_ptr_array_add(once, (gpointer)udids[i]);
+    if (once->len == 0)
+        return 0;
     int rc = orchard_sstore_begin(1, what, &tx);
     if (rc)
         return rc;
     /* A device already waiting keeps its one row: it is due now and starts
-     * its attempts over, since this want is news the last one was not. */
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        gint64 r = orchard_sstore_exec(
-            tx,
-            "INSERT INTO apns_push_queue (udid, attempts, next_attempt_at, last_reason, queued_at) "
-            "VALUES (?, 0, ?, NULL, ?) ON CONFLICT (udid) DO UPDATE SET attempts = 0, "
-            "next_attempt_at = excluded.next_attempt_at",
-            SQL_PARAMS(SQL_TEXT(udids[i]), SQL_INT(now_ms), SQL_INT(now_ms / 1000)));
-        rc = r < 0 ? (int)r : 0;
-    }
+     * its attempts over, since this want is news the last one was not. Rows
+     * travel in batches (one round trip each on PostgreSQL: a reconciler
+     * pass wants 10,000 devices at once). */
+    want_ud w = {(const char *const *)once->pdata, now_ms};
+    orchard_sql_batch b = {
+        .head = "INSERT INTO apns_push_queue (udid, attempts, next_attempt_at, last_reason, "
+                "queued_at) VALUES ",
+        .row = "(?, 0, ?, NULL, ?)",
+        .tail = " ON CONFLICT (udid) DO UPDATE SET attempts = 0, "
+                "next_attempt_at = excluded.next_attempt_at",
+        .per_row = 3, .fill = fill_want, .ud = &w};
+    rc = orchard_sstore_exec_batch(tx, &b, once->len);
     return orchard_sstore_end(tx, rc, what, 0);
 }
 

@@ -190,3 +190,27 @@ char *orchard_sstore_random_secret(void)
     }
     return b64;
 }
+
+int orchard_sstore_exec_batch(orchard_store_tx *tx, const orchard_sql_batch *b, size_t n)
+{
+    g_autofree orchard_sql_param *params =
+        g_new(orchard_sql_param, b->n_lead + ORCHARD_SQL_BATCH_ROWS * b->per_row);
+    for (size_t i = 0; i < b->n_lead; i++)
+        params[i] = b->lead[i];
+    for (size_t done = 0; done < n;) {
+        size_t k = MIN(n - done, (size_t)ORCHARD_SQL_BATCH_ROWS);
+        g_autoptr(GString) sql = g_string_new(b->head);
+        for (size_t i = 0; i < k; i++) {
+            if (i)
+                g_string_append(sql, ", ");
+            g_string_append(sql, b->row);
+            b->fill(b, done + i, params + b->n_lead + i * b->per_row);
+        }
+        g_string_append(sql, b->tail);
+        gint64 w = orchard_sstore_exec(tx, sql->str, params, b->n_lead + k * b->per_row);
+        if (w < 0)
+            return (int)w;
+        done += k;
+    }
+    return 0;
+}

@@ -47,6 +47,31 @@ int orchard_sstore_prepare(orchard_store_tx *tx, const char *sql, const orchard_
 gint64 orchard_sstore_exec(orchard_store_tx *tx, const char *sql, const orchard_sql_param *params,
                            size_t n);
 
+/**
+ * One multi-row statement shape: `head`, then `row` once per item joined by
+ * ", ", then `tail`. Its parameters are `lead` (bound before the rows), then
+ * each row's `per_row` ones, from fill(b, i, out) for item i.
+ */
+typedef struct orchard_sql_batch {
+    const char *head, *row, *tail;
+    const orchard_sql_param *lead;
+    size_t n_lead, per_row;
+    void (*fill)(const struct orchard_sql_batch *b, size_t i, orchard_sql_param *out);
+    const void *ud;
+} orchard_sql_batch;
+
+/** Rows per statement of orchard_sstore_exec_batch. */
+#define ORCHARD_SQL_BATCH_ROWS 128
+
+/**
+ * Run `b` for n items in tx, ORCHARD_SQL_BATCH_ROWS rows a statement: each
+ * statement is a round trip on PostgreSQL, and full batches share one SQL
+ * text, which the store's statement cache keeps. The bound keeps a
+ * statement's parameters far below either dialect's limit. Returns 0 or the
+ * first statement's failure.
+ */
+int orchard_sstore_exec_batch(orchard_store_tx *tx, const orchard_sql_batch *b, size_t n);
+
 /** The same in a write transaction of its own, committed; failures logged as `what`. */
 gint64 orchard_sstore_write(const char *what, const char *sql, const orchard_sql_param *params,
                             size_t n);

@@ -13,6 +13,7 @@
 #include "server_plugin/server.h"
 #include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_pushes.h"
+#include "server_plugin/store/store_sql.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/suites.h"
 
@@ -174,6 +175,31 @@ static void test_apns__store_coalesce(void)
     CU_ASSERT(!apnsfx_queued(&g, NULL, NULL));
     g_autoptr(GPtrArray) none = apnsfx_records_of(&g);
     CU_ASSERT_EQUAL(none->len, 0);
+}
+
+/* 2026-12-06: wants travel in multi-row statements; one statement may not
+ * name a UDID twice on PostgreSQL, so a UDID named twice is wanted once. */
+static void test_apns__store_want_many(void)
+{
+    enum { N = 2 * ORCHARD_SQL_BATCH_ROWS + 17 };
+    char names[N][40];
+    const char *udids[N + 3];
+    for (int i = 0; i < N; i++) {
+        g_snprintf(names[i], sizeof names[i], "0000FE01-MANY-%04d", i);
+        udids[i] = names[i];
+    }
+    udids[N] = names[3], udids[N + 1] = names[N - 1], udids[N + 2] = names[3];
+    CU_ASSERT_EQUAL_FATAL(orchard_store_push_want(udids, N + 3, 20), 0);
+    GPtrArray *due = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_store_push_due(20, 100000, &due), 0);
+    int mine = 0;
+    for (guint i = 0; i < due->len; i++)
+        mine += g_str_has_prefix(((orchard_push_due *)due->pdata[i])->udid, "0000FE01-MANY-");
+    CU_ASSERT_EQUAL(mine, N);
+    g_ptr_array_unref(due);
+    orchard_apns_stats st = apnsfx_run_at(20); /* unknown devices: dropped */
+    CU_ASSERT_EQUAL(st.dropped, N);
+    CU_ASSERT_EQUAL(orchard_store_push_want(udids, 0, 20), 0);
 }
 
 /* ---- against the stand-in --------------------------------------------------------- */
@@ -735,6 +761,7 @@ void apns_suite(void)
                       {"backoff", test_apns__backoff},
                       {"reason_hostile", test_apns__reason_hostile},
                       {"store_coalesce", test_apns__store_coalesce},
+                      {"store_want_many", test_apns__store_want_many},
                       {"push_reaches_standin", test_apns__push_reaches_standin},
                       {"coalesced", test_apns__coalesced},
                       {"permanent_errors", test_apns__permanent_errors},
