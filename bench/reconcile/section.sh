@@ -54,7 +54,7 @@ where() {
                 (job > 0 && c < 0.7 * job ? sprintf("; the rest was waiting (for the cores, which other work shared: see the load average%s), so a quiet machine would take nearer %d ms", (pgcpu == "" ? "" : ", and for PostgreSQL'"'"'s durable commits"), c) : "")
         }
         if (peer != "") printf ". Plain SQL wrote the same install rows in %d ms, so the store itself accounts for about %.0f%% of the pass; the rest is orchard'"'"'s own work (reads, planning, building the statements) and the extra statements and transactions it sends", peer, (job > 0 ? 100 * peer / job : 0)
-        printf ". With nothing to do a full pass took %s ms in a fresh `orchard job run` (orchard used %s ms of CPU in the whole process%s; the rest is waiting, for the store and for the machine'"'"'s other work) and %s ms in a running `orchard serve`, whose connections, statements and caches are warm; the first pass, before any profile, %s ms.\n", idle, (icpu == "" ? "?" : icpu), (ipg == "" ? "" : ", PostgreSQL " ipg " ms"), (sidle == "" ? "n/a" : sidle), first
+        printf ". With nothing to do a full pass took %s ms in a fresh `orchard job run` (orchard used %s ms of CPU in the whole process, start-up included%s) and %s ms in a running `orchard serve`, whose connections, statements and caches are warm; the first pass, before any profile, %s ms.\n", idle, (icpu == "" ? "?" : icpu), (ipg == "" ? "" : ", PostgreSQL " ipg " ms"), (sidle == "" ? "n/a" : sidle), first
     }'
 }
 
