@@ -127,6 +127,14 @@ def test_enroll(env):
     rows = env.query("select udid, enabled, push_token_valid from mdm_enrollments")
     assert len(rows) == 3 and all(str(r["enabled"]) == "1" for r in rows), rows
     assert all(str(r["push_token_valid"]) == "1" for r in rows), rows
+    # orchard asks each new Mac for its DeviceInformation (macOS updates need
+    # its OS version): answer those first, so that the scenarios below see
+    # only the commands they queue.
+    own = "select udid, status from mdm_commands where command_uuid like 'ORCHARD-UPDATES-%'"
+    wait_for("orchard's DeviceInformation for each Mac", lambda: len(env.query(own)) >= 3)
+    env.mac_sim("poll", "--state", env.state, "--answer", "ack", "--until-empty")
+    rows = env.query(own)
+    assert len(rows) == 3 and all(r["status"] == "Acknowledged" for r in rows), rows
 
 
 def test_users(env):
