@@ -83,6 +83,8 @@ static const orchard_route *const routes[] = {
     &orchard_route_healthz,
     &orchard_route_profiles_post_latest,
     &orchard_route_profiles_post_v1,
+    &orchard_route_profiles_batch_latest,
+    &orchard_route_profiles_batch_v1,
     &orchard_route_profiles_get_latest,
     &orchard_route_profiles_get_v1,
     &orchard_route_profiles_delete_latest,

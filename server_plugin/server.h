@@ -89,6 +89,7 @@ void orchard_apns_cleanup(void);
 /* profiles/ (profiles.h): configuration profiles and their reconciler */
 /** POST /mdm/apple/profiles (multipart upload) and POST /mdm/apple/profiles/batch */
 extern const orchard_route orchard_route_profiles_post_latest, orchard_route_profiles_post_v1;
+extern const orchard_route orchard_route_profiles_batch_latest, orchard_route_profiles_batch_v1;
 /** GET /mdm/apple/profiles, /mdm/apple/profiles/summary */
 extern const orchard_route orchard_route_profiles_get_latest, orchard_route_profiles_get_v1;
 /** DELETE /mdm/apple/profiles/{id} */

@@ -17,9 +17,11 @@
 /**
  * Declare the two routes of one API path: `/api/latest/fleet<suffix>` and
  * `/api/v1/fleet<suffix>`, named <name>_latest and <name>_v1, both behind the
- * "mdm" gate when gate is "mdm" (NULL: always served).
+ * "mdm" gate when gate is "mdm" (NULL: always served), taking request
+ * bodies up to max_body_ bytes (0: the host's default; larger is a 413
+ * before the handler runs).
  */
-#define ORCHARD_API_ROUTES(name, method_, suffix, handler, guard_, gate_)                  \
+#define ORCHARD_API_ROUTES_MAX(name, method_, suffix, handler, guard_, gate_, max_body_)    \
     const orchard_route name##_latest = {                                                  \
         ORCHARD_STRUCT_HEADER(orchard_route),                                              \
         .method = method_,                                                                 \
@@ -27,6 +29,7 @@
         .handle2 = handler,                                                                \
         .guard = guard_,                                                                   \
         .gate = gate_,                                                                     \
+        .max_body = max_body_,                                                             \
     };                                                                                     \
     const orchard_route name##_v1 = {                                                      \
         ORCHARD_STRUCT_HEADER(orchard_route),                                              \
@@ -35,7 +38,12 @@
         .handle2 = handler,                                                                \
         .guard = guard_,                                                                   \
         .gate = gate_,                                                                     \
+        .max_body = max_body_,                                                             \
     }
+
+/** The same with the host's default body cap. */
+#define ORCHARD_API_ROUTES(name, method_, suffix, handler, guard_, gate_)                  \
+    ORCHARD_API_ROUTES_MAX(name, method_, suffix, handler, guard_, gate_, 0)
 
 /**
  * The path after "/api/latest/fleet" or "/api/v1/fleet" ("/hosts/ABC"), or

@@ -373,21 +373,14 @@ static int delete_profile(orchard_ctx *ctx, const orchard_http_request *req,
     return orchard_api_reply(resp, 200, NULL);
 }
 
-/* ORCHARD_API_ROUTES with a body cap of the route's own. */
-#define PROFILE_ROUTES(name, method_, handler, guard_, max_body_)                            \
-    const orchard_route name##_latest = {                                                  \
-        ORCHARD_STRUCT_HEADER(orchard_route), .method = method_,                           \
-        .path_prefix = "/api/latest/fleet" PREFIX, .handle2 = handler, .guard = guard_,    \
-        .gate = "mdm", .max_body = max_body_};                                             \
-    const orchard_route name##_v1 = {                                                      \
-        ORCHARD_STRUCT_HEADER(orchard_route), .method = method_,                           \
-        .path_prefix = "/api/v1/fleet" PREFIX, .handle2 = handler, .guard = guard_,        \
-        .gate = "mdm", .max_body = max_body_}
-
-/* The upload and the batch share the POST prefix: the host's cap is the
- * batch's, and the upload refuses more than UPLOAD_MAX_BODY itself. */
-PROFILE_ROUTES(orchard_route_profiles_post, "POST", post_profiles, ORCHARD_GUARD_MAINTAINER,
-               BATCH_MAX_BODY);
-PROFILE_ROUTES(orchard_route_profiles_get, "GET", get_profiles, ORCHARD_GUARD_OBSERVER, 0);
-PROFILE_ROUTES(orchard_route_profiles_delete, "DELETE", delete_profile,
-               ORCHARD_GUARD_MAINTAINER, 0);
+/* The upload and the batch have routes of their own so that the host
+ * refuses an upload over its cap before reading it; both go to
+ * post_profiles, which tells them apart by path. */
+ORCHARD_API_ROUTES_MAX(orchard_route_profiles_post, "POST", PREFIX, post_profiles,
+                       ORCHARD_GUARD_MAINTAINER, "mdm", UPLOAD_MAX_BODY);
+ORCHARD_API_ROUTES_MAX(orchard_route_profiles_batch, "POST", PREFIX "/batch", post_profiles,
+                       ORCHARD_GUARD_MAINTAINER, "mdm", BATCH_MAX_BODY);
+ORCHARD_API_ROUTES(orchard_route_profiles_get, "GET", PREFIX, get_profiles,
+                   ORCHARD_GUARD_OBSERVER, "mdm");
+ORCHARD_API_ROUTES(orchard_route_profiles_delete, "DELETE", PREFIX, delete_profile,
+                   ORCHARD_GUARD_MAINTAINER, "mdm");
