@@ -202,6 +202,10 @@ static int patch_team(orchard_ctx *ctx, const orchard_http_request *req,
         rc = orchard_macos_updates_set(ctx, id, min, deadline, actor, &field, &reason);
     if (rc == ORCHARD_EINVAL)
         return invalid(resp, field, reason);
+    if (rc == ORCHARD_EEXIST)
+        return orchard_api_error(resp, 409, "mdm.macos_updates", "a custom profile of the team "
+                                 "uses orchard's Nudge identifier %s; delete it first",
+                                 ORCHARD_NUDGE_PROFILE_IDENTIFIER);
     if (rc == ORCHARD_ENOTFOUND)
         return orchard_api_error(resp, 404, NULL, "no team has id %" G_GINT64_FORMAT, id);
     if (rc)

@@ -72,6 +72,10 @@ static int patch_body(orchard_ctx *ctx, const orchard_http_request *req,
     /* Fleet answers 422 for a value it validated and refused. */
     if (rc == ORCHARD_EINVAL)
         return orchard_api_error(resp, 422, field, "%s", reason);
+    if (rc == ORCHARD_EEXIST)
+        return orchard_api_error(resp, 409, "mdm.macos_updates", "a custom profile without a "
+                                 "team uses orchard's Nudge identifier %s; delete it first",
+                                 ORCHARD_NUDGE_PROFILE_IDENTIFIER);
     if (rc)
         return store_error(resp, rc);
     return reply_config(resp);

@@ -7,6 +7,8 @@
 #include "tests/suites.h"
 
 #include "server_plugin/server.h"
+#include "server_plugin/store/store_sql.h"
+#include "server_plugin/updates/updates.h"
 #include "tests/server/updates_fixture.h"
 #include "tests/server/users_fixture.h"
 
@@ -322,6 +324,21 @@ static void test_config(void)
                                                  "\"\"}}}", admin, NULL), 200);
     CU_ASSERT_EQUAL(updfx_int("SELECT count(*) FROM macos_update_settings WHERE team_id = 0",
                               NULL), 0);
+    /* An admin's profile holding orchard's Nudge identifier (the upload
+     * checks refuse it; a store written otherwise may have one): a 409. */
+    CU_ASSERT_TRUE(orchard_sstore_write("test", "INSERT INTO mdm_profiles (team_id, kind, "
+                                        "identifier, name, payload_uuid, content, checksum, "
+                                        "created_at, updated_at) VALUES (0, 'custom', ?, 'x', "
+                                        "'u', ?, 'c', 1, 1)",
+                                        SQL_PARAMS(SQL_TEXT(ORCHARD_NUDGE_PROFILE_IDENTIFIER),
+                                                   SQL_BLOB("abc", 3))) == 1);
+    refused("PATCH", API "/config", "{\"mdm\": {\"macos_updates\": {\"minimum_version\": "
+            "\"14.4\", \"deadline\": \"2031-01-15\"}}}", admin, 409, "mdm.macos_updates",
+            "Nudge identifier");
+    CU_ASSERT_EQUAL(updfx_int("SELECT count(*) FROM macos_update_settings WHERE team_id = 0",
+                              NULL), 0);
+    CU_ASSERT_TRUE(orchard_sstore_write("test", "DELETE FROM mdm_profiles WHERE team_id = 0 "
+                                        "AND kind = 'custom'", NULL, 0) == 1);
 }
 
 static gint64 hosts_on(json_t *list, const char *version)
