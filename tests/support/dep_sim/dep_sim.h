@@ -113,17 +113,20 @@ void depsim_reply_text(depsim_reply *r, unsigned status, const char *code);
 
 /* ---- OAuth 1.0a on GET /session (oauth.c) ---- */
 /* 0 when the Authorization header is a valid signature by our four values
- * for GET `url`; else -1 with *why (static) for the log. */
-int depsim_oauth_check(const char *authorization, const char *url, const char **why);
+ * for GET `url` with the query parameters `query` (name, value, name, ...,
+ * decoded; NULL for none); else -1 with *why (static) for the log. */
+int depsim_oauth_check(const char *authorization, const char *url, GPtrArray *query,
+                       const char **why);
 /* RFC 3986 percent-encoding of OAuth (unreserved kept); g_free. */
 char *depsim_oauth_encode(const char *s);
 
 /* ---- the service (service.c) ---- */
 /* One call of Apple's API. For EP_SESSION `url` is the URL the client
- * signed and `auth` the Authorization header; otherwise `auth` is the
+ * signed, `query` its query parameters (depsim_oauth_check) and `auth` the
+ * Authorization header; otherwise `auth` is the
  * X-ADM-Auth-Session header (NULL when absent). */
-void depsim_serve(depsim_ep ep, const char *url, const char *auth, const char *body,
-                  size_t body_len, depsim_reply *r);
+void depsim_serve(depsim_ep ep, const char *url, const char *auth, GPtrArray *query,
+                  const char *body, size_t body_len, depsim_reply *r);
 
 /* ---- devices and cursors (devices.c) ---- */
 void depsim_devices_page(int sync, json_t *req, depsim_reply *r);

@@ -35,7 +35,10 @@ def oauth_encode(s):
 
 
 def oauth_header(url, creds, timestamp=None, nonce=None, method="GET"):
-    """The Authorization header for `method url` signed with HMAC-SHA1."""
+    """The Authorization header for `method url` signed with HMAC-SHA1. The
+    URL's query parameters are signed too (RFC 5849 section 3.4.1.3)."""
+    base_url, _, query = url.partition("?")
+    signed = urllib.parse.parse_qsl(query, keep_blank_values=True)
     params = {
         "oauth_consumer_key": creds["consumer_key"],
         "oauth_token": creds["access_token"],
@@ -44,9 +47,9 @@ def oauth_header(url, creds, timestamp=None, nonce=None, method="GET"):
         "oauth_nonce": nonce or secrets.token_hex(16),
         "oauth_version": "1.0",
     }
-    norm = "&".join("%s=%s" % (oauth_encode(k), oauth_encode(v))
-                    for k, v in sorted(params.items()))
-    base = "&".join([method, oauth_encode(url), oauth_encode(norm)])
+    pairs = sorted((oauth_encode(k), oauth_encode(v)) for k, v in list(params.items()) + signed)
+    norm = "&".join("%s=%s" % kv for kv in pairs)
+    base = "&".join([method, oauth_encode(base_url), oauth_encode(norm)])
     key = oauth_encode(creds["consumer_secret"]) + "&" + oauth_encode(creds["access_secret"])
     sig = base64.b64encode(hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()).decode()
     params["oauth_signature"] = sig

@@ -58,6 +58,16 @@ static char *signed_url(struct MHD_Connection *c, const char *path)
     return g_strdup_printf("http://%s%s", h, path);
 }
 
+/* Query parameters, part of what OAuth signs (RFC 5849 section 3.4.1.3.1). */
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    (void)kind;
+    g_ptr_array_add(cls, g_strdup(key));
+    g_ptr_array_add(cls, g_strdup(value ? value : ""));
+    return MHD_YES;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *c, depsim_reply *r)
 {
     size_t len = r->body ? strlen(r->body) : 0;
@@ -126,13 +136,16 @@ enum MHD_Result depsim_access(void *cls, struct MHD_Connection *c, const char *u
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Server-Protocol-Version");
         if (ep == EP_SESSION) {
             g_autofree char *surl = signed_url(c, url);
+            GPtrArray *query = g_ptr_array_new_with_free_func(g_free);
+            MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, query);
             session = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-            depsim_serve(ep, surl, session, u->body->str, u->body->len, &r);
+            depsim_serve(ep, surl, session, query, u->body->str, u->body->len, &r);
+            g_ptr_array_free(query, TRUE);
         } else if (ep != EP_OTHER && !proto) {
             sim->calls[ep]++;
             depsim_reply_text(&r, 400, "X_SERVER_PROTOCOL_VERSION_REQUIRED");
         } else {
-            depsim_serve(ep, url, session, u->body->str, u->body->len, &r);
+            depsim_serve(ep, url, session, NULL, u->body->str, u->body->len, &r);
         }
     }
     log_line(method, url, u->body->len, &r);

@@ -11,7 +11,8 @@
 
 #define HEADER_MAX 4096
 #define TIMESTAMP_SKEW 300 /* seconds either way, as OAuth servers commonly allow */
-#define PARAMS_MAX 16
+#define PARAMS_MAX 16 /* header parameters */
+#define QUERY_MAX 16
 
 char *depsim_oauth_encode(const char *s)
 {
@@ -122,7 +123,7 @@ static void prune_nonces(gint64 now)
             g_hash_table_iter_remove(&it);
 }
 
-static int check(param *ps, int n, const char *url, const char **why)
+static int check(param *ps, int n, const char *url, GPtrArray *query, const char **why)
 {
     const char *ck = get(ps, n, "oauth_consumer_key"), *tok = get(ps, n, "oauth_token");
     const char *method = get(ps, n, "oauth_signature_method");
@@ -147,11 +148,17 @@ static int check(param *ps, int n, const char *url, const char **why)
         return -1;
     }
     /* The base string: every parameter but the signature (and realm), sorted. */
-    param sorted[PARAMS_MAX];
+    param sorted[PARAMS_MAX + QUERY_MAX];
     int m = 0;
     for (int i = 0; i < n; i++)
         if (strcmp(ps[i].name, "oauth_signature") != 0 && strcmp(ps[i].name, "realm") != 0)
             sorted[m++] = ps[i];
+    if (query && query->len / 2 > QUERY_MAX) {
+        *why = "too many query parameters";
+        return -1;
+    }
+    for (guint i = 0; query && i + 1 < query->len; i += 2)
+        sorted[m++] = (param){.name = query->pdata[i], .value = query->pdata[i + 1]};
     qsort(sorted, (size_t)m, sizeof *sorted, param_cmp);
     GString *norm = g_string_new(NULL);
     for (int i = 0; i < m; i++) {
@@ -182,7 +189,8 @@ static int check(param *ps, int n, const char *url, const char **why)
     return 0;
 }
 
-int depsim_oauth_check(const char *authorization, const char *url, const char **why)
+int depsim_oauth_check(const char *authorization, const char *url, GPtrArray *query,
+                       const char **why)
 {
     param ps[PARAMS_MAX] = {{0}};
     int rc = -1;
@@ -194,7 +202,7 @@ int depsim_oauth_check(const char *authorization, const char *url, const char **
         return -1;
     int n = parse_header(authorization, ps);
     if (n >= 0)
-        rc = check(ps, n, url, why);
+        rc = check(ps, n, url, query, why);
     for (int i = 0; i < PARAMS_MAX; i++) {
         g_free(ps[i].name);
         g_free(ps[i].value);

@@ -68,10 +68,10 @@ static char *new_session(void)
     return token;
 }
 
-static void session(const char *url, const char *auth, depsim_reply *r)
+static void session(const char *url, const char *auth, GPtrArray *query, depsim_reply *r)
 {
     const char *why = NULL;
-    if (depsim_oauth_check(auth, url, &why) != 0) {
+    if (depsim_oauth_check(auth, url, query, &why) != 0) {
         if (sim->log) {
             fprintf(sim->log, "GET /session refused: %s\n", why);
             fflush(sim->log);
@@ -133,8 +133,8 @@ static json_t *body_object(const char *body, size_t len, depsim_reply *r)
     return j;
 }
 
-void depsim_serve(depsim_ep ep, const char *url, const char *auth, const char *body,
-                  size_t body_len, depsim_reply *r)
+void depsim_serve(depsim_ep ep, const char *url, const char *auth, GPtrArray *query,
+                  const char *body, size_t body_len, depsim_reply *r)
 {
     sim->calls[ep]++;
     if (ep == EP_OTHER) {
@@ -148,7 +148,7 @@ void depsim_serve(depsim_ep ep, const char *url, const char *auth, const char *b
         return;
     }
     if (ep == EP_SESSION) {
-        session(url, auth, r);
+        session(url, auth, query, r);
         return;
     }
     if (!session_live(auth)) {
