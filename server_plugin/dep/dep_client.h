@@ -62,12 +62,16 @@ typedef struct orchard_dep_client_config {
     const char *ca_pem;            /* trust for base_url's TLS (tests); NULL: the system's */
     guint32 timeout_ms;            /* per request (0: 60000) */
     int max_retries;               /* 5xx / network retries with backoff (0: 3; -1: none) */
+    guint32 backoff_ms;            /* the first retry's wait, doubled per retry up to 4x
+                                      (0: 500, so 0.5 s, 1 s, 2 s); tests set it tiny */
 } orchard_dep_client_config;
 
 /**
  * A client (no call made yet). ctx is used for host->http_client_open and
  * messages. Returns 0 and *out (orchard_dep_client_free), ORCHARD_EINVAL (a
- * bad base URL or no token), ORCHARD_EIO (the HTTP module cannot load).
+ * bad base URL or no token), ORCHARD_EIO (the HTTP module cannot load),
+ * ORCHARD_ENOTCONFIGURED (a host without the outbound HTTP client), with
+ * host->fail's message on ctx. One thread at a time uses a client.
  */
 int orchard_dep_client_new(orchard_ctx *ctx, const orchard_dep_client_config *cfg,
                            orchard_dep_client **out);
@@ -78,8 +82,12 @@ void orchard_dep_client_free(orchard_dep_client *c);
  * ORCHARD_DEP_OK and the out-parameter set, owned by the caller), or
  * ORCHARD_EPROTO with res saying what Apple answered (status, code,
  * message, retry_after), or ORCHARD_EIO (no answer; res->status NETWORK),
- * ORCHARD_ETOOBIG (a reply over ORCHARD_DEP_REPLY_MAX). A token past its
- * expiry fails every call with TOKEN_EXPIRED before anything is sent.
+ * ORCHARD_ETOOBIG (a reply over ORCHARD_DEP_REPLY_MAX; res->status
+ * BAD_REPLY), ORCHARD_EINVAL (bad arguments: nothing sent; res->status
+ * REFUSED, the message says which). A token past its expiry fails every
+ * call with TOKEN_EXPIRED (ORCHARD_EPROTO) before anything is sent. On
+ * failure the out-parameter is NULL. The client never sleeps for
+ * THROTTLED: res->retry_after says how long the caller should wait.
  */
 
 /** GET /account: {server_name, server_uuid, admin_id, facilitator_id, org_name, ...}. */
@@ -110,5 +118,50 @@ int orchard_dep_profile_assign(orchard_dep_client *c, const char *profile_uuid,
 /** POST /devices: details of at most ORCHARD_DEP_PAGE_MAX serials: {"devices": {serial: {...}}}. */
 int orchard_dep_device_details(orchard_dep_client *c, const char *const *serials, size_t n,
                                json_t **devices, orchard_dep_result *res);
+
+/* ------------------------------------------------------------------------ */
+/* Apple's answers, read (dep_errors.c). The client calls these; they are
+ * public for the tests and the fuzzer (tests/fuzz/fuzz_dep_reply.c). */
+
+/** THROTTLED without a time from Apple: wait this long (seconds). */
+#define ORCHARD_DEP_THROTTLE_DEFAULT 60
+/** The longest wait believed from Retry-After or retry_after_seconds. */
+#define ORCHARD_DEP_RETRY_AFTER_MAX 86400
+/** The longest Apple error code kept ("EXPIRED_CURSOR" is 14). */
+#define ORCHARD_DEP_CODE_MAX 64
+
+/**
+ * What an answer other than 2xx says. `body` (len bytes, any bytes) is
+ * Apple's error body: a bare code ("EXPIRED_CURSOR", also quoted as a JSON
+ * string), or a JSON object with "code" / "error_code" / "error" (a code,
+ * or an object with "code") and "message" / "error_message" /
+ * "description", and "retry_after_seconds". `retry_after` is the
+ * Retry-After header (delta-seconds or an HTTP-date), or NULL; `now` is
+ * unix seconds for an HTTP-date. Clears res, then fills status, http_status,
+ * apple_code (only a code of [A-Za-z0-9_], at most ORCHARD_DEP_CODE_MAX),
+ * message (printable ASCII, bounded) and retry_after.
+ */
+void orchard_dep_parse_error(int http_status, const void *body, size_t len,
+                             const char *retry_after, gint64 now, orchard_dep_result *res);
+
+/** The success bodies the client reads, each validated as Apple sends it. */
+typedef enum orchard_dep_reply_kind {
+    ORCHARD_DEP_REPLY_SESSION, /* {auth_session_token: visible ASCII, fit for a header} */
+    ORCHARD_DEP_REPLY_ACCOUNT, /* an object */
+    ORCHARD_DEP_REPLY_PAGE,    /* cursor string, more_to_follow boolean, devices array of
+                                  objects each with a serial_number (absent devices: []) */
+    ORCHARD_DEP_REPLY_DEFINE,  /* profile_uuid string; devices, when there, an object */
+    ORCHARD_DEP_REPLY_ASSIGN,  /* devices: an object of serial -> result string */
+    ORCHARD_DEP_REPLY_DETAILS  /* devices: an object of serial -> object */
+} orchard_dep_reply_kind;
+
+/**
+ * Parse a 2xx body of `kind`. Returns 0 and *out (json_decref; for SESSION
+ * the whole object), or ORCHARD_EPROTO with res->status BAD_REPLY and a
+ * message saying what was wrong. res is cleared first (the caller sets
+ * http_status).
+ */
+int orchard_dep_parse_reply(orchard_dep_reply_kind kind, const void *body, size_t len,
+                            json_t **out, orchard_dep_result *res);
 
 #endif
