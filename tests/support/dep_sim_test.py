@@ -445,13 +445,18 @@ def test_http_hostile(sim):
 def test_reset_and_seed(binary, work):
     with DepSim(binary, os.path.join(work, "seed1"), devices=3, seed=0x1ABC) as a:
         s = a.client()
-        first = s.call("POST", "/server/devices", {}).json()["devices"]
+        page = s.call("POST", "/server/devices", {}).json()
+        first = page["devices"]
         p1 = s.call("POST", "/profile", {"profile_name": "p", "url": "https://x"}).json()
         a.control("devices/add", {"count": 2})
         a.control("reset")
         st = a.state()
         check(st["device_count"] == 3 and st["calls"]["fetch"] == 0 and st["profiles"] == {},
               "reset: the starting fleet, no calls, no profiles")
+        check(s.call("GET", "/account").status == 401, "reset ends the sessions")
+        s.login()
+        r = s.call("POST", "/devices/sync", {"cursor": page["cursor"]})
+        check(r.status == 400 and r.body == "EXPIRED_CURSOR", "a cursor from before reset: %r" % r)
     with DepSim(binary, os.path.join(work, "seed2"), devices=3, seed=0x1ABC) as b:
         s = b.client()
         again = s.call("POST", "/server/devices", {}).json()["devices"]

@@ -77,7 +77,7 @@ typedef struct depsim {
     GPtrArray *rules;        /* depsim_rule* */
     GHashTable *assign_fail; /* serials whose next assignments answer FAILED */
     unsigned char cursor_key[32];
-    guint32 cursor_epoch;    /* bumped by /_sim/expire_cursors */
+    guint32 cursor_epoch;    /* bumped by /_sim/expire_cursors and reset */
     int rotate_left;         /* replies that still hand out a new session */
     guint64 calls[EP_COUNT];
     guint64 sessions_made;

@@ -191,7 +191,8 @@ void depsim_reset(void)
     sim->assign_fail = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     for (size_t i = 0; i < sizeof sim->cursor_key; i++)
         sim->cursor_key[i] = (unsigned char)g_rand_int(sim->rng);
-    sim->cursor_epoch = 0;
+    /* Cursors from before a reset must not read the new log: they expire. */
+    sim->cursor_epoch++;
     sim->rotate_left = 0;
     memset(sim->calls, 0, sizeof sim->calls);
     sim->sessions_made = 0;
