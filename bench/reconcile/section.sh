@@ -133,7 +133,7 @@ $(row "in \`orchard serve\`: applied -> the pass that queued the last install, s
 $(row "in \`orchard serve\`: passes that took" serve passes)
 $(row "in \`orchard serve\`: of (a), the wait for the 2 s marker check (and for the passes before the last), ms" serve waited_ms)
 $(row "in \`orchard serve\`: of (a), the last pass (read + plan + write + push), ms" serve last_pass_ms)
-$(row "in \`orchard serve\`: serve's CPU from the apply to every install queued, ms" serve cpu_ms)
+$(row "in \`orchard serve\`: serve's CPU from the apply until the script saw every install queued (up to 0.3 s later: the push job's start is in it), ms" serve cpu_ms)
 $(row "in \`orchard serve\`: applied -> every push sent (push queue empty), s" serve to_pushed_ms "" "" secs)
 $(row "in \`orchard serve\`: pushes sent to the stand-in" serve sent)
 $(row "(b) in \`orchard serve\`: a full pass with nothing to do (read + plan + write + push), ms" serve idle_ms "< 100 ms" 100)
