@@ -393,6 +393,14 @@ def test_failures(sim):
         check(r1.status == status and r2.status == status and (body is None or r1.body == body),
               "fail %s twice: %r %r" % (err, r1, r2))
         check(r3.status == 400 and r3.body == "INVALID_CURSOR", "then the real answer: %r" % r3)
+    # The other shapes an error body comes in: a JSON string, a JSON object.
+    sim.control("fail", {"endpoint": "sync", "error": "EXPIRED_CURSOR", "body": "string"})
+    r = s.call("POST", "/devices/sync", {"cursor": "x"})
+    check(r.status == 400 and r.body == '"EXPIRED_CURSOR"', "a JSON-string body: %r" % r)
+    sim.control("fail", {"endpoint": "sync", "error": "T_C_NOT_SIGNED", "body": "object"})
+    r = s.call("POST", "/devices/sync", {"cursor": "x"})
+    check(r.status == 403 and r.json()["code"] == "T_C_NOT_SIGNED" and r.json()["message"],
+          "a JSON-object body: %r" % r)
     sim.control("fail", {"endpoint": "*", "error": "500"})
     check(s.call("GET", "/account").status == 500, "endpoint * fails any call")
     check(s.call("GET", "/account").status == 200, "once")
@@ -402,7 +410,9 @@ def test_failures(sim):
     for body in ({"endpoint": "nope", "error": "500"}, {"endpoint": "fetch", "error": "BOGUS"},
                  {"endpoint": "fetch"}, {"endpoint": "fetch", "error": "500", "count": 0},
                  {"endpoint": "fetch", "error": "THROTTLED", "status": 418},
-                 {"endpoint": "fetch", "error": "THROTTLED", "retry_after": -1}):
+                 {"endpoint": "fetch", "error": "THROTTLED", "retry_after": -1},
+                 {"endpoint": "fetch", "error": "500", "body": "xml"},
+                 {"endpoint": "fetch", "error": "500", "body": 1}):
         r = request(sim.url + "/_sim/fail", "POST", body)
         check(r.status == 400 and "error" in r.json(), "fail control refuses %r" % body)
     for name, body in (("devices/add", {"count": 0}), ("devices/add", {"devices": "x"}),

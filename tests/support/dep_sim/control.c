@@ -118,6 +118,9 @@ static void fail(json_t *req, depsim_reply *r)
     json_int_t count = jc ? json_integer_value(jc) : 1;
     json_int_t retry = jr ? json_integer_value(jr) : 1;
     json_int_t status = json_integer_value(json_object_get(req, "status"));
+    const char *shape = json_string_value(json_object_get(req, "body"));
+    int shape_n = !shape || !strcmp(shape, "text") ? 0 : !strcmp(shape, "string") ? 1
+                : !strcmp(shape, "object") ? 2 : -1;
     static const char *const known[] = {"T_C_NOT_SIGNED", "THROTTLED",       "EXPIRED_CURSOR",
                                         "INVALID_CURSOR", "EXHAUSTED_CURSOR", "UNAUTHORIZED",
                                         "FORBIDDEN",      "401",             "403",
@@ -126,16 +129,18 @@ static void fail(json_t *req, depsim_reply *r)
     for (size_t i = 0; err && i < G_N_ELEMENTS(known); i++)
         is_known |= strcmp(err, known[i]) == 0;
     if (!is_known || ep == -2 || count < 1 || count > 1000000 || retry < 0 || retry > 86400 ||
-        (status && status != 400 && status != 429)) {
+        (status && status != 400 && status != 429) || shape_n < 0 ||
+        (json_object_get(req, "body") && !shape)) {
         refuse(r, "fail takes {\"endpoint\": session|account|fetch|sync|profile|assign|details|*, "
                   "\"error\": T_C_NOT_SIGNED|THROTTLED|EXPIRED_CURSOR|INVALID_CURSOR|"
                   "EXHAUSTED_CURSOR|401|403|500|502|503, \"count\": K, \"retry_after\": S, "
-                  "\"status\": 429|400}");
+                  "\"status\": 429|400, \"body\": text|string|object}");
         return;
     }
     depsim_rule *rule = g_new0(depsim_rule, 1);
     *rule = (depsim_rule){.ep = ep, .error = g_strdup(err), .count = (int)count,
-                          .retry_after = (int)retry, .throttle_400 = status == 400};
+                          .retry_after = (int)retry, .throttle_400 = status == 400,
+                          .shape = shape_n};
     g_ptr_array_add(sim->rules, rule);
     ok(r, NULL);
 }

@@ -54,6 +54,7 @@ typedef struct depsim_rule {
     int count;       /* answers left */
     int retry_after; /* THROTTLED: seconds */
     int throttle_400; /* THROTTLED as 400 + JSON instead of 429 + Retry-After */
+    int shape;       /* other errors' body: 0 bare code, 1 a JSON string, 2 {"code", "message"} */
 } depsim_rule;
 
 typedef struct depsim_options {

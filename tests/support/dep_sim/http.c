@@ -17,7 +17,7 @@ typedef struct upload {
 void depsim_reply_json(depsim_reply *r, unsigned status, json_t *j)
 {
     r->status = status;
-    r->body = json_dumps(j, JSON_COMPACT);
+    r->body = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     r->ctype = "application/json;charset=UTF8";
     json_decref(j);
 }

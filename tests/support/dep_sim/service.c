@@ -54,6 +54,15 @@ static void fail_as(depsim_reply *r, const depsim_rule *rule)
         depsim_reply_text(r, (unsigned)atoi(e), "INTERNAL_SERVER_ERROR");
     else
         depsim_reply_text(r, 400, e); /* EXPIRED_CURSOR, INVALID_CURSOR, EXHAUSTED_CURSOR */
+    if (strcmp(e, "THROTTLED") == 0 || rule->shape == 0)
+        return;
+    /* The same code in the JSON shapes clients meet too. */
+    json_t *j = rule->shape == 1 ? json_string(r->body)
+                                 : json_pack("{s:s, s:s}", "code", r->body, "message",
+                                             "injected by dep_sim");
+    unsigned status = r->status;
+    free(r->body);
+    depsim_reply_json(r, status, j);
 }
 
 static char *new_session(void)
