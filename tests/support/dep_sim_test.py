@@ -94,6 +94,7 @@ def test_oauth(sim):
         re.sub(r'oauth_signature="[^"]*"', 'oauth_signature=""', good),
         re.sub(r'oauth_nonce="[^"]*"', 'oauth_nonce=""', good),
         re.sub(r', oauth_timestamp="[^"]*"', "", good),
+        good[:len(good) // 2], good[:-1], "OAuth " + "\xff" * 20,
     ]
     for h in hostile:
         r = session_with(h)
@@ -206,7 +207,8 @@ def test_paging(sim, seed, n):
     forged = first[:10] + ("3" if first[10] != "3" else "4") + first[11:]
     for c, what in ((tampered, "a tampered MAC"), (forged, "a forged payload"),
                     ("zz" * 20, "non-hex"), ("ab", "too short"), ("a" * 1002, "too long"),
-                    ("abc", "odd length"), (first + "00", "extended")):
+                    ("abc", "odd length"), (first + "00", "extended"),
+                    (first[:-2], "truncated"), (first[:len(first) // 2], "cut in half")):
         r = s.call("POST", "/server/devices", {"cursor": c})
         check(r.status == 400 and r.body == "INVALID_CURSOR", "%s cursor: %r" % (what, r))
     r = s.call("POST", "/devices/sync", {"cursor": "00" * 30})
@@ -489,11 +491,17 @@ def test_command_line(binary, work):
            ["serve", "--credentials", cred, "--listen", "localhost"],
            ["serve", "--credentials", cred, "--listen", "not-an-ip:0"],
            ["serve", "--credentials", cred, "extra"], ["nope"], []]
-    for partial in ({"consumer_key": "a"}, [1], dict(CREDENTIALS, access_secret=""),
-                    dict(CREDENTIALS, consumer_key=5)):
-        p = os.path.join(work, "bad_cred.json")
+    whole = json.dumps(CREDENTIALS)
+    for i, partial in enumerate((json.dumps({"consumer_key": "a"}), "[1]",
+                                 json.dumps(dict(CREDENTIALS, access_secret="")),
+                                 json.dumps(dict(CREDENTIALS, consumer_key=5)),
+                                 whole[:len(whole) // 2], "",
+                                 json.dumps(dict(CREDENTIALS, consumer_secret="s" * 5000)),
+                                 json.dumps(dict(CREDENTIALS, pad="x" * 70000)),
+                                 whole[:-1] + ', "consumer_key": "again"}')):
+        p = os.path.join(work, "bad_cred%d.json" % i)
         with open(p, "w") as f:
-            json.dump(partial, f)
+            f.write(partial)
         bad.append(["serve", "--credentials", p])
     for argv in bad:
         r = subprocess.run([binary] + argv, capture_output=True, timeout=10)
