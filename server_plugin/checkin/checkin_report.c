@@ -64,9 +64,19 @@ static int check_bound(const orchard_checkin_request *req, const char *udid,
 
 /* A report on a command orchard queued itself goes on to the flow that
  * queued it, told apart by the CommandUUID's prefix so that other reports
- * cost no store read. The queue has the report already: a flow that fails
+ * cost no store read (and an admin's DeviceInformation answer, told by its
+ * QueryResponses, refreshes the host's facts too). The queue has the report already: a flow that fails
  * here is logged, and its own job repairs the state later (the reconciler
  * asks for a ProfileList, DeviceInformation is asked again). */
+/* 1 for an admin's DeviceInformation answer that carries the OS version
+ * (one without it would mark the facts fresh and put off orchard's own
+ * question, which asks for it, by a day). */
+static int admin_os_version(plist_t root)
+{
+    plist_t qr = plist_dict_get_item(root, "QueryResponses");
+    return qr && plist_get_node_type(qr) == PLIST_DICT && plist_dict_get_item(qr, "OSVersion");
+}
+
 static void route_to_flow(const orchard_checkin_env *env, const char *udid, const char *uuid,
                           const char *status, plist_t root, const char *chain, gint64 now)
 {
@@ -75,6 +85,8 @@ static void route_to_flow(const orchard_checkin_env *env, const char *udid, cons
         orchard_profiles_report(ctx, udid, uuid, status, root, chain, now);
     else if (g_str_has_prefix(uuid, ORCHARD_UPDATES_UUID_PREFIX))
         orchard_updates_report(ctx, udid, uuid, status, root, now);
+    else if (strcmp(status, ORCHARD_CMD_ACKNOWLEDGED) == 0 && admin_os_version(root))
+        orchard_updates_save_facts(ctx, udid, root, now);
 }
 
 int orchard_checkin_report(const orchard_checkin_env *env, const orchard_checkin_request *req,

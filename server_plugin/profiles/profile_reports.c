@@ -243,9 +243,15 @@ int orchard_profiles_report(orchard_ctx *ctx, const char *udid, const char *comm
     if (g_str_has_prefix(kind, ORCHARD_PROFILES_LIST_TAG))
         rc = list_report(ctx, udid, status, root, now);
     else if (g_str_has_prefix(kind, ORCHARD_PROFILES_INSTALL_TAG) ||
-             g_str_has_prefix(kind, ORCHARD_PROFILES_REMOVE_TAG))
+             g_str_has_prefix(kind, ORCHARD_PROFILES_REMOVE_TAG)) {
         rc = command_report(udid, command_uuid, status, root, now);
-    else
+        /* An acknowledged install wants its ProfileList, a failed one its
+         * retry: ask for a pass now rather than at the next interval
+         * (requests coalesce, so a burst of reports costs one pass per
+         * tick of the job). */
+        if (rc == 0 && ctx && strcmp(status, ORCHARD_CMD_NOT_NOW) != 0)
+            orchard_profiles_request_pass(ctx);
+    } else
         return 0; /* not one of ours in shape: nothing carries it */
     if (rc)
         orchard_server_host->ctx_log(ctx, ORCHARD_LOG_WARNING, "profiles: the %s report from %s "

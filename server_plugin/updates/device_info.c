@@ -192,22 +192,12 @@ int orchard_updates_device_facts(plist_t root, orchard_device_facts *f, const ch
     return 0;
 }
 
-int orchard_updates_report(orchard_ctx *ctx, const char *udid, const char *command_uuid,
-                           const char *status, plist_t root, gint64 now)
+int orchard_updates_save_facts(orchard_ctx *ctx, const char *udid, plist_t root, gint64 now)
 {
     const orchard_host_api *h = orchard_server_host;
-    const char *rest = command_uuid + strlen(ORCHARD_UPDATES_UUID_PREFIX);
     orchard_device_facts f;
     const char *why = NULL;
     int changed = 0;
-    if (!g_str_has_prefix(rest, "DEVINFO-")) {
-        if (g_strcmp0(status, "Acknowledged") != 0)
-            h->ctx_log(ctx, ORCHARD_LOG_WARNING, "%s answered %s to %s", udid, status,
-                       command_uuid);
-        return 0;
-    }
-    if (g_strcmp0(status, "Acknowledged") != 0)
-        return 0; /* asked again after the interval */
     if (orchard_updates_device_facts(root, &f, &why)) {
         h->ctx_log(ctx, ORCHARD_LOG_WARNING, "DeviceInformation answer of %s ignored: %s", udid,
                    why);
@@ -220,6 +210,22 @@ int orchard_updates_report(orchard_ctx *ctx, const char *udid, const char *comma
     else if (changed && ctx)
         h->job_queue(ctx, ORCHARD_PROFILES_JOB);
     return rc;
+}
+
+int orchard_updates_report(orchard_ctx *ctx, const char *udid, const char *command_uuid,
+                           const char *status, plist_t root, gint64 now)
+{
+    const orchard_host_api *h = orchard_server_host;
+    const char *rest = command_uuid + strlen(ORCHARD_UPDATES_UUID_PREFIX);
+    if (!g_str_has_prefix(rest, "DEVINFO-")) {
+        if (g_strcmp0(status, "Acknowledged") != 0)
+            h->ctx_log(ctx, ORCHARD_LOG_WARNING, "%s answered %s to %s", udid, status,
+                       command_uuid);
+        return 0;
+    }
+    if (g_strcmp0(status, "Acknowledged") != 0)
+        return 0; /* asked again after the interval */
+    return orchard_updates_save_facts(ctx, udid, root, now);
 }
 
 const orchard_job orchard_job_device_info = {

@@ -91,4 +91,13 @@ int orchard_macos_updates_from_json(gint64 team_id, json_t *macos_updates,
 /** {"minimum_version": ..., "deadline": ...} with null for off (json_decref). */
 json_t *orchard_macos_updates_json(const char *minimum_version, const char *deadline);
 
+/**
+ * Store what an Acknowledged DeviceInformation answer says (QueryResponses:
+ * OSVersion, BuildVersion, ...) as the host's facts; a changed OS version
+ * moves the desired-state marker. Also called for DeviceInformation an
+ * admin queued (POST /commands/run): the facts are as good. A malformed
+ * answer is logged and ignored (0). Returns 0 or a store code (logged).
+ */
+int orchard_updates_save_facts(orchard_ctx *ctx, const char *udid, plist_t root, gint64 now);
+
 #endif

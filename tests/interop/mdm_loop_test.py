@@ -150,6 +150,9 @@ def test_users(env):
 def test_command_round_trip(env):
     admin = env.login(ADMIN)
     mac = sorted(macs(env).values(), key=lambda m: m["index"])[0]
+    # The Mac was updated since it enrolled: the admin's DeviceInformation
+    # answer refreshes what the server knows (the macOS updates view).
+    env.mac_sim("set", "--state", mac["dir"], "--os-version", "14.6.1")
     status, body = env.api("POST", "/commands/run", admin, {
         "command": command_plist("DeviceInformation", Queries=["OSVersion", "SerialNumber"]),
         "host_uuids": [mac["udid"]]})
@@ -182,6 +185,8 @@ def test_command_round_trip(env):
 
     rows = env.query("select udid, status from mdm_commands where command_uuid = '%s'" % uuid)
     assert rows == [{"udid": mac["udid"], "status": "Acknowledged"}], rows
+    rows = env.query("select os_version from mdm_enrollments where udid = '%s'" % mac["udid"])
+    assert rows == [{"os_version": "14.6.1"}], rows
     rows = env.query("select status_code from apns_pushes where udid = '%s'" % mac["udid"])
     assert rows and str(rows[0]["status_code"]) == "200", rows
     rows = env.query("select type from activities where type = 'ran_mdm_command'")
