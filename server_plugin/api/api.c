@@ -117,3 +117,29 @@ const char *orchard_api_actor(const orchard_http_request *req, int *role)
 {
     return orchard_server_host->http_principal(req, role);
 }
+
+GBytes *orchard_api_base64(const char *text, size_t n)
+{
+    g_autoptr(GString) clean = g_string_sized_new(n + 3);
+    size_t pad = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = text[i];
+        if (c == '\r' || c == '\n')
+            continue;
+        if (c == '=') {
+            if (++pad > 2)
+                return NULL;
+        } else if (pad || !(g_ascii_isalnum(c) || c == '+' || c == '/')) {
+            return NULL; /* data after padding, or not base64 */
+        } else {
+            g_string_append_c(clean, c);
+        }
+    }
+    if (clean->len == 0 || clean->len % 4 == 1 || (pad && (clean->len + pad) % 4))
+        return NULL;
+    while (clean->len % 4)
+        g_string_append_c(clean, '=');
+    gsize len = 0;
+    guchar *bytes = g_base64_decode(clean->str, &len);
+    return g_bytes_new_take(bytes, len);
+}

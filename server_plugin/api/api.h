@@ -76,6 +76,15 @@ int orchard_api_error(orchard_http_response *resp, int status, const char *field
 int orchard_api_paging(const orchard_http_request *req, orchard_http_response *resp, gint64 def,
                        gint64 *page, gint64 *per_page);
 
+/**
+ * Base64 as Fleet takes it in JSON bodies (a command, a profile): standard
+ * alphabet, padded or not, line breaks allowed. GLib's decoder skips bad
+ * characters silently, so they are refused here first. The bytes
+ * (g_bytes_unref), or NULL for anything else (empty, a bad character, data
+ * after padding, an impossible length).
+ */
+GBytes *orchard_api_base64(const char *text, size_t n);
+
 /** RFC 3339 UTC ("2026-12-06T01:02:03Z") of unix seconds (g_free). */
 char *orchard_api_time(gint64 unix_seconds);
 

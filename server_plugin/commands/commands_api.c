@@ -39,38 +39,6 @@ static int store_error(orchard_http_response *resp, int rc, const char *what)
                              orchard_server_host->strerror(rc));
 }
 
-/* Base64 as Fleet takes it: standard alphabet, padded or not, line breaks
- * allowed. GLib's decoder skips bad characters silently, so check first.
- * NULL for anything else. */
-static GBytes *decode_base64(const char *text)
-{
-    size_t n = strlen(text);
-    g_autoptr(GString) clean = g_string_sized_new(n + 3);
-    size_t pad = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = text[i];
-        if (c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            if (++pad > 2)
-                return NULL;
-            continue;
-        }
-        if (pad || !(g_ascii_isalnum(c) || c == '+' || c == '/'))
-            return NULL; /* data after padding, or not base64 */
-        g_string_append_c(clean, c);
-    }
-    if (clean->len == 0 || clean->len % 4 == 1)
-        return NULL;
-    if (pad && (clean->len + pad) % 4 != 0)
-        return NULL;
-    while (clean->len % 4)
-        g_string_append_c(clean, '=');
-    gsize len = 0;
-    guchar *bytes = g_base64_decode(clean->str, &len);
-    return g_bytes_new_take(bytes, len);
-}
-
 /* host_uuids: a non-empty array of strings, duplicates dropped (the queue
  * holds a command once per host). 0 and *out, or answered 400. */
 static int read_host_uuids(json_t *body, orchard_http_response *resp, GPtrArray **out)
@@ -134,7 +102,7 @@ static int run_command(orchard_ctx *ctx, const orchard_http_request *req,
                           "base64-encoded");
         goto cleanup;
     }
-    if (!(plist = decode_base64(b64))) {
+    if (!(plist = orchard_api_base64(b64, strlen(b64)))) {
         orchard_api_error(resp, 400, "command", "command is not valid base64");
         goto cleanup;
     }

@@ -158,34 +158,6 @@ cleanup:
 
 /* ---- POST /mdm/apple/profiles/batch?team_id=N {"profiles": [base64, ...]} */
 
-/* Strict base64 (standard alphabet, padding optional, line breaks skipped):
- * GLib's decoder would skip anything else silently. NULL when not base64. */
-static GBytes *base64_bytes(const char *text, size_t n)
-{
-    g_autoptr(GString) clean = g_string_sized_new(n + 3);
-    size_t pad = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = text[i];
-        if (c == '\r' || c == '\n')
-            continue;
-        if (c == '=') {
-            if (++pad > 2)
-                return NULL;
-        } else if (pad || !(g_ascii_isalnum(c) || c == '+' || c == '/')) {
-            return NULL;
-        } else {
-            g_string_append_c(clean, c);
-        }
-    }
-    if (clean->len == 0 || clean->len % 4 == 1 || (pad && (clean->len + pad) % 4))
-        return NULL;
-    while (clean->len % 4)
-        g_string_append_c(clean, '=');
-    gsize len = 0;
-    guchar *bytes = g_base64_decode(clean->str, &len);
-    return g_bytes_new_take(bytes, len);
-}
-
 static int batch(orchard_ctx *ctx, const orchard_http_request *req, orchard_http_response *resp)
 {
     const orchard_host_api *h = orchard_server_host;
@@ -217,7 +189,7 @@ static int batch(orchard_ctx *ctx, const orchard_http_request *req, orchard_http
     }
     list = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
     json_array_foreach(profiles, i, v) {
-        GBytes *b = json_is_string(v) ? base64_bytes(json_string_value(v),
+        GBytes *b = json_is_string(v) ? orchard_api_base64(json_string_value(v),
                                                      json_string_length(v)) : NULL;
         if (!b) {
             orchard_api_error(resp, 400, "profiles", "profiles[%zu] is not a base64 string", i);
