@@ -242,3 +242,19 @@ cleanup:
         orchard_command_parsed_clear(out);
     return rc;
 }
+
+GBytes *orchard_command_xml(const char *uuid, const char *type, plist_t body)
+{
+    plist_t root = plist_new_dict();
+    plist_dict_set_item(body, "RequestType", plist_new_string(type));
+    plist_dict_set_item(root, "CommandUUID", plist_new_string(uuid));
+    plist_dict_set_item(root, "Command", body);
+    char *xml = NULL;
+    uint32_t len = 0;
+    plist_to_xml(root, &xml, &len);
+    plist_free(root);
+    /* libplist allocates with malloc: copy into GLib's allocator. */
+    GBytes *out = xml ? g_bytes_new(xml, len) : NULL;
+    free(xml);
+    return out;
+}

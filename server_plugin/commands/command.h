@@ -6,6 +6,7 @@
 #define ORCHARD_SERVER_COMMAND_H
 
 #include <glib.h>
+#include <plist/plist.h>
 #include <stddef.h>
 
 /** The largest command plist taken (bytes). */
@@ -42,5 +43,12 @@ int orchard_command_parse(const void *data, size_t len, orchard_command_parsed *
 /** Free what orchard_command_parse filled and zero it. NULL is fine. */
 void orchard_command_parsed_clear(orchard_command_parsed *c);
 
+/**
+ * A command orchard makes itself, as the XML plist the queue hands to
+ * devices: {CommandUUID: uuid, Command: body + {RequestType: type}}. Takes
+ * `body` (a dict). Returns the bytes (g_bytes_unref), or NULL when libplist
+ * fails.
+ */
+GBytes *orchard_command_xml(const char *uuid, const char *type, plist_t body);
 
 #endif

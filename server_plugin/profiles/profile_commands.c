@@ -4,6 +4,7 @@
  * so check-in routes its report back here without a store read. */
 #include "server_plugin/profiles/profiles.h"
 #include "server_plugin/profiles/reconcile.h"
+#include "server_plugin/commands/command.h"
 
 #include <plist/plist.h>
 #include <stdlib.h>
@@ -15,40 +16,23 @@ char *orchard_profiles_command_uuid(const char *tag)
     return g_strconcat(ORCHARD_PROFILES_UUID_PREFIX, tag, up, NULL);
 }
 
-/* {CommandUUID, Command: {RequestType, ...body}} as XML; takes body. */
-static GBytes *command_xml(const char *uuid, const char *type, plist_t body)
-{
-    plist_t root = plist_new_dict();
-    plist_dict_set_item(body, "RequestType", plist_new_string(type));
-    plist_dict_set_item(root, "CommandUUID", plist_new_string(uuid));
-    plist_dict_set_item(root, "Command", body);
-    char *xml = NULL;
-    uint32_t len = 0;
-    plist_to_xml(root, &xml, &len);
-    plist_free(root);
-    /* libplist allocates with malloc: copy into GLib's allocator. */
-    GBytes *out = g_bytes_new(xml, len);
-    free(xml);
-    return out;
-}
-
 GBytes *orchard_profiles_install_plist(const char *uuid, GBytes *content)
 {
     gsize len = 0;
     const char *data = g_bytes_get_data(content, &len);
     plist_t body = plist_new_dict();
     plist_dict_set_item(body, "Payload", plist_new_data(data, len));
-    return command_xml(uuid, "InstallProfile", body);
+    return orchard_command_xml(uuid, "InstallProfile", body);
 }
 
 GBytes *orchard_profiles_remove_plist(const char *uuid, const char *identifier)
 {
     plist_t body = plist_new_dict();
     plist_dict_set_item(body, "Identifier", plist_new_string(identifier));
-    return command_xml(uuid, "RemoveProfile", body);
+    return orchard_command_xml(uuid, "RemoveProfile", body);
 }
 
 GBytes *orchard_profiles_list_plist(const char *uuid)
 {
-    return command_xml(uuid, "ProfileList", plist_new_dict());
+    return orchard_command_xml(uuid, "ProfileList", plist_new_dict());
 }

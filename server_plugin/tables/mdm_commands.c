@@ -22,19 +22,6 @@ typedef struct {
     int rc;
 } command_rows;
 
-static const char *uuid_constraint(const orchard_query_ctx *query)
-{
-    const orchard_host_api *host = orchard_server_host;
-    for (size_t i = 0; i < host->ctx_count(query); i++) {
-        const char *col = NULL, *expr = NULL;
-        int op = 0;
-        if (host->ctx_get(query, i, &col, &op, &expr) == 0 && op == ORCHARD_OP_EQ && expr &&
-            strcmp(col, "command_uuid") == 0)
-            return expr;
-    }
-    return NULL;
-}
-
 static int add_row(const orchard_command_result *r, void *payload)
 {
     command_rows *cr = payload;
@@ -71,7 +58,7 @@ int mdm_commands_generate(orchard_ctx *ctx, const orchard_query_ctx *query, orch
     (void)payload;
 
     int rc = orchard_server_store_migrate();
-    const char *uuid = rc == 0 ? uuid_constraint(query) : NULL;
+    const char *uuid = rc == 0 ? orchard_table_eq(query, "command_uuid") : NULL;
     if (rc == 0 && uuid)
         rc = one_command(uuid, &cr);
     else if (rc == 0)

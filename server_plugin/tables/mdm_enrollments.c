@@ -17,20 +17,6 @@
 
 #include <string.h>
 
-/* The UDID of a `udid = X` constraint, or NULL. */
-static const char *udid_constraint(const orchard_query_ctx *query)
-{
-    const orchard_host_api *host = orchard_server_host;
-    for (size_t i = 0; i < host->ctx_count(query); i++) {
-        const char *col = NULL, *expr = NULL;
-        int op = 0;
-        if (host->ctx_get(query, i, &col, &op, &expr) == 0 && op == ORCHARD_OP_EQ && expr &&
-            strcmp(col, "udid") == 0)
-            return expr;
-    }
-    return NULL;
-}
-
 static int add_row(orchard_rows *rows, const orchard_device *d)
 {
     char enabled[2] = {d->enabled ? '1' : '0', '\0'};
@@ -59,7 +45,7 @@ int mdm_enrollments_generate(orchard_ctx *ctx, const orchard_query_ctx *query,
     (void)payload;
 
     int rc = orchard_server_store_migrate();
-    const char *udid = rc == 0 ? udid_constraint(query) : NULL;
+    const char *udid = rc == 0 ? orchard_table_eq(query, "udid") : NULL;
     if (rc == 0 && udid) {
         orchard_device *d = NULL;
         rc = orchard_store_device_get(udid, &d);

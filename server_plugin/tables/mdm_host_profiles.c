@@ -18,19 +18,6 @@
 
 #include <string.h>
 
-static const char *udid_constraint(const orchard_query_ctx *query)
-{
-    const orchard_host_api *host = orchard_server_host;
-    for (size_t i = 0; i < host->ctx_count(query); i++) {
-        const char *col = NULL, *expr = NULL;
-        int op = 0;
-        if (host->ctx_get(query, i, &col, &op, &expr) == 0 && op == ORCHARD_OP_EQ && expr &&
-            strcmp(col, "udid") == 0)
-            return expr;
-    }
-    return NULL;
-}
-
 static int add_row(orchard_rows *rows, const orchard_host_profile *p)
 {
     g_autofree char *team_id = g_strdup_printf("%" G_GINT64_FORMAT, p->team_id);
@@ -57,7 +44,7 @@ int mdm_host_profiles_generate(orchard_ctx *ctx, const orchard_query_ctx *query,
 
     int rc = orchard_server_store_migrate();
     if (rc == 0)
-        rc = orchard_store_host_profiles(udid_constraint(query), &list);
+        rc = orchard_store_host_profiles(orchard_table_eq(query, "udid"), &list);
     for (guint i = 0; rc == 0 && i < list->len; i++)
         rc = add_row(rows, list->pdata[i]);
     return orchard_table_store_result(ctx, "mdm_host_profiles", rc);

@@ -13,4 +13,10 @@
  */
 int orchard_table_store_result(orchard_ctx *ctx, const char *table, int rc);
 
+/**
+ * The value of a `column = X` constraint of the query (borrowed from it),
+ * or NULL: the tables that read one row by key when asked to.
+ */
+const char *orchard_table_eq(const orchard_query_ctx *query, const char *column);
+
 #endif

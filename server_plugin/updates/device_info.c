@@ -6,6 +6,7 @@
 #include "server_plugin/updates/updates.h"
 
 #include "server_plugin/apns/apns.h"
+#include "server_plugin/commands/command.h"
 #include "server_plugin/profiles/profiles.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/store_queue.h"
@@ -41,20 +42,11 @@ gint64 orchard_updates_device_info_interval(orchard_ctx *ctx)
 /* The command's plist (XML), CommandUUID `uuid`. */
 static GBytes *device_info_command(const char *uuid)
 {
-    plist_t root = plist_new_dict(), cmd = plist_new_dict(), q = plist_new_array();
+    plist_t cmd = plist_new_dict(), q = plist_new_array();
     for (size_t i = 0; i < G_N_ELEMENTS(queries); i++)
         plist_array_append_item(q, plist_new_string(queries[i]));
-    plist_dict_set_item(cmd, "RequestType", plist_new_string("DeviceInformation"));
     plist_dict_set_item(cmd, "Queries", q);
-    plist_dict_set_item(root, "Command", cmd);
-    plist_dict_set_item(root, "CommandUUID", plist_new_string(uuid));
-    char *xml = NULL;
-    uint32_t len = 0;
-    plist_to_xml(root, &xml, &len);
-    plist_free(root);
-    GBytes *b = xml ? g_bytes_new(xml, len) : NULL;
-    free(xml);
-    return b;
+    return orchard_command_xml(uuid, "DeviceInformation", cmd);
 }
 
 int orchard_updates_enqueue(const char *prefix, const char *request_type, GBytes *(*make)(const char *),

@@ -8,6 +8,7 @@
 #include "server_plugin/updates/updates.h"
 
 #include "server_plugin/apns/apns.h"
+#include "server_plugin/commands/command.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/store_sql.h"
 #include "server_plugin/store/store_updates.h"
@@ -287,18 +288,9 @@ void orchard_nudge_pkg_dirty(void)
 
 static GBytes *install_command(const char *uuid)
 {
-    plist_t root = plist_new_dict(), cmd = plist_new_dict();
-    plist_dict_set_item(cmd, "RequestType", plist_new_string("InstallEnterpriseApplication"));
+    plist_t cmd = plist_new_dict();
     plist_dict_set_item(cmd, "ManifestURL", plist_new_string(manifest_url));
-    plist_dict_set_item(root, "Command", cmd);
-    plist_dict_set_item(root, "CommandUUID", plist_new_string(uuid));
-    char *xml = NULL;
-    uint32_t len = 0;
-    plist_to_xml(root, &xml, &len);
-    plist_free(root);
-    GBytes *b = xml ? g_bytes_new(xml, len) : NULL;
-    free(xml);
-    return b;
+    return orchard_command_xml(uuid, "InstallEnterpriseApplication", cmd);
 }
 
 /* Below its scope's minimum and not yet sent the package `sha`? */
