@@ -3,248 +3,27 @@
  * reuse, rotation and expiry, a full fetch across pages, sync, every error
  * the simulator produces on demand, profile define and assign, device
  * details, a wrong secret, an expired token, retries, and bad arguments. */
-#include "server_plugin/dep/abm_token.h"
-#include "server_plugin/dep/dep_client.h"
-#include "server_plugin/server.h"
-#include "host/plugins/plugin_ctx.h"
-#include "host/plugins/registry.h"
+#include "tests/server/dep_fixture.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/suites.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define DEP_SIM_BIN BUILD_DIR "/tests/support/dep_sim/dep_sim"
-#define SIM_DEVICES 250
-
-/* The simulator's account (any four values do: it is told them). */
-static const char *const CK = "CK_orchard_test_01", *const CS = "CS_orchard+secret/02",
-                         *const AT = "AT_orchard_test_03", *const AS = "AS_orchard secret&04";
-
-static struct {
-    orchard_ctx *ctx;
-    char *url; /* http://127.0.0.1:PORT */
-    GPid pid;
-    int out;
-    orchard_abm_token token;
-} fx;
-
-/* ---- the simulator ------------------------------------------------------- */
-
-static char *sim_line(void)
-{
-    GString *s = g_string_new(NULL);
-    gint64 end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
-    char c;
-    while (g_get_monotonic_time() < end) {
-        struct pollfd p = {.fd = fx.out, .events = POLLIN};
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        if (read(fx.out, &c, 1) != 1)
-            break;
-        if (c == '\n')
-            return g_string_free(s, FALSE);
-        g_string_append_c(s, c);
-    }
-    g_string_free(s, TRUE);
-    return NULL;
-}
-
-static size_t collect(char *p, size_t size, size_t n, void *user)
-{
-    g_string_append_len(user, p, (gssize)(size * n));
-    return size * n;
-}
-
-/* A control under /_sim/ (body NULL: GET); the answer as JSON (json_decref). */
-static json_t *sim_control(const char *name, const char *body)
-{
-    g_autofree char *url = g_strdup_printf("%s/_sim/%s", fx.url, name);
-    GString *got = g_string_new(NULL);
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, got);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
-    if (body)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    long status = 0;
-    CURLcode rc = curl_easy_perform(h);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(h);
-    json_t *j = json_loads(got->str, 0, NULL);
-    if (rc != CURLE_OK || status != 200 || !j)
-        fprintf(stderr, "\n  dep_sim %s: HTTP %ld %s\n", name, status, got->str);
-    CU_ASSERT_EQUAL(status, 200);
-    g_string_free(got, TRUE);
-    return j ? j : json_object();
-}
-
-static void sim_say(const char *name, const char *body)
-{
-    json_decref(sim_control(name, body));
-}
-
-/* How many times the simulator was called at `ep` ("session", "account", ...). */
-static gint64 sim_calls(const char *ep)
-{
-    json_t *st = sim_control("stats", NULL);
-    gint64 n = json_integer_value(json_object_get(json_object_get(st, "calls"), ep));
-    json_decref(st);
-    return n;
-}
-
-static int suite_init(void)
-{
-    memset(&fx, 0, sizeof fx);
-    fx.out = -1;
-    if (mdmfx_setup())
-        return -1;
-    orchard_server_host = orchard_host_api_get();
-    g_autofree char *creds = mdmfx_path("dep_creds.json");
-    g_autofree char *text = g_strdup_printf("{\"consumer_key\":\"%s\",\"consumer_secret\":\"%s\","
-                                            "\"access_token\":\"%s\",\"access_secret\":\"%s\"}",
-                                            CK, CS, AT, AS);
-    g_autofree char *log = mdmfx_path("dep_sim.log");
-    if (!g_file_set_contents(creds, text, -1, NULL))
-        return -1;
-    const char *argv[] = {DEP_SIM_BIN, "serve", "--credentials", creds, "--listen",
-                          "127.0.0.1:0", "--devices", G_STRINGIFY(SIM_DEVICES), "--seed", "13",
-                          "--log", log, NULL};
-    g_autoptr(GError) err = NULL;
-    if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
-                                  NULL, &fx.pid, NULL, &fx.out, NULL, &err)) {
-        fprintf(stderr, "dep_client: cannot start %s: %s\n", DEP_SIM_BIN, err->message);
-        return -1;
-    }
-    g_autofree char *line = sim_line();
-    if (!line || !g_str_has_prefix(line, "listening http://")) {
-        fprintf(stderr, "dep_client: dep_sim said %s\n", line ? line : "nothing");
-        return -1;
-    }
-    fx.url = g_strdup(line + strlen("listening "));
-    fx.ctx = orchard_ctx_new(NULL);
-    fx.token = (orchard_abm_token){.consumer_key = (char *)CK, .consumer_secret = (char *)CS,
-                                   .access_token = (char *)AT, .access_secret = (char *)AS,
-                                   .access_token_expiry = "2099-01-01T00:00:00Z",
-                                   .expiry = 4070908800};
-    return 0;
-}
-
-static int suite_cleanup(void)
-{
-    if (fx.pid) {
-        kill(fx.pid, SIGTERM);
-        waitpid(fx.pid, NULL, 0);
-        g_spawn_close_pid(fx.pid);
-    }
-    if (fx.out >= 0)
-        close(fx.out);
-    g_clear_pointer(&fx.ctx, orchard_ctx_free);
-    g_clear_pointer(&fx.url, g_free);
-    return mdmfx_teardown();
-}
-
-/* A client of the simulator with `token` (NULL: the good one); retries 1 ms apart. */
-static orchard_dep_client *client_with(const orchard_abm_token *token, int retries)
-{
-    sim_say("clear", "{}");
-    orchard_dep_client_config cfg = {.base_url = fx.url, .token = token ? token : &fx.token,
-                                     .timeout_ms = 20000, .max_retries = retries,
-                                     .backoff_ms = 1};
-    orchard_dep_client *c = NULL;
-    int rc = orchard_dep_client_new(fx.ctx, &cfg, &c);
-    if (rc)
-        fprintf(stderr, "\n  client: %s\n", orchard_ctx_failure());
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    return c;
-}
-
-static orchard_dep_client *client(void)
-{
-    return client_with(NULL, 0);
-}
-
-/* No secret of the token in a message. */
-static void assert_no_secret(const char *msg)
-{
-    if (!msg)
-        return;
-    CU_ASSERT_PTR_NULL(strstr(msg, CS));
-    CU_ASSERT_PTR_NULL(strstr(msg, AS));
-    CU_ASSERT_PTR_NULL(strstr(msg, AT));
-    CU_ASSERT_PTR_NULL(strstr(msg, CK));
-    CU_ASSERT_PTR_NULL(strstr(msg, "AAAA")); /* the simulator's session tokens */
-}
-
-/* Expect a failed call: rc, status and (when not NULL) Apple's code. */
-static void expect_fail(int rc, int want_rc, const orchard_dep_result *r,
-                        orchard_dep_status st, const char *code)
-{
-    if (r->status != st)
-        fprintf(stderr, "\n  got %s (%s), want %s\n", orchard_dep_status_name(r->status),
-                r->message ? r->message : "", orchard_dep_status_name(st));
-    CU_ASSERT_EQUAL(rc, want_rc);
-    CU_ASSERT_EQUAL(r->status, st);
-    if (code)
-        CU_ASSERT_STRING_EQUAL(r->apple_code ? r->apple_code : "(none)", code);
-    CU_ASSERT_PTR_NOT_NULL(r->message);
-    assert_no_secret(r->message);
-}
-
-/* Fetch every page from `cursor` (NULL: a full fetch; sync otherwise):
- * serial -> op_type into seen; the last cursor (g_free); the page count. */
-static int fetch_all(orchard_dep_client *c, int sync, char **cursor, int limit, GHashTable *seen)
-{
-    int pages = 0, more = 1;
-    while (more) {
-        orchard_dep_result r = {0};
-        json_t *page = NULL;
-        int rc = orchard_dep_devices_page(c, sync, *cursor, limit, &page, &r);
-        if (rc)
-            fprintf(stderr, "\n  page %d: %s\n", pages, r.message);
-        CU_ASSERT_EQUAL_FATAL(rc, 0);
-        CU_ASSERT_EQUAL(r.status, ORCHARD_DEP_OK);
-        CU_ASSERT_EQUAL(r.http_status, 200);
-        size_t i;
-        json_t *d;
-        json_array_foreach(json_object_get(page, "devices"), i, d) {
-            const char *op = json_string_value(json_object_get(d, "op_type"));
-            g_hash_table_insert(seen, g_strdup(json_string_value(json_object_get(d, "serial_number"))),
-                                g_strdup(op ? op : ""));
-        }
-        CU_ASSERT(json_array_size(json_object_get(page, "devices")) <= (size_t)limit);
-        g_free(*cursor);
-        *cursor = g_strdup(json_string_value(json_object_get(page, "cursor")));
-        more = json_is_true(json_object_get(page, "more_to_follow"));
-        json_decref(page);
-        orchard_dep_result_clear(&r);
-        CU_ASSERT_FATAL(++pages < 1000);
-    }
-    return pages;
-}
-
-static GHashTable *serial_set(void)
-{
-    return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-}
 
 /* ---- cases ------------------------------------------------------------------- */
 
 static void test_session_and_account(void)
 {
-    sim_say("reset", "{}");
-    orchard_dep_client *c = client();
-    gint64 sessions = sim_calls("session");
+    dfx_say("reset", "{}");
+    orchard_dep_client *c = dfx_client();
+    gint64 sessions = dfx_calls("session");
     orchard_dep_result r = {0};
     json_t *acct = NULL;
     CU_ASSERT_EQUAL_FATAL(orchard_dep_account(c, &acct, &r), 0);
@@ -255,30 +34,30 @@ static void test_session_and_account(void)
     /* The session is kept: a second call takes no new one. */
     CU_ASSERT_EQUAL(orchard_dep_account(c, &acct, &r), 0);
     json_decref(acct);
-    CU_ASSERT_EQUAL(sim_calls("session"), sessions + 1);
+    CU_ASSERT_EQUAL(dfx_calls("session"), sessions + 1);
     orchard_dep_result_clear(&r);
     orchard_dep_client_free(c);
 }
 
 static void test_full_fetch_then_exhausted(void)
 {
-    sim_say("reset", "{}");
-    orchard_dep_client *c = client();
-    GHashTable *seen = serial_set();
+    dfx_say("reset", "{}");
+    orchard_dep_client *c = dfx_client();
+    GHashTable *seen = dfx_serial_set();
     char *cursor = NULL;
-    CU_ASSERT_EQUAL(fetch_all(c, 0, &cursor, 100, seen), 3);
+    CU_ASSERT_EQUAL(dfx_fetch_all(c, 0, &cursor, 100, seen), 3);
     CU_ASSERT_EQUAL(g_hash_table_size(seen), SIM_DEVICES);
     /* Past the end of the fetch: Apple says the fetch is done. */
     orchard_dep_result r = {0};
     json_t *page = NULL;
     int rc = orchard_dep_devices_page(c, 0, cursor, 100, &page, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_EXHAUSTED_CURSOR, "EXHAUSTED_CURSOR");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_EXHAUSTED_CURSOR, "EXHAUSTED_CURSOR");
     CU_ASSERT_EQUAL(r.http_status, 400);
     CU_ASSERT_PTR_NULL(page);
     /* A page at the largest limit. */
     g_hash_table_remove_all(seen);
     g_clear_pointer(&cursor, g_free);
-    CU_ASSERT_EQUAL(fetch_all(c, 0, &cursor, ORCHARD_DEP_PAGE_MAX, seen), 1);
+    CU_ASSERT_EQUAL(dfx_fetch_all(c, 0, &cursor, ORCHARD_DEP_PAGE_MAX, seen), 1);
     CU_ASSERT_EQUAL(g_hash_table_size(seen), SIM_DEVICES);
     orchard_dep_result_clear(&r);
     g_free(cursor);
@@ -288,17 +67,17 @@ static void test_full_fetch_then_exhausted(void)
 
 static void test_sync_changes(void)
 {
-    sim_say("reset", "{}");
-    orchard_dep_client *c = client();
-    GHashTable *seen = serial_set();
+    dfx_say("reset", "{}");
+    orchard_dep_client *c = dfx_client();
+    GHashTable *seen = dfx_serial_set();
     char *cursor = NULL;
-    fetch_all(c, 0, &cursor, 1000, seen);
+    dfx_fetch_all(c, 0, &cursor, 1000, seen);
     /* Nothing changed: an empty sync page, with a cursor. */
-    GHashTable *changes = serial_set();
-    fetch_all(c, 1, &cursor, 100, changes);
+    GHashTable *changes = dfx_serial_set();
+    dfx_fetch_all(c, 1, &cursor, 100, changes);
     CU_ASSERT_EQUAL(g_hash_table_size(changes), 0);
 
-    json_t *added = sim_control("devices/add", "{\"count\": 3}");
+    json_t *added = dfx_control("devices/add", "{\"count\": 3}");
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, seen);
@@ -309,10 +88,10 @@ static void test_sync_changes(void)
     g_autofree char *mbody = g_strdup_printf("{\"serials\":[\"%s\"],\"set\":{\"color\":\"red\"}}",
                                              modified);
     g_autofree char *dbody = g_strdup_printf("{\"serials\":[\"%s\"]}", deleted);
-    sim_say("devices/modify", mbody);
-    sim_say("devices/delete", dbody);
+    dfx_say("devices/modify", mbody);
+    dfx_say("devices/delete", dbody);
 
-    CU_ASSERT(fetch_all(c, 1, &cursor, 2, changes) >= 3);
+    CU_ASSERT(dfx_fetch_all(c, 1, &cursor, 2, changes) >= 3);
     CU_ASSERT_EQUAL(g_hash_table_size(changes), 5);
     CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(changes, modified) ?: "", "modified");
     CU_ASSERT_STRING_EQUAL(g_hash_table_lookup(changes, deleted) ?: "", "deleted");
@@ -333,20 +112,20 @@ static void test_sync_changes(void)
 
 static void test_cursor_errors(void)
 {
-    sim_say("reset", "{}");
-    orchard_dep_client *c = client();
-    GHashTable *seen = serial_set();
+    dfx_say("reset", "{}");
+    orchard_dep_client *c = dfx_client();
+    GHashTable *seen = dfx_serial_set();
     char *cursor = NULL;
-    fetch_all(c, 0, &cursor, 1000, seen);
+    dfx_fetch_all(c, 0, &cursor, 1000, seen);
     orchard_dep_result r = {0};
     json_t *page = NULL;
     /* A cursor Apple never made. */
     int rc = orchard_dep_devices_page(c, 1, "not-a-cursor", 100, &page, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_INVALID_CURSOR, "INVALID_CURSOR");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_INVALID_CURSOR, "INVALID_CURSOR");
     /* Cursors expire (Apple: after 7 days). */
-    sim_say("expire_cursors", "{}");
+    dfx_say("expire_cursors", "{}");
     rc = orchard_dep_devices_page(c, 1, cursor, 100, &page, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_EXPIRED_CURSOR, "EXPIRED_CURSOR");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_EXPIRED_CURSOR, "EXPIRED_CURSOR");
     CU_ASSERT_PTR_NOT_NULL(strstr(r.message, "7 days"));
     /* Each on demand, on the full fetch too, then the call works again. */
     static const char *const codes[] = {"EXPIRED_CURSOR", "INVALID_CURSOR", "EXHAUSTED_CURSOR"};
@@ -356,9 +135,9 @@ static void test_cursor_errors(void)
     for (size_t i = 0; i < G_N_ELEMENTS(codes); i++) {
         g_autofree char *rule = g_strdup_printf("{\"endpoint\":\"fetch\",\"error\":\"%s\"}",
                                                 codes[i]);
-        sim_say("fail", rule);
+        dfx_say("fail", rule);
         rc = orchard_dep_devices_page(c, 0, NULL, 100, &page, &r);
-        expect_fail(rc, ORCHARD_EPROTO, &r, st[i], codes[i]);
+        dfx_expect_fail(rc, ORCHARD_EPROTO, &r, st[i], codes[i]);
         CU_ASSERT_EQUAL(orchard_dep_devices_page(c, 0, NULL, 100, &page, &r), 0);
         json_decref(page);
     }
@@ -370,21 +149,21 @@ static void test_cursor_errors(void)
 
 static void test_terms_not_signed(void)
 {
-    orchard_dep_client *c = client();
+    orchard_dep_client *c = dfx_client();
     orchard_dep_result r = {0};
     json_t *page = NULL;
-    sim_say("fail", "{\"endpoint\":\"sync\",\"error\":\"T_C_NOT_SIGNED\"}");
+    dfx_say("fail", "{\"endpoint\":\"sync\",\"error\":\"T_C_NOT_SIGNED\"}");
     int rc = orchard_dep_devices_page(c, 1, NULL, 100, &page, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_T_C_NOT_SIGNED, "T_C_NOT_SIGNED");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_T_C_NOT_SIGNED, "T_C_NOT_SIGNED");
     CU_ASSERT_EQUAL(r.http_status, 403);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.message, "terms and conditions"));
     CU_ASSERT_PTR_NOT_NULL(strstr(r.message, "accept"));
     /* Also when it comes at the session. */
-    orchard_dep_client *c2 = client();
-    sim_say("fail", "{\"endpoint\":\"session\",\"error\":\"T_C_NOT_SIGNED\"}");
+    orchard_dep_client *c2 = dfx_client();
+    dfx_say("fail", "{\"endpoint\":\"session\",\"error\":\"T_C_NOT_SIGNED\"}");
     json_t *acct = NULL;
     rc = orchard_dep_account(c2, &acct, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_T_C_NOT_SIGNED, "T_C_NOT_SIGNED");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_T_C_NOT_SIGNED, "T_C_NOT_SIGNED");
     CU_ASSERT_PTR_NULL(acct);
     CU_ASSERT_EQUAL(orchard_dep_account(c2, &acct, &r), 0);
     json_decref(acct);
@@ -395,22 +174,22 @@ static void test_terms_not_signed(void)
 
 static void test_throttled(void)
 {
-    orchard_dep_client *c = client();
+    orchard_dep_client *c = dfx_client();
     orchard_dep_result r = {0};
     json_t *page = NULL;
-    /* 429 with Retry-After: the client says how long and does not sleep. */
-    sim_say("fail", "{\"endpoint\":\"fetch\",\"error\":\"THROTTLED\",\"retry_after\":17}");
+    /* 429 with Retry-After: the dfx_client says how long and does not sleep. */
+    dfx_say("fail", "{\"endpoint\":\"fetch\",\"error\":\"THROTTLED\",\"retry_after\":17}");
     gint64 t0 = g_get_monotonic_time();
     int rc = orchard_dep_devices_page(c, 0, NULL, 100, &page, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_THROTTLED, "THROTTLED");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_THROTTLED, "THROTTLED");
     CU_ASSERT_EQUAL(r.http_status, 429);
     CU_ASSERT_EQUAL(r.retry_after, 17);
     CU_ASSERT(g_get_monotonic_time() - t0 < 5 * G_USEC_PER_SEC);
     /* THROTTLED as a 400 with retry_after_seconds in the body. */
-    sim_say("fail", "{\"endpoint\":\"*\",\"error\":\"THROTTLED\",\"retry_after\":42,"
+    dfx_say("fail", "{\"endpoint\":\"*\",\"error\":\"THROTTLED\",\"retry_after\":42,"
                     "\"status\":400}");
     rc = orchard_dep_devices_page(c, 0, NULL, 100, &page, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_THROTTLED, "THROTTLED");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_THROTTLED, "THROTTLED");
     CU_ASSERT_EQUAL(r.http_status, 400);
     CU_ASSERT_EQUAL(r.retry_after, 42);
     CU_ASSERT_EQUAL(orchard_dep_devices_page(c, 0, NULL, 100, &page, &r), 0);
@@ -421,78 +200,78 @@ static void test_throttled(void)
 
 static void test_reauth_once(void)
 {
-    orchard_dep_client *c = client();
+    orchard_dep_client *c = dfx_client();
     orchard_dep_result r = {0};
     json_t *acct = NULL;
     CU_ASSERT_EQUAL_FATAL(orchard_dep_account(c, &acct, &r), 0);
     json_decref(acct);
     /* The session expired: one new session, the call goes through. */
-    gint64 s0 = sim_calls("session"), a0 = sim_calls("account");
-    sim_say("expire_sessions", "{}");
+    gint64 s0 = dfx_calls("session"), a0 = dfx_calls("account");
+    dfx_say("expire_sessions", "{}");
     CU_ASSERT_EQUAL(orchard_dep_account(c, &acct, &r), 0);
     json_decref(acct);
-    CU_ASSERT_EQUAL(sim_calls("session"), s0 + 1);
-    CU_ASSERT_EQUAL(sim_calls("account"), a0 + 2);
+    CU_ASSERT_EQUAL(dfx_calls("session"), s0 + 1);
+    CU_ASSERT_EQUAL(dfx_calls("account"), a0 + 2);
     /* 403 FORBIDDEN (Apple forgot the session): the same. */
-    sim_say("fail", "{\"endpoint\":\"account\",\"error\":\"FORBIDDEN\"}");
+    dfx_say("fail", "{\"endpoint\":\"account\",\"error\":\"FORBIDDEN\"}");
     CU_ASSERT_EQUAL(orchard_dep_account(c, &acct, &r), 0);
     json_decref(acct);
-    CU_ASSERT_EQUAL(sim_calls("session"), s0 + 2);
+    CU_ASSERT_EQUAL(dfx_calls("session"), s0 + 2);
     /* A 401 again after the new session: UNAUTHORIZED, no third session. */
-    sim_say("fail", "{\"endpoint\":\"account\",\"error\":\"401\",\"count\":2}");
+    dfx_say("fail", "{\"endpoint\":\"account\",\"error\":\"401\",\"count\":2}");
     int rc = orchard_dep_account(c, &acct, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_UNAUTHORIZED, "UNAUTHORIZED");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_UNAUTHORIZED, "UNAUTHORIZED");
     CU_ASSERT_EQUAL(r.http_status, 401);
-    CU_ASSERT_EQUAL(sim_calls("session"), s0 + 3);
-    CU_ASSERT_EQUAL(sim_calls("account"), a0 + 6);
+    CU_ASSERT_EQUAL(dfx_calls("session"), s0 + 3);
+    CU_ASSERT_EQUAL(dfx_calls("account"), a0 + 6);
     /* T_C_NOT_SIGNED is a 403 too, but no session problem: no re-auth. */
-    sim_say("fail", "{\"endpoint\":\"account\",\"error\":\"T_C_NOT_SIGNED\"}");
+    dfx_say("fail", "{\"endpoint\":\"account\",\"error\":\"T_C_NOT_SIGNED\"}");
     rc = orchard_dep_account(c, &acct, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_T_C_NOT_SIGNED, "T_C_NOT_SIGNED");
-    CU_ASSERT_EQUAL(sim_calls("session"), s0 + 3);
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_T_C_NOT_SIGNED, "T_C_NOT_SIGNED");
+    CU_ASSERT_EQUAL(dfx_calls("session"), s0 + 3);
     orchard_dep_result_clear(&r);
     orchard_dep_client_free(c);
 }
 
 static void test_session_rotation(void)
 {
-    orchard_dep_client *c = client();
+    orchard_dep_client *c = dfx_client();
     orchard_dep_result r = {0};
     json_t *acct = NULL;
     CU_ASSERT_EQUAL_FATAL(orchard_dep_account(c, &acct, &r), 0);
     json_decref(acct);
-    gint64 s0 = sim_calls("session");
-    /* Apple hands out a new session and ends the old one: the client follows. */
-    sim_say("rotate_session", "{\"count\": 2}");
+    gint64 s0 = dfx_calls("session");
+    /* Apple hands out a new session and ends the old one: the dfx_client follows. */
+    dfx_say("rotate_session", "{\"count\": 2}");
     for (int i = 0; i < 4; i++) {
         CU_ASSERT_EQUAL(orchard_dep_account(c, &acct, &r), 0);
         json_decref(acct);
     }
-    CU_ASSERT_EQUAL(sim_calls("session"), s0);
+    CU_ASSERT_EQUAL(dfx_calls("session"), s0);
     orchard_dep_result_clear(&r);
     orchard_dep_client_free(c);
 }
 
 static void test_wrong_secret(void)
 {
-    orchard_abm_token bad = fx.token;
+    orchard_abm_token bad = dfx.token;
     bad.consumer_secret = "CS_not_the_right_one";
-    orchard_dep_client *c = client_with(&bad, 0);
+    orchard_dep_client *c = dfx_client_with(&bad, 0);
     orchard_dep_result r = {0};
     json_t *acct = NULL;
-    gint64 a0 = sim_calls("account");
+    gint64 a0 = dfx_calls("account");
     int rc = orchard_dep_account(c, &acct, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_UNAUTHORIZED, NULL);
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_UNAUTHORIZED, NULL);
     CU_ASSERT_EQUAL(r.http_status, 401);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.message, "token"));
     CU_ASSERT_PTR_NULL(strstr(r.message, bad.consumer_secret));
-    CU_ASSERT_EQUAL(sim_calls("account"), a0); /* nothing sent without a session */
+    CU_ASSERT_EQUAL(dfx_calls("account"), a0); /* nothing sent without a session */
     /* The wrong access secret too. */
-    orchard_abm_token bad2 = fx.token;
+    orchard_abm_token bad2 = dfx.token;
     bad2.access_secret = "AS_wrong";
-    orchard_dep_client *c2 = client_with(&bad2, 0);
+    orchard_dep_client *c2 = dfx_client_with(&bad2, 0);
     rc = orchard_dep_account(c2, &acct, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_UNAUTHORIZED, NULL);
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_UNAUTHORIZED, NULL);
     orchard_dep_result_clear(&r);
     orchard_dep_client_free(c);
     orchard_dep_client_free(c2);
@@ -500,56 +279,56 @@ static void test_wrong_secret(void)
 
 static void test_expired_token(void)
 {
-    orchard_abm_token old = fx.token;
+    orchard_abm_token old = dfx.token;
     old.access_token_expiry = "2020-01-01T00:00:00Z";
     old.expiry = 1577836800;
-    orchard_dep_client *c = client_with(&old, 0);
+    orchard_dep_client *c = dfx_client_with(&old, 0);
     orchard_dep_result r = {0};
     json_t *j = NULL;
-    gint64 s0 = sim_calls("session"), f0 = sim_calls("fetch");
+    gint64 s0 = dfx_calls("session"), f0 = dfx_calls("fetch");
     int rc = orchard_dep_devices_page(c, 0, NULL, 100, &j, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_TOKEN_EXPIRED, NULL);
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_TOKEN_EXPIRED, NULL);
     CU_ASSERT_EQUAL(r.http_status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.message, "2020-01-01T00:00:00Z"));
     CU_ASSERT_EQUAL(orchard_dep_account(c, &j, &r), ORCHARD_EPROTO);
     CU_ASSERT_EQUAL(r.status, ORCHARD_DEP_TOKEN_EXPIRED);
-    CU_ASSERT_EQUAL(sim_calls("session"), s0);
-    CU_ASSERT_EQUAL(sim_calls("fetch"), f0);
+    CU_ASSERT_EQUAL(dfx_calls("session"), s0);
+    CU_ASSERT_EQUAL(dfx_calls("fetch"), f0);
     orchard_dep_result_clear(&r);
     orchard_dep_client_free(c);
 }
 
 static void test_server_errors_retried(void)
 {
-    orchard_dep_client *c = client_with(NULL, 3);
+    orchard_dep_client *c = dfx_client_with(NULL, 3);
     orchard_dep_result r = {0};
     json_t *acct = NULL;
     CU_ASSERT_EQUAL_FATAL(orchard_dep_account(c, &acct, &r), 0);
     json_decref(acct);
-    gint64 a0 = sim_calls("account");
+    gint64 a0 = dfx_calls("account");
     /* Two 5xx, then an answer: within the retries. */
-    sim_say("fail", "{\"endpoint\":\"account\",\"error\":\"500\",\"count\":2}");
+    dfx_say("fail", "{\"endpoint\":\"account\",\"error\":\"500\",\"count\":2}");
     CU_ASSERT_EQUAL(orchard_dep_account(c, &acct, &r), 0);
     json_decref(acct);
-    CU_ASSERT_EQUAL(sim_calls("account"), a0 + 3);
+    CU_ASSERT_EQUAL(dfx_calls("account"), a0 + 3);
     /* More than the retries: SERVER_ERROR after 1 + 3 tries. */
-    sim_say("fail", "{\"endpoint\":\"account\",\"error\":\"503\",\"count\":10}");
+    dfx_say("fail", "{\"endpoint\":\"account\",\"error\":\"503\",\"count\":10}");
     int rc = orchard_dep_account(c, &acct, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_SERVER_ERROR, "INTERNAL_SERVER_ERROR");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_SERVER_ERROR, "INTERNAL_SERVER_ERROR");
     CU_ASSERT_EQUAL(r.http_status, 503);
-    CU_ASSERT_EQUAL(sim_calls("account"), a0 + 7);
+    CU_ASSERT_EQUAL(dfx_calls("account"), a0 + 7);
     /* The session too is retried on a 502. */
-    orchard_dep_client *c2 = client_with(NULL, 2);
-    gint64 s0 = sim_calls("session");
-    sim_say("fail", "{\"endpoint\":\"session\",\"error\":\"502\",\"count\":2}");
+    orchard_dep_client *c2 = dfx_client_with(NULL, 2);
+    gint64 s0 = dfx_calls("session");
+    dfx_say("fail", "{\"endpoint\":\"session\",\"error\":\"502\",\"count\":2}");
     CU_ASSERT_EQUAL(orchard_dep_account(c2, &acct, &r), 0);
     json_decref(acct);
-    CU_ASSERT_EQUAL(sim_calls("session"), s0 + 3);
+    CU_ASSERT_EQUAL(dfx_calls("session"), s0 + 3);
     /* No retries: the first 5xx is the answer. */
-    orchard_dep_client *c3 = client_with(NULL, -1);
-    sim_say("fail", "{\"endpoint\":\"session\",\"error\":\"500\"}");
+    orchard_dep_client *c3 = dfx_client_with(NULL, -1);
+    dfx_say("fail", "{\"endpoint\":\"session\",\"error\":\"500\"}");
     rc = orchard_dep_account(c3, &acct, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_SERVER_ERROR, NULL);
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_SERVER_ERROR, NULL);
     orchard_dep_result_clear(&r);
     orchard_dep_client_free(c);
     orchard_dep_client_free(c2);
@@ -566,42 +345,25 @@ static void test_no_answer(void)
                     getsockname(s, (struct sockaddr *)&a, &al) == 0);
     g_autofree char *url = g_strdup_printf("http://127.0.0.1:%d", ntohs(a.sin_port));
     close(s);
-    orchard_dep_client_config cfg = {.base_url = url, .token = &fx.token, .timeout_ms = 5000,
+    orchard_dep_client_config cfg = {.base_url = url, .token = &dfx.token, .timeout_ms = 5000,
                                      .max_retries = 2, .backoff_ms = 1};
     orchard_dep_client *c = NULL;
-    CU_ASSERT_EQUAL_FATAL(orchard_dep_client_new(fx.ctx, &cfg, &c), 0);
+    CU_ASSERT_EQUAL_FATAL(orchard_dep_client_new(dfx.ctx, &cfg, &c), 0);
     orchard_dep_result r = {0};
     json_t *j = NULL;
     int rc = orchard_dep_account(c, &j, &r);
-    expect_fail(rc, ORCHARD_EIO, &r, ORCHARD_DEP_NETWORK, NULL);
+    dfx_expect_fail(rc, ORCHARD_EIO, &r, ORCHARD_DEP_NETWORK, NULL);
     CU_ASSERT_EQUAL(r.http_status, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(r.message, "did not answer"));
     orchard_dep_result_clear(&r);
     orchard_dep_client_free(c);
 }
 
-/* The first n serials of a full fetch (g_strfreev). */
-static char **some_serials(orchard_dep_client *c, guint n)
-{
-    GHashTable *seen = serial_set();
-    char *cursor = NULL;
-    fetch_all(c, 0, &cursor, 1000, seen);
-    g_free(cursor);
-    GList *keys = g_hash_table_get_keys(seen);
-    keys = g_list_sort(keys, (GCompareFunc)strcmp);
-    char **out = g_new0(char *, n + 1);
-    guint i = 0;
-    for (GList *l = keys; l && i < n; l = l->next)
-        out[i++] = g_strdup(l->data);
-    g_list_free(keys);
-    g_hash_table_destroy(seen);
-    return out;
-}
 
 static void test_profile_define_and_assign(void)
 {
-    sim_say("reset", "{}");
-    orchard_dep_client *c = client();
+    dfx_say("reset", "{}");
+    orchard_dep_client *c = dfx_client();
     orchard_dep_result r = {0};
     json_t *profile = json_pack("{s:s, s:s, s:b, s:b}", "profile_name", "orchard automatic "
                                 "enrollment", "url", "https://orchard.example.com/mdm/apple/dep",
@@ -613,14 +375,14 @@ static void test_profile_define_and_assign(void)
     json_t *bad = json_pack("{s:s}", "profile_name", "no url");
     char *none = NULL;
     int rc = orchard_dep_profile_define(c, bad, &none, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_REFUSED, "MALFORMED_REQUEST_BODY");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_REFUSED, "MALFORMED_REQUEST_BODY");
     CU_ASSERT_PTR_NULL(none);
     json_decref(bad);
 
     /* Assign: per-serial results, one FAILED on demand, one unknown. */
-    char **serials = some_serials(c, 3);
+    char **serials = dfx_some_serials(c, 3);
     g_autofree char *fail = g_strdup_printf("{\"serials\":[\"%s\"]}", serials[1]);
-    sim_say("fail_assign", fail);
+    dfx_say("fail_assign", fail);
     const char *list[] = {serials[0], serials[1], serials[2], "C02UNKNOWN00"};
     json_t *devices = NULL;
     CU_ASSERT_EQUAL_FATAL(orchard_dep_profile_assign(c, uuid, list, 4, &devices, &r), 0);
@@ -643,12 +405,12 @@ static void test_profile_define_and_assign(void)
     json_decref(details);
     /* An unknown profile. */
     rc = orchard_dep_profile_assign(c, "0000", list, 1, &devices, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_REFUSED, "PROFILE_NOT_FOUND");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_REFUSED, "PROFILE_NOT_FOUND");
     CU_ASSERT_PTR_NULL(devices);
     /* Assign and define answer THROTTLED like the rest. */
-    sim_say("fail", "{\"endpoint\":\"assign\",\"error\":\"THROTTLED\",\"retry_after\":9}");
+    dfx_say("fail", "{\"endpoint\":\"assign\",\"error\":\"THROTTLED\",\"retry_after\":9}");
     rc = orchard_dep_profile_assign(c, uuid, list, 1, &devices, &r);
-    expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_THROTTLED, "THROTTLED");
+    dfx_expect_fail(rc, ORCHARD_EPROTO, &r, ORCHARD_DEP_THROTTLED, "THROTTLED");
     CU_ASSERT_EQUAL(r.retry_after, 9);
     orchard_dep_result_clear(&r);
     g_strfreev(serials);
@@ -660,12 +422,12 @@ static void test_profile_define_and_assign(void)
 /* Arguments refused before anything is sent. */
 static void test_bad_arguments(void)
 {
-    orchard_dep_client *c = client();
+    orchard_dep_client *c = dfx_client();
     orchard_dep_result r = {0};
     json_t *j = NULL;
     char *uuid = NULL;
-    gint64 calls0 = sim_calls("fetch") + sim_calls("assign") + sim_calls("profile") +
-                    sim_calls("details") + sim_calls("session");
+    gint64 calls0 = dfx_calls("fetch") + dfx_calls("assign") + dfx_calls("profile") +
+                    dfx_calls("details") + dfx_calls("session");
     CU_ASSERT_EQUAL(orchard_dep_devices_page(c, 0, NULL, 0, &j, &r), ORCHARD_EINVAL);
     CU_ASSERT_EQUAL(r.status, ORCHARD_DEP_REFUSED);
     CU_ASSERT_EQUAL(orchard_dep_devices_page(c, 0, NULL, 1001, &j, &r), ORCHARD_EINVAL);
@@ -685,8 +447,8 @@ static void test_bad_arguments(void)
     CU_ASSERT_EQUAL(orchard_dep_device_details(c, spaced, 1, &j, &r), ORCHARD_EINVAL);
     CU_ASSERT_PTR_NULL(j);
     CU_ASSERT_PTR_NULL(uuid);
-    CU_ASSERT_EQUAL(sim_calls("fetch") + sim_calls("assign") + sim_calls("profile") +
-                    sim_calls("details") + sim_calls("session"), calls0);
+    CU_ASSERT_EQUAL(dfx_calls("fetch") + dfx_calls("assign") + dfx_calls("profile") +
+                    dfx_calls("details") + dfx_calls("session"), calls0);
     orchard_dep_result_clear(&r);
     orchard_dep_client_free(c);
 
@@ -694,26 +456,26 @@ static void test_bad_arguments(void)
     static const char *const urls[] = {"ftp://x/", "mdmenrollment.apple.com", "https://x/?q=1",
                                        "https://x/#f", "https://x y/", "http://u:p@x/"};
     for (size_t i = 0; i < G_N_ELEMENTS(urls); i++) {
-        orchard_dep_client_config cfg = {.base_url = urls[i], .token = &fx.token};
-        CU_ASSERT_EQUAL(orchard_dep_client_new(fx.ctx, &cfg, &c), ORCHARD_EINVAL);
+        orchard_dep_client_config cfg = {.base_url = urls[i], .token = &dfx.token};
+        CU_ASSERT_EQUAL(orchard_dep_client_new(dfx.ctx, &cfg, &c), ORCHARD_EINVAL);
         CU_ASSERT_PTR_NULL(c);
     }
-    orchard_abm_token half = fx.token;
+    orchard_abm_token half = dfx.token;
     half.access_secret = NULL;
     orchard_dep_client_config cfg = {.token = &half};
-    CU_ASSERT_EQUAL(orchard_dep_client_new(fx.ctx, &cfg, &c), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(orchard_dep_client_new(dfx.ctx, &cfg, &c), ORCHARD_EINVAL);
     cfg.token = NULL;
-    CU_ASSERT_EQUAL(orchard_dep_client_new(fx.ctx, &cfg, &c), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(orchard_dep_client_new(fx.ctx, NULL, &c), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(orchard_dep_client_new(dfx.ctx, &cfg, &c), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(orchard_dep_client_new(dfx.ctx, NULL, &c), ORCHARD_EINVAL);
     /* The default is Apple's production host (no call is made here). */
-    cfg.token = &fx.token;
-    CU_ASSERT_EQUAL(orchard_dep_client_new(fx.ctx, &cfg, &c), 0);
+    cfg.token = &dfx.token;
+    CU_ASSERT_EQUAL(orchard_dep_client_new(dfx.ctx, &cfg, &c), 0);
     orchard_dep_client_free(c);
     orchard_dep_client_free(NULL);
 }
 
 /* The token as ABM hands it out: `dep_sim token` encrypts the account's
- * values to the ABM key pair; abm_token.c decrypts them; the client uses them. */
+ * values to the ABM key pair; abm_token.c decrypts them; the dfx_client uses them. */
 static void test_token_from_p7m(void)
 {
     g_autofree char *creds = mdmfx_path("dep_creds.json");
@@ -736,7 +498,7 @@ static void test_token_from_p7m(void)
                           0);
     EVP_PKEY_free(key);
     X509_free(x);
-    orchard_dep_client *c = client_with(t, 0);
+    orchard_dep_client *c = dfx_client_with(t, 0);
     orchard_dep_result r = {0};
     json_t *acct = NULL;
     CU_ASSERT_EQUAL(orchard_dep_account(c, &acct, &r), 0);
@@ -748,7 +510,7 @@ static void test_token_from_p7m(void)
 
 void dep_client_suite(void)
 {
-    ORCHARD_ADD_SUITE("dep_client", suite_init, suite_cleanup,
+    ORCHARD_ADD_SUITE("dep_client", dfx_init, dfx_cleanup,
                       {"session_and_account", test_session_and_account},
                       {"full_fetch_then_exhausted", test_full_fetch_then_exhausted},
                       {"sync_changes", test_sync_changes},
