@@ -147,6 +147,48 @@ static void test_cursor_errors(void)
     orchard_dep_client_free(c);
 }
 
+/* Apple's errors in each body shape met in the wild: bare text, a JSON
+ * string, a {"code", "message"} object. */
+static void test_error_body_shapes(void)
+{
+    static const struct {
+        const char *ep, *error;
+        orchard_dep_status st;
+        const char *code;
+    } cases[] = {
+        {"fetch", "EXPIRED_CURSOR", ORCHARD_DEP_EXPIRED_CURSOR, "EXPIRED_CURSOR"},
+        {"sync", "INVALID_CURSOR", ORCHARD_DEP_INVALID_CURSOR, "INVALID_CURSOR"},
+        {"fetch", "EXHAUSTED_CURSOR", ORCHARD_DEP_EXHAUSTED_CURSOR, "EXHAUSTED_CURSOR"},
+        {"fetch", "T_C_NOT_SIGNED", ORCHARD_DEP_T_C_NOT_SIGNED, "T_C_NOT_SIGNED"},
+        {"sync", "503", ORCHARD_DEP_SERVER_ERROR, "INTERNAL_SERVER_ERROR"},
+    };
+    static const char *const shapes[] = {"text", "string", "object"};
+    orchard_dep_client *c = dfx_client_with(NULL, -1);
+    orchard_dep_result r = {0};
+    json_t *page = NULL;
+    for (size_t s = 0; s < G_N_ELEMENTS(shapes); s++) {
+        for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+            g_autofree char *rule = g_strdup_printf("{\"endpoint\":\"%s\",\"error\":\"%s\","
+                                                    "\"body\":\"%s\"}", cases[i].ep,
+                                                    cases[i].error, shapes[s]);
+            dfx_say("fail", rule);
+            int rc = orchard_dep_devices_page(c, !strcmp(cases[i].ep, "sync"), NULL, 10, &page,
+                                              &r);
+            dfx_expect_fail(rc, ORCHARD_EPROTO, &r, cases[i].st, cases[i].code);
+        }
+        /* A FORBIDDEN session in this shape still takes one new session. */
+        gint64 s0 = dfx_calls("session");
+        g_autofree char *rule = g_strdup_printf("{\"endpoint\":\"fetch\",\"error\":\"403\","
+                                                "\"body\":\"%s\"}", shapes[s]);
+        dfx_say("fail", rule);
+        CU_ASSERT_EQUAL(orchard_dep_devices_page(c, 0, NULL, 10, &page, &r), 0);
+        json_decref(page);
+        CU_ASSERT_EQUAL(dfx_calls("session"), s0 + 1);
+    }
+    orchard_dep_result_clear(&r);
+    orchard_dep_client_free(c);
+}
+
 static void test_terms_not_signed(void)
 {
     orchard_dep_client *c = dfx_client();
@@ -515,6 +557,7 @@ void dep_client_suite(void)
                       {"full_fetch_then_exhausted", test_full_fetch_then_exhausted},
                       {"sync_changes", test_sync_changes},
                       {"cursor_errors", test_cursor_errors},
+                      {"error_body_shapes", test_error_body_shapes},
                       {"terms_not_signed", test_terms_not_signed},
                       {"throttled", test_throttled},
                       {"reauth_once", test_reauth_once},
