@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fleet's messages (REFERENCE: its admin API's validation). */
+/* Fleet's messages (its admin API's validation, docs/macos-updates.md). */
 #define MSG_DEADLINE_REQUIRED "deadline is required when minimum_version is provided"
 #define MSG_MINIMUM_REQUIRED "minimum_version is required when deadline is provided"
 #define MSG_VERSION_FORMAT                                                                     \

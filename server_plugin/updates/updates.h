@@ -52,7 +52,7 @@ int orchard_macos_updates_set(orchard_ctx *ctx, gint64 team_id, const char *mini
 /** A scope's setting: 0 and *minimum_version, *deadline (g_free; both NULL when off). */
 int orchard_macos_updates_get(gint64 team_id, char **minimum_version, char **deadline);
 
-/** Nudge's JSON for a setting (json_decref): REFERENCE-exact keys, see docs/macos-updates.md. */
+/** Nudge's JSON for a setting (json_decref): Fleet's keys and values, docs/macos-updates.md. */
 json_t *orchard_nudge_config_json(const char *minimum_version, const char *deadline);
 
 /**

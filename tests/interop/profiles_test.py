@@ -10,7 +10,7 @@ to do: each Mac has exactly its team's profiles; the Mac told to fail one
 shows it failed with its ErrorChain text; ProfileList verifies; moving a Mac
 swaps its profiles; deleting a profile removes it. macOS updates: a Mac on
 13.6 in a team whose minimum is 14.4 gets the Nudge profile whose payload is
-REFERENCE §9's JSON for the deadline, the agent `nudge` table reads it from
+Fleet's Nudge JSON (docs/macos-updates.md) for the deadline, the agent `nudge` table reads it from
 the managed preferences the Mac wrote, and once the Mac reports 14.4 through
 DeviceInformation the profile and the file are gone. The API's refusals are
 spot-checked (400 each). Prints "N passed, M failed" last.
@@ -163,7 +163,7 @@ def fixture(name):
 
 
 def expected_nudge(minimum, deadline):
-    """REFERENCE §9: the Nudge configuration for a minimum version and deadline."""
+    """docs/macos-updates.md: the Nudge configuration for a minimum version and deadline."""
     return {
         "osVersionRequirements": [{
             "requiredInstallationDate": deadline + "T20:00:00Z",
@@ -405,7 +405,7 @@ def run(args):
             ("moving a host to the other team swaps its profiles",
              test_moving_a_host_swaps_its_profiles),
             ("deleting a profile removes it from the Macs", test_deleting_a_profile_removes_it),
-            ("a Mac on 13.6 under a 14.4 minimum gets REFERENCE §9's Nudge profile; the agent "
+            ("a Mac on 13.6 under a 14.4 minimum gets Fleet's Nudge profile; the agent "
              "nudge table reads it from managed preferences", test_nudge_delivered),
             ("at 14.4 (DeviceInformation) the Nudge profile and its preferences are removed",
              test_nudge_removed_at_the_minimum),

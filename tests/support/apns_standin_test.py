@@ -2,7 +2,7 @@
 """The apns_standin ctest: drives tests/support/apns_standin with peers we did
 not write (Debian's curl --http2 and nghttp) and with hostile raw clients
 (Python's ssl and socket): success, Apple's request checks, each error of
-REFERENCE section 7 on demand, the client-certificate requirement, the
+Apple's push errors (docs/protocols.md) on demand, the client-certificate requirement, the
 record file, the control lines and SIGTERM's summary.
 
     apns_standin_test.py --standin PATH
