@@ -23,6 +23,7 @@
 
 #include "mdm_commands.gen.h"
 #include "mdm_enrollments.gen.h"
+#include "tests/server/token_auth_fixture.h"
 
 #include <CUnit/CUnit.h>
 #include <glib/gstdio.h>
@@ -46,26 +47,6 @@ static int store_ok;
 
 /* ---- the test plugin: our routes, an authenticator, the gate open */
 
-static int test_auth(orchard_ctx *ctx, const orchard_http_request *req, char *who,
-                     size_t who_size, void *payload)
-{
-    static const struct {
-        const char *token, *who;
-        int role;
-    } users[] = {{"Bearer observer-tok", "obs@example.com", ORCHARD_ROLE_OBSERVER},
-                 {"Bearer maintainer-tok", "maint@example.com", ORCHARD_ROLE_MAINTAINER},
-                 {"Bearer admin-tok", "admin@example.com", ORCHARD_ROLE_ADMIN}};
-    const char *auth = orchard_server_host->http_header(req, "Authorization");
-    (void)ctx;
-    (void)payload;
-    for (size_t i = 0; auth && i < G_N_ELEMENTS(users); i++)
-        if (strcmp(auth, users[i].token) == 0) {
-            g_strlcpy(who, users[i].who, who_size);
-            return users[i].role;
-        }
-    return 0;
-}
-
 static const orchard_route *const test_routes[] = {
     &orchard_route_commands_run_latest,     &orchard_route_commands_run_v1,
     &orchard_route_commands_results_latest, &orchard_route_commands_results_v1,
@@ -79,7 +60,7 @@ static const orchard_route *const test_routes[] = {
  * these tests must not depend on users existing. */
 static int plugin_init(orchard_ctx *ctx)
 {
-    int rc = orchard_server_host->auth_register(ctx, test_auth, NULL);
+    int rc = orchard_server_host->auth_register(ctx, tfx_token_auth, NULL);
     if (!rc)
         rc = orchard_server_host->gate_set(ctx, "mdm", 1, NULL);
     return rc;

@@ -16,6 +16,7 @@
 #include "tests/support/pg_cluster/pg_test.h"
 
 #include "mdm_host_profiles.gen.h"
+#include "tests/server/token_auth_fixture.h"
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
@@ -29,23 +30,12 @@
 static http_server *server;
 static orchard_registry *reg, *saved_reg;
 
-static int test_auth(orchard_ctx *ctx, const orchard_http_request *req, char *who,
-                     size_t who_size, void *payload)
-{
-    const char *auth = orchard_server_host->http_header(req, "Authorization");
-    (void)ctx, (void)payload;
-    if (!auth || strcmp(auth, "Bearer observer-tok") != 0)
-        return 0;
-    g_strlcpy(who, "obs@example.com", who_size);
-    return ORCHARD_ROLE_OBSERVER;
-}
-
 static const orchard_route *const test_routes[] = {&orchard_route_hosts_latest,
                                                    &orchard_route_hosts_v1};
 
 static int plugin_init(orchard_ctx *ctx)
 {
-    return orchard_server_host->auth_register(ctx, test_auth, NULL);
+    return orchard_server_host->auth_register(ctx, tfx_token_auth, NULL);
 }
 
 static const orchard_plugin test_plugin = {

@@ -12,6 +12,7 @@
 #include "server_plugin/store/store_users.h"
 #include "tests/host/http_fixture.h"
 #include "tests/support/pg_cluster/pg_test.h"
+#include "tests/server/token_auth_fixture.h"
 
 #include <CUnit/CUnit.h>
 #include <glib/gstdio.h>
@@ -24,34 +25,16 @@ int paf_store_ok;
 
 /* ---- the test plugin: our routes, an authenticator, the gate open */
 
-static int token_auth(orchard_ctx *ctx, const orchard_http_request *req, char *who,
-                      size_t who_size, void *payload)
-{
-    static const struct {
-        const char *token, *who;
-        int role;
-    } users[] = {{"Bearer observer-tok", "obs@example.com", ORCHARD_ROLE_OBSERVER},
-                 {"Bearer maintainer-tok", "maint@example.com", ORCHARD_ROLE_MAINTAINER}};
-    const char *auth = orchard_server_host->http_header(req, "Authorization");
-    (void)ctx;
-    (void)payload;
-    for (size_t i = 0; auth && i < G_N_ELEMENTS(users); i++)
-        if (strcmp(auth, users[i].token) == 0) {
-            g_strlcpy(who, users[i].who, who_size);
-            return users[i].role;
-        }
-    return 0;
-}
-
 static const orchard_route *const test_routes[] = {
     &orchard_route_profiles_post_latest,   &orchard_route_profiles_post_v1,
+    &orchard_route_profiles_batch_latest,  &orchard_route_profiles_batch_v1,
     &orchard_route_profiles_get_latest,    &orchard_route_profiles_get_v1,
     &orchard_route_profiles_delete_latest, &orchard_route_profiles_delete_v1,
 };
 
 static int plugin_init(orchard_ctx *ctx)
 {
-    int rc = orchard_server_host->auth_register(ctx, token_auth, NULL);
+    int rc = orchard_server_host->auth_register(ctx, tfx_token_auth, NULL);
     if (!rc)
         rc = orchard_server_host->gate_set(ctx, "mdm", 1, NULL);
     return rc;
