@@ -19,6 +19,8 @@
 #include "macos_updates.gen.h"
 #include "mdm_host_profiles.gen.h"
 #include "teams.gen.h"
+#include "dep_devices.gen.h"
+#include "dep_sync_runs.gen.h"
 
 #include <stddef.h>
 
@@ -36,6 +38,8 @@ static const orchard_table *const tables[] = {
     &orchard_table_teams,
     &orchard_table_mdm_host_profiles,
     &orchard_table_macos_updates,
+    &orchard_table_dep_devices,
+    &orchard_table_dep_sync_runs,
 };
 
 static const orchard_command *const commands[] = {
@@ -53,6 +57,7 @@ static const orchard_command *const commands[] = {
     &orchard_cmd_team_create,
     &orchard_cmd_team_list,
     &orchard_cmd_apply,
+    &orchard_cmd_dep_sync,
 };
 
 static const orchard_route *const routes[] = {
@@ -106,6 +111,9 @@ static const orchard_route *const routes[] = {
     &orchard_route_os_versions_latest,
     &orchard_route_os_versions_v1,
     &orchard_route_nudge_pkg,
+    &orchard_route_dep_enroll,
+    &orchard_route_mdm_apple_bm_api_latest,
+    &orchard_route_mdm_apple_bm_api_v1,
 };
 
 static const orchard_job *const jobs[] = {
@@ -114,6 +122,7 @@ static const orchard_job *const jobs[] = {
     &orchard_job_apns_push,
     &orchard_job_profiles_reconcile,
     &orchard_job_device_info,
+    &orchard_job_dep_sync,
 };
 
 int orchard_server_init(orchard_ctx *ctx)

@@ -1,7 +1,8 @@
 /* The MDM server plugin (orchard_server.so): what its parts contribute, and
  * the host API it was given. Each flow lives in its own folder:
  * setup/ (generate commands), config/ (the mdm: configuration and its
- * rules, `config check`, `get`), crypto/, dep/ (the ABM token), tables/,
+ * rules, `config check`, `get`), crypto/, dep/ (the ABM token, the DEP client
+ * and sync), tables/,
  * store/ (the plugin's schema and queries), scep/ (the SCEP server),
  * serve/ (`orchard serve` and what its routes share), enroll/ (profiles). */
 #ifndef ORCHARD_SERVER_H
@@ -129,5 +130,20 @@ void orchard_updates_cleanup(void);
 
 /* apply/: `orchard apply -f FILE` (Fleet's spec files: kind config / team) */
 extern const orchard_command orchard_cmd_apply;
+
+/* dep/ (dep_sync.h): automatic enrollment through Apple Business Manager */
+/** "dep.sync": fetch, then sync, devices and assign the DEP profile (one instance) */
+extern const orchard_job orchard_job_dep_sync;
+/** `orchard dep sync`: one sync in the foreground, with a progress line */
+extern const orchard_command orchard_cmd_dep_sync;
+extern const orchard_table orchard_table_dep_devices;
+extern const orchard_table orchard_table_dep_sync_runs;
+/** The DEP enrollment URL: a Mac in Setup Assistant posts its signed machine
+ * info and gets the enrollment profile (enroll/dep_enroll_route.c). */
+#define ORCHARD_DEP_ENROLL_PATH "/api/mdm/apple/dep/enroll"
+extern const orchard_route orchard_route_dep_enroll;
+/** GET /api/{latest,v1}/fleet/mdm/apple_bm (api/mdm_apple_bm_api.c) */
+extern const orchard_route orchard_route_mdm_apple_bm_api_latest;
+extern const orchard_route orchard_route_mdm_apple_bm_api_v1;
 
 #endif

@@ -98,7 +98,7 @@ extern const orchard_mdm_config_key orchard_mdm_config_keys[];
 extern const size_t orchard_mdm_config_n_keys;
 
 /** The keys the server plugin declares (its orchard_plugin.settings; mdm_settings.c). */
-#define ORCHARD_MDM_N_SETTINGS 33
+#define ORCHARD_MDM_N_SETTINGS 36
 extern const orchard_setting *const orchard_mdm_settings[ORCHARD_MDM_N_SETTINGS];
 
 /* Fleet's docs ask for a static challenge of 32 letters and digits. */

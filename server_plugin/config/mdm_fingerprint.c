@@ -4,6 +4,7 @@
  * and the instances' comparison as `get mdm-apple` and the API show it. */
 #include "server_plugin/config/mdm_fingerprint.h"
 
+#include "server_plugin/dep/dep_client.h"
 #include "server_plugin/server.h"
 
 #include <openssl/evp.h>
@@ -159,7 +160,10 @@ char *orchard_mdm_fingerprint(const orchard_host_api *host, const orchard_mdm_co
                          cfg->scep_signer_allow_renewal_days)) == 0 &&
         (rc = add_number(o, "mdm.apple_dep_sync_periodicity", cfg->dep_sync_periodicity)) == 0 &&
         (rc = add_value(o, "mdm.apple_apns_url",
-                        config_or(host, "mdm.apple_apns_url", APNS_URL_DEFAULT))) == 0)
+                        config_or(host, "mdm.apple_apns_url", APNS_URL_DEFAULT))) == 0 &&
+        /* Every instance must sync with the same Apple service. */
+        (rc = add_value(o, "mdm.apple_dep_url",
+                        config_or(host, "mdm.apple_dep_url", ORCHARD_DEP_DEFAULT_URL))) == 0)
         rc = add_duration(o, host, "mdm.apple_apns_push_expiration", APNS_EXPIRATION_DEFAULT);
     if (rc == 0 && (text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS)))
         out = g_strdup(text);

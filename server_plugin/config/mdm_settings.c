@@ -60,6 +60,15 @@ SETTING(bm_key_bytes, "mdm.apple_bm_key_bytes", TEXT, NULL,
         "The ABM private key itself, instead of a path", RESTART | SECRET);
 SETTING(dep_sync, "mdm.apple_dep_sync_periodicity", ORCHARD_SETTING_DURATION, "1m",
         "How often devices are synced from Apple Business Manager", RESTART);
+/* Automatic enrollment (server_plugin/dep/): read by the sync job on every
+ * run and by the DEP enrollment URL, so none needs a restart. */
+SETTING(dep_url, "mdm.apple_dep_url", TEXT, "https://mdmenrollment.apple.com",
+        "Apple's device assignment service (Apple Business Manager's DEP API)", 0);
+SETTING(dep_profile, "mdm.apple_dep_profile", PATH, NULL,
+        "A JSON file in Apple's DEP profile format; orchard fills its url and defaults "
+        "(is_mdm_removable false, await_device_configured true)", 0);
+SETTING(bm_default_team, "mdm.apple_bm_default_team", TEXT, NULL,
+        "The team Macs that enroll automatically (through Apple Business Manager) join", 0);
 SETTING(org_name, "org_info.org_name", TEXT, "orchard",
         "The organization named in enrollment profiles (at most 55 characters)", RESTART);
 /* APNs (server_plugin/apns/): read by the pusher, which reopens its client
@@ -102,7 +111,7 @@ const orchard_setting *const orchard_mdm_settings[ORCHARD_MDM_N_SETTINGS] = {
     &scep_cert, &scep_cert_bytes, &scep_key, &scep_key_bytes,
     &challenge, &challenge_ttl, &validity_days, &renewal_days,
     &bm_token, &bm_token_bytes, &bm_cert, &bm_cert_bytes, &bm_key, &bm_key_bytes,
-    &dep_sync, &org_name,
+    &dep_sync, &org_name, &dep_url, &dep_profile, &bm_default_team,
     &orchard_setting_enroll_downloads,
     &apns_url, &apns_ca, &apns_expiration, &apns_connections,
     &orchard_setting_session_duration,
@@ -128,5 +137,6 @@ const orchard_mdm_config_key orchard_mdm_config_keys[] = {
     {"mdm.apple_apns_connections"}, {"mdm.allow_mixed_settings"},
     {"mdm.apple_profile_reconcile_interval"}, {"mdm.apple_device_info_interval"},
     {"mdm.macos_updates.nudge_pkg"},
+    {"mdm.apple_dep_url"}, {"mdm.apple_dep_profile"}, {"mdm.apple_bm_default_team"},
 };
 const size_t orchard_mdm_config_n_keys = G_N_ELEMENTS(orchard_mdm_config_keys);

@@ -1,0 +1,105 @@
+/* Automatic enrollment on the store: the devices Apple Business Manager
+ * assigned to this MDM server (dep_devices), the sync runs (dep_sync_runs)
+ * and the sync's own state (server_state keys "dep.*"). Written by the sync
+ * (store_dep.c), read by the DEP enrollment URL (store_dep_enroll.c) and by
+ * the views: `get mdm-apple-bm`, GET /mdm/apple_bm and the tables
+ * (store_dep_view.c). Functions return 0 or a negative ORCHARD_E* code and
+ * own nothing they are given. */
+#ifndef ORCHARD_SERVER_STORE_DEP_H
+#define ORCHARD_SERVER_STORE_DEP_H
+
+#include <glib.h>
+#include <jansson.h>
+
+/* server_state keys (values are text) */
+#define ORCHARD_DEP_KEY_CURSOR "dep.cursor"           /* Apple's cursor; absent: fetch from the start */
+#define ORCHARD_DEP_KEY_CURSOR_AT "dep.cursor_at"     /* unix s: when that fetch or sync began */
+#define ORCHARD_DEP_KEY_PHASE "dep.phase"             /* "fetch" until EXHAUSTED_CURSOR, then "sync" */
+#define ORCHARD_DEP_KEY_PROFILE_UUID "dep.profile_uuid" /* the DEP profile Apple defined for us */
+#define ORCHARD_DEP_KEY_PROFILE_SHA "dep.profile_sha256" /* of the JSON defined: changed, define again */
+#define ORCHARD_DEP_KEY_ACCOUNT "dep.account"         /* Apple's GET /account object, as JSON text */
+#define ORCHARD_DEP_KEY_ACCOUNT_AT "dep.account_at"   /* unix s of that answer */
+#define ORCHARD_DEP_KEY_LAST_RUN "dep.last_run_at"    /* unix ms a run last started (any instance) */
+
+/* ------------------------------------------------------------------------ */
+/* The sync's side (store_dep.c) */
+
+/** One run's counts, as dep_sync_runs keeps them. */
+typedef struct orchard_dep_run {
+    gint64 id;
+    char *kind;           /* "fetch" | "sync" */
+    gint64 started_at;    /* ms */
+    gint64 finished_at;   /* ms; 0 while running or when the process died */
+    gint64 pages, fetched, added, modified, deleted, assigned;
+    gint64 cursor_age;    /* s; -1 when no cursor was in use */
+    char *error_code;     /* NULL on success */
+    char *error;          /* NULL on success */
+} orchard_dep_run;
+
+void orchard_dep_run_clear(orchard_dep_run *r);
+
+/** Record a run's start: *id for orchard_store_dep_run_finish. */
+int orchard_store_dep_run_begin(const char *kind, gint64 started_ms, gint64 cursor_age,
+                                gint64 *id);
+/** Record its end (counts from r; error_code/error NULL on success). */
+int orchard_store_dep_run_finish(gint64 id, const orchard_dep_run *r, gint64 finished_ms);
+
+/** A server_state value by key (keys above): 0 and *value (g_free) or ORCHARD_ENOTFOUND. */
+int orchard_store_dep_state_get(const char *key, char **value);
+/** Set (value NULL: delete) one key, in its own write transaction. */
+int orchard_store_dep_state_set(const char *key, const char *value);
+
+/* The page writer, the assignment queries and their results are declared by
+ * the sync in the block below; their owner may add to it. */
+/* --- sync: pages and assignment --- */
+
+/* ------------------------------------------------------------------------ */
+/* The DEP enrollment URL (store_dep_enroll.c) */
+
+/**
+ * A Mac in Setup Assistant asked for its enrollment profile: 0 when
+ * `serial` is a device Apple assigned us (in dep_devices, not deleted), and
+ * its enroll_served_at is set to `now`; ORCHARD_ENOTFOUND otherwise.
+ */
+int orchard_store_dep_enroll_served(const char *serial, gint64 now);
+
+/**
+ * A device authenticated (check-in): when its serial was served by the
+ * DEP enrollment URL, mark the enrollment dep_enrolled = 1. *is_dep (may be
+ * NULL) says whether it did. Called by the check-in with the device's UDID.
+ */
+int orchard_store_dep_mark_enrolled(const char *udid, const char *serial, int *is_dep);
+
+/* ------------------------------------------------------------------------ */
+/* The views (store_dep_view.c) */
+
+/** What admins see of the DEP side. */
+typedef struct orchard_dep_status {
+    json_t *account;       /* Apple's /account object as last fetched, or NULL */
+    gint64 account_at;     /* unix s, 0 when never */
+    orchard_dep_run last;  /* the last finished run (id 0: none) */
+    gint64 last_success_at; /* ms of the last run without an error, 0 when none */
+    gint64 devices;        /* in dep_devices, not deleted */
+    gint64 assigned;       /* of those, with orchard's profile assigned */
+    gint64 enrolled;       /* hosts enrolled through DEP */
+} orchard_dep_status;
+
+void orchard_dep_status_clear(orchard_dep_status *s);
+int orchard_store_dep_status(orchard_dep_status *s);
+
+/** One dep_devices row, for the dep_devices table. */
+typedef struct orchard_dep_device {
+    char *serial_number, *model, *description, *color, *os, *device_family;
+    char *profile_status, *profile_uuid, *op_type, *op_date;
+    char *assign_status, *assign_error;
+    gint64 profile_assigned_at; /* unix s, 0 when never */
+    int deleted;
+    int enrolled;               /* an enrollment with this serial has dep_enrolled */
+} orchard_dep_device;
+
+/** Every device (serial NULL) or one: *out of orchard_dep_device* (frees them). */
+int orchard_store_dep_device_list(const char *serial, GPtrArray **out);
+/** The last `limit` runs, newest first: *out of orchard_dep_run* (frees them). */
+int orchard_store_dep_run_list(gint64 limit, GPtrArray **out);
+
+#endif
