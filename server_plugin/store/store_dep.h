@@ -52,6 +52,66 @@ int orchard_store_dep_state_set(const char *key, const char *value);
 /* The page writer, the assignment queries and their results are declared by
  * the sync in the block below; their owner may add to it. */
 /* --- sync: pages and assignment --- */
+#define ORCHARD_DEP_KEY_NOT_BEFORE "dep.not_before"   /* unix s: THROTTLED, no call to Apple before */
+
+/** One device of a page, as Apple sent it (strings borrowed; NULL when absent). */
+typedef struct orchard_dep_record {
+    const char *serial_number, *model, *description, *color, *os, *device_family;
+    const char *profile_status, *profile_uuid, *device_assigned_date;
+    const char *op_type;  /* added | modified | deleted; NULL (a fetch without one): added */
+    const char *op_date;  /* RFC 3339 as Apple wrote it, or NULL */
+    gint64 op_date_unix;  /* op_date in unix seconds; 0 when absent */
+} orchard_dep_record;
+
+/** One page to store, with where the next page starts. */
+typedef struct orchard_dep_page {
+    const orchard_dep_record *records; /* in Apple's order; applied in op_date order */
+    size_t n;
+    const char *cursor;   /* stored as ORCHARD_DEP_KEY_CURSOR */
+    const char *phase;    /* stored as ORCHARD_DEP_KEY_PHASE ("fetch" | "sync") */
+    gint64 cursor_at;     /* stored as ORCHARD_DEP_KEY_CURSOR_AT (unix s) */
+    gint64 now;           /* unix s: created_at / updated_at */
+} orchard_dep_page;
+
+/**
+ * Store one page in ONE write transaction: every record upserted by serial
+ * in op_date order (a record already applied -- same op_type and op_date as
+ * the row's, or older than the row's op_date -- is skipped), the cursor,
+ * phase and cursor_at, and run `run_id`'s counts (run->pages + 1 and the
+ * page's fetched / added / modified / deleted added to *run, written to its
+ * dep_sync_runs row). Nothing of the page is kept when it fails, so a
+ * process killed at any point resumes from the last stored cursor. *skipped
+ * (may be NULL) gets the records skipped as already applied.
+ */
+int orchard_store_dep_page_apply(const orchard_dep_page *p, gint64 run_id, orchard_dep_run *run,
+                                 gint64 *skipped);
+
+/**
+ * Up to `limit` serials that need `profile_uuid` assigned, after `after`
+ * (NULL: from the start) in serial order: not deleted, and Apple shows no
+ * profile or another one. A serial whose assignment succeeded shows ours;
+ * one whose assignment failed comes back on the next run. *out (g_strfreev).
+ */
+int orchard_store_dep_assign_due(const char *profile_uuid, const char *after, gint64 limit,
+                                 char ***out, gint64 *n);
+
+/** One serial's assignment result. */
+typedef struct orchard_dep_assign_result {
+    const char *serial_number;
+    const char *status;  /* Apple's: SUCCESS, NOT_ACCESSIBLE, FAILED, ... */
+    const char *error;   /* NULL on SUCCESS */
+} orchard_dep_assign_result;
+
+/**
+ * Record assignment results in one write transaction: assign_status,
+ * assign_error, assign_attempts + 1; on SUCCESS also profile_uuid and
+ * profile_assigned_at = now. Serials not in dep_devices are ignored.
+ */
+int orchard_store_dep_assign_record(const char *profile_uuid,
+                                    const orchard_dep_assign_result *res, size_t n, gint64 now);
+
+/** Delete dep_sync_runs rows started before `before_ms`. */
+int orchard_store_dep_runs_prune(gint64 before_ms);
 
 /* ------------------------------------------------------------------------ */
 /* The DEP enrollment URL (store_dep_enroll.c) */
@@ -69,6 +129,20 @@ int orchard_store_dep_enroll_served(const char *serial, gint64 now);
  * NULL) says whether it did. Called by the check-in with the device's UDID.
  */
 int orchard_store_dep_mark_enrolled(const char *udid, const char *serial, int *is_dep);
+
+/** How recent the DEP URL's answer must be for an Authenticate to count as
+ * DEP (orchard_store_dep_mark_enrolled): the profile's one-time SCEP
+ * challenge lives an hour by default, so a day is generous, and a manual
+ * enrollment of the same Mac days later is not taken for DEP. */
+#define ORCHARD_DEP_ENROLL_WINDOW_S (24 * 3600)
+
+/**
+ * The default team (mdm.apple_bm_default_team) for a DEP-enrolled host: move
+ * `udid` to `team_id` only when it is in no team yet, with the desired-state
+ * marker in the same transaction. *moved (may be NULL) says whether it was.
+ * ORCHARD_ENOTFOUND when no enrollment has that UDID.
+ */
+int orchard_store_dep_default_team(const char *udid, gint64 team_id, int *moved);
 
 /* ------------------------------------------------------------------------ */
 /* The views (store_dep_view.c) */
