@@ -7,12 +7,21 @@
 #   - a random static SCEP challenge;
 #   - a CA and a 127.0.0.1 server certificate for the APNs stand-in, which
 #     `make run` starts in Apple's place;
-#   - dev/orchard.yml pointing at them and at the SQLite store dev/orchard.db.
+#   - dev/orchard.yml pointing at them and at the SQLite store dev/orchard.db;
+#   - with --dep DEP_SIM: automatic enrollment against the DEP simulator
+#     (tests/support/dep_sim) that `make run` starts on 127.0.0.1:2198: the ABM
+#     key pair from `orchard generate mdm-apple-bm`, the simulator's account
+#     credentials, a server token for them from `dep_sim token`, and the
+#     mdm.apple_bm_* and mdm.apple_dep_url settings in dev/orchard.yml.
 # Existing files are kept, so the store and its recorded topic survive.
-# usage: scripts/dev_setup.sh ORCHARD_BINARY [DIR]
+# usage: scripts/dev_setup.sh ORCHARD_BINARY [DIR] [--dep DEP_SIM_BINARY]
 set -eu
 bin=$1
 dir=${2:-dev}
+depsim=
+if [ $# -ge 4 ] && [ "$3" = --dep ]; then
+    depsim=$4
+fi
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 cfg=$dir/orchard.yml
@@ -50,7 +59,7 @@ if [ -f "$cfg" ] && ! grep -q apple_apns_url "$cfg" && [ -f "$dir/apns-standin-c
     printf '  apple_apns_url: https://127.0.0.1:2197\n  apple_apns_ca: %s\n' \
         "$dir/apns-standin-ca.crt" >>"$cfg"
 fi
-[ -f "$cfg" ] && exit 0
+if [ ! -f "$cfg" ]; then
 challenge=$(openssl rand -hex 24)
 cat >"$cfg" <<YAML
 # Development configuration made by scripts/dev_setup.sh. The APNs certificate
@@ -74,3 +83,36 @@ mdm:
   apple_apns_ca: $dir/apns-standin-ca.crt
 YAML
 echo "dev_setup: wrote $cfg (development stand-in APNs certificate, topic com.apple.mgmt.dev.orchard)"
+fi
+[ -n "$depsim" ] || exit 0
+
+# Automatic enrollment: the DEP simulator plays Apple Business Manager for
+# one MDM server account whose four OAuth values are random per dev/. The
+# token is sealed to the ABM certificate, as ABM seals the one it hands out.
+[ -x "$depsim" ] || { echo "dev_setup: $depsim is missing: build dep_sim first" >&2; exit 1; }
+if [ ! -f "$dir/abm.key" ]; then
+    "$bin" generate mdm-apple-bm --public-key "$dir/abm.crt" --private-key "$dir/abm.key" \
+        --force >/dev/null
+    rm -f "$dir/abm-token.p7m"
+fi
+if [ ! -f "$dir/dep-credentials.json" ]; then
+    printf '{"consumer_key": "CK_%s", "consumer_secret": "CS_%s", "access_token": "AT_%s", "access_secret": "AS_%s"}\n' \
+        "$(openssl rand -hex 8)" "$(openssl rand -hex 16)" "$(openssl rand -hex 8)" \
+        "$(openssl rand -hex 16)" >"$dir/dep-credentials.json"
+    rm -f "$dir/abm-token.p7m"
+fi
+if [ ! -f "$dir/abm-token.p7m" ]; then
+    "$depsim" token --cert "$dir/abm.crt" --credentials "$dir/dep-credentials.json" \
+        --out "$dir/abm-token.p7m"
+fi
+if ! grep -q '^  apple_dep_url:' "$cfg"; then
+    cat >>"$cfg" <<YAML
+  # Automatic enrollment against the DEP simulator that make run starts on
+  # 127.0.0.1:2198 (not Apple Business Manager); the token is dep_sim's.
+  apple_bm_server_token: $dir/abm-token.p7m
+  apple_bm_cert: $dir/abm.crt
+  apple_bm_key: $dir/abm.key
+  apple_dep_url: http://127.0.0.1:2198
+YAML
+    echo "dev_setup: automatic enrollment against the DEP simulator (http://127.0.0.1:2198) in $cfg"
+fi
