@@ -82,7 +82,11 @@ static int state_set_int(const char *key, gint64 v)
 /* What Apple's refusal means for the admin and the next run; its return is the run's. */
 static int apple_failed(run_ctx *c, int rc, const char *call, const orchard_dep_result *res)
 {
-    const char *code = res->apple_code ? res->apple_code : orchard_dep_status_name(res->status);
+    /* Apple's own code where it names the refusal; for 5xx, no answer or a
+     * bad reply, orchard's status says more than the body's word. */
+    const char *code = res->status == ORCHARD_DEP_REFUSED && res->apple_code
+                           ? res->apple_code
+                           : orchard_dep_status_name(res->status);
     const char *msg = res->message ? res->message : "";
     switch (res->status) {
     case ORCHARD_DEP_T_C_NOT_SIGNED:
