@@ -569,6 +569,41 @@ def test_token(binary, token_check, work):
         check(r.returncode != 0 and r.stderr, "token refuses %r" % argv[-2:])
 
 
+def test_delay_and_calls(sim):
+    """/_sim/delay slows an endpoint; /_sim/calls lists the cursor of every page call."""
+    sim.control("reset")
+    s = sim.client()
+    s.login()
+    first = s.call("POST", "/server/devices", {"limit": 4}).json()
+    sim.control("delay", {"endpoint": "fetch", "ms": 300})
+    t = time.time()
+    r = s.call("POST", "/server/devices", {"cursor": first["cursor"], "limit": 4})
+    slow = time.time() - t
+    check(r.status == 200 and slow >= 0.3, "a delayed fetch takes the delay: %.3f s" % slow)
+    t = time.time()
+    s.call("GET", "/account")
+    check(time.time() - t < 0.3, "other endpoints are not delayed")
+    r2 = s.call("POST", "/devices/sync", {"cursor": "00"})
+    calls = sim.page_calls()
+    check([c["endpoint"] for c in calls] == ["fetch", "fetch", "sync"]
+          and calls[0]["cursor"] is None and calls[1]["cursor"] == first["cursor"]
+          and calls[0]["status"] == 200 and calls[0]["devices"] == 4
+          and calls[2]["status"] == r2.status == 400 and calls[2]["devices"] is None,
+          "calls list each page call's cursor and answer: %r" % calls)
+    sim.control("clear")
+    t = time.time()
+    s.call("POST", "/server/devices", {"limit": 1})
+    check(time.time() - t < 0.3, "clear drops the delay")
+    sim.control("delay", {"endpoint": "*", "ms": 0})
+    for body in ({"endpoint": "fetch"}, {"endpoint": "fetch", "ms": -1},
+                 {"endpoint": "fetch", "ms": 10001}, {"endpoint": "nope", "ms": 1},
+                 {"endpoint": "fetch", "ms": "1"}):
+        r = request(sim.url + "/_sim/delay", "POST", body)
+        check(r.status == 400 and "error" in r.json(), "delay refuses %r" % body)
+    sim.control("reset")
+    check(sim.page_calls() == [], "reset empties the call list")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dep-sim", required=True)
@@ -581,6 +616,7 @@ def main():
             test_sync(sim, 42)
             test_profiles(sim, 42)
             test_failures(sim)
+            test_delay_and_calls(sim)
             test_http_hostile(sim)
         with DepSim(a.dep_sim, os.path.join(work, "paging"), devices=2500, seed=9,
                     session_ttl="30d") as sim:

@@ -145,6 +145,30 @@ static void fail(json_t *req, depsim_reply *r)
     ok(r, NULL);
 }
 
+static void delay(json_t *req, depsim_reply *r)
+{
+    int ep = ep_named(json_string_value(json_object_get(req, "endpoint")));
+    json_t *ms = json_object_get(req, "ms");
+    if (ep == -2 || !json_is_integer(ms) || json_integer_value(ms) < 0 ||
+        json_integer_value(ms) > DEPSIM_DELAY_MAX_MS) {
+        refuse(r, "delay takes {\"endpoint\": session|account|fetch|sync|profile|assign|"
+                  "details|*, \"ms\": 0-10000}");
+        return;
+    }
+    for (int i = 0; i < EP_COUNT; i++)
+        if (ep == -1 || ep == i)
+            sim->delay_ms[i] = (guint)json_integer_value(ms);
+    ok(r, NULL);
+}
+
+static json_t *page_calls(void)
+{
+    json_t *a = json_array();
+    for (guint i = 0; i < sim->page_calls->len; i++)
+        json_array_append(a, g_ptr_array_index(sim->page_calls, i));
+    return json_pack("{s:o}", "calls", a);
+}
+
 static void fail_assign(json_t *req, depsim_reply *r)
 {
     json_t *serials = json_object_get(req, "serials"), *s;
@@ -214,6 +238,8 @@ void depsim_control(const char *method, const char *path, const char *body, size
     if (strcmp(method, "GET") == 0) {
         if (strcmp(path, "state") == 0 || strcmp(path, "stats") == 0)
             depsim_reply_json(r, 200, state(strcmp(path, "state") == 0));
+        else if (strcmp(path, "calls") == 0)
+            depsim_reply_json(r, 200, page_calls());
         else
             depsim_reply_json(r, 404, json_pack("{s:s}", "error", "no such control"));
         return;
@@ -221,7 +247,7 @@ void depsim_control(const char *method, const char *path, const char *body, size
     json_t *req = len ? json_loadb(body, len, 0, NULL) : json_object();
     if (strcmp(method, "POST") != 0 || !json_is_object(req)) {
         json_decref(req);
-        refuse(r, "controls are POST with a JSON object body (or GET state / stats)");
+        refuse(r, "controls are POST with a JSON object body (or GET state / stats / calls)");
         return;
     }
     if (strcmp(path, "devices/add") == 0)
@@ -234,10 +260,13 @@ void depsim_control(const char *method, const char *path, const char *body, size
         fail(req, r);
     else if (strcmp(path, "fail_assign") == 0)
         fail_assign(req, r);
+    else if (strcmp(path, "delay") == 0)
+        delay(req, r);
     else if (strcmp(path, "clear") == 0) {
         g_ptr_array_set_size(sim->rules, 0);
         g_hash_table_remove_all(sim->assign_fail);
         sim->rotate_left = 0;
+        memset(sim->delay_ms, 0, sizeof sim->delay_ms);
         ok(r, NULL);
     } else if (strcmp(path, "expire_cursors") == 0) {
         sim->cursor_epoch++;

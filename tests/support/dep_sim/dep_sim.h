@@ -13,6 +13,8 @@
 #define DEPSIM_PAGE_DEFAULT 100  /* limit when the request has none */
 #define DEPSIM_BODY_MAX (1u << 20) /* a request body larger than this: 413 */
 #define DEPSIM_SERIAL_MAX 64
+#define DEPSIM_DELAY_MAX_MS 10000   /* the longest /_sim/delay */
+#define DEPSIM_PAGE_CALLS_MAX 10000 /* fetch and sync calls kept for GET /_sim/calls */
 
 /* The endpoints, for call counts and failure rules. */
 typedef enum depsim_ep {
@@ -80,6 +82,9 @@ typedef struct depsim {
     unsigned char cursor_key[32];
     guint32 cursor_epoch;    /* bumped by /_sim/expire_cursors and reset */
     int rotate_left;         /* replies that still hand out a new session */
+    guint delay_ms[EP_COUNT]; /* /_sim/delay: each call of the endpoint waits this long */
+    GPtrArray *page_calls;   /* json_t* {endpoint, cursor, status, devices}: fetch and sync
+                              * calls, oldest first, at most DEPSIM_PAGE_CALLS_MAX */
     guint64 calls[EP_COUNT];
     guint64 sessions_made;
     FILE *log;

@@ -174,6 +174,10 @@ class DepSim:
     def state(self, devices=True):
         return request(self.url + "/_sim/" + ("state" if devices else "stats")).json()
 
+    def page_calls(self):
+        """Every fetch and sync call, oldest first: {endpoint, cursor, status, devices}."""
+        return request(self.url + "/_sim/calls").json()["calls"]
+
     def token(self, cert, out, expiry=None):
         """`dep_sim token` for this account's credentials."""
         cred_file = os.path.join(self.workdir, "dep_credentials.json")

@@ -146,7 +146,32 @@ static void sync_page(const cursor *in, int limit, depsim_reply *r)
     reply_page(r, devices, &next, next.pos < sim->ops->len, until ? until : depsim_now());
 }
 
+/* Remember which cursor a fetch or sync call used and how it was answered. */
+static void log_call(int sync, const char *used, const depsim_reply *r)
+{
+    if (sim->page_calls->len >= DEPSIM_PAGE_CALLS_MAX)
+        g_ptr_array_remove_index(sim->page_calls, 0);
+    json_t *devices = NULL;
+    if (r->status == 200) {
+        json_t *page = json_loads(r->body, 0, NULL);
+        devices = json_integer((json_int_t)json_array_size(json_object_get(page, "devices")));
+        json_decref(page);
+    }
+    g_ptr_array_add(sim->page_calls,
+                    json_pack("{s:s, s:s?, s:i, s:o?}", "endpoint", sync ? "sync" : "fetch",
+                              "cursor", used, "status", (int)r->status, "devices", devices));
+}
+
+static void page_answer(int sync, json_t *req, depsim_reply *r);
+
 void depsim_devices_page(int sync, json_t *req, depsim_reply *r)
+{
+    page_answer(sync, req, r);
+    json_t *jc = json_object_get(req, "cursor");
+    log_call(sync, json_is_string(jc) ? json_string_value(jc) : NULL, r);
+}
+
+static void page_answer(int sync, json_t *req, depsim_reply *r)
 {
     int limit = read_limit(req);
     json_t *jc = json_object_get(req, "cursor");

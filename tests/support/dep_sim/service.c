@@ -146,6 +146,10 @@ void depsim_serve(depsim_ep ep, const char *url, const char *auth, GPtrArray *qu
                   const char *body, size_t body_len, depsim_reply *r)
 {
     sim->calls[ep]++;
+    /* A slow Apple, on demand: a client killed mid-page, progress lines. The
+     * one serving thread waits, as a busy service would keep it waiting. */
+    if (sim->delay_ms[ep])
+        g_usleep((gulong)sim->delay_ms[ep] * 1000);
     if (ep == EP_OTHER) {
         depsim_reply_text(r, 404, "NOT_FOUND");
         return;

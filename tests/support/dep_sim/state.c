@@ -174,8 +174,11 @@ void depsim_reset(void)
         g_hash_table_destroy(sim->profiles);
         g_ptr_array_free(sim->rules, TRUE);
         g_hash_table_destroy(sim->assign_fail);
+        g_ptr_array_free(sim->page_calls, TRUE);
         g_rand_free(sim->rng);
     }
+    sim->page_calls = g_ptr_array_new_with_free_func((GDestroyNotify)json_decref);
+    memset(sim->delay_ms, 0, sizeof sim->delay_ms);
     sim->rng = g_rand_new_with_seed(sim->opt.seed);
     sim->clock_offset = 0;
     sim->devices = g_ptr_array_new_with_free_func(device_free);
@@ -217,6 +220,7 @@ void depsim_free(void)
         g_hash_table_destroy(sim->profiles);
         g_ptr_array_free(sim->rules, TRUE);
         g_hash_table_destroy(sim->assign_fail);
+        g_ptr_array_free(sim->page_calls, TRUE);
         g_rand_free(sim->rng);
     }
     if (sim->log)
