@@ -148,7 +148,7 @@ int orchard_store_dep_default_team(const char *udid, gint64 team_id, int *moved)
 /* The views (store_dep_view.c) */
 
 /** What admins see of the DEP side. */
-typedef struct orchard_dep_status {
+typedef struct orchard_dep_overview {
     json_t *account;       /* Apple's /account object as last fetched, or NULL */
     gint64 account_at;     /* unix s, 0 when never */
     orchard_dep_run last;  /* the last finished run (id 0: none) */
@@ -156,10 +156,10 @@ typedef struct orchard_dep_status {
     gint64 devices;        /* in dep_devices, not deleted */
     gint64 assigned;       /* of those, with orchard's profile assigned */
     gint64 enrolled;       /* hosts enrolled through DEP */
-} orchard_dep_status;
+} orchard_dep_overview;
 
-void orchard_dep_status_clear(orchard_dep_status *s);
-int orchard_store_dep_status(orchard_dep_status *s);
+void orchard_dep_overview_clear(orchard_dep_overview *s);
+int orchard_store_dep_overview(orchard_dep_overview *s);
 
 /** One dep_devices row, for the dep_devices table. */
 typedef struct orchard_dep_device {
