@@ -158,34 +158,31 @@ static int account(run_ctx *c)
     return rc ? store_failed(c, rc, "saving Apple's account") : 0;
 }
 
-/* Define the profile when it changed or none is defined: *uuid (g_free).
- * A bad profile file is the caller's business: *bad gets its reason. */
-static int profile(run_ctx *c, char **uuid, char **bad)
+/* The profile as it would be defined (no call): *p and *sha, or *bad
+ * with the reason a bad file or setting is refused. */
+static void profile_build(run_ctx *c, json_t **p, char **sha, char **bad)
 {
-    json_t *p = NULL;
-    g_autofree char *sha = NULL, *why = NULL, *old_sha = NULL, *old_uuid = NULL;
     int replaced = 0;
-    *uuid = NULL;
-    int rc = orchard_dep_profile_build(c->o->profile_path, c->o->server_url, c->o->org_name, &p,
-                                       &sha, &replaced, &why);
-    if (rc) {
-        *bad = g_steal_pointer(&why);
-        return 0;
-    }
-    if (replaced)
+    if (orchard_dep_profile_build(c->o->profile_path, c->o->server_url, c->o->org_name, p, sha,
+                                  &replaced, bad) == 0 && replaced)
         say(c, ORCHARD_LOG_INFO, "the url in %s was replaced by orchard's DEP enrollment URL %s",
-            c->o->profile_path, json_string_value(json_object_get(p, "url")));
+            c->o->profile_path, json_string_value(json_object_get(*p, "url")));
+}
+
+/* Define `p` when it changed or none is defined: *uuid (g_free). */
+static int profile_define(run_ctx *c, const json_t *p, const char *sha, char **uuid)
+{
+    g_autofree char *old_sha = NULL, *old_uuid = NULL;
+    *uuid = NULL;
     orchard_store_dep_state_get(ORCHARD_DEP_KEY_PROFILE_SHA, &old_sha);
     orchard_store_dep_state_get(ORCHARD_DEP_KEY_PROFILE_UUID, &old_uuid);
     if (old_uuid && *old_uuid && g_strcmp0(old_sha, sha) == 0) {
-        json_decref(p);
         *uuid = g_steal_pointer(&old_uuid);
         return 0;
     }
     orchard_dep_result res = {0};
     char *got = NULL;
-    rc = orchard_dep_profile_define(c->o->client, p, &got, &res);
-    json_decref(p);
+    int rc = orchard_dep_profile_define(c->o->client, p, &got, &res);
     if (rc) {
         rc = apple_failed(c, rc, "POST /profile", &res);
         orchard_dep_result_clear(&res);
@@ -438,15 +435,20 @@ static int assign(run_ctx *c, const char *uuid)
 
 static int steps(run_ctx *c)
 {
-    int rc = account(c);
-    if (rc)
-        return rc;
-    g_autofree char *uuid = NULL, *bad = NULL;
-    if ((rc = profile(c, &uuid, &bad)))
-        return rc;
+    json_t *p = NULL;
+    g_autofree char *sha = NULL, *uuid = NULL, *bad = NULL;
+    /* The profile is checked before Apple is called: a bad file is said
+     * at once; devices still sync, only the assignment waits for a fix. */
+    profile_build(c, &p, &sha, &bad);
     if (bad)
         say(c, ORCHARD_LOG_ERROR, "%s; devices sync, the profile is not assigned", bad);
-    if ((rc = pages(c)))
+    int rc = account(c);
+    if (rc == 0 && p)
+        rc = profile_define(c, p, sha, &uuid);
+    json_decref(p);
+    if (rc == 0)
+        rc = pages(c);
+    if (rc)
         return rc;
     if (bad) {
         set_error(c, ORCHARD_DEP_ERR_PROFILE, "%s", bad);

@@ -8,11 +8,7 @@
 #define ORCHARD_SERVER_DEP_SYNC_H
 
 #include "server_plugin/dep/dep_client.h"
-/* Stop-gap: store_dep.h's view struct shares its name with dep_client.h's
- * enum orchard_dep_status; renamed here until the header renames it. */
-#define orchard_dep_status orchard_dep_status_view_
 #include "server_plugin/store/store_dep.h"
-#undef orchard_dep_status
 
 #include <orchard/plugin.h>
 

@@ -192,6 +192,18 @@ static void on_progress(const orchard_dep_progress *p, void *payload)
     ps->shown = 1;
 }
 
+/* The base URL `orchard serve` on this configuration gives Macs (g_free):
+ * server.url, else its listening address, so the command defines the very
+ * profile the job does (its hash decides when Apple is asked again). */
+static char *cmd_base_url(const orchard_mdm_config *cfg)
+{
+    if (cfg->url && *cfg->url)
+        return g_strdup(cfg->url);
+    const char *addr = orchard_server_host->config_get("server.address");
+    return g_strdup_printf("%s://%s", cfg->tls_cert ? "https" : "http",
+                           addr && *addr ? addr : "127.0.0.1:8080");
+}
+
 /* The run, its progress and its outcome: the exit status. */
 static int sync_now(orchard_ctx *ctx, const orchard_mdm_config *cfg, int quiet)
 {
@@ -215,7 +227,8 @@ static int sync_now(orchard_ctx *ctx, const orchard_mdm_config *cfg, int quiet)
     progress_state ps = {.tty = isatty(STDERR_FILENO), .quiet = quiet};
     orchard_dep_run run = {0};
     gint64 wait_until = 0, t0 = g_get_monotonic_time();
-    int rc = run_once(ctx, cfg, cfg->url, on_progress, &ps, &run, &wait_until);
+    g_autofree char *base = cmd_base_url(cfg);
+    int rc = run_once(ctx, cfg, base, on_progress, &ps, &run, &wait_until);
     if (ps.shown && ps.tty)
         fputc('\n', stderr);
     int status = 1;

@@ -406,10 +406,12 @@ int orchard_store_dep_assign_due(const char *profile_uuid, const char *after, gi
     *n = 0;
     int rc = orchard_sstore_read_list(
         "reading the devices to assign the DEP profile to",
-        "SELECT serial_number FROM dep_devices WHERE deleted = 0 AND "
-        "(profile_uuid IS NULL OR profile_uuid <> ?) AND serial_number > ? "
-        "ORDER BY serial_number LIMIT ?",
-        SQL_PARAMS(SQL_TEXT(profile_uuid), SQL_TEXT(after ? after : ""), SQL_INT(limit)),
+        /* "+deleted": not the (deleted, assign_status) index, which would
+         * scan and sort every live row for each batch; the primary key
+         * walks serials in order from `after` (both dialects take it). */
+        "SELECT serial_number FROM dep_devices WHERE serial_number > ? AND +deleted = 0 AND "
+        "(profile_uuid IS NULL OR profile_uuid <> ?) ORDER BY serial_number LIMIT ?",
+        SQL_PARAMS(SQL_TEXT(after ? after : ""), SQL_TEXT(profile_uuid), SQL_INT(limit)),
         serial_row, g_free, &list);
     if (rc)
         return rc;
