@@ -48,7 +48,9 @@ static json_t *host_json(const orchard_device *d)
     g_autofree char *os_version = d->os_version ? g_strdup_printf("%s %s", os, d->os_version)
                                                 : g_strdup("");
     json_t *mdm = json_object();
-    json_object_set_new(mdm, "enrollment_status", json_string(d->enabled ? "On (manual)" : "Off"));
+    /* Fleet's words: automatic is an enrollment through Apple Business Manager. */
+    const char *status = !d->enabled ? "Off" : d->dep_enrolled ? "On (automatic)" : "On (manual)";
+    json_object_set_new(mdm, "enrollment_status", json_string(status));
     json_object_set_new(mdm, "connected_to_fleet", json_boolean(d->enabled));
     json_object_set_new(mdm, "name", json_string("orchard"));
 

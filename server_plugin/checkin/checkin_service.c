@@ -4,6 +4,7 @@
  * handled here; command reports in checkin_report.c. No transport: the route
  * and the fuzzer call it alike. A refusal stores nothing. */
 #include "server_plugin/checkin/checkin.h"
+#include "server_plugin/enroll/dep_checkin.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/store_devices.h"
 
@@ -139,6 +140,9 @@ static int authenticate(const orchard_checkin_env *env, const orchard_checkin_re
         return orchard_checkin_refuse(out, 400, "Authenticate from %s refused: its certificate "
                                       "is bound to another UDID (%s)", udid, other);
     if (rc)
+        return store_failed(out, "Authenticate", udid, rc);
+    /* Automatic enrollment: DEP-enrolled when the DEP URL served this serial. */
+    if ((rc = orchard_dep_checkin_authenticated(udid, serial, NULL)))
         return store_failed(out, "Authenticate", udid, rc);
     host()->log(ORCHARD_LOG_INFO, PLUGIN, "checkin: Authenticate from %s (serial %s)", udid,
                 serial ? serial : "unknown");

@@ -3,17 +3,15 @@
  * gets its own one-time SCEP challenge, stored before the profile leaves,
  * so the static mdm.apple_scep_challenge never travels in a profile. */
 #include "server_plugin/enroll/download_limit.h"
-#include "server_plugin/enroll/profile.h"
+#include "server_plugin/enroll/profile_send.h"
 #include "server_plugin/serve/serve_state.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/server_store.h"
 
 #include <glib.h>
-#include <openssl/crypto.h>
 #include <string.h>
 
 #define ENROLL_PATH "/api/mdm/apple/enroll"
-#define PROFILE_TYPE "application/x-apple-aspen-config"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 /* Tokens are 43 base64url characters; anything far off is no token of ours
  * and is turned away before it costs a store lookup. */
@@ -49,48 +47,6 @@ static int token_well_formed(const char *token)
         if (!g_ascii_isalnum(token[i]) && token[i] != '-' && token[i] != '_')
             return 0;
     return 1;
-}
-
-/* Devices refuse an MDM server over plain http: say so once. */
-static void warn_plain_http(const char *base_url)
-{
-    static gint warned;
-    if (!g_str_has_prefix(base_url, "https://") && g_atomic_int_compare_and_exchange(&warned, 0, 1))
-        host()->log(ORCHARD_LOG_WARNING, "orchard-server",
-                    "enroll: serving profiles that point at %s; Macs only enroll over https: "
-                    "set server.url", base_url);
-}
-
-static int send_profile(orchard_ctx *ctx, const orchard_http_request *req,
-                        orchard_http_response *resp, const orchard_mdm_config *cfg,
-                        const char *token_name, const char *challenge)
-{
-    const char *base = orchard_serve_base_url(ctx);
-    g_autofree char *err = NULL;
-    unsigned char *body = NULL;
-    size_t len = 0;
-    int is_signed = 0;
-
-    int rc = orchard_enroll_profile_build(cfg, base, challenge, &body, &len, &is_signed, &err);
-    if (rc) {
-        host()->log(ORCHARD_LOG_ERROR, "orchard-server", "enroll: %s", err);
-        return respond_text(resp, 500, "the enrollment profile could not be built; "
-                                       "the server log says why\n");
-    }
-    g_autofree char *filename = orchard_enroll_profile_filename(cfg->org_name);
-    g_autofree char *disposition = g_strdup_printf("attachment; filename=\"%s\"", filename);
-    warn_plain_http(base);
-    host()->http_set_header(resp, "Content-Disposition", disposition);
-    /* The profile carries a one-time secret: no cache may keep a copy. */
-    host()->http_set_header(resp, "Cache-Control", "no-store");
-    rc = host()->http_respond(resp, 200, PROFILE_TYPE, body, len);
-    host()->log(ORCHARD_LOG_INFO, "orchard-server",
-                "enroll: %s profile served to %s (enrollment token \"%s\")",
-                is_signed ? "signed" : "unsigned", host()->http_remote_addr(req),
-                token_name ? token_name : "unnamed");
-    OPENSSL_cleanse(body, len);
-    g_free(body);
-    return rc;
 }
 
 /* The per-token limit (download_limit.c); a refusal answers 429. */
@@ -139,15 +95,9 @@ static int handle_enroll(orchard_ctx *ctx, const orchard_http_request *req,
     if (!download_allowed(req, resp, token, token_name))
         return 0;
 
-    /* Stored first: a profile whose challenge the SCEP server doesn't know
-     * would fail on the device, long after the download looked fine. */
-    char *challenge = NULL;
-    if ((rc = orchard_server_store_challenge_create(cfg->scep_challenge_ttl, &challenge)))
-        return unavailable(resp, "storing a one-time SCEP challenge", rc);
-    rc = send_profile(ctx, req, resp, cfg, token_name, challenge);
-    OPENSSL_cleanse(challenge, strlen(challenge));
-    g_free(challenge);
-    return rc;
+    g_autofree char *who = g_strdup_printf("enrollment token \"%s\"",
+                                           token_name ? token_name : "unnamed");
+    return orchard_enroll_profile_serve(ctx, req, resp, cfg, who);
 }
 
 const orchard_route orchard_route_enroll = {

@@ -201,7 +201,7 @@ int orchard_store_device_bootstrap_get(const char *udid, GBytes **sealed)
     "udid, serial_number, model, product_name, os_version, build_version, device_name, "     \
     "topic, cert_sha256, enabled, push_token_valid, push_invalid_reason, push_token, "       \
     "push_magic, awaiting_configuration, token_update_tally, last_seen_at, created_at, "     \
-    "updated_at"
+    "updated_at, dep_enrolled"
 
 static char *hex_of(const unsigned char *b, size_t len)
 {
@@ -237,6 +237,7 @@ static orchard_device *device_of_row(const orchard_host_api *h, orchard_stmt *st
     d->last_seen_at = h->stmt_column_is_null(st, 16) ? 0 : h->stmt_column_int(st, 16);
     d->created_at = h->stmt_column_int(st, 17);
     d->updated_at = h->stmt_column_int(st, 18);
+    d->dep_enrolled = (int)h->stmt_column_int(st, 19);
     return d;
 }
 

@@ -27,6 +27,7 @@ typedef struct orchard_device {
     char *push_token_hex; /* lower-case hex of the push token, NULL before TokenUpdate */
     char *push_magic;
     int awaiting_configuration;
+    int dep_enrolled;     /* enrolled through the DEP enrollment URL (Apple Business Manager) */
     gint64 token_update_tally;
     gint64 last_seen_at;  /* 0: never */
     gint64 created_at;

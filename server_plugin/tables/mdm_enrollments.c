@@ -21,6 +21,7 @@ static int add_row(orchard_rows *rows, const orchard_device *d)
 {
     char enabled[2] = {d->enabled ? '1' : '0', '\0'};
     char valid[2] = {d->push_token_valid ? '1' : '0', '\0'};
+    char dep[2] = {d->dep_enrolled ? '1' : '0', '\0'};
     g_autofree char *tally = g_strdup_printf("%" G_GINT64_FORMAT, d->token_update_tally);
     g_autofree char *seen = d->last_seen_at > 0 ? orchard_mdm_format_utc(d->last_seen_at) : NULL;
     g_autofree char *created = orchard_mdm_format_utc(d->created_at);
@@ -35,6 +36,7 @@ static int add_row(orchard_rows *rows, const orchard_device *d)
     v[MDM_ENROLLMENTS_COL_LAST_SEEN_AT] = seen;
     v[MDM_ENROLLMENTS_COL_TOKEN_UPDATE_TALLY] = tally;
     v[MDM_ENROLLMENTS_COL_CREATED_AT] = created;
+    v[MDM_ENROLLMENTS_COL_DEP_ENROLLED] = dep;
     return orchard_server_host->row_add(rows, v, MDM_ENROLLMENTS_N_COLUMNS);
 }
 

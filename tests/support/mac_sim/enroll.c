@@ -81,7 +81,6 @@ int orchard_macsim_enroll(orchard_macsim_mac *mac, orchard_macsim_http *h, const
                           long *status, char **error_msg)
 {
     orchard_macsim_response r = {0};
-    orchard_macsim_profile prof = {0};
     int rc = orchard_macsim_http_do(h, "GET", enroll_url, NULL, 0, NULL, NULL, &r, error_msg);
     if (rc)
         return rc;
@@ -91,9 +90,20 @@ int orchard_macsim_enroll(orchard_macsim_mac *mac, orchard_macsim_http *h, const
         orchard_macsim_event("refused", mac, "message=s", "profile", "status=l", r.status, NULL);
         rc = macsim_fail(error_msg, ORCHARD_EPROTO, "the enrollment profile: HTTP %ld",
                          r.status);
-        goto out;
+    } else {
+        rc = orchard_macsim_enroll_profile(mac, h, r.body, r.len, status, error_msg);
     }
-    if ((rc = orchard_macsim_profile_parse(&prof, r.body, r.len, error_msg)) ||
+    orchard_macsim_response_clear(&r);
+    return rc;
+}
+
+int orchard_macsim_enroll_profile(orchard_macsim_mac *mac, orchard_macsim_http *h,
+                                  const unsigned char *profile, size_t len, long *status,
+                                  char **error_msg)
+{
+    orchard_macsim_profile prof = {0};
+    int rc;
+    if ((rc = orchard_macsim_profile_parse(&prof, profile, len, error_msg)) ||
         (rc = scep_identity(mac, h, &prof, error_msg)))
         goto out;
     free(mac->server_url);
@@ -111,7 +121,6 @@ int orchard_macsim_enroll(orchard_macsim_mac *mac, orchard_macsim_http *h, const
         goto out;
 out:
     orchard_macsim_profile_clear(&prof);
-    orchard_macsim_response_clear(&r);
     return rc;
 }
 

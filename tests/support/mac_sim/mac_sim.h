@@ -221,6 +221,45 @@ int orchard_macsim_checkin(orchard_macsim_mac *mac, orchard_macsim_http *h, cons
 int orchard_macsim_enroll(orchard_macsim_mac *mac, orchard_macsim_http *h, const char *enroll_url,
                           long *status, char **error_msg);
 
+/** What orchard_macsim_enroll does once it has the profile (`profile`, as
+ * downloaded): SCEP, keep the identity, Authenticate, TokenUpdate. */
+int orchard_macsim_enroll_profile(orchard_macsim_mac *mac, orchard_macsim_http *h,
+                                  const unsigned char *profile, size_t len, long *status,
+                                  char **error_msg);
+
+/* ---- automatic enrollment (dep.c) ---------------------------------------- */
+
+/* Where the DEP profile's url points on an orchard server. */
+#define ORCHARD_MACSIM_DEP_PATH "/api/mdm/apple/dep/enroll"
+
+/**
+ * A stand-in for the identity Apple attests a Mac with: a fresh P-256 key
+ * and a self-signed certificate (CN "<serial> device identity", valid an
+ * hour). *key, *cert (EVP_PKEY_free, X509_free). ORCHARD_ENOMEM.
+ */
+int orchard_macsim_device_identity(EVP_PKEY **key, X509 **cert, const orchard_macsim_mac *mac,
+                                   char **error_msg);
+
+/**
+ * The machine info a Mac in Setup Assistant posts: a CMS SignedData (DER,
+ * content attached, `cert` included) by `key` over the XML MachineInfo plist
+ * (UDID, SERIAL, PRODUCT, VERSION, LANGUAGE, OS_VERSION,
+ * SOFTWARE_UPDATE_DEVICE_ID, SUPPLEMENTAL_BUILD_VERSION). *der malloc'd.
+ * ORCHARD_EINVAL (OpenSSL refused), ORCHARD_ENOMEM.
+ */
+int orchard_macsim_machine_info(unsigned char **der, size_t *len, const orchard_macsim_mac *mac,
+                                X509 *cert, EVP_PKEY *key, char **error_msg);
+
+/**
+ * Enroll through Apple Business Manager: POST the machine info (signed by a
+ * fresh device identity) as application/pkcs7-signature to `server_url` +
+ * ORCHARD_MACSIM_DEP_PATH, then orchard_macsim_enroll_profile with the
+ * answer. ORCHARD_EPROTO with *status on any HTTP status but 200 (403: the
+ * serial is not assigned to the server), and as orchard_macsim_enroll.
+ */
+int orchard_macsim_dep_enroll(orchard_macsim_mac *mac, orchard_macsim_http *h,
+                              const char *server_url, long *status, char **error_msg);
+
 /* ---- polling ---------------------------------------------------------------- */
 
 /* An answer to a command. */

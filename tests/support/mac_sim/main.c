@@ -6,6 +6,11 @@
  *                  [--concurrency C] [--keys K]
  *     (--keys K: the Macs share K RSA keys, each with its own certificate,
  *     instead of a key generation each: many Macs in seconds)
+ *   mac_sim dep-enroll --server URL --state DIR [--serial S] [enroll's options]
+ *     (as a Mac in Setup Assistant: POST its signed machine info to
+ *     URL/api/mdm/apple/dep/enroll, then enroll with the profile answered;
+ *     the serial is the seed's and index's unless --serial names one, for
+ *     one Mac)
  *   mac_sim poll --state DIR [--count N] [--answer ack|error|notnow]
  *                [--answer-for RequestType=ack|error|notnow]... [--until-empty]
  *                [--max-sessions M] [--pause-ms MS] [--concurrency C]
@@ -42,7 +47,7 @@
 #include "tests/support/scep_client.h"
 
 typedef struct {
-    const char *cmd, *url, *state, *cacert, *message, *sign_as, *pushes;
+    const char *cmd, *url, *state, *cacert, *message, *sign_as, *pushes, *server, *serial;
     const char *os_version, *build_version, *managed_prefs;
     const char *fail_profiles[64];
     int n_fail_profiles, no_fail_profiles;
@@ -184,6 +189,8 @@ static int enroll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *
         return report_error(NULL, "enroll", err);
     if (set_facts(mac))
         return report_error(mac, "enroll", strdup("out of memory"));
+    if (opt.serial) /* --serial: checked by parse_args to fit */
+        snprintf(mac->serial, sizeof mac->serial, "%s", opt.serial);
     if (opt.keys > 0) { /* --keys: one of the shared keys, a new certificate */
         X509_free(mac->cert);
         mac->cert = NULL;
@@ -192,9 +199,14 @@ static int enroll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *
         EVP_PKEY_up_ref(mac->key);
     }
     long status = 0;
-    rc = orchard_macsim_enroll(mac, h, opt.url, &status, &err);
-    int failed = rc ? report_error(mac, "enroll", err) : 0;
-    if (!rc)
+    int dep = opt.server != NULL;
+    rc = dep ? orchard_macsim_dep_enroll(mac, h, opt.server, &status, &err)
+             : orchard_macsim_enroll(mac, h, opt.url, &status, &err);
+    int failed = rc ? report_error(mac, dep ? "dep-enroll" : "enroll", err) : 0;
+    if (!rc && dep)
+        orchard_macsim_event("enrolled", mac, "serial=s", mac->serial, "dir=s", mac->dir,
+                             "via=s", "dep", NULL);
+    else if (!rc)
         orchard_macsim_event("enrolled", mac, "serial=s", mac->serial, "dir=s", mac->dir, NULL);
     orchard_macsim_mac_free(mac);
     return failed;
@@ -202,8 +214,14 @@ static int enroll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *
 
 static int cmd_enroll(void)
 {
-    if (!opt.url || !opt.state) {
-        fprintf(stderr, "mac_sim enroll: --url and --state are required\n");
+    int dep = strcmp(opt.cmd, "dep-enroll") == 0;
+    if (dep ? (!opt.server || !opt.state || opt.url) : (!opt.url || !opt.state || opt.server)) {
+        fprintf(stderr, dep ? "mac_sim dep-enroll: --server and --state are required\n"
+                            : "mac_sim enroll: --url and --state are required\n");
+        return 2;
+    }
+    if (opt.serial && opt.count > 1) {
+        fprintf(stderr, "mac_sim %s: --serial names one Mac (--count 1)\n", opt.cmd);
         return 2;
     }
     if (mkdir(opt.state, 0700) != 0) {
@@ -385,6 +403,7 @@ static int usage(void)
     fprintf(stderr,
             "usage: mac_sim enroll --url ENROLL_URL --state DIR [--count N] [--first I] [--seed S]\n"
             "                      [--concurrency C] [--keys K]\n"
+            "       mac_sim dep-enroll --server URL --state DIR [--serial S] [enroll's options]\n"
             "       mac_sim poll --state DIR [--count N] [--answer ack|error|notnow]\n"
             "                    [--answer-for RequestType=ack|error|notnow]... [--until-empty]\n"
             "                    [--max-sessions M] [--pause-ms MS] [--concurrency C]\n"
@@ -440,6 +459,7 @@ static int parse_args(int argc, char **argv)
         {"build-version", required_argument, 0, 'b'},
         {"fail-profile", required_argument, 0, 'F'},
         {"no-fail-profiles", no_argument, 0, 'Z'}, {"managed-prefs", required_argument, 0, 'R'},
+        {"server", required_argument, 0, 'V'},     {"serial", required_argument, 0, 'L'},
         {0, 0, 0, 0},
     };
     int c, v;
@@ -492,6 +512,13 @@ static int parse_args(int argc, char **argv)
             opt.fail_profiles[opt.n_fail_profiles++] = optarg;
             break;
         case 'Z': opt.no_fail_profiles = 1; break;
+        case 'V': opt.server = optarg; break;
+        case 'L': /* a serial as Apple writes them: letters and digits, fits the Mac's */
+            if (!*optarg || strlen(optarg) > ORCHARD_MACSIM_SERIAL_LEN ||
+                strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(optarg))
+                return -1;
+            opt.serial = optarg;
+            break;
         case 'R':
             if (!*optarg || strchr(optarg, '\n'))
                 return -1;
@@ -516,7 +543,7 @@ int main(int argc, char **argv)
         return usage();
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc;
-    if (strcmp(opt.cmd, "enroll") == 0)
+    if (strcmp(opt.cmd, "enroll") == 0 || strcmp(opt.cmd, "dep-enroll") == 0)
         rc = cmd_enroll();
     else if (!strcmp(opt.cmd, "poll") || !strcmp(opt.cmd, "checkin") || !strcmp(opt.cmd, "show") ||
              !strcmp(opt.cmd, "wake") || !strcmp(opt.cmd, "set"))

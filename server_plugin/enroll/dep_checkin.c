@@ -1,0 +1,83 @@
+/* What an Authenticate means for automatic enrollment (dep_checkin.h): the
+ * DEP mark on the enrollment, then the default team. The team is looked up
+ * by name on every call, so renaming or creating it takes effect at once,
+ * as the setting's other readers do. */
+#include "server_plugin/enroll/dep_checkin.h"
+#include "server_plugin/server.h"
+#include "server_plugin/store/store_dep.h"
+#include "server_plugin/store/store_teams.h"
+
+#include <glib.h>
+#include <string.h>
+
+#define PLUGIN "orchard-server"
+#define DEFAULT_TEAM_KEY "mdm.apple_bm_default_team"
+
+static GMutex warned_lock;
+static GHashTable *warned; /* team names already reported missing */
+
+static const orchard_host_api *host(void) { return orchard_server_host; }
+
+/* A missing team would otherwise be logged at every DEP enrollment. */
+static void warn_missing(const char *name, const char *udid)
+{
+    g_mutex_lock(&warned_lock);
+    if (!warned)
+        warned = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    int first = !g_hash_table_contains(warned, name);
+    if (first)
+        g_hash_table_add(warned, g_strdup(name));
+    g_mutex_unlock(&warned_lock);
+    if (first)
+        host()->log(ORCHARD_LOG_WARNING, PLUGIN,
+                    "dep: %s is \"%s\", which is no team: %s (and every Mac that enrolls "
+                    "automatically until the team is created) stays in no team",
+                    DEFAULT_TEAM_KEY, name, udid);
+}
+
+void orchard_dep_checkin_reset(void)
+{
+    g_mutex_lock(&warned_lock);
+    g_clear_pointer(&warned, g_hash_table_destroy);
+    g_mutex_unlock(&warned_lock);
+}
+
+static void default_team(const char *udid)
+{
+    const char *name = host()->config_get(DEFAULT_TEAM_KEY);
+    gint64 team = 0;
+    int moved = 0;
+    if (!name || !*name)
+        return;
+    int rc = orchard_store_team_find(name, &team);
+    if (rc == ORCHARD_ENOTFOUND) {
+        warn_missing(name, udid);
+        return;
+    }
+    if (rc == 0)
+        rc = orchard_store_dep_default_team(udid, team, &moved);
+    if (rc)
+        host()->log(ORCHARD_LOG_ERROR, PLUGIN, "dep: putting %s in the default team \"%s\" "
+                    "failed (%s)", udid, name, host()->strerror(rc));
+    else if (moved)
+        host()->log(ORCHARD_LOG_INFO, PLUGIN, "dep: %s joined the default team \"%s\"", udid,
+                    name);
+}
+
+int orchard_dep_checkin_authenticated(const char *udid, const char *serial, int *is_dep)
+{
+    int dep = 0;
+    if (is_dep)
+        *is_dep = 0;
+    int rc = orchard_store_dep_mark_enrolled(udid, serial, &dep);
+    if (rc)
+        return rc;
+    if (dep) {
+        host()->log(ORCHARD_LOG_INFO, PLUGIN, "dep: %s (serial %s) enrolled automatically "
+                    "(through Apple Business Manager)", udid, serial);
+        default_team(udid);
+    }
+    if (is_dep)
+        *is_dep = dep;
+    return 0;
+}
