@@ -23,6 +23,8 @@ static X509 *cert;
 /* The installed profiles, OS version and managed preferences
  * (mac_sim_profiles_unit_test.c), in this suite. */
 void macsim_profiles_tests(CU_pSuite s, const char *tmp, EVP_PKEY **key, X509 **cert);
+/* The machine info for DEP enrollment (mac_sim_dep_unit_test.c). */
+void macsim_dep_tests(CU_pSuite s);
 static char tmp_dir[] = "/tmp/mac_sim_unit.XXXXXX";
 
 static int suite_init(void)
@@ -422,6 +424,7 @@ int main(void)
     CU_add_test(s, "reports", test_mac_sim__reports);
     CU_add_test(s, "signatures", test_mac_sim__signatures);
     macsim_profiles_tests(s, tmp_dir, &key, &cert);
+    macsim_dep_tests(s);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
     unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
