@@ -210,10 +210,12 @@ static int profile_define(run_ctx *c, const json_t *p, const char *sha, char **u
 
 /* ---- pages -------------------------------------------------------------- */
 
+/* A text field, or NULL when absent, empty, not a string or over the cap. */
 static const char *str(const json_t *d, const char *key)
 {
-    const char *v = json_string_value(json_object_get(d, key));
-    return v && *v ? v : NULL;
+    const json_t *j = json_object_get(d, key);
+    const char *v = json_string_value(j);
+    return v && *v && json_string_length(j) <= ORCHARD_DEP_FIELD_MAX ? v : NULL;
 }
 
 static gint64 parse_date(const char *s)
@@ -225,15 +227,24 @@ static gint64 parse_date(const char *s)
     return t ? g_date_time_to_unix(t) : 0;
 }
 
-/* Apple's page as records (borrowing the page's strings). */
-static orchard_dep_record *page_records(const json_t *page, size_t *n)
+static int known_op(const char *op)
+{
+    return !strcmp(op, "added") || !strcmp(op, "modified") || !strcmp(op, "deleted");
+}
+
+int orchard_dep_page_records(const json_t *page, orchard_dep_record **out, size_t *n,
+                             size_t *dropped)
 {
     const json_t *devs = json_object_get(page, "devices");
-    *n = json_array_size(devs);
-    orchard_dep_record *r = g_new0(orchard_dep_record, *n ? *n : 1);
-    for (size_t i = 0; i < *n; i++) {
+    *out = NULL;
+    *n = *dropped = 0;
+    if (!json_is_object(page) || (devs && !json_is_array(devs)))
+        return ORCHARD_EINVAL;
+    size_t len = json_array_size(devs);
+    orchard_dep_record *r = g_new0(orchard_dep_record, len ? len : 1);
+    for (size_t i = 0; i < len; i++) {
         const json_t *d = json_array_get(devs, i);
-        r[i] = (orchard_dep_record){
+        orchard_dep_record x = {
             .serial_number = str(d, "serial_number"), .model = str(d, "model"),
             .description = str(d, "description"), .color = str(d, "color"),
             .os = str(d, "os"), .device_family = str(d, "device_family"),
@@ -241,25 +252,20 @@ static orchard_dep_record *page_records(const json_t *page, size_t *n)
             .device_assigned_date = str(d, "device_assigned_date"),
             .op_type = str(d, "op_type"), .op_date = str(d, "op_date"),
         };
-        r[i].op_date_unix = parse_date(r[i].op_date);
-    }
-    return r;
-}
-
-/* Drop what Apple sends but orchard does not apply: an unknown op_type. */
-static size_t keep_known(run_ctx *c, orchard_dep_record *r, size_t n)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        const char *op = r[i].op_type;
-        if (op && strcmp(op, "added") && strcmp(op, "modified") && strcmp(op, "deleted")) {
-            say(c, ORCHARD_LOG_WARNING, "device %.64s: unknown op_type \"%.32s\" skipped",
-                r[i].serial_number, op);
+        /* Nothing to key it by, or an op orchard does not know how to apply
+         * (absent, null or "" is a full fetch's device: added). */
+        const json_t *op = json_object_get(d, "op_type");
+        const char *ops = json_string_value(op);
+        if (!x.serial_number || (op && !json_is_null(op) && !ops) ||
+            (ops && *ops && !known_op(ops))) {
+            (*dropped)++;
             continue;
         }
-        r[k++] = r[i];
+        x.op_date_unix = parse_date(x.op_date);
+        r[(*n)++] = x;
     }
-    return k;
+    *out = r;
+    return 0;
 }
 
 /* One page from `cursor`: stored with its cursor. *more, *next (g_free). */
@@ -274,9 +280,12 @@ static int one_page(run_ctx *c, int sync, const char *cursor, int *more, char **
         *apple_rc = rc;
         return rc;
     }
-    size_t n = 0;
-    orchard_dep_record *recs = page_records(page, &n);
-    n = keep_known(c, recs, n);
+    size_t n = 0, dropped = 0;
+    orchard_dep_record *recs = NULL;
+    orchard_dep_page_records(page, &recs, &n, &dropped); /* the client checked the shape */
+    if (dropped)
+        say(c, ORCHARD_LOG_WARNING, "%zu device(s) of a page skipped: no serial_number, or "
+            "an op_type other than added, modified, deleted", dropped);
     *more = json_is_true(json_object_get(page, "more_to_follow"));
     const char *cur = json_string_value(json_object_get(page, "cursor"));
     /* The fetch's last page: from now on, sync from its cursor. */
@@ -287,7 +296,7 @@ static int one_page(run_ctx *c, int sync, const char *cursor, int *more, char **
     if (rc == 0)
         *next = g_strdup(cur);
     /* More to follow on an empty page would page forever. */
-    if (rc == 0 && *more && n == 0 && json_array_size(json_object_get(page, "devices")) == 0)
+    if (rc == 0 && *more && n == 0 && dropped == 0)
         *more = 0;
     g_free(recs);
     json_decref(page);

@@ -63,6 +63,22 @@ typedef struct orchard_dep_sync_opts {
     void *payload;
 } orchard_dep_sync_opts;
 
+/** A device's text field longer than this (bytes) is taken as absent. */
+#define ORCHARD_DEP_FIELD_MAX 1024
+
+/**
+ * Apple's page (as orchard_dep_devices_page returned it) as records that
+ * borrow the page's strings: a field that is not a non-empty string (or is
+ * over ORCHARD_DEP_FIELD_MAX) is absent, op_date is read as RFC 3339
+ * (op_date_unix 0 when it is not one), and a device without a serial_number
+ * or with an op_type other than added / modified / deleted is left out and
+ * counted in *dropped. Returns 0 and *out (g_free; the page must outlive
+ * it), or ORCHARD_EINVAL when `page` is not an object or its devices not an
+ * array.
+ */
+int orchard_dep_page_records(const json_t *page, orchard_dep_record **out, size_t *n,
+                             size_t *dropped);
+
 /** No Apple account fetched again within this (seconds). */
 #define ORCHARD_DEP_ACCOUNT_MAX_AGE 3600
 /** Error codes orchard records beside Apple's. */

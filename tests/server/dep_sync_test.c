@@ -9,6 +9,7 @@
 #include "server_plugin/dep/dep_sync.h"
 #include "server_plugin/server.h"
 #include "tests/server/dep_fixture.h"
+#include "tests/server/dep_sync_fixture.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/server/reconcile_fixture.h"
 #include "tests/suites.h"
@@ -16,132 +17,45 @@
 #include <stdio.h>
 #include <string.h>
 
-#define T0 ((gint64)1800000000)
-#define SERVER_URL "https://mdm.example.com"
-#define PAGE 100 /* SIM_DEVICES (250) is 3 pages */
-
-static char *profile_path; /* NULL: the default profile */
-
-static void fresh(void)
-{
-    rfx_open();
-    dfx_say("reset", "{}");
-    g_clear_pointer(&profile_path, g_free);
-}
-
-static void done(void)
-{
-    rfx_close();
-}
-
-typedef struct seen_progress {
-    int calls;
-    gint64 last_fetched;
-    int monotonic;
-} seen_progress;
-
-static void on_progress(const orchard_dep_progress *p, void *payload)
-{
-    seen_progress *s = payload;
-    if (p->fetched < s->last_fetched)
-        s->monotonic = 0;
-    s->last_fetched = p->fetched;
-    s->calls++;
-}
-
-/* One run at `now` with client c; *run filled (orchard_dep_run_clear). */
-static int sync_at(orchard_dep_client *c, gint64 now, orchard_dep_run *run, gint64 *wait,
-                   seen_progress *sp)
-{
-    orchard_dep_sync_opts o = {.client = c, .server_url = SERVER_URL, .org_name = "Example",
-                               .profile_path = profile_path, .now = now, .page_limit = PAGE,
-                               .progress = sp ? on_progress : NULL, .payload = sp};
-    return orchard_dep_sync_run(dfx.ctx, &o, run, wait);
-}
-
-/* A run that must succeed. */
-static void sync_ok(orchard_dep_client *c, gint64 now, orchard_dep_run *run)
-{
-    int rc = sync_at(c, now, run, NULL, NULL);
-    if (rc)
-        fprintf(stderr, "\n  run: %s: %s\n", run->error_code, run->error);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    CU_ASSERT_PTR_NULL(run->error_code);
-}
-
-static gint64 live_devices(void)
-{
-    return rfx_int("SELECT count(*) FROM dep_devices WHERE deleted = 0", NULL);
-}
-
-static char *state(const char *key)
-{
-    return rfx_text("SELECT value FROM server_state WHERE key = ?", key, NULL);
-}
-
-static char *field(const char *serial, const char *col)
-{
-    g_autofree char *sql = g_strdup_printf("SELECT %s FROM dep_devices WHERE serial_number = ?",
-                                           col);
-    return rfx_text(sql, serial, NULL);
-}
-
-/* The serials a control answered with ({"added": [...]}): g_strfreev. */
-static char **serials_of(json_t *answer, const char *key)
-{
-    json_t *a = json_object_get(answer, key);
-    char **out = g_new0(char *, json_array_size(a) + 1);
-    for (size_t i = 0; i < json_array_size(a); i++)
-        out[i] = g_strdup(json_string_value(json_array_get(a, i)));
-    json_decref(answer);
-    return out;
-}
-
-/* The first stored serial, in order (g_free). */
-static char *first_serial(void)
-{
-    return rfx_text("SELECT serial_number FROM dep_devices ORDER BY serial_number", NULL);
-}
-
 /* ---- fetch, sync, the store's view of Apple's ops ------------------------------------ */
 
 static void test_full_fetch_then_sync(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
     seen_progress sp = {.monotonic = 1};
-    CU_ASSERT_EQUAL_FATAL(sync_at(c, T0, &run, NULL, &sp), 0);
+    CU_ASSERT_EQUAL_FATAL(dsfx_sync_at(c, T0, &run, NULL, &sp), 0);
     CU_ASSERT_STRING_EQUAL(run.kind, "fetch");
     CU_ASSERT_EQUAL(run.pages, 3);
     CU_ASSERT_EQUAL(run.fetched, SIM_DEVICES);
     CU_ASSERT_EQUAL(run.added, SIM_DEVICES);
     CU_ASSERT_EQUAL(run.assigned, SIM_DEVICES);
     CU_ASSERT(sp.calls >= 4 && sp.monotonic); /* a call per page, and per assign call */
-    CU_ASSERT_EQUAL(live_devices(), SIM_DEVICES);
-    g_autofree char *phase = state(ORCHARD_DEP_KEY_PHASE);
+    CU_ASSERT_EQUAL(dsfx_live(), SIM_DEVICES);
+    g_autofree char *phase = dsfx_state(ORCHARD_DEP_KEY_PHASE);
     CU_ASSERT_STRING_EQUAL(phase, "sync");
     /* The run's row says the same, finished. */
     CU_ASSERT_EQUAL(rfx_int("SELECT count(*) FROM dep_sync_runs WHERE kind = 'fetch' AND "
                             "finished_at IS NOT NULL AND pages = 3 AND fetched = 250 AND "
                             "added = 250 AND assigned = 250 AND error IS NULL AND "
                             "cursor_age IS NULL", NULL), 1);
-    g_autofree char *uuid = state(ORCHARD_DEP_KEY_PROFILE_UUID);
+    g_autofree char *uuid = dsfx_state(ORCHARD_DEP_KEY_PROFILE_UUID);
     CU_ASSERT_EQUAL(rfx_int("SELECT count(*) FROM dep_devices WHERE profile_uuid = ? AND "
                             "assign_status = 'SUCCESS' AND assign_attempts = 1 AND "
                             "profile_assigned_at = 1800000000", uuid, NULL), SIM_DEVICES);
     orchard_dep_run_clear(&run);
 
     /* Changes on Apple's side: 3 added, 2 modified, 1 deleted. */
-    char **added = serials_of(dfx_control("devices/add", "{\"count\": 3}"), "added");
-    g_autofree char *first = first_serial();
+    char **added = dsfx_serials_of(dfx_control("devices/add", "{\"count\": 3}"), "added");
+    g_autofree char *first = dsfx_first_serial();
     g_autofree char *mod = g_strdup_printf("{\"serials\": [\"%s\", \"%s\"], \"set\": "
                                            "{\"model\": \"MacBook Neo\", \"color\": \"teal\"}}",
                                            first, added[0]);
     dfx_say("devices/modify", mod);
     g_autofree char *del = g_strdup_printf("{\"serials\": [\"%s\"]}", added[1]);
     dfx_say("devices/delete", del);
-    sync_ok(c, T0 + 60, &run);
+    dsfx_sync_ok(c, T0 + 60, &run);
     CU_ASSERT_STRING_EQUAL(run.kind, "sync");
     CU_ASSERT_EQUAL(run.cursor_age, 60);
     CU_ASSERT_EQUAL(run.added, 3);
@@ -150,13 +64,13 @@ static void test_full_fetch_then_sync(void)
      * modified one. */
     CU_ASSERT_EQUAL(run.modified, SIM_DEVICES + 2);
     CU_ASSERT_EQUAL(run.assigned, 2); /* the two new, live ones: nothing else */
-    CU_ASSERT_EQUAL(live_devices(), SIM_DEVICES + 2);
+    CU_ASSERT_EQUAL(dsfx_live(), SIM_DEVICES + 2);
     CU_ASSERT_EQUAL(rfx_int("SELECT count(*) FROM dep_devices", NULL), SIM_DEVICES + 3);
-    g_autofree char *model = field(first, "model");
-    g_autofree char *color = field(added[0], "color");
-    g_autofree char *op = field(added[1], "op_type");
-    g_autofree char *gone = field(added[1], "deleted");
-    g_autofree char *never = field(added[1], "assign_status");
+    g_autofree char *model = dsfx_field(first, "model");
+    g_autofree char *color = dsfx_field(added[0], "color");
+    g_autofree char *op = dsfx_field(added[1], "op_type");
+    g_autofree char *gone = dsfx_field(added[1], "deleted");
+    g_autofree char *never = dsfx_field(added[1], "assign_status");
     CU_ASSERT_STRING_EQUAL(model, "MacBook Neo");
     CU_ASSERT_STRING_EQUAL(color, "teal");
     CU_ASSERT_STRING_EQUAL(op, "deleted");
@@ -166,7 +80,7 @@ static void test_full_fetch_then_sync(void)
 
     /* Nothing changed but the 2 assignments: no assign call at all. */
     gint64 assigns = dfx_calls("assign");
-    sync_ok(c, T0 + 120, &run);
+    dsfx_sync_ok(c, T0 + 120, &run);
     CU_ASSERT_EQUAL(run.added + run.deleted, 0);
     CU_ASSERT_EQUAL(run.modified, 2);
     CU_ASSERT_EQUAL(run.assigned, 0);
@@ -174,150 +88,193 @@ static void test_full_fetch_then_sync(void)
     orchard_dep_run_clear(&run);
     g_strfreev(added);
     orchard_dep_client_free(c);
-    done();
-}
-
-/* A record as a page would carry it. */
-static orchard_dep_record rec(const char *serial, const char *op, gint64 when, const char *model)
-{
-    static char dates[16][32];
-    static int next;
-    char *d = dates[next++ % 16];
-    g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc(when);
-    g_autofree char *iso = g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ");
-    g_strlcpy(d, iso, 32);
-    return (orchard_dep_record){.serial_number = serial, .op_type = op, .op_date = d,
-                                .op_date_unix = when, .model = model,
-                                .profile_status = "empty"};
-}
-
-static int apply(const orchard_dep_record *r, size_t n, orchard_dep_run *run, gint64 *skipped)
-{
-    orchard_dep_page p = {.records = r, .n = n, .cursor = "c1", .phase = "sync",
-                          .cursor_at = T0, .now = T0};
-    return orchard_store_dep_page_apply(&p, 0, run, skipped);
+    dsfx_done();
 }
 
 static void test_dedupe_and_order(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_run run = {0};
     gint64 skipped = 0;
     /* Out of order in the page: applied by op_date, so the modify wins. */
-    orchard_dep_record page1[] = {rec("S1", "modified", T0 + 2, "B"),
-                                  rec("S1", "added", T0 + 1, "A"),
-                                  rec("S2", "added", T0 + 1, "X")};
-    CU_ASSERT_EQUAL_FATAL(apply(page1, 3, &run, &skipped), 0);
+    orchard_dep_record page1[] = {dsfx_rec("S1", "modified", T0 + 2, "B"),
+                                  dsfx_rec("S1", "added", T0 + 1, "A"),
+                                  dsfx_rec("S2", "added", T0 + 1, "X")};
+    CU_ASSERT_EQUAL_FATAL(dsfx_apply(page1, 3, &run, &skipped), 0);
     CU_ASSERT_EQUAL(skipped, 0);
     CU_ASSERT_EQUAL(run.added, 2);
     CU_ASSERT_EQUAL(run.modified, 1);
     CU_ASSERT_EQUAL(run.pages, 1);
     CU_ASSERT_EQUAL(run.fetched, 3);
-    g_autofree char *m = field("S1", "model");
-    g_autofree char *op = field("S1", "op_type");
+    g_autofree char *m = dsfx_field("S1", "model");
+    g_autofree char *op = dsfx_field("S1", "op_type");
     CU_ASSERT_STRING_EQUAL(m, "B");
     CU_ASSERT_STRING_EQUAL(op, "modified");
     /* The same ops again (a resumed run, Apple repeating itself), and one older
      * than the row: skipped, nothing counted. */
-    orchard_dep_record again[] = {rec("S1", "modified", T0 + 2, "C"),
-                                  rec("S1", "added", T0 + 1, "D"),
-                                  rec("S2", "added", T0 + 1, "Y")};
+    orchard_dep_record again[] = {dsfx_rec("S1", "modified", T0 + 2, "C"),
+                                  dsfx_rec("S1", "added", T0 + 1, "D"),
+                                  dsfx_rec("S2", "added", T0 + 1, "Y")};
     memset(&run, 0, sizeof run);
-    CU_ASSERT_EQUAL_FATAL(apply(again, 3, &run, &skipped), 0);
+    CU_ASSERT_EQUAL_FATAL(dsfx_apply(again, 3, &run, &skipped), 0);
     CU_ASSERT_EQUAL(skipped, 3);
     CU_ASSERT_EQUAL(run.added + run.modified + run.deleted, 0);
     g_free(m);
-    m = field("S1", "model");
+    m = dsfx_field("S1", "model");
     CU_ASSERT_STRING_EQUAL(m, "B");
     /* Deleted then added again in one page, given in reverse: live, re-added. */
-    orchard_dep_record back[] = {rec("S2", "added", T0 + 9, NULL),
-                                 rec("S2", "deleted", T0 + 8, NULL)};
+    orchard_dep_record back[] = {dsfx_rec("S2", "added", T0 + 9, NULL),
+                                 dsfx_rec("S2", "deleted", T0 + 8, NULL)};
     memset(&run, 0, sizeof run);
-    CU_ASSERT_EQUAL_FATAL(apply(back, 2, &run, &skipped), 0);
+    CU_ASSERT_EQUAL_FATAL(dsfx_apply(back, 2, &run, &skipped), 0);
     CU_ASSERT_EQUAL(run.deleted, 1);
     CU_ASSERT_EQUAL(run.added, 1);
-    g_autofree char *del = field("S2", "deleted");
-    g_autofree char *kept = field("S2", "model");
+    g_autofree char *del = dsfx_field("S2", "deleted");
+    g_autofree char *kept = dsfx_field("S2", "model");
     CU_ASSERT_STRING_EQUAL(del, "0");
     CU_ASSERT_STRING_EQUAL(kept, "X"); /* a record without a model keeps it */
     /* A deleted op carries no profile_status: the stored profile stays. */
     CU_ASSERT_EQUAL(rfx_int("SELECT count(*) FROM dep_devices WHERE profile_status = 'empty'",
                             NULL), 2);
     /* The cursor and phase went with the page. */
-    g_autofree char *cur = state(ORCHARD_DEP_KEY_CURSOR);
+    g_autofree char *cur = dsfx_state(ORCHARD_DEP_KEY_CURSOR);
     CU_ASSERT_STRING_EQUAL(cur, "c1");
     /* Hostile: a record without a serial stores nothing of the page. */
-    orchard_dep_record bad[] = {rec("S3", "added", T0, "Z"), rec("", "added", T0, "Z")};
+    orchard_dep_record bad[] = {dsfx_rec("S3", "added", T0, "Z"), dsfx_rec("", "added", T0, "Z")};
     bad[1].serial_number = NULL;
-    CU_ASSERT_EQUAL(apply(bad, 2, &run, NULL), ORCHARD_EINVAL);
-    CU_ASSERT_PTR_NULL(field("S3", "model"));
+    CU_ASSERT_EQUAL(dsfx_apply(bad, 2, &run, NULL), ORCHARD_EINVAL);
+    CU_ASSERT_PTR_NULL(dsfx_field("S3", "model"));
     /* An empty page still moves the cursor. */
     orchard_dep_page p = {.records = NULL, .n = 0, .cursor = "c2", .phase = "sync", .now = T0};
     CU_ASSERT_EQUAL(orchard_store_dep_page_apply(&p, 0, &run, NULL), 0);
     g_free(cur);
-    cur = state(ORCHARD_DEP_KEY_CURSOR);
+    cur = dsfx_state(ORCHARD_DEP_KEY_CURSOR);
     CU_ASSERT_STRING_EQUAL(cur, "c2");
-    done();
+    dsfx_done();
+}
+
+/* Apple's page as records: what is not Apple's shape is left out or absent. */
+static void test_page_records_hostile(void)
+{
+    g_autofree char *big = g_strnfill(ORCHARD_DEP_FIELD_MAX + 1, 'x');
+    g_autofree char *text = g_strdup_printf(
+        "{\"cursor\": \"c\", \"devices\": ["
+        "{\"serial_number\": \"A\", \"op_type\": \"added\", "
+        "\"op_date\": \"2026-12-06T10:00:00+02:00\", \"model\": 5, \"color\": \"\"},"
+        "{\"serial_number\": \"B\", \"op_type\": \"DROP TABLE dep_devices\"},"
+        "{\"serial_number\": 7},"
+        "{\"model\": \"no serial\"},"
+        "\"not an object\", null, [],"
+        "{\"serial_number\": \"C\", \"op_type\": null, \"op_date\": \"yesterday\", "
+        "\"description\": \"%s\"},"
+        "{\"serial_number\": \"D\", \"op_type\": 3},"
+        "{\"serial_number\": \"E\", \"op_type\": \"%s\"},"
+        "{\"serial_number\": \"F\", \"op_type\": \"\", \"op_date\": "
+        "\"2026-12-06T08:00:00Z\"}]}", big, big);
+    json_t *page = json_loads(text, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(page);
+    orchard_dep_record *r = NULL;
+    size_t n = 0, dropped = 0;
+    CU_ASSERT_EQUAL_FATAL(orchard_dep_page_records(page, &r, &n, &dropped), 0);
+    CU_ASSERT_EQUAL(n, 3);
+    CU_ASSERT_EQUAL(dropped, 8);
+    CU_ASSERT_STRING_EQUAL(r[0].serial_number, "A");
+    CU_ASSERT_EQUAL(r[0].op_date_unix, 1796544000); /* 08:00 UTC */
+    CU_ASSERT_PTR_NULL(r[0].model);
+    CU_ASSERT_PTR_NULL(r[0].color);
+    CU_ASSERT_STRING_EQUAL(r[1].serial_number, "C");
+    CU_ASSERT_PTR_NULL(r[1].op_type);       /* a fetch's device: added */
+    CU_ASSERT_EQUAL(r[1].op_date_unix, 0);  /* not a date */
+    CU_ASSERT_PTR_NULL(r[1].description);   /* over the cap */
+    CU_ASSERT_STRING_EQUAL(r[2].serial_number, "F");
+    CU_ASSERT_EQUAL(r[2].op_date_unix, 1796544000);
+    g_free(r);
+    json_decref(page);
+    /* Not a page at all. */
+    const char *bad[] = {"[]", "{\"devices\": {}}", "{\"devices\": \"x\"}", "7"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        json_t *j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+        CU_ASSERT_EQUAL(orchard_dep_page_records(j, &r, &n, &dropped), ORCHARD_EINVAL);
+        CU_ASSERT_PTR_NULL(r);
+        json_decref(j);
+    }
+    /* No devices: an empty page. */
+    json_t *empty = json_pack("{s:s}", "cursor", "c");
+    CU_ASSERT_EQUAL(orchard_dep_page_records(empty, &r, &n, &dropped), 0);
+    CU_ASSERT_EQUAL(n + dropped, 0);
+    g_free(r);
+    json_decref(empty);
+    /* The records as stored: undated C never beats a dated row, but is new. */
+    dsfx_fresh();
+    page = json_loads(text, 0, NULL);
+    orchard_dep_page_records(page, &r, &n, &dropped);
+    orchard_dep_run run = {0};
+    CU_ASSERT_EQUAL(dsfx_apply(r, n, &run, NULL), 0);
+    CU_ASSERT_EQUAL(run.added, 3);
+    CU_ASSERT_EQUAL(dsfx_live(), 3);
+    g_free(r);
+    json_decref(page);
+    dsfx_done();
 }
 
 /* ---- cursors ------------------------------------------------------------------------ */
 
 static void test_exhausted_switches_to_sync(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
-    sync_ok(c, T0, &run);
+    dsfx_sync_ok(c, T0, &run);
     orchard_dep_run_clear(&run);
     /* As if the last fetch page's phase had not been stored: Apple says the
      * fetch is complete, and the run syncs from the same cursor. */
     rfx_sql("UPDATE server_state SET value = 'fetch' WHERE key = 'dep.phase'", NULL);
     gint64 fetches = dfx_calls("fetch"), syncs = dfx_calls("sync");
-    sync_ok(c, T0 + 60, &run);
+    dsfx_sync_ok(c, T0 + 60, &run);
     CU_ASSERT_STRING_EQUAL(run.kind, "sync");
     CU_ASSERT_EQUAL(dfx_calls("fetch"), fetches + 1);
     CU_ASSERT(dfx_calls("sync") > syncs);
-    g_autofree char *phase = state(ORCHARD_DEP_KEY_PHASE);
+    g_autofree char *phase = dsfx_state(ORCHARD_DEP_KEY_PHASE);
     CU_ASSERT_STRING_EQUAL(phase, "sync");
-    CU_ASSERT_EQUAL(live_devices(), SIM_DEVICES);
+    CU_ASSERT_EQUAL(dsfx_live(), SIM_DEVICES);
     orchard_dep_run_clear(&run);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 static void refetch_after(const char *how)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
-    sync_ok(c, T0, &run);
+    dsfx_sync_ok(c, T0, &run);
     orchard_dep_run_clear(&run);
-    char **added = serials_of(dfx_control("devices/add", "{\"count\": 2}"), "added");
+    char **added = dsfx_serials_of(dfx_control("devices/add", "{\"count\": 2}"), "added");
     if (strcmp(how, "expired") == 0)
         dfx_say("expire_cursors", "{}");
     else
         rfx_sql("UPDATE server_state SET value = 'deadbeef' WHERE key = 'dep.cursor'", NULL);
     gint64 fetches = dfx_calls("fetch");
-    sync_ok(c, T0 + 60, &run);
+    dsfx_sync_ok(c, T0 + 60, &run);
     /* Fetched from the start: every device once, the rows kept, the new ones in. */
     CU_ASSERT_STRING_EQUAL(run.kind, "fetch");
     CU_ASSERT_EQUAL(dfx_calls("fetch"), fetches + 3);
     CU_ASSERT_EQUAL(run.fetched, SIM_DEVICES + 2);
     CU_ASSERT_EQUAL(run.added, 2);
-    CU_ASSERT_EQUAL(live_devices(), SIM_DEVICES + 2);
+    CU_ASSERT_EQUAL(dsfx_live(), SIM_DEVICES + 2);
     CU_ASSERT_EQUAL(rfx_int("SELECT count(*) FROM dep_devices", NULL), SIM_DEVICES + 2);
-    g_autofree char *a0 = field(added[0], "assign_status");
+    g_autofree char *a0 = dsfx_field(added[0], "assign_status");
     CU_ASSERT_STRING_EQUAL(a0, "SUCCESS");
-    g_autofree char *phase = state(ORCHARD_DEP_KEY_PHASE);
+    g_autofree char *phase = dsfx_state(ORCHARD_DEP_KEY_PHASE);
     CU_ASSERT_STRING_EQUAL(phase, "sync");
     orchard_dep_run_clear(&run);
     /* And syncing works from the new cursor. */
-    sync_ok(c, T0 + 120, &run);
+    dsfx_sync_ok(c, T0 + 120, &run);
     CU_ASSERT_STRING_EQUAL(run.kind, "sync");
     orchard_dep_run_clear(&run);
     g_strfreev(added);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 static void test_expired_cursor_refetch(void)
@@ -334,14 +291,14 @@ static void test_invalid_cursor_refetch(void)
 
 static void test_throttled_waits(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
-    sync_ok(c, T0, &run);
+    dsfx_sync_ok(c, T0, &run);
     orchard_dep_run_clear(&run);
     dfx_say("fail", "{\"endpoint\": \"sync\", \"error\": \"THROTTLED\", \"retry_after\": 30}");
     gint64 wait = 0;
-    CU_ASSERT_EQUAL(sync_at(c, T0 + 60, &run, &wait, NULL), ORCHARD_EPROTO);
+    CU_ASSERT_EQUAL(dsfx_sync_at(c, T0 + 60, &run, &wait, NULL), ORCHARD_EPROTO);
     CU_ASSERT_STRING_EQUAL(run.error_code, "THROTTLED");
     CU_ASSERT_EQUAL(wait, T0 + 90);
     CU_ASSERT_EQUAL(rfx_int("SELECT count(*) FROM dep_sync_runs WHERE error_code = 'THROTTLED' "
@@ -350,7 +307,7 @@ static void test_throttled_waits(void)
     /* Before retry_after: nothing is called, no run is recorded. */
     json_t *before = dfx_control("stats", NULL);
     gint64 runs = rfx_int("SELECT count(*) FROM dep_sync_runs", NULL);
-    CU_ASSERT_EQUAL(sync_at(c, T0 + 89, &run, &wait, NULL), ORCHARD_EBUSY);
+    CU_ASSERT_EQUAL(dsfx_sync_at(c, T0 + 89, &run, &wait, NULL), ORCHARD_EBUSY);
     CU_ASSERT_EQUAL(wait, T0 + 90);
     CU_ASSERT_STRING_EQUAL(run.error_code, "THROTTLED");
     json_t *after = dfx_control("stats", NULL);
@@ -360,26 +317,26 @@ static void test_throttled_waits(void)
     json_decref(after);
     orchard_dep_run_clear(&run);
     /* At retry_after: a run, and the wait is gone. */
-    sync_ok(c, T0 + 90, &run);
-    CU_ASSERT_PTR_NULL(state(ORCHARD_DEP_KEY_NOT_BEFORE));
+    dsfx_sync_ok(c, T0 + 90, &run);
+    CU_ASSERT_PTR_NULL(dsfx_state(ORCHARD_DEP_KEY_NOT_BEFORE));
     orchard_dep_run_clear(&run);
     /* The 400 + retry_after_seconds form, on the account (fetched again after an hour). */
     dfx_say("fail", "{\"endpoint\": \"account\", \"error\": \"THROTTLED\", \"retry_after\": 7, "
                     "\"status\": 400}");
-    CU_ASSERT_EQUAL(sync_at(c, T0 + 7200, &run, &wait, NULL), ORCHARD_EPROTO);
+    CU_ASSERT_EQUAL(dsfx_sync_at(c, T0 + 7200, &run, &wait, NULL), ORCHARD_EPROTO);
     CU_ASSERT_EQUAL(wait, T0 + 7207);
     orchard_dep_run_clear(&run);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 static void test_terms_not_signed(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
     dfx_say("fail", "{\"endpoint\": \"*\", \"error\": \"T_C_NOT_SIGNED\", \"count\": 5}");
-    CU_ASSERT_EQUAL(sync_at(c, T0, &run, NULL, NULL), ORCHARD_EPROTO);
+    CU_ASSERT_EQUAL(dsfx_sync_at(c, T0, &run, NULL, NULL), ORCHARD_EPROTO);
     CU_ASSERT_STRING_EQUAL(run.error_code, "T_C_NOT_SIGNED");
     CU_ASSERT_PTR_NOT_NULL(strstr(run.error, "accept"));
     CU_ASSERT_PTR_NOT_NULL(strstr(run.error, "Apple Business Manager"));
@@ -387,27 +344,27 @@ static void test_terms_not_signed(void)
     g_autofree char *err = rfx_text("SELECT error FROM dep_sync_runs WHERE error_code = "
                                     "'T_C_NOT_SIGNED' AND finished_at IS NOT NULL", NULL);
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err, "terms"));
-    CU_ASSERT_EQUAL(live_devices(), 0);
+    CU_ASSERT_EQUAL(dsfx_live(), 0);
     orchard_dep_run_clear(&run);
     dfx_say("clear", "{}");
     /* Terms accepted: the next run goes on. */
-    sync_ok(c, T0 + 60, &run);
-    CU_ASSERT_EQUAL(live_devices(), SIM_DEVICES);
+    dsfx_sync_ok(c, T0 + 60, &run);
+    CU_ASSERT_EQUAL(dsfx_live(), SIM_DEVICES);
     orchard_dep_run_clear(&run);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 static void test_expired_token(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_abm_token old = dfx.token;
     old.access_token_expiry = "2020-01-01T00:00:00Z";
     old.expiry = 1577836800;
     orchard_dep_client *c = dfx_client_with(&old, 0);
     orchard_dep_run run = {0};
     gint64 sessions = dfx_calls("session");
-    CU_ASSERT_EQUAL(sync_at(c, T0, &run, NULL, NULL), ORCHARD_EPROTO);
+    CU_ASSERT_EQUAL(dsfx_sync_at(c, T0, &run, NULL, NULL), ORCHARD_EPROTO);
     CU_ASSERT_STRING_EQUAL(run.error_code, "TOKEN_EXPIRED");
     CU_ASSERT_PTR_NOT_NULL(strstr(run.error, "new one"));
     CU_ASSERT_EQUAL(dfx_calls("session"), sessions); /* nothing sent */
@@ -419,57 +376,49 @@ static void test_expired_token(void)
     orchard_abm_token wrong = dfx.token;
     wrong.access_secret = "not the secret";
     c = dfx_client_with(&wrong, 0);
-    CU_ASSERT_EQUAL(sync_at(c, T0, &run, NULL, NULL), ORCHARD_EPROTO);
+    CU_ASSERT_EQUAL(dsfx_sync_at(c, T0, &run, NULL, NULL), ORCHARD_EPROTO);
     CU_ASSERT_STRING_EQUAL(run.error_code, "UNAUTHORIZED");
     CU_ASSERT_PTR_NOT_NULL(strstr(run.error, "revoked"));
     orchard_dep_run_clear(&run);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 static void test_server_errors(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client(); /* no retries */
     orchard_dep_run run = {0};
-    sync_ok(c, T0, &run);
+    dsfx_sync_ok(c, T0, &run);
     orchard_dep_run_clear(&run);
-    g_autofree char *cursor = state(ORCHARD_DEP_KEY_CURSOR);
+    g_autofree char *cursor = dsfx_state(ORCHARD_DEP_KEY_CURSOR);
     dfx_say("fail", "{\"endpoint\": \"sync\", \"error\": \"503\", \"count\": 10}");
-    CU_ASSERT_EQUAL(sync_at(c, T0 + 60, &run, NULL, NULL), ORCHARD_EPROTO);
+    CU_ASSERT_EQUAL(dsfx_sync_at(c, T0 + 60, &run, NULL, NULL), ORCHARD_EPROTO);
     CU_ASSERT_STRING_EQUAL(run.error_code, "SERVER_ERROR");
     /* Nothing moved: the next run starts from the same cursor. */
-    g_autofree char *same = state(ORCHARD_DEP_KEY_CURSOR);
+    g_autofree char *same = dsfx_state(ORCHARD_DEP_KEY_CURSOR);
     CU_ASSERT_STRING_EQUAL(same, cursor);
     orchard_dep_run_clear(&run);
     dfx_say("clear", "{}");
-    sync_ok(c, T0 + 120, &run);
+    dsfx_sync_ok(c, T0 + 120, &run);
     orchard_dep_run_clear(&run);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 /* ---- the profile and its assignment ------------------------------------------------------ */
-
-static void write_profile(const char *text)
-{
-    if (!profile_path)
-        profile_path = mdmfx_path("dep_profile.json");
-    CU_ASSERT_FATAL(g_file_set_contents(profile_path, text, -1, NULL));
-}
-
 static void test_profile_defined_when_changed(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
     gint64 defines = dfx_calls("profile");
-    sync_ok(c, T0, &run);
+    dsfx_sync_ok(c, T0, &run);
     orchard_dep_run_clear(&run);
-    sync_ok(c, T0 + 60, &run);
+    dsfx_sync_ok(c, T0 + 60, &run);
     orchard_dep_run_clear(&run);
     CU_ASSERT_EQUAL(dfx_calls("profile"), defines + 1);
-    g_autofree char *uuid1 = state(ORCHARD_DEP_KEY_PROFILE_UUID);
+    g_autofree char *uuid1 = dsfx_state(ORCHARD_DEP_KEY_PROFILE_UUID);
     /* The default, as Apple got it. */
     json_t *st = dfx_control("state", NULL);
     json_t *p = json_object_get(json_object_get(st, "profiles"), uuid1);
@@ -482,13 +431,13 @@ static void test_profile_defined_when_changed(void)
     json_decref(st);
 
     /* A file: defined again, and every device gets the new profile. */
-    write_profile("{\"profile_name\": \"Welcome\", \"url\": \"https://elsewhere.example\", "
+    dsfx_write_profile("{\"profile_name\": \"Welcome\", \"url\": \"https://elsewhere.example\", "
                   "\"is_mdm_removable\": true, \"department\": \"IT\", "
                   "\"skip_setup_items\": [\"Siri\"], \"x_future_key\": 7}");
-    sync_ok(c, T0 + 120, &run);
+    dsfx_sync_ok(c, T0 + 120, &run);
     CU_ASSERT_EQUAL(dfx_calls("profile"), defines + 2);
     CU_ASSERT_EQUAL(run.assigned, SIM_DEVICES);
-    g_autofree char *uuid2 = state(ORCHARD_DEP_KEY_PROFILE_UUID);
+    g_autofree char *uuid2 = dsfx_state(ORCHARD_DEP_KEY_PROFILE_UUID);
     CU_ASSERT_STRING_NOT_EQUAL(uuid1, uuid2);
     st = dfx_control("state", NULL);
     p = json_object_get(json_object_get(st, "profiles"), uuid2);
@@ -502,27 +451,27 @@ static void test_profile_defined_when_changed(void)
                             "assign_attempts = 2", uuid2, NULL), SIM_DEVICES);
     orchard_dep_run_clear(&run);
     /* The same file: not defined again (key order and spacing do not matter). */
-    write_profile("{\"x_future_key\": 7, \"skip_setup_items\": [\"Siri\"], \"department\":"
+    dsfx_write_profile("{\"x_future_key\": 7, \"skip_setup_items\": [\"Siri\"], \"department\":"
                   "\"IT\",\"is_mdm_removable\":true,\"url\":\"https://elsewhere.example\","
                   "\"profile_name\":\"Welcome\"}");
-    sync_ok(c, T0 + 180, &run);
+    dsfx_sync_ok(c, T0 + 180, &run);
     CU_ASSERT_EQUAL(dfx_calls("profile"), defines + 2);
     CU_ASSERT_EQUAL(run.assigned, 0);
     orchard_dep_run_clear(&run);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 static void test_assign_new_devices_only(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
-    sync_ok(c, T0, &run);
+    dsfx_sync_ok(c, T0, &run);
     orchard_dep_run_clear(&run);
     gint64 assigns = dfx_calls("assign");
-    char **added = serials_of(dfx_control("devices/add", "{\"count\": 2}"), "added");
-    sync_ok(c, T0 + 60, &run);
+    char **added = dsfx_serials_of(dfx_control("devices/add", "{\"count\": 2}"), "added");
+    dsfx_sync_ok(c, T0 + 60, &run);
     CU_ASSERT_EQUAL(run.assigned, 2);
     CU_ASSERT_EQUAL(dfx_calls("assign"), assigns + 1);
     json_t *st = dfx_control("state", NULL);
@@ -535,17 +484,17 @@ static void test_assign_new_devices_only(void)
     }
     CU_ASSERT_EQUAL(with_profile, SIM_DEVICES + 2);
     json_decref(st);
-    g_autofree char *a = field(added[1], "assign_attempts");
+    g_autofree char *a = dsfx_field(added[1], "assign_attempts");
     CU_ASSERT_STRING_EQUAL(a, "1");
     orchard_dep_run_clear(&run);
     g_strfreev(added);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 static void test_failed_assignment_retried(void)
 {
-    fresh();
+    dsfx_fresh();
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
     /* The first run stores the devices; the second assigns, one refused. */
@@ -557,99 +506,76 @@ static void test_failed_assignment_retried(void)
     json_decref(st);
     g_autofree char *body = g_strdup_printf("{\"serials\": [\"%s\"]}", victim);
     dfx_say("fail_assign", body);
-    sync_ok(c, T0, &run);
+    dsfx_sync_ok(c, T0, &run);
     CU_ASSERT_EQUAL(run.assigned, SIM_DEVICES - 1);
-    g_autofree char *s1 = field(victim, "assign_status");
-    g_autofree char *e1 = field(victim, "assign_error");
-    g_autofree char *u1 = field(victim, "profile_uuid");
+    g_autofree char *s1 = dsfx_field(victim, "assign_status");
+    g_autofree char *e1 = dsfx_field(victim, "assign_error");
+    g_autofree char *u1 = dsfx_field(victim, "profile_uuid");
     CU_ASSERT_STRING_EQUAL(s1, "FAILED");
     CU_ASSERT_PTR_NOT_NULL(e1);
     CU_ASSERT_PTR_NULL(u1);
     orchard_dep_run_clear(&run);
     /* Apple still refuses: tried again, counted again. */
-    sync_ok(c, T0 + 60, &run);
+    dsfx_sync_ok(c, T0 + 60, &run);
     CU_ASSERT_EQUAL(run.assigned, 0);
-    g_autofree char *n2 = field(victim, "assign_attempts");
+    g_autofree char *n2 = dsfx_field(victim, "assign_attempts");
     CU_ASSERT_STRING_EQUAL(n2, "2");
     orchard_dep_run_clear(&run);
     dfx_say("clear", "{}");
-    sync_ok(c, T0 + 120, &run);
+    dsfx_sync_ok(c, T0 + 120, &run);
     CU_ASSERT_EQUAL(run.assigned, 1);
-    g_autofree char *s3 = field(victim, "assign_status");
-    g_autofree char *n3 = field(victim, "assign_attempts");
-    g_autofree char *e3 = field(victim, "assign_error");
+    g_autofree char *s3 = dsfx_field(victim, "assign_status");
+    g_autofree char *n3 = dsfx_field(victim, "assign_attempts");
+    g_autofree char *e3 = dsfx_field(victim, "assign_error");
     CU_ASSERT_STRING_EQUAL(s3, "SUCCESS");
     CU_ASSERT_STRING_EQUAL(n3, "3");
     CU_ASSERT_PTR_NULL(e3);
     orchard_dep_run_clear(&run);
     /* A device deleted in ABM is never assigned (NOT_ACCESSIBLE is not retried forever). */
-    g_autofree char *first = first_serial();
+    g_autofree char *first = dsfx_first_serial();
     rfx_sql("UPDATE dep_devices SET profile_uuid = NULL WHERE serial_number = ?", first, NULL);
     g_autofree char *del = g_strdup_printf("{\"serials\": [\"%s\"]}", first);
     dfx_say("devices/delete", del);
     gint64 assigns = dfx_calls("assign");
-    sync_ok(c, T0 + 180, &run);
+    dsfx_sync_ok(c, T0 + 180, &run);
     CU_ASSERT_EQUAL(dfx_calls("assign"), assigns);
     orchard_dep_run_clear(&run);
     orchard_dep_client_free(c);
-    done();
-}
-
-/* Build from a file; the code, and the message checked for `want`. */
-static int build(const char *text, const char *want)
-{
-    if (text)
-        write_profile(text);
-    json_t *p = NULL;
-    char *sha = NULL, *err = NULL;
-    int rc = orchard_dep_profile_build(profile_path, SERVER_URL, "Example", &p, &sha, NULL, &err);
-    if (rc) {
-        CU_ASSERT_PTR_NULL(p);
-        CU_ASSERT_PTR_NULL(sha);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(err);
-        CU_ASSERT_PTR_NOT_NULL(strstr(err, profile_path));
-        if (want && !strstr(err, want))
-            fprintf(stderr, "\n  message: %s (want %s)\n", err, want);
-        CU_ASSERT_PTR_NOT_NULL(want ? strstr(err, want) : "");
-    }
-    json_decref(p);
-    g_free(sha);
-    g_free(err);
-    return rc;
+    dsfx_done();
 }
 
 static void test_bad_profile_refused(void)
 {
-    fresh();
-    CU_ASSERT_EQUAL(build("{\"profile_name\": \"ok\"}", NULL), 0);
-    CU_ASSERT_EQUAL(build("not json", "not JSON"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(build("{\"profile_name\": \"a\"", "not JSON"), ORCHARD_EINVAL); /* truncated */
-    CU_ASSERT_EQUAL(build("", "not JSON"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(build("[1, 2]", "JSON object"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(build("{\"a\": 1, \"a\": 2}", "not JSON"), ORCHARD_EINVAL); /* duplicate */
-    CU_ASSERT_EQUAL(build("{\"is_mdm_removable\": \"no\"}", "is_mdm_removable"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(build("{\"profile_name\": 5}", "profile_name"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(build("{\"profile_name\": \"\"}", "empty"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(build("{\"skip_setup_items\": [\"a\", 1]}", "skip_setup_items"),
+    dsfx_fresh();
+    CU_ASSERT_EQUAL(dsfx_build("{\"profile_name\": \"ok\"}", NULL), 0);
+    CU_ASSERT_EQUAL(dsfx_build("not json", "not JSON"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build("{\"profile_name\": \"a\"", "not JSON"), ORCHARD_EINVAL); /* truncated */
+    CU_ASSERT_EQUAL(dsfx_build("", "not JSON"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build("[1, 2]", "JSON object"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build("{\"a\": 1, \"a\": 2}", "not JSON"), ORCHARD_EINVAL); /* duplicate */
+    CU_ASSERT_EQUAL(dsfx_build("{\"is_mdm_removable\": \"no\"}", "is_mdm_removable"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build("{\"profile_name\": 5}", "profile_name"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build("{\"profile_name\": \"\"}", "empty"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build("{\"skip_setup_items\": [\"a\", 1]}", "skip_setup_items"),
                     ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(build("{\"anchor_certs\": \"x\"}", "anchor_certs"), ORCHARD_EINVAL);
-    CU_ASSERT_EQUAL(build("{\"devices\": [\"S1\"]}", "devices"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build("{\"anchor_certs\": \"x\"}", "anchor_certs"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build("{\"devices\": [\"S1\"]}", "devices"), ORCHARD_EINVAL);
     /* Oversized, and hostile nesting. */
     GString *big = g_string_new("{\"profile_name\": \"");
     while (big->len <= ORCHARD_DEP_PROFILE_MAX)
         g_string_append(big, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
     g_string_append(big, "\"}");
-    CU_ASSERT_EQUAL(build(big->str, "KiB"), ORCHARD_ETOOBIG);
+    CU_ASSERT_EQUAL(dsfx_build(big->str, "KiB"), ORCHARD_ETOOBIG);
     g_string_free(big, TRUE);
     GString *deep = g_string_new("{\"x\": ");
     for (int i = 0; i < 5000; i++)
         g_string_append_c(deep, '[');
-    CU_ASSERT_EQUAL(build(deep->str, "not JSON"), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(dsfx_build(deep->str, "not JSON"), ORCHARD_EINVAL);
     g_string_free(deep, TRUE);
     /* A file that is not there. */
-    g_free(profile_path);
-    profile_path = mdmfx_path("no_such_profile.json");
-    CU_ASSERT_EQUAL(build(NULL, "cannot read"), ORCHARD_ENOTFOUND);
+    g_free(dsfx_profile_path);
+    dsfx_profile_path = mdmfx_path("no_such_profile.json");
+    CU_ASSERT_EQUAL(dsfx_build(NULL, "cannot read"), ORCHARD_ENOTFOUND);
     /* No server URL: nowhere to send Macs. */
     json_t *p = NULL;
     char *sha = NULL, *err = NULL;
@@ -660,26 +586,26 @@ static void test_bad_profile_refused(void)
 
     /* A run with a bad file: devices sync, nothing is defined or assigned,
      * and the run says why. */
-    write_profile("{\"is_supervised\": 1}");
+    dsfx_write_profile("{\"is_supervised\": 1}");
     orchard_dep_client *c = dfx_client();
     orchard_dep_run run = {0};
     gint64 defines = dfx_calls("profile"), assigns = dfx_calls("assign");
-    CU_ASSERT_EQUAL(sync_at(c, T0, &run, NULL, NULL), ORCHARD_EPROTO);
+    CU_ASSERT_EQUAL(dsfx_sync_at(c, T0, &run, NULL, NULL), ORCHARD_EPROTO);
     CU_ASSERT_STRING_EQUAL(run.error_code, ORCHARD_DEP_ERR_PROFILE);
     CU_ASSERT_PTR_NOT_NULL(strstr(run.error, "is_supervised"));
-    CU_ASSERT_EQUAL(live_devices(), SIM_DEVICES);
+    CU_ASSERT_EQUAL(dsfx_live(), SIM_DEVICES);
     CU_ASSERT_EQUAL(dfx_calls("profile"), defines);
     CU_ASSERT_EQUAL(dfx_calls("assign"), assigns);
     orchard_dep_run_clear(&run);
     orchard_dep_client_free(c);
-    done();
+    dsfx_done();
 }
 
 /* ---- runs ------------------------------------------------------------------------------ */
 
 static void test_runs_pruned_and_killed(void)
 {
-    fresh();
+    dsfx_fresh();
     /* A month-old run goes when a run starts; a killed one (no finished_at) stays. */
     rfx_sql("INSERT INTO dep_sync_runs (kind, started_at) VALUES ('fetch', 1000)", NULL);
     gint64 id = 0;
@@ -705,7 +631,7 @@ static void test_runs_pruned_and_killed(void)
     g_free(v);
     CU_ASSERT_EQUAL(orchard_store_dep_state_set("dep.test", NULL), 0);
     CU_ASSERT_EQUAL(orchard_store_dep_state_get("dep.test", &v), ORCHARD_ENOTFOUND);
-    done();
+    dsfx_done();
 }
 
 void dep_sync_suite(void)
@@ -713,6 +639,7 @@ void dep_sync_suite(void)
     ORCHARD_ADD_SUITE("dep_sync", dfx_init, dfx_cleanup,
                       {"full_fetch_then_sync", test_full_fetch_then_sync},
                       {"dedupe_and_order", test_dedupe_and_order},
+                      {"page_records_hostile", test_page_records_hostile},
                       {"exhausted_switches_to_sync", test_exhausted_switches_to_sync},
                       {"expired_cursor_refetch", test_expired_cursor_refetch},
                       {"invalid_cursor_refetch", test_invalid_cursor_refetch},
