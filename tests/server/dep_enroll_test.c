@@ -1,13 +1,11 @@
 /* dep_enroll: the DEP enrollment URL (server_plugin/enroll/dep_enroll_route.c)
- * driven through its handler on a fake host (our request, response and log;
- * the real store, with dep_devices rows seeded in plain SQL), the host's own
- * 405 and 413 for it, then the check-in's part: an Authenticate of a served
- * serial is DEP-enrolled and joins mdm.apple_bm_default_team, a manual one
- * is not, and GET /hosts/{uuid} says which. Last, one real `orchard serve`
- * answering curl. Machine info is built by machine_info_fixture.c. */
-#include "host/plugins/plugin_ctx.h"
+ * driven through its handler on a fake host (dep_enroll_fixture.c: our
+ * request, response and log; the real store, with dep_devices rows seeded in
+ * plain SQL), the host's own 405 and 413 for it, then the check-in's part:
+ * an Authenticate of a served serial is DEP-enrolled and joins
+ * mdm.apple_bm_default_team, a manual one is not, and GET /hosts/{uuid} says
+ * which. Last, one real `orchard serve` answering curl. */
 #include "host/plugins/registry.h"
-#include "host/store/store.h"
 #include "server_plugin/checkin/checkin.h"
 #include "server_plugin/enroll/dep_checkin.h"
 #include "server_plugin/enroll/download_limit.h"
@@ -15,23 +13,20 @@
 #include "server_plugin/serve/serve_state.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/server_store.h"
-#include "server_plugin/store/store_dep.h"
 #include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_host_profiles.h"
 #include "server_plugin/store/store_sql.h"
 #include "server_plugin/store/store_teams.h"
+#include "tests/server/dep_enroll_fixture.h"
 #include "tests/server/enroll_fixture.h"
-#include "tests/server/machine_info_fixture.h"
 #include "tests/server/mdm_fixtures.h"
 #include "tests/suites.h"
-#include "tests/support/pg_cluster/pg_test.h"
 
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 #include <plist/plist.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,258 +35,6 @@
 
 #define PATH ORCHARD_DEP_ENROLL_PATH
 #define NOT_ASSIGNED "this device is not assigned to this MDM server in Apple Business Manager\n"
-
-static char *store_path;
-static int store_ok;
-static const orchard_host_api *saved_host;
-static orchard_ctx *server_ctx;
-static mifx_identity dev;
-
-/* ---- the fake host ---------------------------------------------------------- */
-
-typedef struct {
-    const char *method, *path;
-    const unsigned char *body;
-    size_t len;
-} fake_req;
-
-typedef struct {
-    int status;
-    char *content_type;
-    GByteArray *body;
-    GPtrArray *headers; /* "Name: value" */
-} fake_resp;
-
-static orchard_host_api fake_host;
-static GPtrArray *log_lines;
-static int fail_begin;
-
-static void fake_log(int level, const char *plugin, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-    g_ptr_array_add(log_lines, g_strdup_printf("%d %s %s", level, plugin, msg));
-}
-
-static const char *fake_method(const orchard_http_request *r) { return ((const fake_req *)r)->method; }
-static const char *fake_path(const orchard_http_request *r) { return ((const fake_req *)r)->path; }
-static const char *fake_query(const orchard_http_request *r, const char *k)
-{
-    (void)r, (void)k;
-    return NULL;
-}
-static const char *fake_header(const orchard_http_request *r, const char *n)
-{
-    (void)r;
-    return g_ascii_strcasecmp(n, "Content-Type") == 0 ? "application/pkcs7-signature" : NULL;
-}
-static const char *fake_remote(const orchard_http_request *r)
-{
-    (void)r;
-    return "192.0.2.9";
-}
-static const unsigned char *fake_body(const orchard_http_request *r, size_t *len)
-{
-    *len = ((const fake_req *)r)->len;
-    return ((const fake_req *)r)->body;
-}
-
-static int fake_set_header(orchard_http_response *resp, const char *name, const char *value)
-{
-    g_ptr_array_add(((fake_resp *)resp)->headers, g_strdup_printf("%s: %s", name, value));
-    return 0;
-}
-
-static int fake_respond(orchard_http_response *resp, int status, const char *ct, const void *body,
-                        size_t len)
-{
-    fake_resp *r = (fake_resp *)resp;
-    r->status = status;
-    g_free(r->content_type);
-    r->content_type = g_strdup(ct);
-    g_byte_array_set_size(r->body, 0);
-    g_byte_array_append(r->body, body, (guint)len);
-    return 0;
-}
-
-static int fake_store_begin(orchard_store_tx **tx, int write)
-{
-    if (fail_begin)
-        return ORCHARD_EBUSY;
-    return orchard_host_api_get()->store_begin(tx, write);
-}
-
-static int fake_gate_set(orchard_ctx *ctx, const char *name, int open, const char *reason)
-{
-    (void)ctx, (void)name, (void)open, (void)reason;
-    return 0;
-}
-
-static void resp_clear(fake_resp *r)
-{
-    g_free(r->content_type);
-    g_byte_array_unref(r->body);
-    g_ptr_array_unref(r->headers);
-}
-
-/* `method` path with body through a route's handler, as the host calls it. */
-static void call(const orchard_route *route, const char *method, const char *path,
-                 const void *body, size_t len, fake_resp *r)
-{
-    fake_req q = {method, path, body, len};
-    memset(r, 0, sizeof *r);
-    r->body = g_byte_array_new();
-    r->headers = g_ptr_array_new_with_free_func(g_free);
-    g_ptr_array_set_size(log_lines, 0);
-    route->handle2(server_ctx, (const orchard_http_request *)&q, (orchard_http_response *)r,
-                   route->payload);
-}
-
-static void post(GBytes *mi, fake_resp *r)
-{
-    gsize len = 0;
-    const void *d = mi ? g_bytes_get_data(mi, &len) : NULL;
-    call(&orchard_route_dep_enroll, "POST", PATH, d, len, r);
-}
-
-static char *body_text(const fake_resp *r)
-{
-    return g_strndup((const char *)r->body->data, r->body->len);
-}
-
-static const char *header(const fake_resp *r, const char *name)
-{
-    size_t n = strlen(name);
-    for (guint i = 0; i < r->headers->len; i++) {
-        const char *h = r->headers->pdata[i];
-        if (g_ascii_strncasecmp(h, name, n) == 0 && h[n] == ':')
-            return h + n + 2;
-    }
-    return NULL;
-}
-
-/* How many log lines hold every one of the NULL-terminated needles. */
-static int logged(const char *needle, ...)
-{
-    int n = 0;
-    for (guint i = 0; i < log_lines->len; i++) {
-        const char *l = log_lines->pdata[i];
-        int all = strstr(l, needle) != NULL;
-        va_list ap;
-        va_start(ap, needle);
-        for (const char *s; all && (s = va_arg(ap, const char *));)
-            all = strstr(l, s) != NULL;
-        va_end(ap);
-        n += all;
-    }
-    return n;
-}
-
-/* ---- store material ---------------------------------------------------------- */
-
-/* A device Apple assigned us (deleted: taken back). */
-static void seed_device(const char *serial, int deleted)
-{
-    gint64 n = orchard_sstore_write(
-        "dep_enroll test", "INSERT INTO dep_devices (serial_number, model, op_type, deleted, "
-                           "created_at, updated_at) VALUES (?, 'MacBookPro18,3', ?, ?, 1, 1)",
-        SQL_PARAMS(SQL_TEXT(serial), SQL_TEXT(deleted ? "deleted" : "added"), SQL_INT(deleted)));
-    CU_ASSERT_EQUAL_FATAL(n, 1);
-}
-
-static gint64 int_row_val;
-static int int_row(const orchard_host_api *h, orchard_stmt *st, void *out)
-{
-    (void)out;
-    int_row_val = h->stmt_column_is_null(st, 0) ? -1 : h->stmt_column_int(st, 0);
-    return 0;
-}
-
-/* enroll_served_at of `serial`: -1 when NULL, -2 when no row. */
-static gint64 served_at(const char *serial)
-{
-    int rc = orchard_sstore_read_one("dep_enroll test",
-                                     "SELECT enroll_served_at FROM dep_devices "
-                                     "WHERE serial_number = ?",
-                                     SQL_PARAMS(SQL_TEXT(serial)), int_row, NULL);
-    return rc ? -2 : int_row_val;
-}
-
-static void serve_with(const char *const *kv)
-{
-    orchard_mdm_config *cfg = NULL;
-    g_autofree char *err = NULL;
-    mdmfx_apply_config(kv);
-    int rc = orchard_mdm_config_load(&fake_host, &cfg, &err);
-    if (rc)
-        fprintf(stderr, "\n  config: %s\n", err);
-    CU_ASSERT_EQUAL_FATAL(rc, 0);
-    orchard_serve_state_set(server_ctx, cfg);
-    orchard_serve_set_listen_url(server_ctx, "http://127.0.0.1:8080");
-}
-
-/* ---- suite setup --------------------------------------------------------------- */
-
-static int reopen_store(const char *path)
-{
-    g_autofree char *err = NULL;
-    orchard_store_close();
-    int rc = orchard_store_open(orchard_test_store(path), &err);
-    if (rc)
-        fprintf(stderr, "\n  store %s: %s\n", path, err ? err : "(no message)");
-    return rc;
-}
-
-static int suite_init(void)
-{
-    if (mdmfx_setup() || enroll_fixture_init() || mifx_identity_make(&dev, "device"))
-        return -1;
-    log_lines = g_ptr_array_new_with_free_func(g_free);
-    fake_host = *orchard_host_api_get();
-    fake_host.gate_set = fake_gate_set;
-    fake_host.log = fake_log;
-    fake_host.http_method = fake_method;
-    fake_host.http_path = fake_path;
-    fake_host.http_query = fake_query;
-    fake_host.http_header = fake_header;
-    fake_host.http_body = fake_body;
-    fake_host.http_remote_addr = fake_remote;
-    fake_host.http_set_header = fake_set_header;
-    fake_host.http_respond = fake_respond;
-    fake_host.store_begin = fake_store_begin;
-    saved_host = orchard_server_host;
-    orchard_server_host = &fake_host;
-    server_ctx = orchard_ctx_new(NULL);
-    orchard_server_init(server_ctx);
-    store_path = tmp_path("dep_enroll.db");
-    store_ok = reopen_store(store_path) == 0 && orchard_server_store_migrate() == 0;
-    return 0;
-}
-
-static int suite_cleanup(void)
-{
-    orchard_serve_state_set(server_ctx, NULL);
-    orchard_server_deinit(server_ctx);
-    g_clear_pointer(&server_ctx, orchard_ctx_free);
-    orchard_store_close();
-    orchard_server_host = saved_host;
-    mifx_identity_clear(&dev);
-    enroll_fixture_cleanup();
-    g_clear_pointer(&store_path, g_free);
-    g_clear_pointer(&log_lines, g_ptr_array_unref);
-    orchard_enroll_download_reset();
-    orchard_dep_checkin_reset();
-    return mdmfx_teardown();
-}
-
-#define NEED_STORE()                                                                          \
-    do {                                                                                      \
-        if (!store_ok)                                                                        \
-            fprintf(stderr, "\n  the host store could not be opened\n");                      \
-        CU_ASSERT_FATAL(store_ok);                                                            \
-    } while (0)
 
 /* ---- the route ------------------------------------------------------------------ */
 
@@ -305,18 +48,18 @@ static char *challenge_of(plist_t root)
 /* A serial Apple assigned us: the token URL's profile, enroll_served_at set. */
 static void test_route__known_serial(void)
 {
-    NEED_STORE();
-    serve_with(NULL);
-    seed_device("C02DEPKNOWN1", 0);
-    CU_ASSERT_EQUAL(served_at("C02DEPKNOWN1"), -1);
-    g_autoptr(GBytes) mi = mifx_machine_info(&dev, "UDID-DEP-1", "C02DEPKNOWN1");
-    fake_resp r;
+    DEFX_NEED_STORE();
+    defx_serve_with(NULL);
+    defx_seed_device("C02DEPKNOWN1", 0);
+    CU_ASSERT_EQUAL(defx_served_at("C02DEPKNOWN1"), -1);
+    g_autoptr(GBytes) mi = mifx_machine_info(&defx_dev, "UDID-DEP-1", "C02DEPKNOWN1");
+    defx_resp r;
     gint64 before = g_get_real_time() / G_USEC_PER_SEC;
-    post(mi, &r);
+    defx_post(mi, &r);
     CU_ASSERT_EQUAL_FATAL(r.status, 200);
     CU_ASSERT_STRING_EQUAL(r.content_type, "application/x-apple-aspen-config");
-    CU_ASSERT_STRING_EQUAL(header(&r, "Cache-Control"), "no-store");
-    CU_ASSERT_STRING_EQUAL(header(&r, "Content-Disposition"),
+    CU_ASSERT_STRING_EQUAL(defx_header(&r, "Cache-Control"), "no-store");
+    CU_ASSERT_STRING_EQUAL(defx_header(&r, "Content-Disposition"),
                            "attachment; filename=\"orchard-enrollment.mobileconfig\"");
     plist_t root = parse_xml((const char *)r.body->data, r.body->len);
     g_autofree char *challenge = challenge_of(root);
@@ -326,133 +69,133 @@ static void test_route__known_serial(void)
     /* A one-time challenge the SCEP server knows, never the static one. */
     CU_ASSERT(strcmp(challenge, MDMFX_CHALLENGE) != 0);
     CU_ASSERT_EQUAL(orchard_server_store_challenge_check(challenge, before), 0);
-    CU_ASSERT(served_at("C02DEPKNOWN1") >= before);
-    CU_ASSERT_EQUAL(logged("profile served", "DEP, serial C02DEPKNOWN1", NULL), 1);
-    for (guint i = 0; i < log_lines->len; i++)
-        CU_ASSERT_PTR_NULL(strstr(log_lines->pdata[i], challenge));
-    resp_clear(&r);
-    orchard_serve_state_set(server_ctx, NULL);
+    CU_ASSERT(defx_served_at("C02DEPKNOWN1") >= before);
+    CU_ASSERT_EQUAL(defx_logged("profile served", "DEP, serial C02DEPKNOWN1", NULL), 1);
+    for (guint i = 0; i < defx_log_lines->len; i++)
+        CU_ASSERT_PTR_NULL(strstr(defx_log_lines->pdata[i], challenge));
+    defx_resp_clear(&r);
+    orchard_serve_state_set(defx_ctx, NULL);
 }
 
-/* Unknown and deleted serials: 403 with the reason, logged with the serial,
+/* Unknown and deleted serials: 403 with the reason, defx_logged with the serial,
  * no profile. */
 static void test_route__not_assigned(void)
 {
-    NEED_STORE();
-    serve_with(NULL);
-    seed_device("C02DEPGONE01", 1);
+    DEFX_NEED_STORE();
+    defx_serve_with(NULL);
+    defx_seed_device("C02DEPGONE01", 1);
     const char *serials[] = {"C02DEPNEVER1", "C02DEPGONE01"};
     for (size_t i = 0; i < G_N_ELEMENTS(serials); i++) {
-        g_autoptr(GBytes) mi = mifx_machine_info(&dev, "UDID-DEP-X", serials[i]);
-        fake_resp r;
-        post(mi, &r);
+        g_autoptr(GBytes) mi = mifx_machine_info(&defx_dev, "UDID-DEP-X", serials[i]);
+        defx_resp r;
+        defx_post(mi, &r);
         CU_ASSERT_EQUAL(r.status, 403);
-        g_autofree char *t = body_text(&r);
+        g_autofree char *t = defx_body_text(&r);
         CU_ASSERT_STRING_EQUAL(t, NOT_ASSIGNED);
-        CU_ASSERT_EQUAL(logged("dep enroll", serials[i], "not a device", NULL), 1);
-        resp_clear(&r);
+        CU_ASSERT_EQUAL(defx_logged("dep enroll", serials[i], "not a device", NULL), 1);
+        defx_resp_clear(&r);
     }
-    CU_ASSERT_EQUAL(served_at("C02DEPGONE01"), -1);
-    CU_ASSERT_EQUAL(served_at("C02DEPNEVER1"), -2);
-    orchard_serve_state_set(server_ctx, NULL);
+    CU_ASSERT_EQUAL(defx_served_at("C02DEPGONE01"), -1);
+    CU_ASSERT_EQUAL(defx_served_at("C02DEPNEVER1"), -2);
+    orchard_serve_state_set(defx_ctx, NULL);
 }
 
 /* Bodies that are no machine info: 400 with the reason as text, or 413. */
 static void test_route__bad_bodies(void)
 {
-    NEED_STORE();
-    serve_with(NULL);
-    seed_device("C02DEPBAD001", 0);
+    DEFX_NEED_STORE();
+    defx_serve_with(NULL);
+    defx_seed_device("C02DEPBAD001", 0);
     g_autofree char *xml = mifx_plist("UDID-B", "C02DEPBAD001");
     GBytes *cases[] = {
         g_bytes_new_static("", 0),
         g_bytes_new_static("garbage", 7),
         g_bytes_new(xml, strlen(xml)), /* the plist, unsigned */
-        mifx_sign(&dev, NULL, xml, strlen(xml), MIFX_DETACHED),
-        mifx_sign(&dev, NULL, xml, strlen(xml), MIFX_NO_SIGNER),
+        mifx_sign(&defx_dev, NULL, xml, strlen(xml), MIFX_DETACHED),
+        mifx_sign(&defx_dev, NULL, xml, strlen(xml), MIFX_NO_SIGNER),
     };
     const char *why[] = {"empty body", "not a CMS message", "not a CMS message", "detached",
                          "not signed"};
     for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        fake_resp r;
-        post(cases[i], &r);
+        defx_resp r;
+        defx_post(cases[i], &r);
         CU_ASSERT_EQUAL(r.status, 400);
-        g_autofree char *t = body_text(&r);
+        g_autofree char *t = defx_body_text(&r);
         CU_ASSERT(contains(t, why[i]));
-        CU_ASSERT_EQUAL(logged("refused", why[i], NULL), 1);
-        resp_clear(&r);
+        CU_ASSERT_EQUAL(defx_logged("refused", why[i], NULL), 1);
+        defx_resp_clear(&r);
         g_bytes_unref(cases[i]);
     }
     /* Tampered: the serial changed after signing. */
-    g_autoptr(GBytes) good = mifx_machine_info(&dev, "UDID-B", "C02DEPBAD001");
+    g_autoptr(GBytes) good = mifx_machine_info(&defx_dev, "UDID-B", "C02DEPBAD001");
     gsize len = 0;
     const void *good_d = g_bytes_get_data(good, &len);
     g_autofree unsigned char *copy = g_memdup2(good_d, len);
     unsigned char *at = memmem(copy, len, "C02DEPBAD001", 12);
     CU_ASSERT_PTR_NOT_NULL_FATAL(at);
     at[11] = '2';
-    fake_resp r;
-    call(&orchard_route_dep_enroll, "POST", PATH, copy, len, &r);
+    defx_resp r;
+    defx_call(&orchard_route_dep_enroll, "POST", PATH, copy, len, &r);
     CU_ASSERT_EQUAL(r.status, 400);
-    resp_clear(&r);
+    defx_resp_clear(&r);
     /* Over the cap (when a host lets it through): 413. */
     g_autofree unsigned char *big = g_malloc0(ORCHARD_MACHINE_INFO_MAX + 1);
-    call(&orchard_route_dep_enroll, "POST", PATH, big, ORCHARD_MACHINE_INFO_MAX + 1, &r);
+    defx_call(&orchard_route_dep_enroll, "POST", PATH, big, ORCHARD_MACHINE_INFO_MAX + 1, &r);
     CU_ASSERT_EQUAL(r.status, 413);
-    resp_clear(&r);
+    defx_resp_clear(&r);
     /* A sub-path is not the URL. */
-    call(&orchard_route_dep_enroll, "POST", PATH "/x", NULL, 0, &r);
+    defx_call(&orchard_route_dep_enroll, "POST", PATH "/x", NULL, 0, &r);
     CU_ASSERT_EQUAL(r.status, 404);
-    resp_clear(&r);
-    CU_ASSERT_EQUAL(served_at("C02DEPBAD001"), -1);
-    orchard_serve_state_set(server_ctx, NULL);
+    defx_resp_clear(&r);
+    CU_ASSERT_EQUAL(defx_served_at("C02DEPBAD001"), -1);
+    orchard_serve_state_set(defx_ctx, NULL);
 }
 
 /* The store failing: 503 and a log line, never a profile. */
 static void test_route__store_failure(void)
 {
-    serve_with(NULL);
-    g_autoptr(GBytes) mi = mifx_machine_info(&dev, "UDID-F", "C02DEPFAIL01");
-    fake_resp r;
-    fail_begin = 1;
-    post(mi, &r);
-    fail_begin = 0;
+    defx_serve_with(NULL);
+    g_autoptr(GBytes) mi = mifx_machine_info(&defx_dev, "UDID-F", "C02DEPFAIL01");
+    defx_resp r;
+    defx_fail_begin = 1;
+    defx_post(mi, &r);
+    defx_fail_begin = 0;
     CU_ASSERT_EQUAL(r.status, 503);
     CU_ASSERT(g_strcmp0(r.content_type, "application/x-apple-aspen-config") != 0);
-    CU_ASSERT_EQUAL(logged("dep enroll", "C02DEPFAIL01", "failed", NULL), 1);
-    resp_clear(&r);
-    orchard_serve_state_set(server_ctx, NULL);
+    CU_ASSERT_EQUAL(defx_logged("dep enroll", "C02DEPFAIL01", "failed", NULL), 1);
+    defx_resp_clear(&r);
+    orchard_serve_state_set(defx_ctx, NULL);
 }
 
 /* mdm.enroll_downloads_per_minute, per serial: past it 429 with Retry-After. */
 static void test_route__rate_limit(void)
 {
-    NEED_STORE();
+    DEFX_NEED_STORE();
     const char *kv[] = {"mdm.enroll_downloads_per_minute", "2", NULL};
-    serve_with(kv);
+    defx_serve_with(kv);
     orchard_enroll_download_reset();
-    seed_device("C02DEPRATE01", 0);
-    seed_device("C02DEPRATE02", 0);
-    g_autoptr(GBytes) mi = mifx_machine_info(&dev, "UDID-R", "C02DEPRATE01");
-    g_autoptr(GBytes) mi2 = mifx_machine_info(&dev, "UDID-R2", "C02DEPRATE02");
-    fake_resp r;
+    defx_seed_device("C02DEPRATE01", 0);
+    defx_seed_device("C02DEPRATE02", 0);
+    g_autoptr(GBytes) mi = mifx_machine_info(&defx_dev, "UDID-R", "C02DEPRATE01");
+    g_autoptr(GBytes) mi2 = mifx_machine_info(&defx_dev, "UDID-R2", "C02DEPRATE02");
+    defx_resp r;
     for (int i = 0; i < 2; i++) {
-        post(mi, &r);
+        defx_post(mi, &r);
         CU_ASSERT_EQUAL(r.status, 200);
-        resp_clear(&r);
+        defx_resp_clear(&r);
     }
-    post(mi, &r);
+    defx_post(mi, &r);
     CU_ASSERT_EQUAL(r.status, 429);
-    const char *retry = header(&r, "Retry-After");
+    const char *retry = defx_header(&r, "Retry-After");
     CU_ASSERT_PTR_NOT_NULL_FATAL(retry);
     CU_ASSERT(atoi(retry) >= 1 && atoi(retry) <= 60);
-    resp_clear(&r);
-    post(mi2, &r); /* another Mac is not affected */
+    defx_resp_clear(&r);
+    defx_post(mi2, &r); /* another Mac is not affected */
     CU_ASSERT_EQUAL(r.status, 200);
-    resp_clear(&r);
+    defx_resp_clear(&r);
     orchard_enroll_download_reset();
     mdmfx_apply_config(NULL);
-    orchard_serve_state_set(server_ctx, NULL);
+    orchard_serve_state_set(defx_ctx, NULL);
 }
 
 /* The host's side: POST only (GET is 405 with Allow: POST), behind the
@@ -531,15 +274,15 @@ static gint64 team_of(const char *udid)
 static char *enrollment_status(const char *udid)
 {
     g_autofree char *path = g_strconcat("/api/latest/fleet/hosts/", udid, NULL);
-    fake_resp r;
-    call(&orchard_route_hosts_latest, "GET", path, NULL, 0, &r);
+    defx_resp r;
+    defx_call(&orchard_route_hosts_latest, "GET", path, NULL, 0, &r);
     CU_ASSERT_EQUAL(r.status, 200);
     json_t *j = json_loadb((const char *)r.body->data, r.body->len, 0, NULL);
     const char *s = json_string_value(json_object_get(
         json_object_get(json_object_get(j, "host"), "mdm"), "enrollment_status"));
     char *out = g_strdup(s ? s : "(none)");
     json_decref(j);
-    resp_clear(&r);
+    defx_resp_clear(&r);
     return out;
 }
 
@@ -548,28 +291,28 @@ static char *enrollment_status(const char *udid)
  * stays there. */
 static void test_checkin__dep_enrolled_default_team(void)
 {
-    NEED_STORE();
+    DEFX_NEED_STORE();
     gint64 team = 0, other = 0;
     CU_ASSERT_EQUAL_FATAL(orchard_store_team_create("Design", NULL, 1, &team), 0);
     CU_ASSERT_EQUAL_FATAL(orchard_store_team_create("Sales", NULL, 1, &other), 0);
     const char *kv[] = {"mdm.apple_bm_default_team", "design", NULL};
-    serve_with(kv);
-    seed_device("C02DEPTEAM01", 0);
-    g_autoptr(GBytes) mi = mifx_machine_info(&dev, "UDID-T1", "C02DEPTEAM01");
-    fake_resp r;
-    post(mi, &r);
+    defx_serve_with(kv);
+    defx_seed_device("C02DEPTEAM01", 0);
+    g_autoptr(GBytes) mi = mifx_machine_info(&defx_dev, "UDID-T1", "C02DEPTEAM01");
+    defx_resp r;
+    defx_post(mi, &r);
     CU_ASSERT_EQUAL_FATAL(r.status, 200);
-    resp_clear(&r);
+    defx_resp_clear(&r);
 
     g_autofree char *v0 = NULL, *v1 = NULL;
     CU_ASSERT_EQUAL(orchard_sstore_desired_version(&v0), 0);
-    g_ptr_array_set_size(log_lines, 0);
+    g_ptr_array_set_size(defx_log_lines, 0);
     CU_ASSERT_EQUAL(authenticate("UDID-T1", "C02DEPTEAM01"), 200);
     CU_ASSERT_EQUAL(dep_enrolled("UDID-T1"), 1);
     CU_ASSERT_EQUAL(team_of("UDID-T1"), team);
     CU_ASSERT_EQUAL(orchard_sstore_desired_version(&v1), 0);
     CU_ASSERT(g_strcmp0(v0, v1) != 0);
-    CU_ASSERT_EQUAL(logged("joined the default team", "UDID-T1", NULL), 1);
+    CU_ASSERT_EQUAL(defx_logged("joined the default team", "UDID-T1", NULL), 1);
     /* Enabled by its TokenUpdate, the API says automatic. */
     const unsigned char tok[] = {1, 2, 3};
     CU_ASSERT_EQUAL(orchard_store_device_token_update("UDID-T1", tok, 3, "m", NULL, 0, 0, 5), 0);
@@ -580,42 +323,42 @@ static void test_checkin__dep_enrolled_default_team(void)
     const char *udids[] = {"UDID-T1"};
     g_autofree char *bad = NULL;
     CU_ASSERT_EQUAL(orchard_store_team_transfer(other, udids, 1, &bad), 0);
-    post(mi, &r);
+    defx_post(mi, &r);
     CU_ASSERT_EQUAL(r.status, 200);
-    resp_clear(&r);
+    defx_resp_clear(&r);
     CU_ASSERT_EQUAL(authenticate("UDID-T1", "C02DEPTEAM01"), 200);
     CU_ASSERT_EQUAL(dep_enrolled("UDID-T1"), 1);
     CU_ASSERT_EQUAL(team_of("UDID-T1"), other);
     mdmfx_apply_config(NULL);
-    orchard_serve_state_set(server_ctx, NULL);
+    orchard_serve_state_set(defx_ctx, NULL);
 }
 
 /* A default team that does not exist: no team, one warning per name. */
 static void test_checkin__missing_default_team(void)
 {
-    NEED_STORE();
+    DEFX_NEED_STORE();
     orchard_dep_checkin_reset();
     const char *kv[] = {"mdm.apple_bm_default_team", "Nowhere", NULL};
-    serve_with(kv);
-    seed_device("C02DEPMISS01", 0);
-    seed_device("C02DEPMISS02", 0);
+    defx_serve_with(kv);
+    defx_seed_device("C02DEPMISS01", 0);
+    defx_seed_device("C02DEPMISS02", 0);
     const char *serials[] = {"C02DEPMISS01", "C02DEPMISS02"};
     const char *udids[] = {"UDID-M1", "UDID-M2"};
     int warnings = 0;
     for (int i = 0; i < 2; i++) {
-        g_autoptr(GBytes) mi = mifx_machine_info(&dev, udids[i], serials[i]);
-        fake_resp r;
-        post(mi, &r);
+        g_autoptr(GBytes) mi = mifx_machine_info(&defx_dev, udids[i], serials[i]);
+        defx_resp r;
+        defx_post(mi, &r);
         CU_ASSERT_EQUAL(r.status, 200);
-        resp_clear(&r);
+        defx_resp_clear(&r);
         CU_ASSERT_EQUAL(authenticate(udids[i], serials[i]), 200);
         CU_ASSERT_EQUAL(dep_enrolled(udids[i]), 1);
         CU_ASSERT_EQUAL(team_of(udids[i]), 0);
-        warnings += logged("\"Nowhere\", which is no team", NULL);
+        warnings += defx_logged("\"Nowhere\", which is no team", NULL);
     }
     CU_ASSERT_EQUAL(warnings, 1);
     mdmfx_apply_config(NULL);
-    orchard_serve_state_set(server_ctx, NULL);
+    orchard_serve_state_set(defx_ctx, NULL);
 }
 
 /* In ABM but enrolled by hand (never through the DEP URL), or served long
@@ -623,10 +366,10 @@ static void test_checkin__missing_default_team(void)
  * enrolls again by hand later is manual from then on. */
 static void test_checkin__manual_is_not_dep(void)
 {
-    NEED_STORE();
+    DEFX_NEED_STORE();
     const char *kv[] = {"mdm.apple_bm_default_team", "Design", NULL};
-    serve_with(kv);
-    seed_device("C02DEPMAN001", 0);
+    defx_serve_with(kv);
+    defx_seed_device("C02DEPMAN001", 0);
     CU_ASSERT_EQUAL(authenticate("UDID-MAN1", "C02DEPMAN001"), 200);
     CU_ASSERT_EQUAL(dep_enrolled("UDID-MAN1"), 0);
     CU_ASSERT_EQUAL(team_of("UDID-MAN1"), 0);
@@ -640,12 +383,12 @@ static void test_checkin__manual_is_not_dep(void)
     CU_ASSERT_EQUAL(dep_enrolled("UDID-MAN2"), 0);
 
     /* DEP once, then served two days ago and enrolled by hand again. */
-    seed_device("C02DEPOLD001", 0);
-    g_autoptr(GBytes) mi = mifx_machine_info(&dev, "UDID-OLD", "C02DEPOLD001");
-    fake_resp r;
-    post(mi, &r);
+    defx_seed_device("C02DEPOLD001", 0);
+    g_autoptr(GBytes) mi = mifx_machine_info(&defx_dev, "UDID-OLD", "C02DEPOLD001");
+    defx_resp r;
+    defx_post(mi, &r);
     CU_ASSERT_EQUAL(r.status, 200);
-    resp_clear(&r);
+    defx_resp_clear(&r);
     CU_ASSERT_EQUAL(authenticate("UDID-OLD", "C02DEPOLD001"), 200);
     CU_ASSERT_EQUAL(dep_enrolled("UDID-OLD"), 1);
     gint64 old = g_get_real_time() / G_USEC_PER_SEC - 2 * 86400;
@@ -655,7 +398,7 @@ static void test_checkin__manual_is_not_dep(void)
     CU_ASSERT_EQUAL(authenticate("UDID-OLD", "C02DEPOLD001"), 200);
     CU_ASSERT_EQUAL(dep_enrolled("UDID-OLD"), 0);
     mdmfx_apply_config(NULL);
-    orchard_serve_state_set(server_ctx, NULL);
+    orchard_serve_state_set(defx_ctx, NULL);
 }
 
 /* ---- end to end: `orchard serve` and curl ---------------------------------------------- */
@@ -705,7 +448,7 @@ static void write_bytes(const char *name, GBytes *b)
 
 static void test_e2e__serve(void)
 {
-    NEED_STORE();
+    DEFX_NEED_STORE();
     g_autofree char *curl = g_find_program_in_path("curl");
     if (!curl) {
         fprintf(stderr, "\n  curl not found: end-to-end not tested\n");
@@ -716,12 +459,12 @@ static void test_e2e__serve(void)
     g_autofree char *db = tmp_path("e2e.db");
     g_autofree char *address = g_strdup_printf("127.0.0.1:%d", port);
     /* The serve's store, seeded before it starts. */
-    CU_ASSERT_EQUAL_FATAL(reopen_store(db), 0);
+    CU_ASSERT_EQUAL_FATAL(defx_reopen_store(db), 0);
     CU_ASSERT_EQUAL_FATAL(orchard_server_store_migrate(), 0);
-    seed_device("C02DEPE2E001", 0);
-    CU_ASSERT_EQUAL_FATAL(reopen_store(store_path), 0);
-    g_autoptr(GBytes) good = mifx_machine_info(&dev, "UDID-E2E", "C02DEPE2E001");
-    g_autoptr(GBytes) unknown = mifx_machine_info(&dev, "UDID-E2E2", "C02DEPE2E002");
+    defx_seed_device("C02DEPE2E001", 0);
+    CU_ASSERT_EQUAL_FATAL(defx_reopen_store(defx_store_path), 0);
+    g_autoptr(GBytes) good = mifx_machine_info(&defx_dev, "UDID-E2E", "C02DEPE2E001");
+    g_autoptr(GBytes) unknown = mifx_machine_info(&defx_dev, "UDID-E2E2", "C02DEPE2E002");
     GBytes *big = g_bytes_new_take(g_malloc0(ORCHARD_MACHINE_INFO_MAX + 100),
                                    ORCHARD_MACHINE_INFO_MAX + 100);
     write_bytes("good.der", good);
@@ -765,7 +508,7 @@ static void test_e2e__serve(void)
 
 void dep_enroll_suite(void)
 {
-    ORCHARD_ADD_SUITE("dep_enroll", suite_init, suite_cleanup,
+    ORCHARD_ADD_SUITE("dep_enroll", defx_init, defx_cleanup,
                       {"route__known_serial", test_route__known_serial},
                       {"route__not_assigned", test_route__not_assigned},
                       {"route__bad_bodies", test_route__bad_bodies},
