@@ -183,6 +183,8 @@ static int token_update(const orchard_checkin_env *env, const orchard_checkin_re
     if (!before->enabled) {
         host()->log(ORCHARD_LOG_INFO, PLUGIN, "checkin: %s enrolled (TokenUpdate)", udid);
         orchard_checkin_event(env, "mdm.enrolled", udid, NULL);
+        /* A Mac in Setup Assistant waits for DeviceConfigured (automatic enrollment). */
+        orchard_dep_checkin_configure(udid, await_val);
     }
     out->status = 200;
     return 0;

@@ -3,8 +3,10 @@
  * by name on every call, so renaming or creating it takes effect at once,
  * as the setting's other readers do. */
 #include "server_plugin/enroll/dep_checkin.h"
+#include "server_plugin/commands/command.h"
 #include "server_plugin/server.h"
 #include "server_plugin/store/store_dep.h"
+#include "server_plugin/store/store_queue.h"
 #include "server_plugin/store/store_teams.h"
 
 #include <glib.h>
@@ -80,4 +82,32 @@ int orchard_dep_checkin_authenticated(const char *udid, const char *serial, int 
     if (is_dep)
         *is_dep = dep;
     return 0;
+}
+
+int orchard_dep_checkin_configure(const char *udid, int awaiting_configuration)
+{
+    if (!awaiting_configuration)
+        return 0;
+    /* Nothing else holds setup back today (no bootstrap package or setup
+     * software), so the Mac is released at once; the team's profiles reach
+     * it through the reconciler as for any host. */
+    g_autofree char *rnd = g_uuid_string_random();
+    g_autofree char *uuid = g_strconcat(ORCHARD_DEP_CONFIGURED_UUID_PREFIX, rnd, NULL);
+    g_autoptr(GBytes) plist = orchard_command_xml(uuid, "DeviceConfigured", plist_new_dict());
+    if (!plist)
+        return ORCHARD_ENOMEM;
+    gsize len = 0;
+    const void *data = g_bytes_get_data(plist, &len);
+    g_autofree char *bad = NULL;
+    const char *udids[] = {udid};
+    int rc = orchard_store_command_enqueue(uuid, "DeviceConfigured", data, len, "orchard", udids,
+                                           1, g_get_real_time(), &bad);
+    if (rc)
+        host()->log(ORCHARD_LOG_ERROR, PLUGIN, "dep: queueing DeviceConfigured for %s failed "
+                    "(%s): it stays in Setup Assistant until it enrolls again", udid,
+                    host()->strerror(rc));
+    else
+        host()->log(ORCHARD_LOG_INFO, PLUGIN, "dep: %s awaits configuration: DeviceConfigured "
+                    "queued (%s)", udid, uuid);
+    return rc;
 }

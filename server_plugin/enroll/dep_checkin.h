@@ -16,6 +16,18 @@
  */
 int orchard_dep_checkin_authenticated(const char *udid, const char *serial, int *is_dep);
 
+/** CommandUUIDs of the DeviceConfigured commands orchard queues start so. */
+#define ORCHARD_DEP_CONFIGURED_UUID_PREFIX "ORCHARD-DEP-CONFIGURED-"
+
+/**
+ * After the TokenUpdate that turned `udid`'s enrollment on: a Mac that says
+ * AwaitingConfiguration (Setup Assistant waits, as the DEP profile's
+ * await_device_configured asks) gets a DeviceConfigured command queued, so
+ * it goes on with setup. Nothing when awaiting_configuration is 0. Returns 0
+ * or the store's code (logged).
+ */
+int orchard_dep_checkin_configure(const char *udid, int awaiting_configuration);
+
 /** Forget which missing team names were warned about (tests). */
 void orchard_dep_checkin_reset(void);
 

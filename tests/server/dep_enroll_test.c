@@ -15,6 +15,7 @@
 #include "server_plugin/store/server_store.h"
 #include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_host_profiles.h"
+#include "server_plugin/store/store_queue.h"
 #include "server_plugin/store/store_sql.h"
 #include "server_plugin/store/store_teams.h"
 #include "tests/server/dep_enroll_fixture.h"
@@ -233,14 +234,12 @@ static void test_route__host_405_413(void)
 
 /* ---- the check-in: Authenticate ----------------------------------------------------- */
 
-static int authenticate(const char *udid, const char *serial)
+/* One check-in message (`inner` in its dict) from `udid`'s certificate. */
+static int checkin(const char *udid, const char *inner)
 {
-    g_autofree char *xml = g_strdup_printf(
-        "<?xml version=\"1.0\"?><plist version=\"1.0\"><dict>"
-        "<key>MessageType</key><string>Authenticate</string>"
-        "<key>UDID</key><string>%s</string><key>SerialNumber</key><string>%s</string>"
-        "<key>Model</key><string>MacBookPro18,3</string><key>Topic</key><string>t</string>"
-        "</dict></plist>", udid, serial);
+    g_autofree char *xml = g_strdup_printf("<?xml version=\"1.0\"?><plist version=\"1.0\">"
+                                           "<dict><key>UDID</key><string>%s</string>%s</dict>"
+                                           "</plist>", udid, inner);
     g_autofree char *cert = g_compute_checksum_for_string(G_CHECKSUM_SHA256, udid, -1);
     const orchard_checkin_env env = {.ctx = NULL};
     const orchard_checkin_request in = {
@@ -253,6 +252,24 @@ static int authenticate(const char *udid, const char *serial)
     int st = out.status;
     orchard_checkin_reply_clear(&out);
     return st;
+}
+
+static int authenticate(const char *udid, const char *serial)
+{
+    g_autofree char *inner = g_strdup_printf(
+        "<key>MessageType</key><string>Authenticate</string><key>SerialNumber</key>"
+        "<string>%s</string><key>Model</key><string>MacBookPro18,3</string><key>Topic</key>"
+        "<string>t</string>", serial);
+    return checkin(udid, inner);
+}
+
+static int token_update(const char *udid, int awaiting)
+{
+    g_autofree char *inner = g_strdup_printf(
+        "<key>MessageType</key><string>TokenUpdate</string><key>Token</key><data>AQID</data>"
+        "<key>PushMagic</key><string>magic</string><key>Topic</key><string>t</string>"
+        "<key>AwaitingConfiguration</key><%s/>", awaiting ? "true" : "false");
+    return checkin(udid, inner);
 }
 
 static int dep_enrolled(const char *udid)
@@ -401,6 +418,47 @@ static void test_checkin__manual_is_not_dep(void)
     orchard_serve_state_set(defx_ctx, NULL);
 }
 
+/* A Mac that waits in Setup Assistant (AwaitingConfiguration, as the DEP
+ * profile's await_device_configured asks) gets DeviceConfigured once its
+ * enrollment turns on; one that does not wait gets nothing. */
+static void test_checkin__device_configured(void)
+{
+    DEFX_NEED_STORE();
+    defx_serve_with(NULL);
+    defx_seed_device("C02DEPCONF01", 0);
+    g_autoptr(GBytes) mi = mifx_machine_info(&defx_dev, "UDID-CONF", "C02DEPCONF01");
+    defx_resp r;
+    defx_post(mi, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    defx_resp_clear(&r);
+    CU_ASSERT_EQUAL(authenticate("UDID-CONF", "C02DEPCONF01"), 200);
+    CU_ASSERT_EQUAL(token_update("UDID-CONF", 1), 200);
+    g_autofree char *uuid = NULL;
+    g_autoptr(GBytes) plist = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_store_command_next("UDID-CONF", &uuid, &plist), 0);
+    CU_ASSERT(g_str_has_prefix(uuid, ORCHARD_DEP_CONFIGURED_UUID_PREFIX));
+    gsize len = 0;
+    const char *xml = g_bytes_get_data(plist, &len);
+    plist_t root = parse_xml(xml, len);
+    CU_ASSERT_STRING_EQUAL(str_at(plist_dict_get_item(root, "Command"), "RequestType"),
+                           "DeviceConfigured");
+    CU_ASSERT_STRING_EQUAL(str_at(root, "CommandUUID"), uuid);
+    plist_free(root);
+    /* A second TokenUpdate (the enrollment is on already) queues no other. */
+    CU_ASSERT_EQUAL(token_update("UDID-CONF", 1), 200);
+    g_autoptr(GPtrArray) results = NULL;
+    CU_ASSERT_EQUAL(orchard_store_command_results(uuid, &results), 0);
+    CU_ASSERT_EQUAL(results ? results->len : 0, 1);
+
+    CU_ASSERT_EQUAL(authenticate("UDID-NOWAIT", "C02NOTINABM2"), 200);
+    CU_ASSERT_EQUAL(token_update("UDID-NOWAIT", 0), 200);
+    g_autofree char *none = NULL;
+    g_autoptr(GBytes) none_plist = NULL;
+    CU_ASSERT_EQUAL(orchard_store_command_next("UDID-NOWAIT", &none, &none_plist),
+                    ORCHARD_ENOTFOUND);
+    orchard_serve_state_set(defx_ctx, NULL);
+}
+
 /* ---- end to end: `orchard serve` and curl ---------------------------------------------- */
 
 static int wait_for_output(int fd, const char *want)
@@ -519,5 +577,6 @@ void dep_enroll_suite(void)
                        test_checkin__dep_enrolled_default_team},
                       {"checkin__missing_default_team", test_checkin__missing_default_team},
                       {"checkin__manual_is_not_dep", test_checkin__manual_is_not_dep},
+                      {"checkin__device_configured", test_checkin__device_configured},
                       {"e2e__serve", test_e2e__serve});
 }
