@@ -59,4 +59,5 @@ echo "APNs stand-in: https://127.0.0.1:2197 (pushes recorded in $dev/apns-pushes
 depsim_pid=$!
 wait_for "DEP simulator" "$depsim_pid" "$dev/dep_sim.log"
 echo "DEP simulator: http://127.0.0.1:2198 ($DEP_DEVICES Macs, mac_sim --seed $DEP_SEED; requests in $dev/dep_sim-requests.log)"
+echo "automatic enrollment: $build/tests/support/mac_sim/mac_sim dep-enroll --server http://127.0.0.1:8080 --state $dev/dep-macs --seed $DEP_SEED --count 2"
 "$build/orchard" serve --config "$dev/orchard.yml"
