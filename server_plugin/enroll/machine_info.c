@@ -160,20 +160,24 @@ static int take(plist_t dict, const char *key, int required, int is_id, char **o
     return ok ? 0 : refuse(why, bad, ORCHARD_EINVAL);
 }
 
+/* Macs send XML; a binary plist is read too (through the guard's binary
+ * walk, which bounds libplist's copying), so a device that sends one is not
+ * turned away for its encoding. */
 static int read_plist(const GByteArray *content, orchard_machine_info *mi, const char **why)
 {
     static const orchard_plist_limits limits = {
         .max_depth = ORCHARD_MACHINE_INFO_MAX_DEPTH,
         .max_nodes = ORCHARD_MACHINE_INFO_MAX_NODES,
-        .allow_binary = 0,
+        .allow_binary = 1,
     };
     const char *s = (const char *)content->data;
     size_t len = content->len;
+    int binary = len >= 8 && memcmp(s, "bplist00", 8) == 0;
     size_t off = len >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
     while (off < len && strchr(" \t\r\n", s[off]))
         off++;
-    if (len == 0 || off == len || s[off] != '<' || memchr(s, '\0', len))
-        return refuse(why, "the signed content of the machine info is not an XML plist",
+    if (!binary && (len == 0 || off == len || s[off] != '<' || memchr(s, '\0', len)))
+        return refuse(why, "the signed content of the machine info is not a plist",
                       ORCHARD_EINVAL);
     const char *guard_why = NULL;
     int rc = orchard_plist_guard(s, len, &limits, &guard_why);
@@ -182,10 +186,13 @@ static int read_plist(const GByteArray *content, orchard_machine_info *mi, const
         return refuse(why, rc == ORCHARD_ETOOBIG ? "the machine info's plist nests too deep or "
                                                    "has too many elements"
                                                  : "the signed content of the machine info is "
-                                                   "not a valid XML plist",
+                                                   "not a valid plist",
                       ORCHARD_EINVAL);
     plist_t root = NULL;
-    plist_from_xml(s, (uint32_t)len, &root);
+    if (binary)
+        plist_from_bin(s, (uint32_t)len, &root);
+    else
+        plist_from_xml(s, (uint32_t)len, &root);
     if (!root || plist_get_node_type(root) != PLIST_DICT) {
         plist_free(root);
         return refuse(why, "the signed content of the machine info is not a valid plist "

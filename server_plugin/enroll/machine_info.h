@@ -41,7 +41,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(orchard_machine_info, orchard_machine_info_free)
  * Read and check `len` bytes of machine info: one CMS SignedData whose
  * eContentType is data, with the content attached, exactly one signer whose
  * certificate is in the message and whose signature verifies over the
- * content; the content an XML plist dict (through the plist guard) with UDID
+ * content; the content a plist dict (XML as Macs send it, or binary; through
+ * the plist guard) with UDID
  * and SERIAL as printable ASCII of at most ORCHARD_MACHINE_INFO_ID_MAX bytes
  * and every other known field, when there, a string without control
  * characters. The signer's chain to Apple's device CA is NOT verified: that

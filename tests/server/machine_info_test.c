@@ -10,7 +10,9 @@
 
 #include <CUnit/CUnit.h>
 #include <openssl/cms.h>
+#include <plist/plist.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define UDID "0000FE00-1A2B3C4D5E6F7081"
@@ -97,6 +99,22 @@ static void test_machine_info__valid(void)
     CU_ASSERT_STRING_EQUAL(mi2->serial, "S1");
     CU_ASSERT_STRING_EQUAL(mi2->imei, "");
     CU_ASSERT_PTR_NULL(mi2->product);
+
+    /* The same as a binary plist. */
+    plist_t root = NULL;
+    plist_from_xml(min, (uint32_t)strlen(min), &root);
+    char *bin = NULL;
+    uint32_t bin_len = 0;
+    plist_to_bin(root, &bin, &bin_len);
+    plist_free(root);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(bin);
+    g_autoptr(GBytes) b3 = mifx_sign(&dev, NULL, bin, bin_len, 0);
+    free(bin);
+    g_autoptr(orchard_machine_info) mi3 = NULL;
+    d = g_bytes_get_data(b3, &len);
+    CU_ASSERT_EQUAL_FATAL(orchard_machine_info_parse(d, len, &mi3, &why), 0);
+    CU_ASSERT_STRING_EQUAL(mi3->udid, "U-1");
+    CU_ASSERT_STRING_EQUAL(mi3->serial, "S1");
 }
 
 /* The CMS around it: each shape a device never sends. */
@@ -146,14 +164,20 @@ static void test_machine_info__refuses_tampered(void)
 /* The plist inside: not one, not a dict, fields missing or unfit. */
 static void test_machine_info__refuses_bad_content(void)
 {
-    refused_bytes(mifx_sign(&dev, NULL, "hello", 5, 0), "not an XML plist");
-    refused_bytes(mifx_sign(&dev, NULL, "bplist00\xd0\x08", 10, 0), "not an XML plist");
+    refused_bytes(mifx_sign(&dev, NULL, "hello", 5, 0), "not a plist");
+    /* A binary plist cut short, and one whose offsets point outside it. */
+    refused_bytes(mifx_sign(&dev, NULL, "bplist00\xd0\x08", 10, 0), "not a valid plist");
+    refused_bytes(mifx_sign(&dev, NULL, "bplist00\xd0\x08\x00\x00\x00\x00\x00\x00\x00\x00"
+                                        "\x00\x00\x00\x00\x00\x00\x01\x01\x00\x00\x00\x00\x00"
+                                        "\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+                                        "\x00\x00\x00\x00\xff\xff", 42, 0),
+                  "not a valid plist");
     const char *arr = "<plist><array><string>x</string></array></plist>";
     refused_bytes(mifx_sign(&dev, NULL, arr, strlen(arr), 0), "not a valid plist dictionary");
     const char *cut = "<plist><dict><key>UDID</key><string>U";
     refused_bytes(mifx_sign(&dev, NULL, cut, strlen(cut), 0), "not a valid");
     const char nul[] = "<plist><dict>\0<key>UDID</key></dict></plist>";
-    refused_bytes(mifx_sign(&dev, NULL, nul, sizeof nul - 1, 0), "not an XML plist");
+    refused_bytes(mifx_sign(&dev, NULL, nul, sizeof nul - 1, 0), "not a plist");
     refused_plist("<key>SERIAL</key><string>S1</string>", "no UDID");
     refused_plist("<key>UDID</key><string>U1</string>", "no SERIAL");
     refused_plist("<key>UDID</key><string>U1</string><key>SERIAL</key><integer>7</integer>",
@@ -226,7 +250,7 @@ static void test_machine_info__hostile(void)
     g_string_free(wide, TRUE);
     const char *entity = "<!DOCTYPE plist [<!ENTITY a \"S1\">]><plist><dict><key>UDID</key>"
                          "<string>U</string><key>SERIAL</key><string>&a;</string></dict></plist>";
-    refused_bytes(mifx_sign(&dev, NULL, entity, strlen(entity), 0), "not a valid XML plist");
+    refused_bytes(mifx_sign(&dev, NULL, entity, strlen(entity), 0), "not a valid plist");
 
     /* Control bytes: in a key (so there is no SERIAL) and in values (libplist
      * refuses some as XML, the field check the rest). */
