@@ -1,13 +1,21 @@
-/* `orchard get mdm-apple --server URL`: the APNs certificate read from a
- * running server's admin API instead of local files, through the host's
- * outbound HTTP client (ABI 1.3), so an admin without the certificate at
- * hand sees what the server uses. Errors say what to do next. */
+/* `orchard get mdm-apple --server URL` and `get mdm-apple-bm --server URL`:
+ * the APNs certificate, or Apple Business Manager, read from a running
+ * server's admin API instead of local files, through the host's outbound
+ * HTTP client (ABI 1.3), so an admin without the files at hand sees what the
+ * server uses. Errors say what to do next. */
 #include "server_plugin/api/mdm_apple.h"
+#include "server_plugin/api/mdm_apple_bm.h"
 #include "server_plugin/server.h"
 
 #include <string.h>
 
-#define API_PATH "/api/latest/fleet/mdm/apple"
+/* One description read from the API: its path, and the check that a 200
+ * holds the fields its printer reads. */
+typedef struct described {
+    const char *path;   /* under the server's base URL */
+    int (*shape_ok)(json_t *o);
+    const char *fields; /* "the APNs certificate's fields", for messages */
+} described;
 
 /* The Fleet error's message ("message"), or the body's start, for messages. */
 static char *answer_message(const orchard_http_call *call)
@@ -22,7 +30,7 @@ static char *answer_message(const orchard_http_call *call)
 }
 
 /* Every field print_mdm_apple reads, with its type. */
-static int shape_ok(json_t *o)
+static int apns_shape_ok(json_t *o)
 {
     static const char *const strings[] = {"common_name", "serial_number", "issuer",
                                           "renew_date",  "topic",         "not_after",
@@ -35,7 +43,27 @@ static int shape_ok(json_t *o)
     return 1;
 }
 
-static int judge(const orchard_http_call *call, const char *url, json_t **out, char **error)
+/* Every field print_mdm_apple_bm (mdm_commands.c) needs, with its type;
+ * the others it reads when present. */
+static int bm_shape_ok(json_t *o)
+{
+    static const char *const strings[] = {"apple_id", "org_name", "mdm_server_url",
+                                          "renew_date", "default_team", "status"};
+    if (!json_is_object(o) || !json_is_integer(json_object_get(o, "days_left")))
+        return 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+        if (!json_is_string(json_object_get(o, strings[i])))
+            return 0;
+    return 1;
+}
+
+static const described apns = {"/api/latest/fleet/mdm/apple", apns_shape_ok,
+                               "the APNs certificate's fields"};
+static const described bm = {"/api/latest/fleet/mdm/apple_bm", bm_shape_ok,
+                             "Apple Business Manager's fields"};
+
+static int judge(const orchard_http_call *call, const char *url, const described *d,
+                 json_t **out, char **error)
 {
     g_autofree char *msg = NULL;
     switch (call->status) {
@@ -63,18 +91,18 @@ static int judge(const orchard_http_call *call, const char *url, json_t **out, c
     json_t *o = call->response_body ? json_loadb((const char *)call->response_body,
                                                  call->response_len, 0, &jerr)
                                     : NULL;
-    if (!shape_ok(o)) {
+    if (!d->shape_ok(o)) {
         json_decref(o);
-        *error = g_strdup_printf("%s answered 200 without the APNs certificate's fields: is it "
-                                 "an orchard server?", url);
+        *error = g_strdup_printf("%s answered 200 without %s: is it an orchard server?", url,
+                                 d->fields);
         return ORCHARD_EINVAL;
     }
     *out = o;
     return 0;
 }
 
-int orchard_mdm_apple_fetch(orchard_ctx *ctx, const char *server, const char *ca_file,
-                            const char *token, json_t **out, char **error)
+static int fetch(orchard_ctx *ctx, const described *d, const char *server, const char *ca_file,
+                 const char *token, json_t **out, char **error)
 {
     const orchard_host_api *host = orchard_server_host;
     orchard_http_client *client = NULL;
@@ -110,7 +138,7 @@ int orchard_mdm_apple_fetch(orchard_ctx *ctx, const char *server, const char *ca
     g_autofree char *base = g_strdup(server);
     while (g_str_has_suffix(base, "/"))
         base[strlen(base) - 1] = '\0';
-    url = g_strconcat(base, API_PATH, NULL);
+    url = g_strconcat(base, d->path, NULL);
     auth = g_strconcat("Authorization: Bearer ", token, NULL);
 
     orchard_http_client_config cfg = {
@@ -137,7 +165,7 @@ int orchard_mdm_apple_fetch(orchard_ctx *ctx, const char *server, const char *ca
                                  call.error[0] ? call.error : host->strerror(call.result));
         rc = ORCHARD_EIO;
     } else if (rc == 0) {
-        rc = judge(&call, base, out, error);
+        rc = judge(&call, base, d, out, error);
     } else {
         *error = g_strdup_printf("the request to %s could not start (%s)", base,
                                  host->strerror(rc));
@@ -145,4 +173,16 @@ int orchard_mdm_apple_fetch(orchard_ctx *ctx, const char *server, const char *ca
     host->http_call_reset(&call);
     host->http_client_close(client);
     return rc;
+}
+
+int orchard_mdm_apple_fetch(orchard_ctx *ctx, const char *server, const char *ca_file,
+                            const char *token, json_t **out, char **error)
+{
+    return fetch(ctx, &apns, server, ca_file, token, out, error);
+}
+
+int orchard_mdm_apple_bm_fetch(orchard_ctx *ctx, const char *server, const char *ca_file,
+                               const char *token, json_t **out, char **error)
+{
+    return fetch(ctx, &bm, server, ca_file, token, out, error);
 }

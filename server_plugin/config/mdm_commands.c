@@ -6,6 +6,8 @@
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/config/mdm_fingerprint.h"
 #include "server_plugin/api/mdm_apple.h"
+#include "server_plugin/api/mdm_apple_bm.h"
+#include "server_plugin/store/store_open_cmd.h"
 #include "server_plugin/server.h"
 #include "server_plugin/crypto/x509_util.h"
 
@@ -17,25 +19,9 @@
 #define RENEW_APNS "Renew it in the Apple Push Certificates Portal " \
     "(https://identity.apple.com) with the same Apple ID, using Renew: a new certificate " \
     "has another topic and every device would have to enroll again."
-#define RENEW_ABM "Download a new token in Apple Business Manager (Preferences > your " \
-    "MDM server > Download Token) and set mdm.apple_bm_server_token."
-
-/* The options of a get command: only --json. 0, or 2 after a usage error. */
-static int parse_get_args(int argc, char **argv, int *as_json)
-{
-    *as_json = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-json") == 0 ||
-            strcmp(argv[i], "--json=true") == 0) {
-            *as_json = 1;
-            continue;
-        }
-        fprintf(stderr, "orchard %s: unknown argument %s\nusage: orchard %s [--config F] "
-                "[--json]\n", argv[0], argv[i], argv[0]);
-        return 2;
-    }
-    return 0;
-}
+#define RENEW_ABM "Download a new token for the same MDM server in Apple Business Manager " \
+    "(Preferences > Your MDM Servers > the server > Download Token) and replace the file " \
+    "mdm.apple_bm_server_token names; the same key pair keeps working."
 
 static gint64 now_seconds(void) { return g_get_real_time() / G_USEC_PER_SEC; }
 
@@ -183,16 +169,155 @@ static int get_mdm_apple(orchard_ctx *ctx, int argc, char **argv, void *payload)
     return rc;
 }
 
-/* --- get mdm-apple-bm */
+/* --- get mdm-apple-bm (local: the configuration and the store; or --server) */
 
-static int get_mdm_apple_bm(int argc, char **argv, void *payload)
+#define NOT_SYNCED "(not synced yet: run `orchard dep sync` or start `orchard serve`)"
+
+/* Apple's strings (and a server's answer) may hold anything: control bytes,
+ * DEL and the C1 controls are written as \xNN or \u00NN, so a value cannot
+ * move the cursor or rewrite the terminal. g_free. */
+static char *printable(const char *s)
+{
+    GString *out = g_string_new(NULL);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            g_string_append_printf(out, "\\x%02x", *p);
+        else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+            g_string_append_printf(out, "\\u%04x", *++p);
+        else
+            g_string_append_c(out, (char)*p);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* A string field of the description, escaped for the terminal (g_free). */
+static char *field(json_t *o, const char *key)
+{
+    return printable(json_string_value(json_object_get(o, key)));
+}
+
+static gint64 count_of(json_t *o, const char *key)
+{
+    return json_integer_value(json_object_get(o, key));
+}
+
+/* "Last sync:" for the description's last_sync (null: never). g_free. */
+static char *last_sync_line(json_t *run)
+{
+    if (!json_is_object(run))
+        return g_strdup("never (run `orchard dep sync` or start `orchard serve`)");
+    g_autofree char *at = field(run, "finished_at"), *kind = field(run, "kind");
+    g_autofree char *code = field(run, "error_code"), *err = field(run, "error");
+    g_autofree char *counts = g_strdup_printf(
+        "%" G_GINT64_FORMAT " fetched, %" G_GINT64_FORMAT " added, %" G_GINT64_FORMAT
+        " modified, %" G_GINT64_FORMAT " deleted, %" G_GINT64_FORMAT " assigned",
+        count_of(run, "fetched"), count_of(run, "added"), count_of(run, "modified"),
+        count_of(run, "deleted"), count_of(run, "assigned"));
+    const char *when = *at ? at : "(time unknown)";
+    if (!*code && !*err)
+        return g_strdup_printf("%s (%s): ok, %s", when, kind, counts);
+    return g_strdup_printf("%s (%s): failed: %s%s%s; %s", when, kind, code,
+                           *code && *err ? ": " : "", err, counts);
+}
+
+/* Print the description (orchard_mdm_apple_bm_json's shape, local or from
+ * the API) and warn: terms to accept, a token near its end; 1 once expired. */
+static int print_mdm_apple_bm(json_t *o, int as_json)
+{
+    const char *status = json_string_value(json_object_get(o, "status"));
+    const char *expires = json_string_value(json_object_get(o, "expires_at"));
+    if (!expires)
+        expires = json_string_value(json_object_get(o, "renew_date"));
+    gint64 days = count_of(o, "days_left");
+    g_autoptr(GDateTime) end = expires ? g_date_time_new_from_iso8601(expires, NULL) : NULL;
+    g_autofree char *renew = end ? orchard_format_renew_date(g_date_time_to_unix(end))
+                                 : printable(expires);
+
+    if (as_json) {
+        print_json(json_incref(o));
+    } else {
+        int synced = json_is_true(json_object_get(o, "synced"));
+        g_autofree char *apple_id = field(o, "apple_id"), *org = field(o, "org_name");
+        g_autofree char *url = field(o, "mdm_server_url"), *team = field(o, "default_team");
+        g_autofree char *last = last_sync_line(json_object_get(o, "last_sync"));
+        printf("Apple ID: %s\nOrganization name: %s\n", synced ? apple_id : NOT_SYNCED,
+               synced ? org : NOT_SYNCED);
+        printf("MDM server URL: %s\n", *url ? url : "(server.url is not set)");
+        printf("Renew date: %s\n", renew);
+        /* Fleet's name for hosts outside every team. */
+        printf("Default team: %s\n", *team ? team : "No team");
+        printf("Last sync: %s\n", last);
+        json_t *run = json_object_get(o, "last_sync");
+        g_autofree char *ok_at = field(o, "last_success_at");
+        if (json_is_object(run) && json_string_length(json_object_get(run, "error_code")) &&
+            *ok_at)
+            printf("Last successful sync: %s\n", ok_at);
+        printf("Devices: %" G_GINT64_FORMAT " (%" G_GINT64_FORMAT " with the enrollment "
+               "profile, %" G_GINT64_FORMAT " enrolled)\n",
+               count_of(o, "devices"), count_of(o, "assigned"), count_of(o, "enrolled"));
+    }
+    if (json_is_true(json_object_get(o, "terms_not_signed")))
+        fprintf(stderr, "\nWARNING: %s.\n", ORCHARD_BM_TERMS_MESSAGE);
+    if (status && g_str_equal(status, "expired")) {
+        fprintf(stderr, "\nERROR: Your Apple Business Manager (ABM) server token expired on "
+                "%s. MDM features that use Apple Business Manager (automatic enrollment) are "
+                "turned off. " RENEW_ABM "\n", renew);
+        return 1;
+    }
+    if (status && g_str_equal(status, "expiring"))
+        fprintf(stderr, "\nWARNING: Your Apple Business Manager (ABM) server token expires in "
+                "%" G_GINT64_FORMAT " days (%s). If it expires, automatic enrollment stops. "
+                RENEW_ABM "\n", days, renew);
+    return 0;
+}
+
+/* The local description: the configuration, and the store when one is
+ * configured (without one, nothing synced can be known, which is said).
+ * 0 and *out, or 1 after saying why. */
+static int describe_local(const char *cmd, const orchard_mdm_config *cfg, json_t **out)
+{
+    const orchard_host_api *h = orchard_server_host;
+    const char *sqlite = h->config_get("store.sqlite"), *pg = h->config_get("store.postgres");
+    *out = NULL;
+    if ((!sqlite || !*sqlite) && (!pg || !*pg)) {
+        fprintf(stderr, "orchard %s: no store is configured (store.sqlite or store.postgres), "
+                "so what the DEP sync saw cannot be shown\n", cmd);
+        *out = orchard_mdm_apple_bm_json(cfg, h->config_get("mdm.apple_bm_default_team"), NULL,
+                                         now_seconds());
+        return 0;
+    }
+    if (orchard_sstore_open_cmd(cmd, "the DEP sync's state"))
+        return 1;
+    int rc = orchard_mdm_apple_bm_describe(h, cfg, now_seconds(), out);
+    if (rc) {
+        fprintf(stderr, "orchard %s: cannot read the DEP sync's state from the store: %s\n", cmd,
+                h->strerror(rc));
+        return 1;
+    }
+    return 0;
+}
+
+static int get_mdm_apple_bm(orchard_ctx *ctx, int argc, char **argv, void *payload)
 {
     int as_json, rc;
-    gint64 days;
+    const char *server, *ca;
+    json_t *o = NULL;
     (void)payload;
 
-    if ((rc = parse_get_args(argc, argv, &as_json)))
+    if ((rc = parse_mdm_apple_args(argc, argv, &as_json, &server, &ca)))
         return rc;
+    if (server) {
+        g_autofree char *err = NULL;
+        if (orchard_mdm_apple_bm_fetch(ctx, server, ca, getenv("ORCHARD_API_TOKEN"), &o, &err)) {
+            /* The message may quote the server's words. */
+            g_autofree char *safe = printable(err ? err : "the request failed");
+            fprintf(stderr, "orchard %s: %s\n", argv[0], safe);
+            return 1;
+        }
+        rc = print_mdm_apple_bm(o, as_json);
+        json_decref(o);
+        return rc;
+    }
     orchard_mdm_config *cfg = load_or_complain(argv[0], ORCHARD_MDM_CONFIG_KEEP_EXPIRED_BM_TOKEN);
     if (!cfg)
         return 1;
@@ -200,44 +325,15 @@ static int get_mdm_apple_bm(int argc, char **argv, void *payload)
         fprintf(stderr, "orchard %s: Apple Business Manager is not configured: "
                 "mdm.apple_bm_server_token is not set. Run `orchard generate mdm-apple-bm`, "
                 "upload the public key to Apple Business Manager, download the server token, "
-                "then set mdm.apple_bm_server_token, mdm.apple_bm_cert and mdm.apple_bm_key.\n",
-                argv[0]);
+                "then set mdm.apple_bm_server_token, mdm.apple_bm_cert and mdm.apple_bm_key. "
+                "(Or read a server's: --server URL.)\n", argv[0]);
         orchard_mdm_config_free(cfg);
         return 1;
     }
-    gint64 expiry = cfg->bm_token->expiry;
-    g_autofree char *renew = orchard_format_renew_date(expiry);
-    g_autofree char *at = orchard_mdm_format_utc(expiry);
-    g_autofree char *url = cfg->url ? g_strconcat(cfg->url, "/mdm/apple/mdm", NULL) : NULL;
-    const char *status = orchard_mdm_expiry_status(expiry, now_seconds(), &days);
-
-    if (as_json) {
-        json_t *o = json_object();
-        if (url)
-            json_object_set_new(o, "mdm_server_url", json_string(url));
-        json_object_set_new(o, "renew_date", json_string(renew ? renew : ""));
-        json_object_set_new(o, "expires_at", json_string(at));
-        json_object_set_new(o, "days_left", json_integer(days));
-        json_object_set_new(o, "status", json_string(status));
-        print_json(o);
-    } else {
-        if (url)
-            printf("MDM server URL: %s\n", url);
-        printf("Renew date: %s\n", renew ? renew : "");
-        printf("(Apple ID, organization name and default team appear once the DEP client "
-               "syncs with Apple Business Manager.)\n");
-    }
-    rc = 0;
-    if (g_str_equal(status, "expired")) {
-        fprintf(stderr, "\nERROR: Your Apple Business Manager (ABM) server token expired on "
-                "%s. MDM features that use Apple Business Manager (automatic enrollment) are "
-                "turned off. " RENEW_ABM "\n", renew);
-        rc = 1;
-    } else if (g_str_equal(status, "expiring")) {
-        fprintf(stderr, "\nWARNING: Your Apple Business Manager (ABM) server token expires in "
-                "%" G_GINT64_FORMAT " days (%s). If it expires, automatic enrollment stops. "
-                RENEW_ABM "\n", days, renew);
-    }
+    rc = describe_local(argv[0], cfg, &o);
+    if (rc == 0)
+        rc = print_mdm_apple_bm(o, as_json);
+    json_decref(o);
     orchard_mdm_config_free(cfg);
     return rc;
 }
@@ -371,11 +467,15 @@ const orchard_command orchard_cmd_get_mdm_apple = {
 const orchard_command orchard_cmd_get_mdm_apple_bm = {
     ORCHARD_STRUCT_HEADER(orchard_command),
     .name = "get mdm-apple-bm",
-    .summary = "Show the Apple Business Manager token's renew date",
-    .usage = "orchard get mdm-apple-bm [--config F] [--json]\n"
-                "  Exit 1 when ABM is not configured, the configuration is invalid, or the "
-                "token expired.",
-    .run = get_mdm_apple_bm,
+    .summary = "Show Apple Business Manager: Apple ID, organization, renew date, last sync",
+    .usage = "orchard get mdm-apple-bm [--config F] [--json] [--server URL [--ca PEM]]\n"
+                "  Reads the ABM token from the configuration and what the DEP sync saw\n"
+                "  from the store; --server URL reads a running server's API instead\n"
+                "  (GET /api/latest/fleet/mdm/apple_bm) with the token in\n"
+                "  ORCHARD_API_TOKEN; --ca: a PEM bundle to trust for it.\n"
+                "  Exit 1 when ABM is not configured, the configuration is invalid, the "
+                "store or the server cannot be read, or the token expired.",
+    .run2 = get_mdm_apple_bm,
     .payload = NULL,
     .aliases = "get mdm_apple_bm",
 };

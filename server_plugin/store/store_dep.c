@@ -10,6 +10,10 @@
 
 /* Runs older than this are deleted when a run starts. */
 #define RUNS_KEEP_MS ((gint64)30 * 24 * 3600 * 1000)
+/* Serials per read of a page's rows and per assignment update: a whole
+ * page or assign call in one statement (each statement is a round trip on
+ * PostgreSQL), 1000 parameters, far below either dialect's limit. */
+#define SERIALS_PER_STMT 1000
 
 void orchard_dep_run_clear(orchard_dep_run *r)
 {
@@ -149,7 +153,7 @@ static void dev_state_free(gpointer p)
     g_free(d);
 }
 
-/* Read the rows of the page's serials (128 at a time) into `states`. */
+/* Read the rows of the page's serials into `states`. */
 static int read_existing(orchard_store_tx *tx, const orchard_dep_record *recs, size_t n,
                          GHashTable *states)
 {
@@ -159,10 +163,10 @@ static int read_existing(orchard_store_tx *tx, const orchard_dep_record *recs, s
     for (size_t i = 0; i < n; i++)
         if (g_hash_table_add(seen, (gpointer)recs[i].serial_number))
             g_ptr_array_add(serials, (gpointer)recs[i].serial_number);
-    orchard_sql_param params[ORCHARD_SQL_BATCH_ROWS];
+    g_autofree orchard_sql_param *params = g_new(orchard_sql_param, SERIALS_PER_STMT);
     int rc = 0;
     for (guint done = 0; rc == 0 && done < serials->len;) {
-        guint k = MIN(serials->len - done, (guint)ORCHARD_SQL_BATCH_ROWS);
+        guint k = MIN(serials->len - done, (guint)SERIALS_PER_STMT);
         g_autoptr(GString) sql = g_string_new("SELECT serial_number, op_type, op_date_unix, "
                                               "deleted FROM dep_devices WHERE serial_number IN (");
         for (guint i = 0; i < k; i++) {
@@ -362,12 +366,16 @@ int orchard_store_dep_page_apply(const orchard_dep_page *p, gint64 run_id, orcha
         rc = orchard_sstore_exec_batch(tx, &b, order->len);
     }
     g_autofree char *at = g_strdup_printf("%" G_GINT64_FORMAT, p->cursor_at);
-    if (rc == 0)
-        rc = state_set_tx(tx, ORCHARD_DEP_KEY_CURSOR, p->cursor);
-    if (rc == 0)
-        rc = state_set_tx(tx, ORCHARD_DEP_KEY_PHASE, p->phase);
-    if (rc == 0)
-        rc = state_set_tx(tx, ORCHARD_DEP_KEY_CURSOR_AT, at);
+    if (rc == 0) {
+        gint64 n = orchard_sstore_exec(
+            tx,
+            "INSERT INTO server_state (key, value) VALUES (?, ?), (?, ?), (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            SQL_PARAMS(SQL_TEXT(ORCHARD_DEP_KEY_CURSOR), SQL_TEXT(p->cursor),
+                       SQL_TEXT(ORCHARD_DEP_KEY_PHASE), SQL_TEXT(p->phase),
+                       SQL_TEXT(ORCHARD_DEP_KEY_CURSOR_AT), SQL_TEXT(at)));
+        rc = n < 0 ? (int)n : 0;
+    }
     /* The run's row moves with its pages, so a killed run shows how far it got. */
     if (rc == 0 && run_id) {
         gint64 n = orchard_sstore_exec(
@@ -406,10 +414,13 @@ int orchard_store_dep_assign_due(const char *profile_uuid, const char *after, gi
     *n = 0;
     int rc = orchard_sstore_read_list(
         "reading the devices to assign the DEP profile to",
-        /* "+deleted": not the (deleted, assign_status) index, which would
-         * scan and sort every live row for each batch; the primary key
-         * walks serials in order from `after` (both dialects take it). */
-        "SELECT serial_number FROM dep_devices WHERE serial_number > ? AND +deleted = 0 AND "
+        /* The primary key walks serials in order from `after` and stops at
+         * `limit`. "deleted <> 1" (deleted is 0 or 1) keeps SQLite off the
+         * (deleted, assign_status) index, which would scan and sort every
+         * live row for each batch, and, unlike "+deleted = 0", lets
+         * PostgreSQL estimate it from its statistics, so it does not pick a
+         * full scan and sort either. */
+        "SELECT serial_number FROM dep_devices WHERE serial_number > ? AND deleted <> 1 AND "
         "(profile_uuid IS NULL OR profile_uuid <> ?) ORDER BY serial_number LIMIT ?",
         SQL_PARAMS(SQL_TEXT(after ? after : ""), SQL_TEXT(profile_uuid), SQL_INT(limit)),
         serial_row, g_free, &list);
@@ -422,15 +433,30 @@ int orchard_store_dep_assign_due(const char *profile_uuid, const char *after, gi
     return 0;
 }
 
-typedef struct assign_ud {
-    const orchard_dep_assign_result *res;
-    const guint *idx; /* the results of one status */
-} assign_ud;
-
-static void fill_serial(const orchard_sql_batch *b, size_t i, orchard_sql_param *o)
+/* One (status, error) group's rows: `lead` then the serials res[idx[i]]. */
+static int update_group(orchard_store_tx *tx, const orchard_sql_param *lead, size_t n_lead,
+                        const orchard_dep_assign_result *res, const guint *idx, guint n)
 {
-    const assign_ud *u = b->ud;
-    o[0] = SQL_TEXT(u->res[u->idx[i]].serial_number);
+    g_autofree orchard_sql_param *params = g_new(orchard_sql_param, n_lead + SERIALS_PER_STMT);
+    memcpy(params, lead, n_lead * sizeof *params);
+    for (guint done = 0; done < n;) {
+        guint k = MIN(n - done, (guint)SERIALS_PER_STMT);
+        g_autoptr(GString) sql = g_string_new(
+            "UPDATE dep_devices SET assign_status = ?, assign_error = ?, "
+            "assign_attempts = assign_attempts + 1, profile_uuid = COALESCE(?, profile_uuid), "
+            "profile_assigned_at = COALESCE(?, profile_assigned_at), updated_at = ? "
+            "WHERE serial_number IN (");
+        for (guint i = 0; i < k; i++) {
+            g_string_append(sql, i ? ", ?" : "?");
+            params[n_lead + i] = SQL_TEXT(res[idx[done + i]].serial_number);
+        }
+        g_string_append_c(sql, ')');
+        gint64 w = orchard_sstore_exec(tx, sql->str, params, n_lead + k);
+        if (w < 0)
+            return (int)w;
+        done += k;
+    }
+    return 0;
 }
 
 int orchard_store_dep_assign_record(const char *profile_uuid,
@@ -468,22 +494,7 @@ int orchard_store_dep_assign_record(const char *profile_uuid,
         orchard_sql_param lead[] = {SQL_TEXT(first->status), SQL_TEXT(ok ? NULL : first->error),
                                     SQL_TEXT(ok ? profile_uuid : NULL),
                                     ok ? SQL_INT(now) : SQL_TEXT(NULL), SQL_INT(now)};
-        assign_ud ud = {.res = res, .idx = (const guint *)g->data};
-        orchard_sql_batch b = {
-            .head = "UPDATE dep_devices SET assign_status = ?, assign_error = ?, "
-                    "assign_attempts = assign_attempts + 1, "
-                    "profile_uuid = COALESCE(?, profile_uuid), "
-                    "profile_assigned_at = COALESCE(?, profile_assigned_at), updated_at = ? "
-                    "WHERE serial_number IN (",
-            .row = "?",
-            .tail = ")",
-            .lead = lead,
-            .n_lead = G_N_ELEMENTS(lead),
-            .per_row = 1,
-            .fill = fill_serial,
-            .ud = &ud,
-        };
-        rc = orchard_sstore_exec_batch(tx, &b, g->len);
+        rc = update_group(tx, lead, G_N_ELEMENTS(lead), res, (const guint *)g->data, g->len);
     }
     return orchard_sstore_end(tx, rc, what, 0);
 }
