@@ -429,7 +429,8 @@ def section(args, bench, results, peer, pg, load0):
     for l in labels:
         r = results[l]
         if r.get("perf") and r["perf"]["hot"]:
-            w("- %s, perf (inclusive share of orchard's samples): %s." % (names[l], ", ".join(
+            w("- %s, perf (inclusive share of orchard's samples; `json_loadb` is inside "
+              "`orchard_dep_parse_reply`): %s." % (names[l], ", ".join(
                 "`%s` %.1f%%" % (k, v) for v, k in r["perf"]["hot"][:6])))
         elif r.get("perf_note"):
             w("- %s: perf not used: %s." % (names[l], r["perf_note"]))
