@@ -93,7 +93,8 @@ int orchard_macsim_checkin_body(char **xml, size_t *len, const orchard_macsim_ma
                             plist_new_data((const char *)mac->token, sizeof mac->token));
         plist_dict_set_item(d, "UnlockToken", plist_new_data((const char *)mac->unlock_token,
                                                              sizeof mac->unlock_token));
-        plist_dict_set_item(d, "AwaitingConfiguration", plist_new_bool(0));
+        plist_dict_set_item(d, "AwaitingConfiguration",
+                            plist_new_bool(mac->awaiting_configuration ? 1 : 0));
     }
     int rc = macsim_plist_xml(xml, len, d);
     plist_free(d);

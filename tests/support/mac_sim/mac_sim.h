@@ -59,6 +59,9 @@ typedef struct orchard_macsim_mac {
     char **fail_profiles;  /* InstallProfile of these identifiers answers Error */
     size_t n_fail_profiles;
     char *managed_prefs;   /* a root folder to write managed preferences under */
+    /* Its TokenUpdate says AwaitingConfiguration: a Mac in Setup Assistant
+     * whose DEP profile asks it to wait for DeviceConfigured (not kept on disk). */
+    int awaiting_configuration;
 } orchard_macsim_mac;
 
 /* What a Mac runs unless told otherwise. */

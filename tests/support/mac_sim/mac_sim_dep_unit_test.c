@@ -79,7 +79,32 @@ static void test_mac_sim__machine_info(void)
     orchard_macsim_mac_free(m);
 }
 
+/* TokenUpdate's AwaitingConfiguration follows the Mac's flag. */
+static void test_mac_sim__awaiting_configuration(void)
+{
+    orchard_macsim_mac *m = NULL;
+    CU_ASSERT_FATAL(orchard_macsim_mac_new(&m, "/unused", 9, 18, NULL) == 0);
+    m->topic = strdup("com.apple.mgmt.test");
+    for (int want = 0; want <= 1; want++) {
+        m->awaiting_configuration = want;
+        char *xml = NULL;
+        size_t len = 0;
+        CU_ASSERT_FATAL(orchard_macsim_checkin_body(&xml, &len, m, "TokenUpdate", NULL) == 0);
+        plist_t root = NULL;
+        plist_from_xml(xml, (uint32_t)len, &root);
+        plist_t v = plist_dict_get_item(root, "AwaitingConfiguration");
+        uint8_t b = 2;
+        CU_ASSERT_FATAL(v && plist_get_node_type(v) == PLIST_BOOLEAN);
+        plist_get_bool_val(v, &b);
+        CU_ASSERT_EQUAL(b, want);
+        plist_free(root);
+        free(xml);
+    }
+    orchard_macsim_mac_free(m);
+}
+
 void macsim_dep_tests(CU_pSuite s)
 {
     CU_add_test(s, "machine_info", test_mac_sim__machine_info);
+    CU_add_test(s, "awaiting_configuration", test_mac_sim__awaiting_configuration);
 }

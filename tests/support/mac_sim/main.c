@@ -10,7 +10,8 @@
  *     (as a Mac in Setup Assistant: POST its signed machine info to
  *     URL/api/mdm/apple/dep/enroll, then enroll with the profile answered;
  *     the serial is the seed's and index's unless --serial names one, for
- *     one Mac)
+ *     one Mac; --awaiting-configuration: its TokenUpdate says it waits in
+ *     Setup Assistant for DeviceConfigured, as a DEP profile asks)
  *   mac_sim poll --state DIR [--count N] [--answer ack|error|notnow]
  *                [--answer-for RequestType=ack|error|notnow]... [--until-empty]
  *                [--max-sessions M] [--pause-ms MS] [--concurrency C]
@@ -53,6 +54,7 @@ typedef struct {
     int n_fail_profiles, no_fail_profiles;
     double seconds;
     int insecure, count, first, concurrency, until_empty, max_sessions, expect, pause_ms, keys;
+    int awaiting_configuration;
     unsigned seed;
     orchard_macsim_sign_mode sign_mode;
     orchard_macsim_poll_opts poll;
@@ -191,6 +193,7 @@ static int enroll_job(size_t i, orchard_macsim_mac **slot, orchard_macsim_http *
         return report_error(mac, "enroll", strdup("out of memory"));
     if (opt.serial) /* --serial: checked by parse_args to fit */
         snprintf(mac->serial, sizeof mac->serial, "%s", opt.serial);
+    mac->awaiting_configuration = opt.awaiting_configuration;
     if (opt.keys > 0) { /* --keys: one of the shared keys, a new certificate */
         X509_free(mac->cert);
         mac->cert = NULL;
@@ -403,7 +406,8 @@ static int usage(void)
     fprintf(stderr,
             "usage: mac_sim enroll --url ENROLL_URL --state DIR [--count N] [--first I] [--seed S]\n"
             "                      [--concurrency C] [--keys K]\n"
-            "       mac_sim dep-enroll --server URL --state DIR [--serial S] [enroll's options]\n"
+            "       mac_sim dep-enroll --server URL --state DIR [--serial S] [--awaiting-configuration]\n"
+            "                          [enroll's options]\n"
             "       mac_sim poll --state DIR [--count N] [--answer ack|error|notnow]\n"
             "                    [--answer-for RequestType=ack|error|notnow]... [--until-empty]\n"
             "                    [--max-sessions M] [--pause-ms MS] [--concurrency C]\n"
@@ -460,6 +464,7 @@ static int parse_args(int argc, char **argv)
         {"fail-profile", required_argument, 0, 'F'},
         {"no-fail-profiles", no_argument, 0, 'Z'}, {"managed-prefs", required_argument, 0, 'R'},
         {"server", required_argument, 0, 'V'},     {"serial", required_argument, 0, 'L'},
+        {"awaiting-configuration", no_argument, 0, 'W'},
         {0, 0, 0, 0},
     };
     int c, v;
@@ -513,6 +518,7 @@ static int parse_args(int argc, char **argv)
             break;
         case 'Z': opt.no_fail_profiles = 1; break;
         case 'V': opt.server = optarg; break;
+        case 'W': opt.awaiting_configuration = 1; break;
         case 'L': /* a serial as Apple writes them: letters and digits, fits the Mac's */
             if (!*optarg || strlen(optarg) > ORCHARD_MACSIM_SERIAL_LEN ||
                 strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(optarg))
