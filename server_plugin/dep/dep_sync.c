@@ -291,7 +291,12 @@ static int one_page(run_ctx *c, int sync, const char *cursor, int *more, char **
     /* The fetch's last page: from now on, sync from its cursor. */
     const char *phase = sync || !*more ? "sync" : "fetch";
     orchard_dep_page p = {.records = recs, .n = n, .cursor = cur, .phase = phase,
-                          .cursor_at = c->now, .now = c->now};
+                          .cursor_at = c->now, .now = c->now, .fetch = !sync,
+                          .fetch_first = !sync && !cursor};
+    /* The full fetch's last page: what it did not list is gone from the
+     * server (a refetch after a lost cursor learns deletions only so). */
+    if (!sync && !*more)
+        p.sweep_before = cursor ? state_int(ORCHARD_DEP_KEY_FETCH_AT) : c->now;
     rc = orchard_store_dep_page_apply(&p, c->id, c->run, NULL);
     if (rc == 0)
         *next = g_strdup(cur);

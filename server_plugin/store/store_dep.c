@@ -301,7 +301,7 @@ static const orchard_sql_batch upsert_shape = {
 
 /* Decide every record of the page in memory: rows to write, counts. */
 static int plan_page(orchard_store_tx *tx, const orchard_dep_page *p, orchard_dep_run *run,
-                     GHashTable *pend, GPtrArray *order, gint64 *skipped)
+                     GHashTable *pend, GPtrArray *order, GPtrArray *seen, gint64 *skipped)
 {
     g_autoptr(GHashTable) states =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, dev_state_free);
@@ -325,6 +325,7 @@ static int plan_page(orchard_store_tx *tx, const orchard_dep_page *p, orchard_de
                           (r->op_date_unix == d->op_date_unix &&
                            g_strcmp0(op_of(r), d->op_type) == 0))) {
             (*skipped)++;
+            g_ptr_array_add(seen, (gpointer)r->serial_number);
             continue;
         }
         pending *pr = g_hash_table_lookup(pend, r->serial_number);
@@ -334,6 +335,45 @@ static int plan_page(orchard_store_tx *tx, const orchard_dep_page *p, orchard_de
             g_ptr_array_add(order, pr);
         }
         apply_record(r, d, pr, run);
+    }
+    return 0;
+}
+
+/* A full fetch: rows it listed but did not change are marked seen; its
+ * last page marks deleted what it did not list (Apple no longer assigns
+ * those devices to this server, and no deleted op may ever say so when the
+ * cursor was lost). The run counts them as deleted. */
+static int fetch_marks(orchard_store_tx *tx, const orchard_dep_page *p, GPtrArray *seen,
+                       orchard_dep_run *counts)
+{
+    g_autofree orchard_sql_param *params = g_new(orchard_sql_param, 1 + SERIALS_PER_STMT);
+    params[0] = SQL_INT(p->now);
+    for (guint done = 0; p->fetch && done < seen->len;) {
+        guint k = MIN(seen->len - done, (guint)SERIALS_PER_STMT);
+        g_autoptr(GString) sql =
+            g_string_new("UPDATE dep_devices SET updated_at = ? WHERE serial_number IN (");
+        for (guint i = 0; i < k; i++) {
+            g_string_append(sql, i ? ", ?" : "?");
+            params[1 + i] = SQL_TEXT(seen->pdata[done + i]);
+        }
+        g_string_append_c(sql, ')');
+        gint64 w = orchard_sstore_exec(tx, sql->str, params, 1 + k);
+        if (w < 0)
+            return (int)w;
+        done += k;
+    }
+    if (p->sweep_before > 0) {
+        gint64 w = orchard_sstore_exec(tx,
+                                       "UPDATE dep_devices SET deleted = 1, op_type = 'deleted', "
+                                       "updated_at = ? WHERE deleted = 0 AND updated_at < ?",
+                                       SQL_PARAMS(SQL_INT(p->now), SQL_INT(p->sweep_before)));
+        if (w < 0)
+            return (int)w;
+        counts->deleted += w;
+    }
+    if (p->fetch_first) {
+        g_autofree char *at = g_strdup_printf("%" G_GINT64_FORMAT, p->now);
+        return state_set_tx(tx, ORCHARD_DEP_KEY_FETCH_AT, at);
     }
     return 0;
 }
@@ -358,13 +398,16 @@ int orchard_store_dep_page_apply(const orchard_dep_page *p, gint64 run_id, orcha
     counts.fetched += (gint64)p->n;
     g_autoptr(GHashTable) pend = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
     g_autoptr(GPtrArray) order = g_ptr_array_new();
-    rc = plan_page(tx, p, &counts, pend, order, &skip);
+    g_autoptr(GPtrArray) seen = g_ptr_array_new();
+    rc = plan_page(tx, p, &counts, pend, order, seen, &skip);
     if (rc == 0 && order->len) {
         upsert_ud ud = {.rows = (pending *const *)order->pdata, .now = p->now};
         orchard_sql_batch b = upsert_shape;
         b.ud = &ud;
         rc = orchard_sstore_exec_batch(tx, &b, order->len);
     }
+    if (rc == 0)
+        rc = fetch_marks(tx, p, seen, &counts);
     g_autofree char *at = g_strdup_printf("%" G_GINT64_FORMAT, p->cursor_at);
     if (rc == 0) {
         gint64 n = orchard_sstore_exec(

@@ -53,6 +53,7 @@ int orchard_store_dep_state_set(const char *key, const char *value);
  * the sync in the block below; their owner may add to it. */
 /* --- sync: pages and assignment --- */
 #define ORCHARD_DEP_KEY_NOT_BEFORE "dep.not_before"   /* unix s: THROTTLED, no call to Apple before */
+#define ORCHARD_DEP_KEY_FETCH_AT "dep.fetch_started_at" /* unix s: the full fetch's first page */
 
 /** One device of a page, as Apple sent it (strings borrowed; NULL when absent). */
 typedef struct orchard_dep_record {
@@ -71,6 +72,12 @@ typedef struct orchard_dep_page {
     const char *phase;    /* stored as ORCHARD_DEP_KEY_PHASE ("fetch" | "sync") */
     gint64 cursor_at;     /* stored as ORCHARD_DEP_KEY_CURSOR_AT (unix s) */
     gint64 now;           /* unix s: created_at / updated_at */
+    /* A full fetch lists every device Apple assigns this server: */
+    int fetch_first;      /* its first page: store `now` as ORCHARD_DEP_KEY_FETCH_AT */
+    int fetch;            /* one of its pages: rows of records already applied get
+                           * updated_at = now too (they were seen) */
+    gint64 sweep_before;  /* its last page (0: not): live rows not seen since this
+                           * unix s (updated_at older) are marked deleted */
 } orchard_dep_page;
 
 /**
@@ -79,7 +86,7 @@ typedef struct orchard_dep_page {
  * the row's, or older than the row's op_date -- is skipped), the cursor,
  * phase and cursor_at, and run `run_id`'s counts (run->pages + 1 and the
  * page's fetched / added / modified / deleted added to *run, written to its
- * dep_sync_runs row). Nothing of the page is kept when it fails, so a
+ * dep_sync_runs row), and, for a full fetch, the fields below `now`. Nothing of the page is kept when it fails, so a
  * process killed at any point resumes from the last stored cursor. *skipped
  * (may be NULL) gets the records skipped as already applied.
  */

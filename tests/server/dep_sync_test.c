@@ -249,19 +249,30 @@ static void refetch_after(const char *how)
     dsfx_sync_ok(c, T0, &run);
     orchard_dep_run_clear(&run);
     char **added = dsfx_serials_of(dfx_control("devices/add", "{\"count\": 2}"), "added");
+    /* Deleted while the cursor is lost: no deleted op will say so, the
+     * refetch must notice the device is no longer listed. */
+    g_autofree char *gone = dsfx_first_serial();
+    g_autofree char *del = g_strdup_printf("{\"serials\": [\"%s\"]}", gone);
+    dfx_say("devices/delete", del);
     if (strcmp(how, "expired") == 0)
         dfx_say("expire_cursors", "{}");
     else
         rfx_sql("UPDATE server_state SET value = 'deadbeef' WHERE key = 'dep.cursor'", NULL);
     gint64 fetches = dfx_calls("fetch");
     dsfx_sync_ok(c, T0 + 60, &run);
-    /* Fetched from the start: every device once, the rows kept, the new ones in. */
+    /* Fetched from the start: every device once, the rows kept, the new ones
+     * in, the one no longer listed marked deleted. */
     CU_ASSERT_STRING_EQUAL(run.kind, "fetch");
     CU_ASSERT_EQUAL(dfx_calls("fetch"), fetches + 3);
-    CU_ASSERT_EQUAL(run.fetched, SIM_DEVICES + 2);
+    CU_ASSERT_EQUAL(run.fetched, SIM_DEVICES + 1);
     CU_ASSERT_EQUAL(run.added, 2);
-    CU_ASSERT_EQUAL(dsfx_live(), SIM_DEVICES + 2);
+    CU_ASSERT_EQUAL(run.deleted, 1);
+    CU_ASSERT_EQUAL(dsfx_live(), SIM_DEVICES + 1);
     CU_ASSERT_EQUAL(rfx_int("SELECT count(*) FROM dep_devices", NULL), SIM_DEVICES + 2);
+    g_autofree char *was = dsfx_field(gone, "deleted");
+    g_autofree char *op = dsfx_field(gone, "op_type");
+    CU_ASSERT_STRING_EQUAL(was, "1");
+    CU_ASSERT_STRING_EQUAL(op, "deleted");
     g_autofree char *a0 = dsfx_field(added[0], "assign_status");
     CU_ASSERT_STRING_EQUAL(a0, "SUCCESS");
     g_autofree char *phase = dsfx_state(ORCHARD_DEP_KEY_PHASE);
