@@ -86,9 +86,10 @@ typedef struct orchard_dep_page {
  * the row's, or older than the row's op_date -- is skipped), the cursor,
  * phase and cursor_at, and run `run_id`'s counts (run->pages + 1 and the
  * page's fetched / added / modified / deleted added to *run, written to its
- * dep_sync_runs row), and, for a full fetch, the fields below `now`. Nothing of the page is kept when it fails, so a
- * process killed at any point resumes from the last stored cursor. *skipped
- * (may be NULL) gets the records skipped as already applied.
+ * dep_sync_runs row), and, for a full fetch, what the fields below `now`
+ * ask. Nothing of the page is kept when it fails, so a process killed at
+ * any point resumes from the last stored cursor. *skipped (may be NULL)
+ * gets the records skipped as already applied.
  */
 int orchard_store_dep_page_apply(const orchard_dep_page *p, gint64 run_id, orchard_dep_run *run,
                                  gint64 *skipped);
