@@ -59,6 +59,19 @@ static int run_once(orchard_ctx *ctx, const orchard_mdm_config *cfg, const char 
     return rc;
 }
 
+/* The base URL `orchard serve` on this configuration gives Macs (g_free):
+ * server.url, else its listening address, so the command and `orchard job
+ * run` define the very profile serving's job does (its hash decides when
+ * Apple is asked again). */
+static char *cmd_base_url(const orchard_mdm_config *cfg)
+{
+    if (cfg->url && *cfg->url)
+        return g_strdup(cfg->url);
+    const char *addr = orchard_server_host->config_get("server.address");
+    return g_strdup_printf("%s://%s", cfg->tls_cert ? "https" : "http",
+                           addr && *addr ? addr : "127.0.0.1:8080");
+}
+
 /* ---- the job ----------------------------------------------------------------- */
 
 /* Whether a run is due at now_ms: the period passed since any instance's
@@ -94,9 +107,12 @@ static int tick(orchard_ctx *ctx, const orchard_mdm_config *cfg)
     int rc = orchard_store_dep_state_set(ORCHARD_DEP_KEY_LAST_RUN, stamp);
     if (rc)
         return rc;
-    const char *base = orchard_serve_base_url(ctx);
+    /* Serving: the URL serve tells Macs; `orchard job run`: the same guess
+     * as the command's. */
+    const char *serving = orchard_serve_base_url(ctx);
+    g_autofree char *base = serving && *serving ? g_strdup(serving) : cmd_base_url(cfg);
     orchard_dep_run run = {0};
-    rc = run_once(ctx, cfg, base && *base ? base : cfg->url, NULL, NULL, &run, NULL);
+    rc = run_once(ctx, cfg, base, NULL, NULL, &run, NULL);
     if (rc && run.error)
         rc = h->fail(ctx, rc, "%s", run.error);
     orchard_dep_run_clear(&run);
@@ -190,18 +206,6 @@ static void on_progress(const orchard_dep_progress *p, void *payload)
     fprintf(stderr, ps->tty ? "\r%s\033[K" : "%s\n", s->str);
     fflush(stderr);
     ps->shown = 1;
-}
-
-/* The base URL `orchard serve` on this configuration gives Macs (g_free):
- * server.url, else its listening address, so the command defines the very
- * profile the job does (its hash decides when Apple is asked again). */
-static char *cmd_base_url(const orchard_mdm_config *cfg)
-{
-    if (cfg->url && *cfg->url)
-        return g_strdup(cfg->url);
-    const char *addr = orchard_server_host->config_get("server.address");
-    return g_strdup_printf("%s://%s", cfg->tls_cert ? "https" : "http",
-                           addr && *addr ? addr : "127.0.0.1:8080");
 }
 
 /* The run, its progress and its outcome: the exit status. */

@@ -9,7 +9,7 @@ sent) and ends with exactly the simulator's devices, none twice, none lost,
 while the killed run shows without finished_at. Then: the progress line and
 summary, the job "dep.sync" keeping mdm.apple_dep_sync_periodicity,
 THROTTLED (no call before the wait is over, and the command says how long),
-and T_C_NOT_SIGNED (the command says what to do). SQLite store, read with
+T_C_NOT_SIGNED (the command says what to do), and no ABM configured. SQLite store, read with
 Python's sqlite3 beside orchard."""
 
 import argparse
@@ -220,6 +220,21 @@ def terms_not_signed(e):
     assert e.sync("--quiet").returncode == 0, "accepted: syncing again"
 
 
+def not_configured(e):
+    """Without ABM the command says what to set; the job does nothing, quietly."""
+    bare = os.path.join(e.work, "bare.yml")
+    with open(bare, "w") as f:
+        f.write("store:\n  sqlite: %s\n" % os.path.join(e.work, "bare.db"))
+    out = subprocess.run([e.orchard, "dep", "sync", "--config", bare], env=e.env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1 and "mdm.apple_bm_server_token" in out.stderr, out.stderr
+    calls = e.sim.state(devices=False)["calls"]
+    out = subprocess.run([e.orchard, "job", "run", "dep.sync", "--config", bare], env=e.env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "not configured" in out.stdout + out.stderr, out
+    assert e.sim.state(devices=False)["calls"] == calls
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orchard", required=True)
@@ -237,6 +252,7 @@ def main():
                 ("the job keeps the period", job_keeps_period),
                 ("THROTTLED", throttled),
                 ("T_C_NOT_SIGNED", terms_not_signed),
+                ("ABM not configured", not_configured),
             ])
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
