@@ -8,10 +8,11 @@ key pair and a server token for the simulator's account; `orchard serve`
 runs with the APNs stand-in, MDM and ABM configured, syncing every 2 s, on
 SQLite or, with ORCHARD_TEST_STORE=postgres, on the test cluster. Then: the
 first sync fetches every device and assigns orchard's DEP profile to each;
-devices added, modified and deleted in ABM reach the store on the next sync
+`get mdm-apple-bm` and the API show Apple's account; devices added, modified and deleted in ABM reach the store on the next sync
 and the new ones get the profile; a Mac listed in ABM enrolls through the
-DEP enrollment URL and shows as DEP-enrolled in the default team, one that
-is not listed is refused; T_C_NOT_SIGNED shows in `get mdm-apple-bm` and
+DEP enrollment URL (waiting in Setup Assistant, so it gets DeviceConfigured)
+and shows as DEP-enrolled in the default team, one that is not listed is
+refused; T_C_NOT_SIGNED shows in `get mdm-apple-bm` and
 the API and clears on the next good sync; THROTTLED keeps orchard away from
 Apple until retry_after; an expired token makes `get mdm-apple-bm` say so
 and exit 1. Prints "N passed, M failed" last.
@@ -241,15 +242,41 @@ def test_changes_reach_the_store(env):
     assert syncs, env.runs()
 
 
-def dep_enroll(env, index, seed=SEED, check=True, state=None):
+def dep_enroll(env, index, seed=SEED, check=True, state=None, *extra):
     return env.mac_sim("dep-enroll", "--server", env.base, "--state", state or env.state,
-                       "--seed", str(seed), "--first", str(index), "--count", "1", check=check)
+                       "--seed", str(seed), "--first", str(index), "--count", "1", *extra,
+                       check=check)
+
+
+def test_account_shown(env):
+    """What Apple says of the account, and the last sync, for admins."""
+    account = env.sim.client().call("GET", "/account").json()
+    rc, out, err = apple_bm(env)
+    assert rc == 0, (rc, out, err)
+    assert "Apple ID: %s\n" % account["admin_id"] in out, out
+    assert "Organization name: %s\n" % account["org_name"] in out, out
+    assert "Default team: %s\n" % DEFAULT_TEAM in out, out
+    status, body = env.api("GET", "/mdm/apple_bm")
+    assert status == 200, (status, body)
+    assert (body["apple_id"], body["org_name"], body["default_team"]) == (
+        account["admin_id"], account["org_name"], DEFAULT_TEAM), body
+    assert body["renew_date"] and not body.get("terms_not_signed"), body
 
 
 def test_listed_mac_enrolls(env):
-    events = dep_enroll(env, 0)
+    # As a Mac in Setup Assistant does under orchard's profile (await_device_configured).
+    events = dep_enroll(env, 0, SEED, True, None, "--awaiting-configuration")
     assert [e["event"] for e in events] == ["enrolled"], events
     udid = events[0]["udid"]
+    # It waits for DeviceConfigured, which orchard queued: it gets and acknowledges it.
+    mac_dir = events[0]["dir"]
+
+    def configured():
+        env.mac_sim("poll", "--state", mac_dir, "--until-empty", "--answer", "ack")
+        return env.query("select status from mdm_commands where udid = '%s' and "
+                         "request_type = 'DeviceConfigured'" % udid)
+    rows = wait_for("DeviceConfigured acknowledged", configured, timeout=SYNC_WAIT_S, step=0.3)
+    assert [r["status"] for r in rows] == ["Acknowledged"], rows
     assert events[0].get("serial") == serial(0) and events[0].get("via") == "dep", events
     rows = env.query("select udid, serial_number, dep_enrolled from mdm_enrollments "
                      "where udid = '%s'" % udid)
@@ -358,10 +385,12 @@ def run(args):
             ("an admin and the default team", test_setup),
             ("the first sync fetches all 50 devices (dep_devices, a fetch in dep_sync_runs) "
              "and assigns orchard's profile to each", test_first_sync),
+            ("get mdm-apple-bm and GET /mdm/apple_bm show Apple's account and the default team",
+             test_account_shown),
             ("devices added, modified and deleted in ABM reach dep_devices on the next sync; "
              "the new ones get the profile", test_changes_reach_the_store),
             ("a Mac listed in ABM enrolls through the DEP URL: dep_enrolled, the default team, "
-             "On (automatic)", test_listed_mac_enrolls),
+             "On (automatic), DeviceConfigured acknowledged", test_listed_mac_enrolls),
             ("a Mac not listed, or deleted in ABM, is refused (403)", test_unlisted_mac_refused),
             ("T_C_NOT_SIGNED shows in get mdm-apple-bm and GET /mdm/apple_bm, and clears on "
              "the next good sync", test_terms_not_signed),
