@@ -2,7 +2,8 @@
 """`orchard dep sync` against the DEP simulator, killed with SIGKILL mid-fetch.
 
 The simulator (tests/support/dep_sim) plays Apple Business Manager for an
-account of 20,000 Macs and answers each fetch page 150 ms late. The first
+account of 20,000 Macs and answers each fetch page 150 ms late (2 s once
+three pages are stored). The first
 `orchard dep sync` is killed once a few pages are stored; the second resumes
 from the cursor the store kept (the simulator's call list shows the cursor it
 sent) and ends with exactly the simulator's devices, none twice, none lost,
@@ -31,6 +32,7 @@ from serve_harness import run_scenarios, wait_for  # noqa: E402
 DEVICES = 20000
 SEED = 5
 PAGE_DELAY_MS = 150
+SLOW_DELAY_MS = 2000
 
 
 class Env:
@@ -96,17 +98,24 @@ def kill_mid_fetch(e):
     proc = subprocess.Popen([e.orchard, "dep", "sync", "--config", e.config], env=e.env,
                             stdout=subprocess.DEVNULL, stderr=log)
 
-    def some_pages():
-        if proc.poll() is not None:
-            raise AssertionError("orchard dep sync ended before the kill: %d" % proc.returncode)
-        if not os.path.exists(e.db):
-            return None
-        try:
-            r = e.rows("SELECT pages FROM dep_sync_runs WHERE finished_at IS NULL")
-        except sqlite3.OperationalError:  # not migrated yet
-            return None
-        return r and r[0][0] >= 4
-    wait_for("4 pages stored", some_pages, timeout=60)
+    def pages_stored(n):
+        def check():
+            if proc.poll() is not None:
+                raise AssertionError("orchard dep sync ended before the kill: %d"
+                                     % proc.returncode)
+            if not os.path.exists(e.db):
+                return None
+            try:
+                r = e.rows("SELECT pages FROM dep_sync_runs WHERE finished_at IS NULL")
+            except sqlite3.OperationalError:  # not migrated yet
+                return None
+            return r and r[0][0] >= n
+        return check
+    wait_for("3 pages stored", pages_stored(3), timeout=60)
+    # Slower from here, so a busy machine cannot let the fetch finish
+    # before the kill lands.
+    e.sim.control("delay", {"endpoint": "fetch", "ms": SLOW_DELAY_MS})
+    wait_for("4 pages stored", pages_stored(4), timeout=60)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     log.close()
