@@ -15,6 +15,7 @@ Python's sqlite3 beside orchard."""
 
 import argparse
 import os
+import pty
 import re
 import signal
 import sqlite3
@@ -170,6 +171,24 @@ def progress_and_summary(e):
     summary = out.stdout.strip()
     assert re.match(r"^sync: \d+ pages, [\d,]+ devices \(\+1,500 ~20,000 -0\), [\d,]+ "
                     r"devices/s, 1,500 assigned; done in [\d.]+ s$", summary), summary
+    # On a terminal the line rewrites itself.
+    e.sim.control("devices/add", {"count": 10})
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([e.orchard, "dep", "sync", "--config", e.config], env=e.env,
+                            stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    tty = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        tty += chunk
+    os.close(master)
+    proc.wait(60)
+    assert proc.returncode == 0 and b"\rsync: " in tty and b"\x1b[K" in tty, tty[-300:]
     quiet = e.sync("--quiet")
     assert quiet.returncode == 0 and not re.search(r"^sync: ", quiet.stderr, re.M), \
         "--quiet: %r" % quiet.stderr
