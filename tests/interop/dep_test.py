@@ -15,12 +15,15 @@ and shows as DEP-enrolled in the default team, one that is not listed is
 refused; T_C_NOT_SIGNED shows in `get mdm-apple-bm` and
 the API and clears on the next good sync; THROTTLED keeps orchard away from
 Apple until retry_after; an expired token makes `get mdm-apple-bm` say so
-and exit 1. Prints "N passed, M failed" last.
+and exit 1; with a second serve on the same store only the dep.sync lease
+holder syncs, and the other takes over after a kill -9. Prints "N passed,
+M failed" last.
 """
 
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -75,6 +78,7 @@ class Env:
         self.server = None
         self.token = None
         self.profile_uuid = None
+        self.others = []      # more serves on the same store
 
     def start(self):
         self.sim.start()
@@ -94,8 +98,9 @@ class Env:
             raise AssertionError("serve did not start:\n" + self.server.output()[-3000:])
 
     def stop(self):
-        if self.server:
-            self.server.stop()
+        for s in [self.server] + self.others:
+            if s:
+                s.stop()
         if self.standin:
             self.standin.terminate()
             self.standin.wait(timeout=10)
@@ -374,6 +379,32 @@ def test_expired_token(env):
     assert "expired on January 2, 2026" in err, (out, err)
 
 
+LEASE_LINE = "job dep.sync: this instance holds its lease"
+
+
+def test_one_instance_syncs(env):
+    """Two serves on one store: only the dep.sync lease holder calls Apple; when it
+    dies (kill -9), the other takes the lease and the syncs go on."""
+    port = free_port()
+    env_b = dict(env.env, ORCHARD_SERVER_ADDRESS="127.0.0.1:%d" % port)
+    b = Server(env.args.orchard, env.config, env_b, os.path.join(env.tmp, "serve-b.log"))
+    env.others.append(b)
+    if not b.wait_listening():
+        raise AssertionError("the second serve did not start:\n" + b.output()[-3000:])
+    assert LEASE_LINE in env.server.output()
+    first = env.last_run_id()
+    wait_for("three more syncs with both serves up",
+             lambda: len(env.runs_after(first)) >= 3, timeout=SYNC_WAIT_S, step=0.3)
+    assert LEASE_LINE not in b.output(), b.output()[-3000:]
+    env.server.stop(signal.SIGKILL)
+    wait_for("the second serve taking the dep.sync lease", lambda: LEASE_LINE in b.output(),
+             timeout=60, step=0.3)
+    taken = env.last_run_id()
+    runs = wait_for("a sync by the second serve", lambda: env.runs_after(taken),
+                    timeout=SYNC_WAIT_S, step=0.3)
+    assert not runs[-1]["error_code"], runs
+
+
 def run(args):
     tmp = tempfile.mkdtemp(prefix="orchard-dep-")
     passed = failed = 0
@@ -396,8 +427,10 @@ def run(args):
              "the next good sync", test_terms_not_signed),
             ("THROTTLED: no call to Apple before retry_after", test_throttled),
             ("an expired token: get mdm-apple-bm says so and exits 1", test_expired_token),
+            ("two serves on one store: only the lease holder syncs; after its kill -9 the "
+             "other one does", test_one_instance_syncs),
         ]
-        passed, failed = run_scenarios(env, tests, [env.server])
+        passed, failed = run_scenarios(env, tests, servers=lambda: [env.server] + env.others)
         if failed:
             kept = os.path.join(os.getcwd(), "dep_test_%s_serve.log"
                                 % os.environ.get("ORCHARD_TEST_STORE", "sqlite"))
