@@ -427,6 +427,22 @@ def section(args, bench, results, peer, pg, load0):
           ms(peer["sim_cpu_s"]), peer["fetch_s"], (DEVICES + 999) // 1000))
     w("")
     for l in labels:
+        p, med = split_ms(results[l]), results[l]["median"]
+        if not p:
+            continue
+        big = max(("json", "http", "store"), key=lambda k: p[k])
+        w("- **%s**: %.2f s end to end, %.2f s of it orchard on the CPU (JSON %.2f s, store "
+          "%.2f s, HTTP client %.2f s, the rest %.2f s; the largest of the three: %s) and "
+          "%.2f s off it, against %.2f s of CPU in dep_sim%s. The simulator alone answers "
+          "the %d fetch pages in about %.1f s (the peer), so the assignment's calls, "
+          "orchard's parsing and checking and the store make up the rest." % (
+              names[l], med["wall_s"], med["cpu_s"], p["json"],
+              p["store"], p["http"], p["other"],
+              {"json": "JSON", "http": "the HTTP client", "store": "the store"}[big],
+              p["wait"], med["sim_cpu_s"],
+              "" if med["pg_cpu_s"] is None else " and %.2f s in PostgreSQL" % med["pg_cpu_s"],
+              peer["pages"], peer["fetch_s"]))
+    for l in labels:
         r = results[l]
         if r.get("perf") and r["perf"]["hot"]:
             w("- %s, perf (inclusive share of orchard's samples; `json_loadb` is inside "
