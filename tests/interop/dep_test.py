@@ -372,7 +372,8 @@ def test_expired_token(env):
     config = os.path.join(env.tmp, "expired.yml")
     with open(env.config) as f:
         text = f.read()
-    with open(config, "w") as f:
+    # 0600: the PostgreSQL variant's store line is a secret orchard warns about.
+    with os.fdopen(os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
         f.write(text.replace(os.path.join(env.dev, "abm-token.p7m"), token))
     rc, out, err = apple_bm(env, config=config)
     assert rc == 1, (rc, out, err)
