@@ -132,17 +132,26 @@ class Pg:
             return time.monotonic() - t
         return max(0.0, (timed("insert into t values (1)") - timed("select 1")) / n * 1000)
 
-    def cpu_s(self):
-        """The whole cluster's CPU: the postmaster, its live children, the reaped ones."""
+    def cpu_s(self, db=None):
+        """The whole cluster's CPU: the postmaster, its live children, the reaped ones.
+        With db, first wait (up to 5 s) until no backend of that database is left, so
+        the one that served the client is reaped into the postmaster's children's time
+        rather than lost between reading the postmaster and listing its children."""
         with open(os.path.join(self.data, "postmaster.pid")) as f:
             pm = int(f.readline())
+
+        def kids():
+            return subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(pm)],
+                                  capture_output=True, text=True).stdout.splitlines()
+        deadline = time.monotonic() + 5
+        while db and time.monotonic() < deadline and any(
+                (" %s [local]" % db) in k for k in kids()):
+            time.sleep(0.02)
         total = proc_cpu_s(pm, children=True)
-        kids = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pm)], capture_output=True,
-                              text=True).stdout.split()
-        for k in kids:
+        for k in kids():
             try:
-                total += proc_cpu_s(int(k))
-            except (OSError, IndexError):
+                total += proc_cpu_s(int(k.split()[0]))
+            except (OSError, IndexError, ValueError):
                 pass
         return total
 
@@ -195,8 +204,9 @@ class Bench:
             argv = ["perf", "record", "-F", "999", "--call-graph", "dwarf,16384", "-o",
                     perf_data, "--"] + argv
         sim_cpu0 = proc_cpu_s(self.sim.proc.pid)
-        pg_cpu0 = pg.cpu_s() if pg else 0.0
         uri = pg_uri_of(config) if pg else None
+        db = uri.split("?")[0].rsplit("/", 1)[-1] if pg else None
+        pg_cpu0 = pg.cpu_s(db) if pg else 0.0
         commits0 = pg.commits(uri) if pg else 0
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
@@ -212,7 +222,7 @@ class Bench:
             "wall_s": wall,
             "cpu_s": (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime),
             "sim_cpu_s": proc_cpu_s(self.sim.proc.pid) - sim_cpu0,
-            "pg_cpu_s": (pg.cpu_s() - pg_cpu0) if pg else None,
+            "pg_cpu_s": (pg.cpu_s(db) - pg_cpu0) if pg else None,
             "commits": (pg.commits(uri) - commits0) if pg else None,
             "summary": summary[-1] if summary else out.stdout.strip(),
             "calls": stats["calls"],
