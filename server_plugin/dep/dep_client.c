@@ -22,6 +22,7 @@
 
 struct orchard_dep_client {
     const orchard_host_api *host;
+    orchard_ctx *ctx; /* for job_expired: a stopping host ends the retries */
     orchard_http_client *http;
     const orchard_abm_token *token;
     char *base_url;   /* without a trailing '/' */
@@ -79,6 +80,7 @@ int orchard_dep_client_new(orchard_ctx *ctx, const orchard_dep_client_config *cf
 
     orchard_dep_client *c = g_new0(orchard_dep_client, 1);
     c->host = h;
+    c->ctx = ctx;
     c->token = cfg->token;
     c->base_url = g_strdup(url);
     while (g_str_has_suffix(c->base_url, "/"))
@@ -106,11 +108,29 @@ int orchard_dep_client_new(orchard_ctx *ctx, const orchard_dep_client_config *cf
 
 /* ---- one exchange -------------------------------------------------------- */
 
-/* Wait before retry number `attempt` (0-based): backoff, 2x, 4x, 4x, ... */
-static void backoff(const orchard_dep_client *c, int attempt)
+/* 1 once the job running this client is past its deadline or the host is
+ * stopping: `orchard serve` must not wait out a backoff to shut down. */
+static int stopping(const orchard_dep_client *c)
+{
+    const orchard_host_api *h = c->host;
+    return c->ctx && ORCHARD_HAS_FIELD(h, orchard_host_api, job_expired) && h->job_expired &&
+           h->job_expired(c->ctx);
+}
+
+/* Wait before retry number `attempt` (0-based): backoff, 2x, 4x, 4x, ...,
+ * in slices so a stopping host is noticed. Returns 0 when the retry should
+ * not happen (stopping). */
+static int backoff(const orchard_dep_client *c, int attempt)
 {
     guint64 ms = (guint64)c->backoff_ms << MIN(attempt, 2);
-    g_usleep(ms * 1000);
+    while (ms > 0) {
+        if (stopping(c))
+            return 0;
+        guint64 step = MIN(ms, 100);
+        g_usleep(step * 1000);
+        ms -= step;
+    }
+    return !stopping(c);
 }
 
 /* Run one request; the answer is in *call (the caller resets it). */
@@ -176,8 +196,8 @@ static int failed_exchange(orchard_dep_client *c, const orchard_http_call *call,
         if (*attempt < c->max_retries) {
             c->host->log(ORCHARD_LOG_INFO, PLUGIN, "dep: %s: no answer (%s); retry %d of %d",
                          what, call->error, *attempt + 1, c->max_retries);
-            backoff(c, (*attempt)++);
-            return 1;
+            if (backoff(c, (*attempt)++))
+                return 1;
         }
         res->status = ORCHARD_DEP_NETWORK;
         res->message = g_strdup_printf("Apple Business Manager did not answer %s (%s)", what,
@@ -190,8 +210,8 @@ static int failed_exchange(orchard_dep_client *c, const orchard_http_call *call,
     if (call->status >= 500 && call->status < 600 && *attempt < c->max_retries) {
         c->host->log(ORCHARD_LOG_INFO, PLUGIN, "dep: %s: HTTP %d; retry %d of %d", what,
                      call->status, *attempt + 1, c->max_retries);
-        backoff(c, (*attempt)++);
-        return 1;
+        if (backoff(c, (*attempt)++))
+            return 1;
     }
     char ra[64];
     int have_ra = c->host->http_call_header(call, "retry-after", ra, sizeof ra) == 0;

@@ -338,11 +338,45 @@ static void test_rotated_session(void)
     orchard_dep_client_free(c);
 }
 
+/* A host that is stopping (or a job past its deadline) ends the retries:
+ * `orchard serve` must not wait out the backoff to shut down. */
+static int always_expired(orchard_ctx *ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+static void test_stopping_host_ends_retries(void)
+{
+    static orchard_host_api stopping_host;
+    const orchard_host_api *real = orchard_server_host;
+    stopping_host = *real;
+    stopping_host.job_expired = always_expired;
+    reset();
+    orchard_server_host = &stopping_host;
+    /* With the real backoff this would be 4 requests over 35 s. */
+    orchard_dep_client_config cfg = {.base_url = wire.url, .token = &token, .timeout_ms = 10000,
+                                     .max_retries = 3, .backoff_ms = 5000};
+    orchard_dep_client *c = NULL;
+    CU_ASSERT_EQUAL_FATAL(orchard_dep_client_new(wire.ctx, &cfg, &c), 0);
+    orchard_server_host = real;
+    answer(503, "", "busy");
+    orchard_dep_result r = {0};
+    json_t *acct = NULL;
+    CU_ASSERT_EQUAL(orchard_dep_account(c, &acct, &r), ORCHARD_EPROTO);
+    CU_ASSERT_EQUAL(r.status, ORCHARD_DEP_SERVER_ERROR);
+    CU_ASSERT_EQUAL(wire.requests->len, 1);
+    CU_ASSERT_PTR_NULL(acct);
+    orchard_dep_result_clear(&r);
+    orchard_dep_client_free(c);
+}
+
 void dep_client_wire_suite(void)
 {
     ORCHARD_ADD_SUITE("dep_client_wire", suite_init, suite_cleanup,
                       {"request_headers", test_request_headers},
                       {"bad_success_bodies", test_bad_success_bodies},
                       {"reply_cap", test_reply_cap},
-                      {"rotated_session", test_rotated_session});
+                      {"rotated_session", test_rotated_session},
+                      {"stopping_host_ends_retries", test_stopping_host_ends_retries});
 }
