@@ -3,7 +3,6 @@
  * The Mac posts its signed machine info (machine_info.c); a serial Apple
  * assigned us (dep_devices, store_dep_enroll.c) gets the same enrollment
  * profile the token URL gives (profile_send.c), anything else a 403. */
-#include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/enroll/machine_info.h"
 #include "server_plugin/enroll/profile_send.h"
 #include "server_plugin/serve/serve_state.h"
@@ -38,26 +37,12 @@ static int refused(const orchard_http_request *req, orchard_http_response *resp,
 static int allowed(const orchard_http_request *req, orchard_http_response *resp,
                    const char *serial)
 {
-    gint64 limit = ORCHARD_ENROLL_DOWNLOADS_DEFAULT;
-    int retry_after = 0;
-    const char *v = host()->config_get(orchard_setting_enroll_downloads.key);
-    if (v)
-        limit = g_ascii_strtoll(v, NULL, 10);
     /* A prefix keeps serials and enrollment tokens apart in the one table. */
     g_autofree char *key = g_strconcat("dep-serial:", serial, NULL);
-    if (limit <= 0 || orchard_enroll_download_allowed(key, (unsigned)MIN(limit, G_MAXUINT),
-                                                      g_get_real_time() / G_USEC_PER_SEC,
-                                                      &retry_after))
-        return 1;
-    char secs[16];
-    g_snprintf(secs, sizeof secs, "%d", retry_after > 0 ? retry_after : 1);
-    host()->log(ORCHARD_LOG_WARNING, "orchard-server",
-                "dep enroll: serial %s is over %" G_GINT64_FORMAT " profile requests a minute; "
-                "%s refused", serial, limit, host()->http_remote_addr(req));
-    host()->http_set_header(resp, "Retry-After", secs);
-    respond_text(resp, 429, "too many enrollment profile requests for this device; try again "
-                            "later\n");
-    return 0;
+    g_autofree char *who = g_strdup_printf("DEP serial %s", serial);
+    return orchard_enroll_limit_pass(req, resp, key, who,
+                                     "too many enrollment profile requests for this device; "
+                                     "try again later\n");
 }
 
 static int handle_dep_enroll(orchard_ctx *ctx, const orchard_http_request *req,

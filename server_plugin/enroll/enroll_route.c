@@ -2,7 +2,6 @@
  * holds an enrollment token (`orchard enroll-token create`). Each download
  * gets its own one-time SCEP challenge, stored before the profile leaves,
  * so the static mdm.apple_scep_challenge never travels in a profile. */
-#include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/enroll/profile_send.h"
 #include "server_plugin/serve/serve_state.h"
 #include "server_plugin/server.h"
@@ -53,25 +52,11 @@ static int token_well_formed(const char *token)
 static int download_allowed(const orchard_http_request *req, orchard_http_response *resp,
                             const char *token, const char *token_name)
 {
-    gint64 limit = ORCHARD_ENROLL_DOWNLOADS_DEFAULT;
-    int retry_after = 0;
-    const char *v = host()->config_get(orchard_setting_enroll_downloads.key);
-    if (v)
-        limit = g_ascii_strtoll(v, NULL, 10);
-    if (limit <= 0 || orchard_enroll_download_allowed(token, (unsigned)MIN(limit, G_MAXUINT),
-                                                      g_get_real_time() / G_USEC_PER_SEC,
-                                                      &retry_after))
-        return 1;
-    char secs[16];
-    g_snprintf(secs, sizeof secs, "%d", retry_after > 0 ? retry_after : 1);
-    host()->log(ORCHARD_LOG_WARNING, "orchard-server",
-                "enroll: enrollment token \"%s\" is over %" G_GINT64_FORMAT
-                " profile downloads a minute; %s refused", token_name ? token_name : "unnamed",
-                limit, host()->http_remote_addr(req));
-    host()->http_set_header(resp, "Retry-After", secs);
-    respond_text(resp, 429, "too many enrollment profile downloads with this token; "
-                            "try again later\n");
-    return 0;
+    g_autofree char *who = g_strdup_printf("enrollment token \"%s\"",
+                                           token_name ? token_name : "unnamed");
+    return orchard_enroll_limit_pass(req, resp, token, who,
+                                     "too many enrollment profile downloads with this token; "
+                                     "try again later\n");
 }
 
 static int handle_enroll(orchard_ctx *ctx, const orchard_http_request *req,

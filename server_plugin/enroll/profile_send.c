@@ -2,6 +2,7 @@
  * (profile_send.h): a fresh one-time challenge stored, the profile built
  * around it (profile.c), the headers, the log line. */
 #include "server_plugin/enroll/profile_send.h"
+#include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/enroll/profile.h"
 #include "server_plugin/serve/serve_state.h"
 #include "server_plugin/server.h"
@@ -77,4 +78,26 @@ int orchard_enroll_profile_serve(orchard_ctx *ctx, const orchard_http_request *r
     OPENSSL_cleanse(challenge, strlen(challenge));
     g_free(challenge);
     return rc;
+}
+
+int orchard_enroll_limit_pass(const orchard_http_request *req, orchard_http_response *resp,
+                              const char *key, const char *who, const char *refusal)
+{
+    gint64 limit = ORCHARD_ENROLL_DOWNLOADS_DEFAULT;
+    int retry_after = 0;
+    const char *v = host()->config_get(orchard_setting_enroll_downloads.key);
+    if (v)
+        limit = g_ascii_strtoll(v, NULL, 10);
+    if (limit <= 0 || orchard_enroll_download_allowed(key, (unsigned)MIN(limit, G_MAXUINT),
+                                                      g_get_real_time() / G_USEC_PER_SEC,
+                                                      &retry_after))
+        return 1;
+    char secs[16];
+    g_snprintf(secs, sizeof secs, "%d", retry_after > 0 ? retry_after : 1);
+    host()->log(ORCHARD_LOG_WARNING, "orchard-server",
+                "enroll: %s is over %" G_GINT64_FORMAT " profile downloads a minute; %s refused",
+                who, limit, host()->http_remote_addr(req));
+    host()->http_set_header(resp, "Retry-After", secs);
+    respond_text(resp, 429, refusal);
+    return 0;
 }

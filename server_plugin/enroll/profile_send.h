@@ -22,4 +22,14 @@ int orchard_enroll_profile_serve(orchard_ctx *ctx, const orchard_http_request *r
                                  orchard_http_response *resp, const orchard_mdm_config *cfg,
                                  const char *who);
 
+/**
+ * The per-minute limit on profile answers for `key` (an enrollment token,
+ * or "dep-serial:" and a serial; mdm.enroll_downloads_per_minute,
+ * download_limit.c). Returns 1 when this answer may go; else answers 429
+ * with Retry-After and `refusal` as the text, logs a warning naming `who`
+ * and the client's address, and returns 0.
+ */
+int orchard_enroll_limit_pass(const orchard_http_request *req, orchard_http_response *resp,
+                              const char *key, const char *who, const char *refusal);
+
 #endif
