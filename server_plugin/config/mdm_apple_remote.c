@@ -29,32 +29,34 @@ static char *answer_message(const orchard_http_call *call)
     return out;
 }
 
-/* Every field print_mdm_apple reads, with its type. */
-static int apns_shape_ok(json_t *o)
+/* `o` is an object with an integer days_left and a string for each of
+ * `strings`: every field the printer reads unguarded. */
+static int shape_ok(json_t *o, const char *const *strings, size_t n)
 {
-    static const char *const strings[] = {"common_name", "serial_number", "issuer",
-                                          "renew_date",  "topic",         "not_after",
-                                          "status"};
     if (!json_is_object(o) || !json_is_integer(json_object_get(o, "days_left")))
         return 0;
-    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+    for (size_t i = 0; i < n; i++)
         if (!json_is_string(json_object_get(o, strings[i])))
             return 0;
     return 1;
 }
 
-/* Every field print_mdm_apple_bm (mdm_commands.c) needs, with its type;
- * the others it reads when present. */
+/* Every field print_mdm_apple reads. */
+static int apns_shape_ok(json_t *o)
+{
+    static const char *const strings[] = {"common_name", "serial_number", "issuer",
+                                          "renew_date",  "topic",         "not_after",
+                                          "status"};
+    return shape_ok(o, strings, G_N_ELEMENTS(strings));
+}
+
+/* Every field print_mdm_apple_bm (mdm_commands.c) needs; the others it
+ * reads when present. */
 static int bm_shape_ok(json_t *o)
 {
     static const char *const strings[] = {"apple_id", "org_name", "mdm_server_url",
                                           "renew_date", "default_team", "status"};
-    if (!json_is_object(o) || !json_is_integer(json_object_get(o, "days_left")))
-        return 0;
-    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
-        if (!json_is_string(json_object_get(o, strings[i])))
-            return 0;
-    return 1;
+    return shape_ok(o, strings, G_N_ELEMENTS(strings));
 }
 
 static const described apns = {"/api/latest/fleet/mdm/apple", apns_shape_ok,

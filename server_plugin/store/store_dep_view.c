@@ -23,43 +23,43 @@ void orchard_dep_overview_clear(orchard_dep_overview *s)
 
 /* ---- the overview -------------------------------------------------------- */
 
-/* The first row's first column of `sql` in tx as text (g_free) in *out, or
- * NULL without a row. */
-static int one_text(orchard_store_tx *tx, const char *sql, const orchard_sql_param *p, size_t n,
-                    char **out)
+/* The first row's first column of `sql` in tx: as text (g_free) in *text,
+ * NULL without a row, or as an integer in *num, 0 without a row or for
+ * NULL. Pass the one wanted. */
+static int one_value(orchard_store_tx *tx, const char *sql, const orchard_sql_param *p, size_t n,
+                     char **text, gint64 *num)
 {
     const orchard_host_api *h = orchard_sstore_host();
     orchard_stmt *st = NULL;
-    *out = NULL;
+    if (text)
+        *text = NULL;
+    if (num)
+        *num = 0;
     int rc = orchard_sstore_prepare(tx, sql, p, n, &st);
     if (rc)
         return rc;
     rc = h->stmt_step(st);
     if (rc == 1) {
-        *out = g_strdup(h->stmt_column_text(st, 0));
+        if (text)
+            *text = g_strdup(h->stmt_column_text(st, 0));
+        if (num)
+            *num = h->stmt_column_is_null(st, 0) ? 0 : h->stmt_column_int(st, 0);
         rc = 0;
     }
     h->stmt_finish(st);
     return rc;
 }
 
-/* The same as an integer (0 without a row or for NULL). */
+static int one_text(orchard_store_tx *tx, const char *sql, const orchard_sql_param *p, size_t n,
+                    char **out)
+{
+    return one_value(tx, sql, p, n, out, NULL);
+}
+
 static int one_int(orchard_store_tx *tx, const char *sql, const orchard_sql_param *p, size_t n,
                    gint64 *out)
 {
-    const orchard_host_api *h = orchard_sstore_host();
-    orchard_stmt *st = NULL;
-    *out = 0;
-    int rc = orchard_sstore_prepare(tx, sql, p, n, &st);
-    if (rc)
-        return rc;
-    rc = h->stmt_step(st);
-    if (rc == 1) {
-        *out = h->stmt_column_is_null(st, 0) ? 0 : h->stmt_column_int(st, 0);
-        rc = 0;
-    }
-    h->stmt_finish(st);
-    return rc;
+    return one_value(tx, sql, p, n, NULL, out);
 }
 
 /* The latest time a state value may hold (9999-12-31, unix s): a larger
