@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages orchard builds, tests and benchmarks with
 # (scep: micromdm's scepclient and scepserver, the SCEP peers of the tests
-# and of bench/scep).
+# and of bench/scep; chromium, chromium-driver and python3-selenium: the
+# headless browser of the web page tests, tests/support/browser/).
 # Idempotent: asks dpkg first and says nothing when everything is present.
 set -eu
 
@@ -14,6 +15,7 @@ scep curl
 libnghttp2-dev nghttp2-client
 libpq-dev postgresql-15
 linux-perf
+chromium chromium-driver python3-selenium
 libpq-dev postgresql-15"
 
 missing=""
