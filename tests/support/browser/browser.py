@@ -15,6 +15,7 @@ import html
 import http.server
 import json
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -86,6 +87,7 @@ class Browser:
     def __init__(self, phone=False, timeout=15):
         self.timeout = timeout
         self.status = None          # HTTP status of the last page load, or None
+        self.error = None           # open()'s network error, e.g. net::ERR_CONNECTION_REFUSED
         self.driver = None
         self._service = None
         self._pgid = None
@@ -263,9 +265,20 @@ class Browser:
     # ---- pages -------------------------------------------------------------------------------
 
     def open(self, url):
-        """Load url in the tab; its HTTP status (also in self.status)."""
+        """Load url in the tab; its HTTP status (also in self.status), or
+        None when no HTTP answer came (self.error names the network error,
+        e.g. net::ERR_CONNECTION_REFUSED)."""
         self._drain()
-        self.driver.get(url)
+        self.error = None
+        try:
+            self.driver.get(url)
+        except WebDriverException as e:
+            # chromedriver fails the navigation itself on a network error.
+            m = re.search(r"net::ERR_[A-Z_]+", e.msg or "")
+            if not m:
+                raise
+            self.error, self.status = m.group(0), None
+            return None
         return self._settle(self._drain())
 
     def fill(self, form, fields):
