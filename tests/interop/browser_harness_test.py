@@ -19,8 +19,9 @@ import urllib.parse
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "support", "browser"))
 sys.path.insert(0, HERE)
+import browser as browser_mod  # noqa: E402
 from browser import Browser, BrowserError, png_size  # noqa: E402
-from serve_harness import Instance, dev_setup, free_port, run_scenarios  # noqa: E402
+from serve_harness import Instance, dev_setup, run_scenarios  # noqa: E402
 
 SID = "s3cr3t-session"
 # Shown escaped on /escaped and raw on /raw: the raw one runs and renames the
@@ -161,6 +162,11 @@ def test_cross_origin_post(env):
     assert fields == {"name": ["evil"]}, fields
     # Same site (the host alone counts), so SameSite=Strict still sends it.
     assert headers.get("Cookie") == "sid=" + SID, headers
+    # Hostile values arrive exactly as given: the other origin's page escapes them.
+    hostile = {"name": '"><script>alert(1)</script>', "q": "a'b&c=d\u00e9\n"}
+    assert b.post_from_other_origin(site.base + "/guarded", hostile) == 403
+    _, _, fields = site.posts[-1]
+    assert fields == {k: [v.replace("\n", "\r\n")] for k, v in hostile.items()}, fields
     # From another site, the browser withholds it.
     status = b.post_from_other_origin(site.base + "/guarded", {"name": "evil2"}, host="localhost")
     _, headers, fields = site.posts[-1]
@@ -217,6 +223,54 @@ def test_cleanup_after_dead_driver(env):
     assert b.leftovers() == [] and not os.path.exists(tmp), (b.leftovers(), tmp)
 
 
+def test_png_size(env):
+    """png_size on a real screenshot and on files that are not PNGs."""
+    good = os.path.join(env.tmp, "good.png")
+    assert env.b.screenshot(good) == (1280, 800)
+    with open(good, "rb") as f:
+        head = f.read(64)
+    big = head[:16] + (0xFFFFFFFF).to_bytes(4, "big") + (1).to_bytes(4, "big") + head[24:]
+    cases = {"empty": b"", "truncated": head[:23], "jpeg": b"\xff\xd8\xff\xe0" + head[4:],
+             "not IHDR first": head[:12] + b"IDAT" + head[16:], "text": b"<html>" * 10}
+    for name, data in cases.items():
+        path = os.path.join(env.tmp, "bad.png")
+        with open(path, "wb") as f:
+            f.write(data)
+        try:
+            png_size(path)
+        except BrowserError:
+            continue
+        raise AssertionError("png_size accepted %s" % name)
+    path = os.path.join(env.tmp, "big.png")
+    with open(path, "wb") as f:
+        f.write(big)
+    assert png_size(path) == (0xFFFFFFFF, 1), png_size(path)   # read, never allocated
+
+
+def test_start_failure(env):
+    """A Chromium that cannot start: BrowserError with what Chromium itself
+    said, and nothing left behind."""
+    fake = os.path.join(env.tmp, "fake-chromium")
+    with open(fake, "w") as f:
+        f.write('#!/bin/sh\necho "fake chromium: libnss3.so: cannot open shared object" >&2\n'
+                'exit 127\n')
+    os.chmod(fake, 0o755)
+    before = set(os.listdir(tempfile.gettempdir()))
+    saved, browser_mod.CHROMIUM = browser_mod.CHROMIUM, fake
+    try:
+        Browser()
+    except BrowserError as e:
+        assert "libnss3.so: cannot open shared object" in str(e), str(e)
+        assert "exit status 127" in str(e), str(e)
+    else:
+        raise AssertionError("a Chromium that exits at once started")
+    finally:
+        browser_mod.CHROMIUM = saved
+    new = [d for d in set(os.listdir(tempfile.gettempdir())) - before
+           if d.startswith("orchard-browser-")]
+    assert new == [], new
+
+
 SCENARIOS = [
     ("text and escaping", test_text_and_escaping),
     ("HTTP status of page loads", test_status),
@@ -225,6 +279,8 @@ SCENARIOS = [
     ("screenshots at 1280x800 and 390x844", test_screenshots),
     ("orchard serve's GET /healthz", test_orchard_healthz),
     ("cleanup after a dead driver", test_cleanup_after_dead_driver),
+    ("png_size on hostile files", test_png_size),
+    ("a Chromium that cannot start", test_start_failure),
 ]
 
 

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -58,6 +59,8 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
     "--disable-extensions",
+    # A CI's http_proxy must not carry the tests' requests to local servers.
+    "--no-proxy-server",
     "--window-size=%d,%d" % DESKTOP,
 )
 
@@ -115,6 +118,7 @@ class Browser:
                                    "(scripts/deps.sh)" % path)
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
+        opts.ignore_local_proxy_environment_variables()  # Selenium to chromedriver: local too
         for flag in FLAGS + ("--user-data-dir=" + os.path.join(self._tmp, "profile"),):
             opts.add_argument(flag)
         # Selenium has no HTTP status; chromedriver's performance log carries
@@ -133,12 +137,24 @@ class Browser:
             self.driver = webdriver.Chrome(service=self._service, options=opts)
         except WebDriverException as e:
             raise BrowserError("chromium did not start: %s\n--- chromedriver log (tail) ---\n%s"
-                               % (e.msg, self.log_tail())) from e
+                               "\n--- %s alone ---\n%s" % (e.msg, self.log_tail(1500), CHROMIUM,
+                                                         self._alone(opts.arguments))) from e
         finally:
             if self._service.process is not None:
                 self._pgid = self._service.process.pid
         self.driver.set_page_load_timeout(self.timeout)
         self.driver.set_script_timeout(self.timeout)
+
+    def _alone(self, flags):
+        """What Chromium itself says when started without chromedriver on
+        the same flags: chromedriver's error names no cause."""
+        try:
+            out = subprocess.run([CHROMIUM, *flags, "--dump-dom", "about:blank"],
+                                 capture_output=True, timeout=30,
+                                 env=dict(os.environ, HOME=self._tmp), start_new_session=True)
+            return "exit status %d\n%s" % (out.returncode, out.stderr[-2000:].decode(errors="replace"))
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return str(e)
 
     @property
     def log_path(self):
