@@ -134,6 +134,18 @@ pg_cpu() {
         awk -v hz="$(getconf CLK_TCK)" '{ pm = $1 == "pm"; sub(/^.*\) /, ""); t += $12 + $13
             if (pm) t += $14 + $15 } END { printf "%.2f", t / hz }'
 }
+# pg_settle DB: wait (at most 5 s) until no backend of database DB is left, so
+# the one that served a finished `orchard job run` is reaped into the
+# postmaster's children's time instead of lost between reading the
+# postmaster and listing its children.
+pg_settle() {
+    pm=$(head -n 1 "$PG_DATA/postmaster.pid")
+    i=0
+    while [ $i -lt 250 ] && ps -o args= --ppid "$pm" | grep -q " $1 \[local\]"; do
+        sleep 0.02
+        i=$((i + 1))
+    done
+}
 
 # ---- the measurements -------------------------------------------------------------------
 # run_job CFG JOB LOG: one `orchard job run`; JOB_MS is the run's own time
@@ -151,7 +163,8 @@ run_job() {
     CPU_MS=$(awk -F, 'NF == 2 { v = $1 + $2 } END { if (v != "") printf "%d", v * 1000 }' \
         "$WORK/time.out" 2>/dev/null || true)
     PG_CPU_MS=''
-    [ -z "$PG_DATA" ] || PG_CPU_MS=$(awk -v a="$c0" -v b="$(pg_cpu)" 'BEGIN { printf "%d", (b - a) * 1000 }')
+    [ -z "$PG_DATA" ] || { pg_settle bench
+        PG_CPU_MS=$(awk -v a="$c0" -v b="$(pg_cpu)" 'BEGIN { printf "%d", (b - a) * 1000 }'); }
     cat "$WORK/job.err" >>"$3"
     JOB_MS=$(sed -n 's/.*(\([0-9]*\) ms)$/\1/p' "$WORK/job.out" | tail -n 1)
     PASS=$(grep 'profiles: pass:' "$WORK/job.err" | tail -n 1 | sed 's/^.*profiles: pass: *//') || true
