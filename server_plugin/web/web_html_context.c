@@ -75,8 +75,14 @@ static size_t raw_end_at(const web_html *h, const char *s, size_t i, size_t n)
 static size_t text_lt(web_html *h, const char *s, size_t i, size_t n)
 {
     if (n - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+        /* "<!-->" and "<!--->" are whole (empty) comments to a browser. */
+        if (n - i >= 5 && s[i + 4] == '>')
+            return 5;
+        if (n - i >= 6 && s[i + 4] == '-' && s[i + 5] == '>')
+            return 6;
         h->state = WEB_HTML_COMMENT;
         h->dashes = 0;
+        h->bang = 0;
         return 4;
     }
     if (i + 1 < n && g_ascii_isalpha(s[i + 1])) {
@@ -173,8 +179,10 @@ void web_html_feed(web_html *h, const char *s, size_t n)
                 tag_end(h);
             break;
         case WEB_HTML_COMMENT:
-            if (c == '>' && h->dashes >= 2)
+            /* "-->" ends it, and so does "--!>" for a browser. */
+            if (c == '>' && (h->dashes >= 2 || h->bang))
                 h->state = WEB_HTML_TEXT;
+            h->bang = c == '!' && h->dashes >= 2;
             h->dashes = c == '-' ? h->dashes + 1 : 0;
             break;
         case WEB_HTML_DECL:
@@ -233,6 +241,8 @@ const char *web_html_refuse(const web_html *h, char sigil)
             return "a value in an event handler attribute (on...), which runs as script";
         if (name_is(h->attr, h->attr_len, "style"))
             return "a value in a style attribute, which is read as CSS";
+        if (name_is(h->attr, h->attr_len, "srcdoc"))
+            return "a value in a srcdoc attribute, which is read as a document";
         if (attr_is_url(h) && h->value_pos == 0)
             return "a value at the start of a URL attribute: begin the value with literal "
                    "text (\"/hosts/{{uuid}}\") so the template fixes the scheme";

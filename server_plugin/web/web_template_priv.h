@@ -64,6 +64,7 @@ typedef struct web_html {
     size_t attr_len;
     size_t value_pos;             /* literal bytes of the quoted value so far */
     int dashes;                   /* COMMENT: '-' just before */
+    int bang;                     /* COMMENT: "--!" just before */
 } web_html;
 
 /* Advance the state over `n` bytes of literal template text. */

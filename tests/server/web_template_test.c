@@ -187,6 +187,12 @@ static void test_html_refused(void)
     refused("<p>\n<b class=\"x", ORCHARD_EINVAL, "t:2:12: the template ends inside a tag");
     refused("<script>", ORCHARD_EINVAL, "t:1:9: the template ends inside");
     refused("<!-- open", ORCHARD_EINVAL, "the template ends inside");
+    refused("<iframe srcdoc=\"<p>{{v}}\">", ORCHARD_EINVAL, "t:1:20: a value in a srcdoc");
+    /* Comments end where a browser ends them, so what follows is checked. */
+    refused("<!--><script>{{v}}</script>", ORCHARD_EINVAL, "t:1:14: a tag inside <script>");
+    refused("<!---><script>{{v}}</script>", ORCHARD_EINVAL, "t:1:15: a tag inside <script>");
+    refused("<!-- a --!><style>{{v}}</style>", ORCHARD_EINVAL, "t:1:19: a tag inside");
+    refused("<!-- a -- b --><script>{{v}}</script>", ORCHARD_EINVAL, "t:1:24: a tag inside");
 }
 
 static void test_compile_errors(void)
