@@ -147,6 +147,12 @@ def test_form_cookie_origin(env):
     assert headers.get("Cookie") == "sid=" + SID, headers
     assert headers.get("Origin") == site.base, headers
     assert fields == {"name": ["Ada <b>"], "team": ["b"], "agree": ["on"], "go": ["1"]}, fields
+    # Cookies forgotten: the next post carries none.
+    assert b.open(site.base + "/form") == 200 and b.cookies()
+    b.clear_cookies()
+    assert b.cookies() == [], b.cookies()
+    assert b.submit_form("#f", {"name": "anon"}) == 200
+    assert "Cookie" not in site.posts[-1][1], site.posts[-1][1]
 
 
 def test_cross_origin_post(env):
