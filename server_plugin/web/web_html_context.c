@@ -268,7 +268,28 @@ int web_html_same_context(const web_html *a, const web_html *b)
 {
     /* Between attributes, in a name or after it: one context, so a section
      * may switch an attribute on ("<input {{#c}}checked{{/c}}>"). */
-    if (between_attributes(a->state) && between_attributes(b->state))
+    int same = a->state == b->state ||
+               (between_attributes(a->state) && between_attributes(b->state));
+    if (!same)
+        return 0;
+    switch (a->state) {
+    case WEB_HTML_VALUE_DQ:
+    case WEB_HTML_VALUE_SQ:
+    case WEB_HTML_VALUE_UQ:
+    case WEB_HTML_BEFORE_VALUE:
+        /* Another attribute's value: what follows may land in either. */
+        if (a->attr_len != b->attr_len || strcmp(a->attr, b->attr) != 0)
+            return 0;
+        /* fall through */
+    case WEB_HTML_TAG_NAME:
+    case WEB_HTML_IN_TAG:
+    case WEB_HTML_ATTR_NAME:
+    case WEB_HTML_AFTER_ATTR:
+        return a->tag_len == b->tag_len && strcmp(a->tag, b->tag) == 0;
+    case WEB_HTML_RAWTEXT:
+    case WEB_HTML_RCDATA:
+        return strcmp(a->raw, b->raw) == 0;
+    default:
         return 1;
-    return a->state == b->state;
+    }
 }

@@ -184,6 +184,11 @@ static void test_html_refused(void)
     refused("{{#c}}<p class=\"{{/c}}\">", ORCHARD_EINVAL,
             "t:1:17: section 'c' (line 1, column 1) ends in another HTML context");
     refused("{{#c}}<b {{/c}}>", ORCHARD_EINVAL, "section 'c' (line 1, column 1) ends in another");
+    /* Same kind of context, another attribute or element: refused too, or
+     * {{v}} would land in onclick when c is false. */
+    refused("<a onclick=\"f(){{#c}}\" title=\"{{/c}}{{v}}\">", ORCHARD_EINVAL,
+            "t:1:31: section 'c' (line 1, column 16) ends in another HTML context");
+    refused("<a {{#c}}><b {{/c}}>", ORCHARD_EINVAL, "ends in another HTML context");
     refused("<p>\n<b class=\"x", ORCHARD_EINVAL, "t:2:12: the template ends inside a tag");
     refused("<script>", ORCHARD_EINVAL, "t:1:9: the template ends inside");
     refused("<!-- open", ORCHARD_EINVAL, "the template ends inside");
