@@ -169,8 +169,8 @@ void web_html_feed(web_html *h, const char *s, size_t n)
         case WEB_HTML_VALUE_SQ:
             if (c == (h->state == WEB_HTML_VALUE_DQ ? '"' : '\''))
                 h->state = WEB_HTML_IN_TAG;
-            else
-                h->value_pos++;
+            else if ((unsigned char)c > ' ')
+                h->value_pos++; /* a browser strips a URL's leading spaces and controls */
             break;
         case WEB_HTML_VALUE_UQ:
             if (is_space(c))

@@ -62,7 +62,7 @@ typedef struct web_html {
     char raw[WEB_HTML_NAME_MAX];  /* RAWTEXT/RCDATA: the element whose end tag ends it */
     char attr[WEB_HTML_NAME_MAX]; /* lower case, truncated; the attribute being read */
     size_t attr_len;
-    size_t value_pos;             /* literal bytes of the quoted value so far */
+    size_t value_pos;             /* literal bytes of the quoted value so far, spaces not counted */
     int dashes;                   /* COMMENT: '-' just before */
     int bang;                     /* COMMENT: "--!" just before */
 } web_html;

@@ -174,6 +174,7 @@ static void test_html_refused(void)
     refused("<b style=\"color: {{v}}\">", ORCHARD_EINVAL, "t:1:18: a value in a style attribute");
     refused("<a href=\"{{url}}\">", ORCHARD_EINVAL, "t:1:10: a value at the start of a URL");
     refused("<img src='{{u}}'>", ORCHARD_EINVAL, "start of a URL attribute");
+    refused("<a href=\" \t\n{{u}}\">", ORCHARD_EINVAL, "t:2:1: a value at the start of a URL");
     refused("<form action=\"{{#c}}/x{{/c}}{{u}}\">", ORCHARD_EINVAL, "t:1:29: a value at the start");
     refused("<{{tag}}>", ORCHARD_EINVAL, "t:1:2: a value inside a tag");
     refused("<p {{attr}}=\"x\">", ORCHARD_EINVAL, "t:1:4: a value inside a tag");
