@@ -7,6 +7,7 @@
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/enroll/download_limit.h"
 #include "server_plugin/serve/serve_state.h"
+#include "server_plugin/web/web_pages.h"
 
 #include "abm_token.gen.h"
 #include "apns_certificate.gen.h"
@@ -114,6 +115,14 @@ static const orchard_route *const routes[] = {
     &orchard_route_dep_enroll,
     &orchard_route_mdm_apple_bm_api_latest,
     &orchard_route_mdm_apple_bm_api_v1,
+    &orchard_route_web_login_get,
+    &orchard_route_web_login_post,
+    &orchard_route_web_logout,
+    &orchard_route_web_assets,
+    &orchard_route_web_mdm_settings,
+    &orchard_route_web_macos_updates_get,
+    &orchard_route_web_macos_updates_post,
+    &orchard_route_web_hosts,
 };
 
 static const orchard_job *const jobs[] = {
@@ -148,6 +157,7 @@ void orchard_server_deinit(orchard_ctx *ctx)
     orchard_mdm_config_cache_clear();
     orchard_apns_cleanup();
     orchard_signer_cache_reset(0);
+    orchard_web_cleanup();
 }
 
 static const orchard_plugin server_plugin = {

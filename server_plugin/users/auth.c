@@ -27,7 +27,7 @@ const orchard_setting orchard_setting_session_duration = {
     .aliases = NULL,
 };
 
-static gint64 session_seconds(orchard_ctx *ctx)
+gint64 orchard_session_seconds(orchard_ctx *ctx)
 {
     const orchard_host_api *h = orchard_server_host;
     int64_t ms = 0;
@@ -50,7 +50,7 @@ int orchard_session_start(orchard_ctx *ctx, const char *email, int no_expiry, ch
         return ORCHARD_EIO;
     }
     gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-    gint64 expires = no_expiry ? 0 : now + session_seconds(ctx);
+    gint64 expires = no_expiry ? 0 : now + orchard_session_seconds(ctx);
     int rc = orchard_store_session_create(hash, email, now, expires);
     if (rc) {
         OPENSSL_cleanse(t, strlen(t));
@@ -77,30 +77,51 @@ const char *orchard_session_token_of(const orchard_http_request *req)
     return t;
 }
 
+int orchard_session_lookup(orchard_ctx *ctx, const char *token, char *who, size_t who_size,
+                           int *role)
+{
+    const orchard_host_api *h = orchard_server_host;
+    *role = ORCHARD_ROLE_NONE;
+    g_autofree char *hash = orchard_sstore_sha256_hex(token);
+    if (!hash)
+        return ORCHARD_EIO;
+    g_autoptr(orchard_user) u = NULL;
+    int rc = orchard_store_session_user(hash, g_get_real_time() / G_USEC_PER_SEC, &u);
+    if (rc)
+        return rc;
+    int r = orchard_role_parse(u->role);
+    if (r == ORCHARD_ROLE_NONE) {
+        /* A row edited by hand: no role is no access, and the log says why. */
+        h->ctx_log(ctx, ORCHARD_LOG_WARNING, "user %s has an unknown role; refused", u->email);
+        return ORCHARD_ENOTFOUND;
+    }
+    g_strlcpy(who, u->email, who_size);
+    *role = r;
+    return 0;
+}
+
+int orchard_session_end(const char *token)
+{
+    g_autofree char *hash = orchard_sstore_sha256_hex(token);
+    if (!hash)
+        return ORCHARD_EIO;
+    return orchard_store_session_delete(hash);
+}
+
 int orchard_users_authenticate(orchard_ctx *ctx, const orchard_http_request *req, char *who,
                                size_t who_size, void *payload)
 {
     const orchard_host_api *h = orchard_server_host;
+    int role = ORCHARD_ROLE_NONE;
     (void)payload;
     const char *token = orchard_session_token_of(req);
     if (!token)
         return ORCHARD_ROLE_NONE;
-    g_autofree char *hash = orchard_sstore_sha256_hex(token);
-    if (!hash)
-        return h->fail(ctx, ORCHARD_EIO, "cannot hash the token");
-    g_autoptr(orchard_user) u = NULL;
-    int rc = orchard_store_session_user(hash, g_get_real_time() / G_USEC_PER_SEC, &u);
+    int rc = orchard_session_lookup(ctx, token, who, who_size, &role);
     if (rc == ORCHARD_ENOTFOUND)
         return ORCHARD_ROLE_NONE;
     if (rc)
         return h->fail(ctx, rc, "cannot read sessions from the store: %s", h->strerror(rc));
-    int role = orchard_role_parse(u->role);
-    if (role == ORCHARD_ROLE_NONE) {
-        /* A row edited by hand: no role is no access, and the log says why. */
-        h->ctx_log(ctx, ORCHARD_LOG_WARNING, "user %s has an unknown role; refused", u->email);
-        return ORCHARD_ROLE_NONE;
-    }
-    g_strlcpy(who, u->email, who_size);
     return role;
 }
 

@@ -3,8 +3,6 @@
  * the token is. Served without the "mdm" gate: users work while MDM is off. */
 #include "server_plugin/api/api.h"
 #include "server_plugin/server.h"
-#include "server_plugin/store/store_sql.h"
-#include "server_plugin/users/activity.h"
 #include "server_plugin/users/users.h"
 
 #include <openssl/crypto.h>
@@ -12,8 +10,6 @@
 
 /* Fleet's words for every failed login, whatever failed. */
 #define AUTH_FAILED "Authentication failed"
-/* A longer password fails, after one KDF run over its first this many bytes. */
-#define PASSWORD_INPUT_MAX 1024
 
 /* A member that must be a string without NUL bytes: 0 and *out, or
  * answers 400 naming the field. */
@@ -41,69 +37,28 @@ static int too_many(orchard_http_response *resp, int retry_after)
                              "too many failed logins; try again in %d seconds", retry_after);
 }
 
-/* The password check, taking the KDF's time whether or not the email is a
- * user who may log in with a password: 0 and *user, or ORCHARD_EDENIED. */
-static int check_password(const char *email, const char *password, size_t len,
-                          orchard_user **user)
-{
-    g_autoptr(orchard_user) u = NULL;
-    int rc = orchard_email_problem(email) ? ORCHARD_ENOTFOUND : orchard_store_user_get(email, &u);
-    *user = NULL;
-    if (rc && rc != ORCHARD_ENOTFOUND)
-        return rc;
-    /* No stored password is that long (48 characters at most), and the KDF
-     * hashes what it is given: a megabyte would cost more than a check. */
-    if (len > PASSWORD_INPUT_MAX) {
-        rc = orchard_password_verify_dummy(password, PASSWORD_INPUT_MAX);
-        return rc == ORCHARD_EIO ? rc : ORCHARD_EDENIED;
-    }
-    if (!u || u->api_only || !u->password_hash) {
-        rc = orchard_password_verify_dummy(password, len);
-        return rc == ORCHARD_EIO ? rc : ORCHARD_EDENIED;
-    }
-    rc = orchard_password_verify(password, len, u->password_hash);
-    if (rc == ORCHARD_EINVAL)
-        rc = ORCHARD_EDENIED; /* a corrupt stored hash matches nothing */
-    if (rc == 0)
-        *user = g_steal_pointer(&u);
-    return rc;
-}
-
-/* After the body parsed: the limits, the check, the session. */
+/* After the body parsed: one attempt (login.c), answered in Fleet's shape. */
 static int login_with(orchard_ctx *ctx, const orchard_http_request *req,
                       orchard_http_response *resp, json_t *body)
 {
-    const orchard_host_api *h = orchard_server_host;
     g_autoptr(orchard_user) user = NULL;
-    g_autofree char *token = NULL, *email = NULL;
-    const char *email_in = NULL, *password = NULL, *addr = h->http_remote_addr(req);
+    g_autofree char *token = NULL;
+    const char *email = NULL, *password = NULL;
     size_t email_len = 0, pw_len = 0;
-    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-    int rc, wait;
+    int wait = 0;
 
-    if (string_member(body, "email", resp, &email_in, &email_len) ||
+    if (string_member(body, "email", resp, &email, &email_len) ||
         string_member(body, "password", resp, &password, &pw_len))
         return 0;
-    /* A made-up email of a megabyte is only counted by its address. */
-    if (email_len <= ORCHARD_EMAIL_MAX)
-        email = g_ascii_strdown(email_in, -1);
-    if ((wait = orchard_login_limit_check(email, addr, now)) > 0)
+    int rc = orchard_login_attempt(ctx, email, password, pw_len,
+                                   orchard_server_host->http_remote_addr(req), &token, &user,
+                                   &wait);
+    if (rc == ORCHARD_EBUSY)
         return too_many(resp, wait);
-    rc = check_password(email ? email : "", password, pw_len, &user);
-    if (rc == ORCHARD_EDENIED || rc == ORCHARD_ENOTFOUND) {
-        orchard_login_limit_fail(email, addr, now);
-        h->ctx_log(ctx, ORCHARD_LOG_INFO, "failed login from %s", addr ? addr : "?");
+    if (rc == ORCHARD_EDENIED)
         return orchard_api_error(resp, 401, NULL, AUTH_FAILED);
-    }
-    if (rc == 0)
-        rc = orchard_session_start(ctx, user->email, 0, &token);
-    if (rc) {
-        h->ctx_log(ctx, ORCHARD_LOG_WARNING, "login: %s", h->strerror(rc));
+    if (rc)
         return orchard_api_error(resp, 503, NULL, "cannot log in now; try again later");
-    }
-    orchard_login_limit_succeed(email);
-    orchard_activity_record(ctx, NULL, user->email, "user_logged_in",
-                            json_pack("{s:s}", "public_ip", addr ? addr : ""));
     rc = orchard_api_reply(resp, 200,
                            json_pack("{s:o, s:s, s:[]}", "user", orchard_user_to_json(user),
                                      "token", token, "available_teams"));
@@ -130,8 +85,7 @@ static int logout(orchard_ctx *ctx, const orchard_http_request *req, orchard_htt
     (void)payload;
     /* The host's guard already found the session; end exactly that one. */
     const char *token = orchard_session_token_of(req);
-    g_autofree char *hash = token ? orchard_sstore_sha256_hex(token) : NULL;
-    int rc = hash ? orchard_store_session_delete(hash) : ORCHARD_ENOTFOUND;
+    int rc = token ? orchard_session_end(token) : ORCHARD_ENOTFOUND;
     if (rc == ORCHARD_ENOTFOUND)
         return orchard_api_error(resp, 401, NULL, "Authentication required");
     if (rc) {

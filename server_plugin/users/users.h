@@ -95,6 +95,21 @@ int orchard_session_start(orchard_ctx *ctx, const char *email, int no_expiry, ch
  */
 const char *orchard_session_token_of(const orchard_http_request *req);
 
+/**
+ * The user and role of a live session token (a bearer token or the pages'
+ * cookie): 0 with `who` (the email) and *role, ORCHARD_ENOTFOUND for an
+ * unknown or expired token or a user whose role is unknown (logged), or a
+ * store code.
+ */
+int orchard_session_lookup(orchard_ctx *ctx, const char *token, char *who, size_t who_size,
+                           int *role);
+
+/** End the session of `token` (logout): 0, ORCHARD_ENOTFOUND, or a store code. */
+int orchard_session_end(const char *token);
+
+/** How long a new login session lasts, in seconds (server.session_duration). */
+gint64 orchard_session_seconds(orchard_ctx *ctx);
+
 /** The host's orchard_auth_fn for role-guarded routes (auth.c). */
 int orchard_users_authenticate(orchard_ctx *ctx, const orchard_http_request *req, char *who,
                                size_t who_size, void *payload);
@@ -106,6 +121,24 @@ int orchard_users_authenticate(orchard_ctx *ctx, const orchard_http_request *req
 int orchard_users_init(orchard_ctx *ctx);
 /** Forget what the users' code keeps in memory (the plugin's deinit). */
 void orchard_users_cleanup(void);
+
+/* ---- signing in (login.c), shared by POST /login of the API and the
+ * /login page ---- */
+
+/**
+ * One sign-in with an email and a password: the failed-login limits, the
+ * password check (one KDF run whether or not the email is a user who may
+ * sign in with a password), a new session and the "user_logged_in"
+ * activity. `address` is the peer's (for the limits and the activity).
+ * Returns 0 with *token (g_free; cleanse it after use) and *user;
+ * ORCHARD_EDENIED for a wrong email or password, an API-only user
+ * (counted against the limits); ORCHARD_EBUSY with *retry_after (seconds)
+ * while the limits refuse; ORCHARD_EIO or a store code when signing in
+ * cannot work now (logged).
+ */
+int orchard_login_attempt(orchard_ctx *ctx, const char *email, const char *password,
+                          size_t password_len, const char *address, char **token,
+                          orchard_user **user, int *retry_after);
 
 /* ---- failed-login limits (login_limit.c) ---- */
 
