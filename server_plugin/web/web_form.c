@@ -21,19 +21,10 @@ static int form_text_ok(const char *s)
     return 1;
 }
 
-int orchard_web_form(const orchard_http_request *req, GHashTable **out, const char **why)
+int orchard_web_form_parse(const char *body, size_t len, GHashTable **out, const char **why)
 {
-    const orchard_host_api *h = orchard_server_host;
-    size_t len = 0;
     *out = NULL;
     *why = NULL;
-    const char *type = h->http_header(req, "Content-Type");
-    if (!type || g_ascii_strncasecmp(type, FORM_TYPE, strlen(FORM_TYPE)) != 0 ||
-        (type[strlen(FORM_TYPE)] != '\0' && type[strlen(FORM_TYPE)] != ';')) {
-        *why = "the form must be sent as " FORM_TYPE;
-        return ORCHARD_EINVAL;
-    }
-    const unsigned char *body = h->http_body(req, &len);
     if (len > ORCHARD_WEB_FORM_MAX) {
         *why = "the form is too large";
         return ORCHARD_ETOOBIG;
@@ -52,20 +43,23 @@ int orchard_web_form(const orchard_http_request *req, GHashTable **out, const ch
         return ORCHARD_EINVAL;
     }
     g_autoptr(GHashTable) form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autofree char *text = g_strndup(body, len);
+    /* %00 decodes to a NUL inside a value, which every C string after this
+     * would cut short: refuse it rather than read less than was sent. */
+    if (strstr(text, "%00")) {
+        *why = "the form holds a NUL byte";
+        return ORCHARD_EINVAL;
+    }
     if (len > 0) {
-        g_autoptr(GError) err = NULL;
-        g_autofree char *text = g_strndup((const char *)body, len);
-        GHashTable *params = g_uri_parse_params(text, -1, "&", G_URI_PARAMS_WWW_FORM, &err);
+        GHashTable *params = g_uri_parse_params(text, -1, "&", G_URI_PARAMS_WWW_FORM, NULL);
         if (!params) {
-            *why = "the form's encoding is not valid";
+            *why = "the form's encoding is not valid (a bad %-escape or invalid UTF-8)";
             return ORCHARD_EINVAL;
         }
         GHashTableIter it;
         gpointer k, v;
         g_hash_table_iter_init(&it, params);
         while (g_hash_table_iter_next(&it, &k, &v)) {
-            /* Decoded %00 ends a C string early: refuse it rather than read
-             * a shorter value than was sent. */
             if (!form_text_ok(k) || !form_text_ok(v)) {
                 g_hash_table_unref(params);
                 *why = "the form holds invalid UTF-8 or control characters";
@@ -74,15 +68,26 @@ int orchard_web_form(const orchard_http_request *req, GHashTable **out, const ch
             g_hash_table_insert(form, g_strdup(k), g_strdup(v));
         }
         g_hash_table_unref(params);
-        /* %00 decodes to a NUL GLib keeps inside its length; the strings
-         * above would be cut there, so look for it in the raw text. */
-        if (strstr(text, "%00")) {
-            *why = "the form holds a NUL byte";
-            return ORCHARD_EINVAL;
-        }
     }
     *out = g_steal_pointer(&form);
     return 0;
+}
+
+int orchard_web_form(const orchard_http_request *req, GHashTable **out, const char **why)
+{
+    const orchard_host_api *h = orchard_server_host;
+    size_t len = 0;
+    *out = NULL;
+    *why = NULL;
+    const char *type = h->http_header(req, "Content-Type");
+    size_t tl = strlen(FORM_TYPE);
+    if (!type || g_ascii_strncasecmp(type, FORM_TYPE, tl) != 0 ||
+        (type[tl] != '\0' && type[tl] != ';' && type[tl] != ' ')) {
+        *why = "the form must be sent as " FORM_TYPE;
+        return ORCHARD_EINVAL;
+    }
+    const unsigned char *body = h->http_body(req, &len);
+    return orchard_web_form_parse((const char *)body, len, out, why);
 }
 
 /* "scheme://host[:port]" of an absolute URL, the default port left out as

@@ -62,6 +62,9 @@ int orchard_web_origin_check(const orchard_http_request *req, const char **why);
  */
 int orchard_web_form(const orchard_http_request *req, GHashTable **out, const char **why);
 
+/** orchard_web_form's parse of `len` bytes of a body (the fuzz target's way in). */
+int orchard_web_form_parse(const char *body, size_t len, GHashTable **out, const char **why);
+
 /**
  * Answer `status` with the template `name` rendered as text/html. `data`
  * (stolen; NULL for {}) gets the layout's members under "layout": title,
@@ -96,6 +99,12 @@ int orchard_web_local_path(const char *path);
  */
 int orchard_web_session_cookie(orchard_http_response *resp, const orchard_web_visit *v,
                                const char *token, gint64 max_age);
+
+/**
+ * The value of cookie `name` in a Cookie header ("a=1; b=2") copied into
+ * `out` (size n): 1, or 0 when absent, empty or not shorter than n.
+ */
+int orchard_web_cookie_value(const char *header, const char *name, char *out, size_t n);
 
 /** The session token in `req`'s cookie (g_free), or NULL when there is none
  * or it is not a plausible token (over 512 bytes, not base64url). */

@@ -9,9 +9,7 @@
 /* Our tokens are 43 characters; a longer cookie value is not one of ours. */
 #define TOKEN_MAX 512
 
-/* The value of cookie `name` in a Cookie header ("a=1; b=2"), copied into
- * out (size n), or 0 when absent or too long. */
-static int cookie_value(const char *header, const char *name, char *out, size_t n)
+int orchard_web_cookie_value(const char *header, const char *name, char *out, size_t n)
 {
     size_t name_len = strlen(name);
     const char *p = header;
@@ -39,7 +37,7 @@ char *orchard_web_session_token(const orchard_http_request *req)
 {
     char token[TOKEN_MAX + 1];
     const char *header = orchard_server_host->http_header(req, "Cookie");
-    if (!header || !cookie_value(header, ORCHARD_WEB_COOKIE, token, sizeof token))
+    if (!header || !orchard_web_cookie_value(header, ORCHARD_WEB_COOKIE, token, sizeof token))
         return NULL;
     for (const char *c = token; *c; c++)
         if (!g_ascii_isalnum(*c) && *c != '-' && *c != '_')
