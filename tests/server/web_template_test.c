@@ -431,17 +431,17 @@ static void test_embedded(void)
     g_autofree char *disk = NULL;
     gsize disk_len = 0;
     size_t len = 0;
-    const unsigned char *data = orchard_web_asset("templates/example.html", &len);
+    const unsigned char *data = orchard_web_asset("templates/error.html", &len);
 
-    CU_ASSERT_TRUE_FATAL(g_file_get_contents(SOURCE_DIR "/server_plugin/web/templates/example.html",
+    CU_ASSERT_TRUE_FATAL(g_file_get_contents(SOURCE_DIR "/server_plugin/web/templates/error.html",
                                              &disk, &disk_len, NULL));
     CU_ASSERT_PTR_NOT_NULL_FATAL(data);
     CU_ASSERT_EQUAL(len, disk_len);
     CU_ASSERT_EQUAL(memcmp(data, disk, len), 0);
     CU_ASSERT_EQUAL(data[len], '\0');
 
-    const orchard_web_asset_entry *e = orchard_web_asset_find("templates/example.html");
-    const orchard_web_asset_entry *item = orchard_web_asset_find("templates/example_item.html");
+    const orchard_web_asset_entry *e = orchard_web_asset_find("templates/error.html");
+    const orchard_web_asset_entry *item = orchard_web_asset_find("templates/page_head.html");
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
     CU_ASSERT_PTR_NOT_NULL_FATAL(item);
     CU_ASSERT_STRING_EQUAL(e->content_type, "text/html; charset=utf-8");
@@ -455,25 +455,31 @@ static void test_embedded(void)
 
     CU_ASSERT_PTR_NULL(orchard_web_asset("templates/nope.html", &len));
     CU_ASSERT_EQUAL(len, 0);
-    CU_ASSERT_PTR_NULL(orchard_web_asset("example.html", NULL));
+    CU_ASSERT_PTR_NULL(orchard_web_asset("error.html", NULL));
     CU_ASSERT_PTR_NULL(orchard_web_asset("", NULL));
     CU_ASSERT_PTR_NULL(orchard_web_asset(NULL, NULL));
     CU_ASSERT_PTR_NULL(orchard_web_assets[orchard_web_assets_count].name);
     for (size_t i = 1; i < orchard_web_assets_count; i++)
         CU_ASSERT(strcmp(orchard_web_assets[i - 1].name, orchard_web_assets[i].name) < 0);
 
-    /* Every embedded template compiles; the example renders through its partial. */
+    /* Every embedded template compiles; a page renders through its partials. */
     orchard_web_templates *set = orchard_web_templates_new();
-    g_autofree char *reason = NULL, *got = NULL, *none = NULL;
+    g_autofree char *reason = NULL, *got = NULL, *signed_in = NULL;
     CU_ASSERT_EQUAL(orchard_web_templates_add_embedded(set, &reason), 0);
-    CU_ASSERT_TRUE(orchard_web_templates_has(set, "example_item"));
-    CU_ASSERT_EQUAL(render_in(set, "example", "{\"title\":\"Hosts & <teams>\",\"items\":"
-                                              "[{\"uuid\":\"u-1\",\"name\":\"Mac's\"}]}", &got), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(got, "<h2 title=\"Hosts &amp; &lt;teams&gt;\">"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(got, "<li><a href=\"/hosts/u-1\">Mac&#39;s</a></li>"));
-    CU_ASSERT_PTR_NULL(strstr(got, "Nothing yet"));
-    CU_ASSERT_EQUAL(render_in(set, "example", "{\"items\":[]}", &none), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(none, "<p class=\"empty\">Nothing yet.</p>"));
+    CU_ASSERT_TRUE(orchard_web_templates_has(set, "page_head"));
+    CU_ASSERT_EQUAL(render_in(set, "error", "{\"layout\":{\"title\":\"T<\"},\"error\":"
+                                            "{\"title\":\"Hosts & <teams>\",\"status\":403,"
+                                            "\"message\":\"Mac's\"}}", &got), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "<title>T&lt; · orchard</title>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "<h1>Hosts &amp; &lt;teams&gt;</h1>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "<p>Mac&#39;s</p>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "Error 403"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "<a href=\"/login\">Sign in</a>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(got, "</html>"));
+    CU_ASSERT_EQUAL(render_in(set, "error", "{\"layout\":{\"user\":{\"email\":\"a@b\"}}}",
+                              &signed_in), 0);
+    CU_ASSERT_PTR_NULL(strstr(signed_in, "<a href=\"/login\">Sign in</a>"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(signed_in, "<span class=\"email\">a@b</span>"));
     orchard_web_templates_free(set);
 }
 
@@ -495,5 +501,5 @@ void web_template_suite(void)
                       {"partials, missing ones and their depth limit", test_partials},
                       {"hostile data: output cap, step cap, 10,000-deep JSON", test_hostile_data},
                       {"a name compiled again replaces the template", test_replace},
-                      {"the embedded files, their ETags and the example", test_embedded});
+                      {"the embedded files, their ETags, a page through its partials", test_embedded});
 }
