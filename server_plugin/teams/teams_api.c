@@ -170,18 +170,27 @@ static int patch_team(orchard_ctx *ctx, const orchard_http_request *req,
     g_autofree char *reason = NULL, *min = NULL, *deadline = NULL;
     g_autoptr(orchard_team) t = NULL;
     const char *name, *description, *field = NULL;
-    const char *actor = orchard_api_actor(req, NULL);
+    int role = ORCHARD_ROLE_NONE;
+    const char *actor = orchard_api_actor(req, &role);
     json_t *mu = NULL;
     int rc;
     if (opt_string(resp, body, "name", &name) ||
         opt_string(resp, body, "description", &description) ||
         macos_updates_member(resp, body, &mu))
         return 0;
+    /* The route lets maintainers in for the macOS update setting (as the
+     * page does); the team itself stays the admins'. */
+    if (role < ORCHARD_ROLE_ADMIN && (name || description))
+        return orchard_server_host->http_error(resp, 403, "forbidden", name ? "name"
+                                               : "description", "a maintainer may change a "
+                                               "team's macOS update setting only; its name and "
+                                               "description need the admin role"), 0;
     if ((rc = orchard_teams_get(id, &t)) == ORCHARD_ENOTFOUND)
         return orchard_api_error(resp, 404, NULL, "no team has id %" G_GINT64_FORMAT, id);
     if (rc)
         return store_error(resp, rc);
-    /* Everything is checked before anything changes. */
+    /* Everything is checked before anything changes: the setting's check
+     * is the one orchard_macos_updates_patch repeats when it saves. */
     const char *why = name ? orchard_team_name_problem(name) : NULL;
     if (why)
         return invalid(resp, "name", why);
@@ -198,8 +207,10 @@ static int patch_team(orchard_ctx *ctx, const orchard_http_request *req,
         return orchard_api_error(resp, 409, "name", "%s", reason);
     if (rc == ORCHARD_EINVAL)
         return invalid(resp, "description", reason);
-    if (rc == 0 && mu)
-        rc = orchard_macos_updates_set(ctx, id, min, deadline, actor, &field, &reason);
+    if (rc == 0 && mu) {
+        g_clear_pointer(&reason, g_free);
+        rc = orchard_macos_updates_patch(ctx, id, mu, actor, &field, &reason);
+    }
     if (rc == ORCHARD_EINVAL)
         return invalid(resp, field, reason);
     if (rc == ORCHARD_EEXIST)
@@ -322,8 +333,10 @@ ORCHARD_API_ROUTES(orchard_route_teams_get, "GET", "/teams", teams_get, ORCHARD_
                    NULL);
 ORCHARD_API_ROUTES(orchard_route_teams_post, "POST", "/teams", teams_post, ORCHARD_GUARD_ADMIN,
                    NULL);
+/* Maintainers may PATCH a team's macOS update setting; patch_team refuses
+ * them anything else. */
 ORCHARD_API_ROUTES(orchard_route_teams_patch, "PATCH", "/teams", teams_patch,
-                   ORCHARD_GUARD_ADMIN, NULL);
+                   ORCHARD_GUARD_MAINTAINER, NULL);
 ORCHARD_API_ROUTES(orchard_route_teams_delete, "DELETE", "/teams", teams_delete,
                    ORCHARD_GUARD_ADMIN, NULL);
 ORCHARD_API_ROUTES(orchard_route_hosts_transfer, "POST", "/hosts/transfer", hosts_transfer,

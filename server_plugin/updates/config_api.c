@@ -1,8 +1,9 @@
 /* GET and PATCH /config (docs/api.md): the part of Fleet's app config orchard
  * has. GET shows whether MDM runs, the organization name, the server URL and
- * the global macOS update setting; PATCH changes that setting (team 0, via
- * macos_updates.c) and ignores other keys, as Fleet ignores keys it does not
- * know, because the rest of orchard's configuration lives in its file. */
+ * the global macOS update setting; PATCH changes that setting (team 0,
+ * through orchard_macos_updates_patch, as the macOS updates page does) and
+ * ignores other keys, as Fleet ignores keys it does not know, because the
+ * rest of orchard's configuration lives in its file. */
 #include "server_plugin/api/api.h"
 #include "server_plugin/config/mdm_config.h"
 #include "server_plugin/server.h"
@@ -50,7 +51,7 @@ static int config_get(orchard_ctx *ctx, const orchard_http_request *req,
 static int patch_body(orchard_ctx *ctx, const orchard_http_request *req,
                       orchard_http_response *resp, json_t *body)
 {
-    g_autofree char *min = NULL, *deadline = NULL, *reason = NULL;
+    g_autofree char *reason = NULL;
     const char *field = NULL;
     json_t *mdm = json_object_get(body, "mdm");
     if (mdm && !json_is_null(mdm) && !json_is_object(mdm))
@@ -61,14 +62,8 @@ static int patch_body(orchard_ctx *ctx, const orchard_http_request *req,
                                  "mdm.macos_updates must be an object");
     if (!json_is_object(mu))
         return reply_config(resp);
-    int rc = orchard_macos_updates_from_json(0, mu, &min, &deadline, &field, &reason);
-    if (rc == 0) {
-        g_clear_pointer(&reason, g_free);
-        const char *f = NULL;
-        rc = orchard_macos_updates_set(ctx, 0, min, deadline, orchard_api_actor(req, NULL), &f,
-                                       &reason);
-        field = f;
-    }
+    int rc = orchard_macos_updates_patch(ctx, 0, mu, orchard_api_actor(req, NULL), &field,
+                                         &reason);
     /* Fleet answers 422 for a value it validated and refused. */
     if (rc == ORCHARD_EINVAL)
         return orchard_api_error(resp, 422, field, "%s", reason);
@@ -99,5 +94,7 @@ static int config_patch(orchard_ctx *ctx, const orchard_http_request *req,
 
 ORCHARD_API_ROUTES(orchard_route_config_get, "GET", "/config", config_get,
                    ORCHARD_GUARD_OBSERVER, NULL);
+/* Maintainers too: the only thing PATCH changes is the macOS update
+ * setting, which maintainers may change (as on the macOS updates page). */
 ORCHARD_API_ROUTES(orchard_route_config_patch, "PATCH", "/config", config_patch,
-                   ORCHARD_GUARD_ADMIN, NULL);
+                   ORCHARD_GUARD_MAINTAINER, NULL);

@@ -184,3 +184,21 @@ int orchard_macos_updates_set(orchard_ctx *ctx, gint64 team_id, const char *mini
         orchard_server_host->job_queue(ctx, ORCHARD_PROFILES_JOB);
     return 0;
 }
+
+int orchard_macos_updates_patch(orchard_ctx *ctx, gint64 team_id, json_t *macos_updates,
+                                const char *actor, const char **field, char **reason)
+{
+    g_autofree char *min = NULL, *deadline = NULL;
+    int rc = orchard_macos_updates_from_json(team_id, macos_updates, &min, &deadline, field,
+                                             reason);
+    if (rc)
+        return rc;
+    const char *f = NULL;
+    rc = orchard_macos_updates_set(ctx, team_id, min, deadline, actor, &f, reason);
+    /* from_json validated the same values, so this is a race at most; name
+     * the field the way the API's callers expect either way. */
+    if (rc == ORCHARD_EINVAL)
+        *field = f && strcmp(f, "deadline") == 0 ? "macos_updates.deadline"
+                                                 : "macos_updates.minimum_version";
+    return rc;
+}

@@ -10,6 +10,8 @@
 
 #include <orchard/plugin.h>
 
+#include "tables/nudge_logic.h"
+
 #include <glib.h>
 #include <jansson.h>
 #include <plist/plist.h>
@@ -99,5 +101,67 @@ json_t *orchard_macos_updates_json(const char *minimum_version, const char *dead
  * answer is logged and ignored (0). Returns 0 or a store code (logged).
  */
 int orchard_updates_save_facts(orchard_ctx *ctx, const char *udid, plist_t root, gint64 now);
+
+/* ---- the shared save path and the page's preview (orchard_macos_updates_patch in
+ * macos_updates.c; the rest in nudge_preview.c) ---- */
+
+/**
+ * Apply what a PATCH or the macOS updates page asks for: `macos_updates` is
+ * the API's {"minimum_version", "deadline"} object (merged with the stored
+ * setting as orchard_macos_updates_from_json does), validated in Fleet's
+ * words, then written with its Nudge profile, the desired-state marker and
+ * the activity (orchard_macos_updates_set). PATCH /config, PATCH
+ * /teams/{id} and the page all call this. Returns 0; ORCHARD_EINVAL with
+ * *field ("macos_updates.minimum_version" / "macos_updates.deadline",
+ * static) and *reason (g_free); ORCHARD_ENOTFOUND (no such team);
+ * ORCHARD_EEXIST (a custom profile holds the Nudge identifier); a store code.
+ * Nothing is written on failure.
+ */
+int orchard_macos_updates_patch(orchard_ctx *ctx, gint64 team_id, json_t *macos_updates,
+                                const char *actor, const char **field, char **reason);
+
+/** The most times a previewed day's window opens (one per minute at most). */
+#define ORCHARD_NUDGE_PREVIEW_OPENS_MAX 1440
+
+/**
+ * One UTC day of Nudge's schedule on a Mac below the minimum that is on all
+ * day, its window shown at 00:00: the phase and refresh cycle in force at
+ * the start of each hour, whether the window can be closed then, and the
+ * minutes (after 00:00) at which the window opens.
+ */
+typedef struct orchard_nudge_day {
+    gint64 start; /* 00:00 UTC of the day, Unix seconds */
+    nudge_phase phase[24];
+    gint64 cycle[24];    /* seconds */
+    int dismissible[24]; /* nudge_dismissible with no deferrals */
+    int opens[ORCHARD_NUDGE_PREVIEW_OPENS_MAX];
+    int n_opens;
+} orchard_nudge_day;
+
+/**
+ * Simulate `day` ("YYYY-MM-DD", UTC) under a Nudge configuration as
+ * orchard_nudge_config_json makes it: the deadline is its first
+ * requiredInstallationDate, the refresh cycles its userExperience (Nudge's
+ * defaults for a missing key), the windows Nudge's defaults (approaching
+ * 72 h, imminent 24 h) unless the configuration sets them. Minute by
+ * minute, as Nudge's timer does, the window opens when the time since it
+ * last opened reaches the cycle in force. Pure: no clock, no store.
+ * Returns 0 and *out, or ORCHARD_EINVAL for a day that is not a real
+ * YYYY-MM-DD or a configuration without a readable deadline.
+ */
+int orchard_nudge_preview_day(json_t *nudge_config, const char *day, orchard_nudge_day *out);
+
+/**
+ * The page's preview of a setting seen on `today` (YYYY-MM-DD, UTC): today,
+ * the deadline's eve and the deadline day (those not before today, each
+ * once), as {"deadline_at": "YYYY-MM-DD HH:MM UTC", "past": bool, "days":
+ * [{"date", "label", "today", "past", "hours": [{"time", "phase", "opens",
+ * "locked"}], "opens": "HH:MM, ...", "segments": [{"from", "first",
+ * "once_a_day", "every_hours", "hourly", "every_minutes", "locked"}]}]}
+ * (json_decref), where a segment is a run of the same refresh cycle.
+ * NULL when the setting is off or `today` is no date.
+ */
+json_t *orchard_nudge_preview_json(const char *minimum_version, const char *deadline,
+                                   const char *today);
 
 #endif
