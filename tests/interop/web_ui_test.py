@@ -1,0 +1,326 @@
+#!/usr/bin/python3
+"""The admin pages in a real browser (issue 14): headless Chromium from
+Debian drives `orchard serve` (tests/support/browser). Sign-in through the
+/login form, a wrong password, the login limit, sign-out; the session
+cookie's attributes over http and https; the security headers; who may see
+which page (403 without the page's data); forms posted from another origin
+refused without effect; every page without horizontal overflow at phone
+width; screenshots of each page at 1280x800 and 390x844 in BUILD/screenshots
+(docs/ui.md shows them). Prints "N passed, M failed" last."""
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "support", "browser"))
+sys.path.insert(0, HERE)
+from browser import Browser  # noqa: E402
+from serve_harness import DEV_TOPIC, loop_main, run_scenarios  # noqa: E402
+from web_ui_env import USERS, Env, not_after, openssl  # noqa: E402
+
+COOKIE = "orchard_session"
+LOGIN_FORM = 'form[action="/login"]'
+SETTINGS = "/settings/integrations/mdm"
+UPDATES = "/controls/macos-updates"
+PAGES = ("/hosts", UPDATES, SETTINGS)
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+def sign_in(env, role, next_path=None):
+    """Forget every cookie, sign in as `role` through the /login form; the
+    status of the page it lands on."""
+    b = env.b
+    email, _, password = USERS[role]
+    b.clear_cookies()
+    url = env.base + "/login" + ("?next=" + next_path if next_path else "")
+    assert b.open(url) == 200, (b.status, b.url)
+    return b.submit_form(LOGIN_FORM, {"email": email, "password": password})
+
+
+def session(env):
+    """The session cookie WebDriver sees (HttpOnly included), or None."""
+    got = [c for c in env.b.cookies() if c["name"] == COOKIE]
+    return got[0] if got else None
+
+
+def header(headers, name):
+    values = [v for k, v in headers if k.lower() == name.lower()]
+    return values[0] if values else None
+
+
+def login_count(env):
+    """How many sign-ins the activity log holds (every one is recorded)."""
+    status, got = env.api("GET", "/activities?per_page=10000")
+    assert status == 200, (status, got)
+    return sum(1 for a in got["activities"] if a["type"] == "user_logged_in")
+
+
+def no_overflow(b):
+    """The page is no wider than the viewport (no sideways scrolling)."""
+    widths = b.driver.execute_script(
+        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert widths[0] <= widths[1], (b.url, widths)
+
+
+def shoot(env, name):
+    """Screenshots of the page now open: NAME.png at 1280x800 and
+    NAME-phone.png at 390x844, each checked for horizontal overflow. The
+    viewport changes under the same document (laid out again, not loaded
+    again), so a page a form post led to is shot as it is."""
+    b = env.b
+    assert b.screenshot(os.path.join(env.args.shots, name + ".png")) == (1280, 800)
+    no_overflow(b)
+    b.phone()
+    try:
+        assert b.driver.execute_script("return innerWidth") == 390
+        no_overflow(b)
+        assert b.screenshot(os.path.join(env.args.shots, name + "-phone.png")) == (390, 844)
+    finally:
+        b.desktop()
+
+
+# ---- the scenarios ------------------------------------------------------------------------------
+
+def test_setup(env):
+    env.create_users()
+    env.start()
+
+
+def test_nobody_signed_in(env):
+    b = env.b
+    b.clear_cookies()
+    for path in PAGES + ("/hosts/0000FE00-0000-0000-0000-000000000000",):
+        assert b.open(env.base + path) == 200, (path, b.status)
+        assert b.url.startswith(env.base + "/login?next="), (path, b.url)
+        assert b.count(LOGIN_FORM) == 1, b.source()
+    assert b.title.startswith("Sign in"), b.title
+    assert b.open(env.base + "/login") == 200
+    shoot(env, "login")
+
+
+def test_wrong_password(env):
+    b = env.b
+    email = USERS["admin"][0]
+    b.clear_cookies()
+    assert b.open(env.base + "/login") == 200
+    status = b.submit_form(LOGIN_FORM, {"email": email, "password": "not-the-password-1!"})
+    assert status == 401, status
+    assert b.url == env.base + "/login", b.url
+    assert "Wrong email or password" in b.text("#login-message"), b.text()
+    # The email stays in the form; no session was made.
+    assert b.driver.find_element("css selector", "#email").get_attribute("value") == email
+    assert session(env) is None, b.cookies()
+    shoot(env, "login-wrong-password")
+
+
+def test_admin_signs_in(env):
+    b = env.b
+    assert sign_in(env, "admin") == 200, b.status
+    # An admin lands on the MDM settings; the header names who is signed in.
+    assert b.url == env.base + SETTINGS, b.url
+    assert USERS["admin"][0] in b.text("header") and "admin" in b.text("header"), b.text("header")
+    assert b.count('header a[href="%s"]' % SETTINGS) == 1, b.source()
+    # A page asked for before signing in is where the form leads.
+    assert sign_in(env, "admin", next_path="/hosts") == 200 and b.url == env.base + "/hosts", b.url
+    # Signed in, /login itself moves on.
+    assert b.open(env.base + "/login") == 200 and b.url == env.base + SETTINGS, b.url
+
+
+def test_cookie_and_headers(env):
+    b = env.b
+    assert sign_in(env, "observer") == 200
+    c = session(env)
+    assert c, b.cookies()
+    assert c["httpOnly"] is True and c["sameSite"] == "Strict" and c["secure"] is False, c
+    assert c["path"] == "/", c
+    # The page's own headers: no script may run, no frame may hold it.
+    status, headers, _ = env.raw("GET", "/hosts", {"Cookie": "%s=%s" % (COOKIE, c["value"])})
+    assert status == 200, status
+    csp = header(headers, "Content-Security-Policy") or ""
+    assert "default-src 'none'" in csp and "script-src" not in csp, csp
+    assert "frame-ancestors 'none'" in csp and "form-action 'self'" in csp, csp
+    assert header(headers, "X-Content-Type-Options") == "nosniff", headers
+    assert header(headers, "Cache-Control") == "no-store", headers
+    assert header(headers, "Referrer-Policy") == "same-origin", headers
+    assert header(headers, "X-Frame-Options") == "DENY", headers
+
+
+def test_login_limit(env):
+    b = env.b
+    b.clear_cookies()
+    assert b.open(env.base + "/login") == 200
+    email = "nobody.here@example.com"    # the per-email limit: 5 failures a minute
+    statuses = [b.submit_form(LOGIN_FORM, {"email": email, "password": "Wrong-pass-%d!" % i})
+                for i in range(6)]
+    assert statuses == [401] * 5 + [429], statuses
+    msg = b.text("#login-message")
+    assert msg.startswith("Too many failed sign-ins. Try again in ") and "second" in msg, msg
+    assert b.count(LOGIN_FORM) == 1, b.source()   # the form again, not an error page
+    shoot(env, "login-limit")
+
+
+def test_roles_refused_settings(env):
+    b = env.b
+    serial = openssl("x509", "-in", os.path.join(env.dev, "apns-dev-standin.crt"), "-noout",
+                     "-serial").strip().split("=", 1)[1]
+    for role in ("maintainer", "observer"):
+        assert sign_in(env, role) == 200, (role, b.status)
+        assert b.url == env.base + "/hosts", (role, b.url)
+        assert b.count('a[href="%s"]' % SETTINGS) == 0, (role, b.source())
+        assert b.open(env.base + SETTINGS) == 403, (role, b.status)
+        assert "do not have access" in b.text(), (role, b.text())
+        page = b.source()
+        for secret in (DEV_TOPIC, serial, serial.lower(), "orchard development"):
+            assert secret not in page, (role, secret)
+        if role == "observer":
+            shoot(env, "settings-403")
+
+
+def test_other_origin_refused(env):
+    b = env.b
+    assert sign_in(env, "admin") == 200
+    before = env.macos_updates()
+    logins = login_count(env)
+    for path, fields in ((UPDATES, {"minimum_version": "15.1", "deadline": "2031-01-31"}),
+                         ("/logout", {}),
+                         ("/login", {"email": USERS["admin"][0], "password": USERS["admin"][2]})):
+        status = b.post_from_other_origin(env.base + path, fields)
+        assert status == 403, (path, status, b.text())
+        assert "another site or origin" in b.text(), (path, b.text())
+    assert env.macos_updates() == before, (env.macos_updates(), before)
+    assert login_count(env) == logins, "a sign-in from another origin was accepted"
+    # The admin is still signed in: /logout from there did nothing.
+    assert b.open(env.base + "/hosts") == 200 and b.url == env.base + "/hosts", b.url
+    # A post without any Origin (not a browser's) is refused as well.
+    cookie = {"Cookie": "%s=%s" % (COOKIE, session(env)["value"])}
+    status, _, _ = env.raw("POST", "/logout", cookie, fields={})
+    assert status == 403, status
+    assert b.open(env.base + "/hosts") == 200 and b.url == env.base + "/hosts", b.url
+
+
+def test_hostile_values(env):
+    b = env.b
+    b.clear_cookies()
+    hostile = "<script>alert(1)</script>"
+    # The next path is shown back in the form: as text, never as markup.
+    assert b.open(env.base + "/login?next=/hosts%22%3E" + hostile.replace("<", "%3C")) == 200
+    assert b.count("script") == 0, b.source()
+    # A next that leaves the site is ignored after sign-in.
+    for bad in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:x"):
+        assert sign_in(env, "admin", next_path=bad) == 200, (bad, b.status)
+        assert b.url == env.base + SETTINGS, (bad, b.url)
+    # Unknown and hostile host paths: an answer, no markup from the path.
+    for path in ("/hosts/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/hosts/" + "A" * 5000,
+                 "/hosts/..%2F..%2Fetc%2Fpasswd"):
+        status = b.open(env.base + path)
+        assert status is not None and status < 500, (path[:60], status)
+        assert b.count("script") == 0, b.source()
+
+
+def test_sign_out(env):
+    b = env.b
+    assert sign_in(env, "maintainer") == 200
+    old = session(env)["value"]
+    status = b.submit_form("form.who")
+    assert status == 200 and b.url == env.base + "/login?signed_out=1", (status, b.url)
+    assert "You are signed out" in b.text(), b.text()
+    assert session(env) is None, b.cookies()
+    assert b.open(env.base + "/hosts") == 200 and b.url.startswith(env.base + "/login"), b.url
+    # The old session is over on the server too, not only forgotten.
+    status, headers, _ = env.raw("GET", "/hosts", {"Cookie": "%s=%s" % (COOKIE, old)})
+    assert status == 303 and header(headers, "Location").startswith("/login"), (status, headers)
+
+
+def test_https_restart(env):
+    """serve again over https (a throwaway certificate) with an APNs
+    certificate that expires in 10 days."""
+    cert, key = env.tls_pair()
+    env.tls_cert = cert
+    env.apns_10d = env.apns_cert(10)
+    env.restart(ORCHARD_SERVER_TLS_CERT=cert, ORCHARD_SERVER_TLS_KEY=key,
+                ORCHARD_MDM_APPLE_APNS_CERT=env.apns_10d)
+    env.scheme = "https"
+    # The certificate is the test's own: the browser takes it as it is.
+    env.b.driver.execute_cdp_cmd("Security.setIgnoreCertificateErrors", {"ignore": True})
+    status, got = env.api("GET", "/mdm/apple")
+    assert status == 200 and got["status"] == "expiring" and got["days_left"] in (9, 10), got
+
+
+def test_https_cookie_secure(env):
+    b = env.b
+    assert sign_in(env, "admin") == 200 and b.url == env.base + SETTINGS, (b.status, b.url)
+    c = session(env)
+    assert c and c["secure"] is True and c["httpOnly"] is True and c["sameSite"] == "Strict", c
+    # The header itself, as any client reads it (and the sign-out's too).
+    email, _, password = USERS["observer"]
+    status, headers, _ = env.raw("POST", "/login", {"Origin": env.base},
+                                 fields={"email": email, "password": password})
+    cookie = header(headers, "Set-Cookie") or ""
+    assert status == 303, (status, headers)
+    for part in ("HttpOnly", "SameSite=Strict", "Secure", "Path=/"):
+        assert "; " + part in cookie, (part, cookie)
+    # Over https the Origin must be https: the same host over http is another origin.
+    status, _, _ = env.raw("POST", "/login", {"Origin": "http://127.0.0.1:%d" % env.port},
+                           fields={"email": email, "password": password})
+    assert status == 403, status
+
+
+def test_pages_screenshots(env):
+    """Every page an admin sees, at 1280x800 and at phone width."""
+    assert sign_in(env, "admin") == 200
+    for path, name in ((SETTINGS, "mdm-settings"), (UPDATES, "macos-updates"),
+                       ("/hosts", "hosts")):
+        assert env.b.open(env.base + path) == 200, (path, env.b.status)
+        shoot(env, name)
+
+
+SCENARIOS = [
+    ("three users; serve with the APNs stand-in", test_setup),
+    ("nobody signed in: every page leads to the /login form", test_nobody_signed_in),
+    ("a wrong password: the message on the login page, no session", test_wrong_password),
+    ("an admin signs in through the form and lands on a page", test_admin_signs_in),
+    ("the session cookie is HttpOnly, SameSite=Strict; the security headers",
+     test_cookie_and_headers),
+    ("the login limit is a message on the login page (429)", test_login_limit),
+    ("a maintainer and an observer get 403 on the MDM settings, without its data",
+     test_roles_refused_settings),
+    ("forms posted from another origin are refused (403) and change nothing",
+     test_other_origin_refused),
+    ("hostile next and host path values are shown as text or refused", test_hostile_values),
+    ("sign out: the cookie is gone, the session ended, pages lead to /login", test_sign_out),
+    ("every page at 1280x800 and phone width, no horizontal overflow", test_pages_screenshots),
+    ("serve again over https, with an APNs certificate that expires in 10 days",
+     test_https_restart),
+    ("over https the session cookie is Secure as well", test_https_cookie_secure),
+]
+
+
+def run(args):
+    t0 = time.monotonic()
+    tmp = tempfile.mkdtemp(prefix="orchard-web-ui-")
+    passed = failed = 0
+    env = None
+    try:
+        env = Env(args, tmp)
+        with Browser() as b:
+            env.b = b
+            print("chromium started in %.1f s" % (time.monotonic() - t0), flush=True)
+            passed, failed = run_scenarios(env, SCENARIOS, [env])
+        left = b.leftovers()
+        if left:
+            failed += 1
+            print("FAIL processes left after the browser closed: %r" % left)
+    finally:
+        if env:
+            env.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed in %.1f s" % (passed, failed, time.monotonic() - t0))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(loop_main(__doc__, run, lambda p: p.add_argument("--shots", required=True)))
