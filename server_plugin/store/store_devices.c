@@ -280,3 +280,17 @@ int orchard_store_device_push_invalid(const char *udid, const char *reason, gint
                       "updated_at = ? WHERE udid = ?",
                       SQL_PARAMS(SQL_TEXT(reason), SQL_INT(now), SQL_TEXT(udid)));
 }
+
+/* Added for the hosts page (web/hosts_page.c): its count and its paging. */
+static int count_row(const orchard_host_api *h, orchard_stmt *st, void *out)
+{
+    *(gint64 *)out = h->stmt_column_int(st, 0);
+    return 0;
+}
+
+int orchard_store_device_count(gint64 *count)
+{
+    *count = 0;
+    return orchard_sstore_read_one("counting enrollments", "SELECT count(*) FROM mdm_enrollments",
+                                   NULL, 0, count_row, count);
+}

@@ -98,4 +98,8 @@ int orchard_store_device_list(gint64 page, gint64 per_page, GPtrArray **out);
  * the reason until the next TokenUpdate. */
 int orchard_store_device_push_invalid(const char *udid, const char *reason, gint64 now);
 
+/** How many enrollments there are, enabled or not, as orchard_store_device_list
+ * pages them (added for the hosts page). */
+int orchard_store_device_count(gint64 *count);
+
 #endif

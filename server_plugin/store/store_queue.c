@@ -285,3 +285,31 @@ int orchard_store_command_each(int (*fn)(const orchard_command_result *r, void *
     h->store_rollback(tx);
     return rc;
 }
+
+/* Added for the host page (web/hosts_page.c, api/hosts.h): one device's rows
+ * only, through mdm_command_queue_next's (udid, ...) prefix, rather than
+ * orchard_store_command_each's walk over every device. */
+static void *device_cmd_row(const orchard_host_api *h, orchard_stmt *st)
+{
+    return result_of_row(h, st, 0);
+}
+
+int orchard_store_command_for_device(const char *udid, int unanswered, gint64 limit,
+                                     GPtrArray **out)
+{
+    *out = NULL;
+    if (!udid || limit <= 0)
+        return ORCHARD_EINVAL;
+    const char *sql =
+        unanswered ? "SELECT " RESULT_COLUMNS " FROM mdm_command_queue q "
+                     "JOIN mdm_commands c ON c.command_uuid = q.command_uuid "
+                     "WHERE q.udid = ? AND q.status IN ('Pending', 'NotNow') "
+                     "ORDER BY q.queued_at, q.command_uuid LIMIT ?"
+                   : "SELECT " RESULT_COLUMNS " FROM mdm_command_queue q "
+                     "JOIN mdm_commands c ON c.command_uuid = q.command_uuid "
+                     "WHERE q.udid = ? AND q.status NOT IN ('Pending', 'NotNow') "
+                     "ORDER BY q.updated_at DESC, q.queued_at DESC, q.command_uuid LIMIT ?";
+    return orchard_sstore_read_list("reading a device's commands", sql,
+                                    SQL_PARAMS(SQL_TEXT(udid), SQL_INT(limit)), device_cmd_row,
+                                    (GDestroyNotify)orchard_command_result_free, out);
+}

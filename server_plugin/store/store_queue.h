@@ -84,4 +84,15 @@ int orchard_store_command_list(gint64 page, gint64 per_page, GPtrArray **out);
 int orchard_store_command_each(int (*fn)(const orchard_command_result *r, void *payload),
                                void *payload);
 
+/**
+ * One device's commands, for its host page (added with web/hosts_page.c):
+ * with `unanswered` 1 those it has not answered for good (Pending, NotNow),
+ * oldest first; with 0 those it answered (Acknowledged, Error,
+ * CommandFormatError), most recently answered first. At most `limit` rows
+ * (orchard_command_result, free func set; result NULL). ORCHARD_EINVAL for
+ * a limit under 1.
+ */
+int orchard_store_command_for_device(const char *udid, int unanswered, gint64 limit,
+                                     GPtrArray **out);
+
 #endif
