@@ -8,6 +8,7 @@ refused without effect; every page without horizontal overflow at phone
 width; screenshots of each page at 1280x800 and 390x844 in BUILD/screenshots
 (docs/ui.md shows them). Prints "N passed, M failed" last."""
 
+import datetime
 import os
 import shutil
 import sys
@@ -26,6 +27,10 @@ LOGIN_FORM = 'form[action="/login"]'
 SETTINGS = "/settings/integrations/mdm"
 UPDATES = "/controls/macos-updates"
 PAGES = ("/hosts", UPDATES, SETTINGS)
+UPDATES_FORM = 'form[method="post"][action="%s"]' % UPDATES
+HOSTILE = "<script>alert(1)</script>"
+# A deadline a month away: Nudge's window once a day until its last day.
+DEADLINE = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -209,15 +214,18 @@ def test_hostile_values(env):
     # The next path is shown back in the form: as text, never as markup.
     assert b.open(env.base + "/login?next=/hosts%22%3E" + hostile.replace("<", "%3C")) == 200
     assert b.count("script") == 0, b.source()
-    # A next that leaves the site is ignored after sign-in.
-    for bad in ("//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:x"):
-        assert sign_in(env, "admin", next_path=bad) == 200, (bad, b.status)
+    # A next that leaves the site is ignored: by the sign-in form, and by
+    # /login when someone is signed in already.
+    assert sign_in(env, "admin", next_path="//evil.example/x") == 200, b.status
+    assert b.url == env.base + SETTINGS, b.url
+    for bad in ("https://evil.example/", "/\\evil.example", "javascript:x", "/%0d%0aX:y"):
+        assert b.open(env.base + "/login?next=" + bad) == 200, (bad, b.status)
         assert b.url == env.base + SETTINGS, (bad, b.url)
     # Unknown and hostile host paths: an answer, no markup from the path.
     for path in ("/hosts/%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/hosts/" + "A" * 5000,
                  "/hosts/..%2F..%2Fetc%2Fpasswd"):
         status = b.open(env.base + path)
-        assert status is not None and status < 500, (path[:60], status)
+        assert status in (400, 404, 414), (path[:60], status)
         assert b.count("script") == 0, b.source()
 
 
@@ -269,17 +277,171 @@ def test_https_cookie_secure(env):
     assert status == 403, status
 
 
+def test_data(env):
+    """A team whose name is markup, two Macs: Mac 0 on macOS 13.6 in that
+    team, Mac 1 on the simulator's default version in no team."""
+    status, got = env.api("POST", "/teams", {"name": HOSTILE})
+    assert status == 200, (status, got)
+    env.team = got["team"]["id"]
+    env.udids = [env.enroll(0, "--os-version", "13.6"), env.enroll(1)]
+    status, got = env.api("POST", "/hosts/transfer", {"team_id": env.team,
+                                                      "hosts": [env.udids[0]]})
+    assert status == 200, (status, got)
+    # The Macs answer what the server queued at enrollment (DeviceInformation).
+    env.mac_sim("poll", "--state", env.macs, "--until-empty", "--max-sessions", "20")
+
+
+def test_apns_section(env):
+    b = env.b
+    cert = os.path.join(env.dev, "apns-dev-standin.crt")
+    assert sign_in(env, "admin") == 200 and b.url == env.base + SETTINGS, b.url
+    check_apns(env, cert)
+    assert b.count("#apns-expiring") == 0 and b.count("#apns-expired") == 0, b.text("#apns")
+    assert b.text("#apns-status").startswith("On"), b.text("#apns-status")
+    # The renewal steps: the same email and organization as dev/'s CSR.
+    command = b.text("#apns-renew-command")
+    assert command.startswith("orchard generate mdm-apple"), command
+    assert "dev@orchard.invalid" in command and "orchard development" in command, command
+    assert DEV_TOPIC in b.text("#apns-renew-steps"), b.text("#apns-renew-steps")
+
+
+def check_apns(env, cert):
+    """The APNs section names `cert`: its serial, topic and renew date (its
+    notAfter as openssl reads it), the same as the API's description."""
+    b = env.b
+    end = not_after(cert)
+    serial = openssl("x509", "-in", cert, "-noout", "-serial").strip().split("=", 1)[1]
+    status, desc = env.api("GET", "/mdm/apple")
+    assert status == 200, (status, desc)
+    assert b.text("#apns-topic") == DEV_TOPIC, b.text("#apns-topic")
+    shown = b.text("#apns-serial")
+    assert shown == desc["serial_number"], (shown, desc)
+    assert int(shown) == int(serial, 16), (shown, serial)     # decimal, as Fleet shows it
+    when = b.driver.find_element("css selector", "#apns-renew time")
+    assert when.get_attribute("datetime") == desc["renew_date"], (when.get_attribute("datetime"),
+                                                                 desc)
+    assert desc["renew_date"].startswith(end.strftime("%Y-%m-%dT%H:%M:%S")), (desc, end)
+    words = "%s %d, %d" % (end.strftime("%B"), end.day, end.year)
+    assert when.text == words, (when.text, words)
+    return end
+
+
+def test_updates_admin_saves(env):
+    b = env.b
+    assert sign_in(env, "admin") == 200
+    assert b.open(env.base + UPDATES) == 200, b.status
+    # The team picker shows the team's name as text.
+    assert HOSTILE in b.texts("#team option"), b.texts("#team option")
+    assert b.count("script") == 0, b.source()
+    status = b.submit_form(UPDATES_FORM, {"minimum_version": "14.4", "deadline": DEADLINE})
+    assert status == 200 and b.url.startswith(env.base + UPDATES), (status, b.url)
+    assert b.count("#saved") == 1, b.text()
+    assert env.macos_updates() == {"minimum_version": "14.4", "deadline": DEADLINE}, \
+        env.macos_updates()
+    assert value(b, "#minimum_version") == "14.4" and value(b, "#deadline") == DEADLINE
+    shoot(env, "macos-updates-saved")
+    # Fleet's validation messages beside the fields; nothing saved.
+    status = b.submit_form(UPDATES_FORM, {"minimum_version": HOSTILE, "deadline": DEADLINE})
+    assert status in (400, 422), status
+    assert "version numbers only" in b.text("#minimum_version-error"), b.text()
+    assert value(b, "#minimum_version") == HOSTILE and b.count("script") == 0, b.source()
+    status = b.submit_form(UPDATES_FORM, {"minimum_version": "14.4", "deadline": "31/12/2030"})
+    assert status in (400, 422) and b.text("#deadline-error"), (status, b.text())
+    shoot(env, "macos-updates-invalid")
+    assert env.macos_updates() == {"minimum_version": "14.4", "deadline": DEADLINE}
+    # Over the form limit: refused before any field is read.
+    cookie = {"Cookie": "%s=%s" % (COOKIE, session(env)["value"]), "Origin": env.base}
+    status, _, _ = env.raw("POST", UPDATES, cookie,
+                           fields={"minimum_version": "1" * 70000, "deadline": DEADLINE})
+    assert status == 413, status
+    assert env.macos_updates() == {"minimum_version": "14.4", "deadline": DEADLINE}
+
+
+def value(b, css):
+    return b.driver.find_element("css selector", css).get_attribute("value")
+
+
+def test_updates_maintainer_saves_team(env):
+    b = env.b
+    assert sign_in(env, "maintainer") == 200
+    assert b.open(env.base + UPDATES) == 200, b.status
+    # The team picker is a GET form: pick the team whose name is markup.
+    assert b.submit_form('form[method="get"]', {"team": env.team}) == 200, b.status
+    assert HOSTILE in b.text("main"), b.text("main")
+    assert b.count("script") == 0, b.source()
+    status = b.submit_form(UPDATES_FORM, {"minimum_version": "14.2", "deadline": DEADLINE})
+    assert status == 200 and b.count("#saved") == 1, (status, b.text())
+    assert env.macos_updates(env.team) == {"minimum_version": "14.2", "deadline": DEADLINE}
+    # The global setting is the admin's, untouched.
+    assert env.macos_updates() == {"minimum_version": "14.4", "deadline": DEADLINE}
+    # The team's one Mac is on 13.6: below the minimum (or its version not known yet).
+    assert b.text("#macs-total") == "1", b.text("main")
+    assert b.text("#macs-below") == "1", b.text("main")
+    # The preview: a timeline of 24 hours for each day it describes.
+    days = b.count("#preview .day-words")
+    assert days >= 1 and b.count("#preview .timeline .hour") == 24 * days, b.text("#preview")
+    assert "once a day" in b.text("#preview"), b.text("#preview")
+    shoot(env, "macos-updates-team")
+
+
+def test_updates_observer_read_only(env):
+    b = env.b
+    assert sign_in(env, "observer") == 200
+    assert b.open(env.base + UPDATES) == 200, b.status
+    assert value(b, "#minimum_version") == "14.4", value(b, "#minimum_version")
+    for css in ("#minimum_version", "#deadline"):
+        assert b.driver.find_element("css selector", css).get_attribute("disabled"), css
+    assert b.count(UPDATES_FORM + " button[type=submit]") == 0, b.source()
+    assert b.count("#read-only") == 1, b.text()
+    shoot(env, "macos-updates-observer")
+    # Even from this origin, an observer's post is refused and changes nothing.
+    headers = {"Cookie": "%s=%s" % (COOKIE, session(env)["value"]), "Origin": env.base}
+    status, _, _ = env.raw("POST", UPDATES, headers,
+                           fields={"minimum_version": "15.0", "deadline": DEADLINE})
+    assert status == 403, status
+    assert env.macos_updates() == {"minimum_version": "14.4", "deadline": DEADLINE}
+
+
+def test_hosts(env):
+    b = env.b
+    assert sign_in(env, "observer") == 200 and b.url == env.base + "/hosts", b.url
+    assert b.count("#hosts tbody tr") == 2, b.text("main")
+    teams = b.texts('#hosts td[data-label="Team"]')
+    assert sorted(teams) == sorted([HOSTILE, "No team"]), teams
+    assert b.count("script") == 0, b.source()
+    # The Mac in the team: its page from the list's link.
+    link = b.driver.find_element("css selector", 'a[href="/hosts/%s"]' % env.udids[0])
+    link.click()
+    b._wait("the host's page", lambda: b.url == env.base + "/hosts/" + env.udids[0])
+    assert "13.6" in b.text("main") and HOSTILE in b.text("main"), b.text("main")
+    assert b.count("script") == 0, b.source()
+    assert b.open(env.base + "/hosts/0000FE00-0000-0000-0000-000000000000") == 404, b.status
+
+
 def test_pages_screenshots(env):
     """Every page an admin sees, at 1280x800 and at phone width."""
     assert sign_in(env, "admin") == 200
     for path, name in ((SETTINGS, "mdm-settings"), (UPDATES, "macos-updates"),
-                       ("/hosts", "hosts")):
+                       ("/hosts", "hosts"), ("/hosts/" + env.udids[0], "host")):
         assert env.b.open(env.base + path) == 200, (path, env.b.status)
         shoot(env, name)
 
 
+def test_apns_expiring(env):
+    b = env.b
+    assert sign_in(env, "admin") == 200 and b.url == env.base + SETTINGS, b.url
+    end = check_apns(env, env.apns_10d)
+    banner = b.text("#apns-expiring")
+    words = "%s %d, %d" % (end.strftime("%B"), end.day, end.year)
+    assert "expires on " + words in banner, banner
+    assert "9 days left" in banner or "10 days left" in banner, banner
+    assert "web_ui 10-day APNs stand-in" in b.text("#apns-cn"), b.text("#apns-cn")
+    shoot(env, "mdm-settings-expiring")
+
+
 SCENARIOS = [
     ("three users; serve with the APNs stand-in", test_setup),
+    ("a team named with markup; two Macs, one on 13.6 in that team", test_data),
     ("nobody signed in: every page leads to the /login form", test_nobody_signed_in),
     ("a wrong password: the message on the login page, no session", test_wrong_password),
     ("an admin signs in through the form and lands on a page", test_admin_signs_in),
@@ -288,6 +450,15 @@ SCENARIOS = [
     ("the login limit is a message on the login page (429)", test_login_limit),
     ("a maintainer and an observer get 403 on the MDM settings, without its data",
      test_roles_refused_settings),
+    ("the admin sees the APNs section: its renew date is the certificate's notAfter",
+     test_apns_section),
+    ("the admin saves the global macOS update setting; the API reads it back; Fleet's "
+     "messages beside the fields", test_updates_admin_saves),
+    ("a maintainer saves a team's setting, picked by a name shown as text",
+     test_updates_maintainer_saves_team),
+    ("an observer sees the setting read-only; its post is refused",
+     test_updates_observer_read_only),
+    ("observers see the hosts and a host's page; the team name is text", test_hosts),
     ("forms posted from another origin are refused (403) and change nothing",
      test_other_origin_refused),
     ("hostile next and host path values are shown as text or refused", test_hostile_values),
@@ -296,7 +467,19 @@ SCENARIOS = [
     ("serve again over https, with an APNs certificate that expires in 10 days",
      test_https_restart),
     ("over https the session cookie is Secure as well", test_https_cookie_secure),
+    ("the certificate that expires in 10 days shows the warning banner", test_apns_expiring),
 ]
+
+
+def timed(fn):
+    """fn, saying how long it took (the whole test should stay well under 2 minutes)."""
+    def run(env):
+        t0 = time.monotonic()
+        try:
+            fn(env)
+        finally:
+            print("  %.1f s" % (time.monotonic() - t0), flush=True)
+    return run
 
 
 def run(args):
@@ -309,7 +492,8 @@ def run(args):
         with Browser() as b:
             env.b = b
             print("chromium started in %.1f s" % (time.monotonic() - t0), flush=True)
-            passed, failed = run_scenarios(env, SCENARIOS, [env])
+            passed, failed = run_scenarios(env, [(name, timed(fn)) for name, fn in SCENARIOS],
+                                           [env])
         left = b.leftovers()
         if left:
             failed += 1
