@@ -79,13 +79,14 @@ static void add_expiry(json_t *to, json_t *desc, const char *end_key, gint64 now
     json_object_set_new(to, "expired", json_boolean(g_strcmp0(status, "expired") == 0));
 }
 
-/* " --flag value" when value is set. */
+/* "--flag value" on a line of its own when value is set: the command is
+ * long (paths), and one option a line reads on a phone too. */
 static void add_option(GString *cmd, const char *flag, const char *value)
 {
     if (!value)
         return;
     g_autofree char *w = orchard_mdm_shell_word(value);
-    g_string_append_printf(cmd, " %s %s", flag, w);
+    g_string_append_printf(cmd, " \\\n    %s %s", flag, w);
 }
 
 /* The renewal: the exact command, where its email and organization came
@@ -95,17 +96,21 @@ static json_t *renewal(const orchard_mdm_settings_input *in)
     const orchard_mdm_renewal_who *who = in->who;
     const char *email = who && who->email ? who->email : NULL;
     const char *org = who && who->org ? who->org : NULL;
-    g_autofree char *e = orchard_mdm_shell_word(email ? email : "<the email you used>");
-    g_autofree char *o = orchard_mdm_shell_word(org ? org : "<the organization you used>");
-    GString *cmd = g_string_new(NULL);
+    GString *cmd = g_string_new("orchard generate mdm-apple --renew");
     /* --renew keeps the APNs key (the renewed certificate must match it)
      * and the SCEP CA every enrolled Mac's identity hangs off; naming the
      * configured files keeps exactly those, wherever the command runs. */
-    g_string_printf(cmd, "orchard generate mdm-apple --email %s --org %s --renew", e, o);
+    add_option(cmd, "--email", email ? email : "<the email you used>");
+    add_option(cmd, "--org", org ? org : "<the organization you used>");
     add_option(cmd, "--apns-key", in->apns_key_path);
     if (in->apns_key_path) {
-        g_autofree char *dir = g_path_get_dirname(in->apns_key_path);
-        g_autofree char *csr = g_build_filename(dir, "fleet-mdm-apple-apns.csr", NULL);
+        /* Beside the key, where the first one is looked for next time. */
+        const char *key = in->apns_key_path;
+        g_autofree char *dir = g_path_get_dirname(key);
+        g_autofree char *stem = g_str_has_suffix(key, ".key")
+                                    ? g_strndup(key, strlen(key) - 4) : NULL;
+        g_autofree char *csr = stem ? g_strconcat(stem, ".csr", NULL)
+                                    : g_build_filename(dir, "fleet-mdm-apple-apns.csr", NULL);
         add_option(cmd, "--apns-csr", csr);
     }
     if (in->scep_cert_path && in->scep_key_path) {

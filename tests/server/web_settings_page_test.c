@@ -238,9 +238,10 @@ static void test_apns_values(void)
     CU_ASSERT_TRUE(strstr(steps, cert_path) != NULL);
     /* mdmfx's CSR has neither email nor organization: placeholders, and where to look. */
     g_autofree char *cmd = part(&r, "apns-renew-command");
-    CU_ASSERT_TRUE(strstr(cmd, "orchard generate mdm-apple --email &#39;&lt;the email you "
-                               "used&gt;&#39; --org &#39;&lt;the organization you used&gt;&#39; "
-                               "--renew --apns-key ") != NULL);
+    CU_ASSERT_TRUE(strstr(cmd, "orchard generate mdm-apple --renew \\\n"
+                               "    --email &#39;&lt;the email you used&gt;&#39; \\\n"
+                               "    --org &#39;&lt;the organization you used&gt;&#39; \\\n"
+                               "    --apns-key ") != NULL);
     CU_ASSERT_TRUE(wfx_has(&r, "id=\"apns-renew-unknown\""));
     CU_ASSERT_TRUE(wfx_has(&r, "openssl req -in fleet-mdm-apple-apns.csr -noout -subject"));
     http_response_clear(&r);
@@ -257,12 +258,16 @@ static void test_apns_renewal_from_csr(void)
     admin_page(&r);
     g_autofree char *cmd = part(&r, "apns-renew-command");
     g_autofree char *key = g_build_filename(dir, "ok", "fleet-mdm-apple-apns.key", NULL);
+    g_autofree char *scep_cert = mdmfx_path("scep.crt");
+    g_autofree char *scep_key = mdmfx_path("scep.key");
     g_autofree char *want = g_strdup_printf(
-        "orchard generate mdm-apple --email " CSR_EMAIL " --org &#39;" EVIL_SHOWN
-        " Orchards&#39; --renew --apns-key %s --apns-csr %s/ok/fleet-mdm-apple-apns.csr",
-        key, dir);
-    CU_ASSERT_TRUE(strstr(cmd, want) != NULL);
-    if (!strstr(cmd, want))
+        "orchard generate mdm-apple --renew \\\n    --email " CSR_EMAIL " \\\n    --org &#39;"
+        EVIL_SHOWN " Orchards&#39; \\\n    --apns-key %s \\\n    --apns-csr "
+        "%s/ok/fleet-mdm-apple-apns.csr \\\n    --scep-cert %s \\\n    --scep-key %s",
+        key, dir, scep_cert, scep_key);
+    /* The whole command, nothing after it. */
+    CU_ASSERT_TRUE(g_str_has_suffix(cmd, want));
+    if (!g_str_has_suffix(cmd, want))
         fprintf(stderr, "\n  want %s\n  in %s\n", want, cmd);
     g_autofree char *csr = g_build_filename(dir, "ok", "fleet-mdm-apple-apns.csr", NULL);
     g_autofree char *source = g_strdup_printf("read from %s.", csr);
