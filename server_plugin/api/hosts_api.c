@@ -107,12 +107,12 @@ static json_t *profiles_json(const GPtrArray *list)
 /* ---- the JSON (hosts.h) */
 
 /* Team id -> name of every team: the list's team_name in one read, not one
- * per host (teams are few). */
+ * per host (teams are few), of the names only (no host counts). */
 static int team_names(GHashTable **out)
 {
     g_autoptr(GPtrArray) teams = NULL;
     *out = NULL;
-    int rc = orchard_store_team_list(&teams);
+    int rc = orchard_store_team_names(&teams);
     if (rc)
         return rc;
     GHashTable *names = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);

@@ -52,4 +52,9 @@ int orchard_store_team_delete(gint64 id);
 int orchard_store_team_transfer(gint64 team_id, const char *const *udids, size_t n,
                                 char **bad_udid);
 
+/** Every team's id and name only (orchard_team *, the other fields empty;
+ * free func set), ordered by id: what a host's team name needs (added for
+ * GET /hosts and the hosts page). */
+int orchard_store_team_names(GPtrArray **out);
+
 #endif
