@@ -88,9 +88,9 @@ static void enroll(const char *udid, const char *name, const char *serial, int t
     CU_ASSERT_EQUAL_FATAL(orchard_store_device_authenticate(&a, now - 3600, NULL), 0);
     if (token_update) {
         const unsigned char tok[32] = {1, 2, 3};
-        CU_ASSERT_EQUAL_FATAL(orchard_store_device_token_update(udid, tok, sizeof tok, "magic",
-                                                                NULL, 0, 0, now - 3600),
-                              0);
+        int rc = orchard_store_device_token_update(udid, tok, sizeof tok, "magic-wh", NULL, 0,
+                                                   0, now - 3600);
+        CU_ASSERT_EQUAL_FATAL(rc, 0);
         CU_ASSERT_EQUAL_FATAL(orchard_store_device_seen(udid, now - 120, 1,
                                                         g_get_real_time()),
                               0);
@@ -240,6 +240,11 @@ static void test_hosts_page__list_matches_api(void)
         g_autofree char *status_e = esc(status);
         CU_ASSERT_PTR_NOT_NULL(strstr(row, status_e));
     }
+    /* The list's team_name is the API's too (GET /hosts has it, as Fleet's). */
+    json_t *first = json_array_get(hosts, 0);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(first, "uuid")), H1);
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(first, "team_name")), TEAM);
+    CU_ASSERT_TRUE(json_is_null(json_object_get(json_array_get(hosts, 1), "team_name")));
     /* What the API says, in words people read. */
     CU_ASSERT(shows(&r, "On (manual)"));
     CU_ASSERT(shows(&r, "Off"));
@@ -269,6 +274,9 @@ static void test_hosts_page__detail_matches_api(void)
     json_t *mdm = json_object_get(h, "mdm");
     CU_ASSERT(shows(&r, json_string_value(json_object_get(mdm, "enrollment_status"))));
     CU_ASSERT(wfx_has(&r, "can wake it"));
+    /* The device's secrets stay in the store: PushMagic, the push token's hex. */
+    CU_ASSERT_PTR_NULL(strstr(r.body->str, "magic-wh"));
+    CU_ASSERT_PTR_NULL(strstr(r.body->str, "0102030000"));
     json_t *profiles = json_object_get(mdm, "profiles");
     CU_ASSERT_EQUAL(json_array_size(profiles), 2);
     size_t i;
@@ -281,7 +289,8 @@ static void test_hosts_page__detail_matches_api(void)
         g_autofree char *badge = g_strdup_printf("<span class=\"badge %s\">%s</span>", status,
                                                  status);
         CU_ASSERT_PTR_NOT_NULL(strstr(row, badge));
-        CU_ASSERT_PTR_NOT_NULL(strstr(row, json_string_value(json_object_get(p, "operation_type"))));
+        const char *op = json_string_value(json_object_get(p, "operation_type"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(row, op));
         g_autofree char *detail = esc(json_string_value(json_object_get(p, "detail")));
         CU_ASSERT_PTR_NOT_NULL(strstr(row, detail));
     }
