@@ -498,6 +498,12 @@ def run(args):
         if left:
             failed += 1
             print("FAIL processes left after the browser closed: %r" % left)
+        # SIGTERM's clean exit after all of it (under ASan: no report either).
+        if env.server and env.server.alive():
+            rc = env.server.stop()
+            if rc != 0:
+                failed += 1
+                print("FAIL serve exited %r on SIGTERM:\n%s" % (rc, env.output()[-3000:]))
     finally:
         if env:
             env.stop()
