@@ -437,12 +437,22 @@ static const char step5_postgres[] =
     "CREATE INDEX dep_sync_runs_started ON dep_sync_runs (started_at);"
     "ALTER TABLE mdm_enrollments ADD COLUMN dep_enrolled BIGINT NOT NULL DEFAULT 0;";
 
+/* 6: the admin pages (issue 14): a team's enabled Macs are counted on every
+ * GET /teams and on the macOS updates page's team picker; with the index on
+ * (team_id) alone each count read every enrolled row. (team_id, enabled)
+ * makes the count covering, and serves whatever used the old index. */
+static const char step6_sqlite[] =
+    "CREATE INDEX mdm_enrollments_team_enabled ON mdm_enrollments (team_id, enabled);"
+    "DROP INDEX mdm_enrollments_team;";
+/* the same text in every dialect */
+
 static const orchard_migration migrations[] = {
     {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step1_sqlite, .postgres = step1_postgres},
     {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step2_sqlite},
     {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step3_sqlite, .postgres = step3_postgres},
     {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step4_sqlite, .postgres = step4_postgres},
     {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step5_sqlite, .postgres = step5_postgres},
+    {ORCHARD_STRUCT_HEADER(orchard_migration), .sql = step6_sqlite},
 };
 
 int orchard_server_store_migrate(void)
