@@ -173,6 +173,7 @@ static void test_web_updates_page__admin_saves(void)
     CU_ASSERT_TRUE(wfx_has(&r, "id=\"macs-below\">1<"));
     CU_ASSERT_TRUE(wfx_has(&r, "id=\"macs-unknown\">1<"));
     CU_ASSERT_TRUE(wfx_has(&r, "href=\"/hosts\""));
+    CU_ASSERT_TRUE(wfx_has(&r, "<h2>Macs in no team</h2>"));
     CU_ASSERT_TRUE(wfx_has(&r, "<button type=\"submit\" class=\"primary\">Save</button>"));
     http_response_clear(&r);
     /* Without ?saved, no banner. */
@@ -208,6 +209,7 @@ static void test_web_updates_page__maintainer_saves_team(void)
                                            "Design</option>", id);
     CU_ASSERT_TRUE(wfx_has(&r, sel));
     CU_ASSERT_TRUE(wfx_has(&r, "id=\"macs-total\">0<"));
+    CU_ASSERT_TRUE(wfx_has(&r, "<h2>Macs of Design</h2>"));
     http_response_clear(&r);
     /* Both empty: off, and the page says Nudge is not sent. */
     CU_ASSERT_EQUAL(save(c_maint, id, "", "", &r), 303);
