@@ -2,11 +2,13 @@
  * over the configuration orchard sends: the phases and opening times a week
  * before the deadline, the day the approaching window starts, the eve, the
  * deadline day and after; day and year boundaries; bad days and
- * configurations; the page's JSON with its labels and sentences' parts. */
+ * configurations; agreement with the macos_updates table's phases; the
+ * page's JSON with its labels and sentences' parts. */
 #include "tests/suites.h"
 
 #include "server_plugin/server.h"
 #include "server_plugin/updates/updates.h"
+#include "server_plugin/updates/updates_priv.h"
 
 #include <CUnit/CUnit.h>
 #include <glib.h>
@@ -180,6 +182,28 @@ static void test_nudge_preview__nudge_defaults(void)
     json_decref(c);
 }
 
+/* The preview and the macos_updates table (orchard_macos_updates_phase) put
+ * a Mac below the minimum in the same phase with the same cycle, hour by
+ * hour, from a week before the deadline to a day after. */
+static void test_nudge_preview__agrees_with_table(void)
+{
+    for (int day = 13; day <= 21; day++) {
+        g_autofree char *date = g_strdup_printf("2026-12-%02d", day);
+        orchard_nudge_day d;
+        day_of(date, &d);
+        for (int h = 0; h < 24; h++) {
+            int compliant;
+            gint64 refresh;
+            const char *phase = orchard_macos_updates_phase("13.6", "14.4", DEADLINE,
+                                                            d.start + h * 3600, &compliant,
+                                                            &refresh);
+            CU_ASSERT_STRING_EQUAL(phase ? phase : "(none)", nudge_phase_name(d.phase[h]));
+            CU_ASSERT_EQUAL(refresh, d.cycle[h]);
+            CU_ASSERT_EQUAL(compliant, 0);
+        }
+    }
+}
+
 /* The n-th day of a preview, and its segment i's member `key`. */
 static json_t *day_n(json_t *p, size_t n)
 {
@@ -273,5 +297,6 @@ void nudge_preview_suite(void)
                       {"boundaries", test_nudge_preview__boundaries},
                       {"bad_input", test_nudge_preview__bad_input},
                       {"nudge_defaults", test_nudge_preview__nudge_defaults},
+                      {"agrees_with_table", test_nudge_preview__agrees_with_table},
                       {"page_json", test_nudge_preview__page_json});
 }
