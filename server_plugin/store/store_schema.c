@@ -438,11 +438,12 @@ static const char step5_postgres[] =
     "ALTER TABLE mdm_enrollments ADD COLUMN dep_enrolled BIGINT NOT NULL DEFAULT 0;";
 
 /* 6: the admin pages (issue 14): a team's enabled Macs are counted on every
- * GET /teams and on the macOS updates page's team picker; with the index on
- * (team_id) alone each count read every enrolled row. (team_id, enabled)
- * makes the count covering, and serves whatever used the old index. */
+ * GET /teams and on the macOS updates page (its picker, and its Macs per OS
+ * version); with the index on (team_id) alone each count read every
+ * enrolled row. (team_id, enabled, os_version) makes those counts covering,
+ * and serves whatever used the old index. */
 static const char step6_sqlite[] =
-    "CREATE INDEX mdm_enrollments_team_enabled ON mdm_enrollments (team_id, enabled);"
+    "CREATE INDEX mdm_enrollments_team_enabled ON mdm_enrollments (team_id, enabled, os_version);"
     "DROP INDEX mdm_enrollments_team;";
 /* the same text in every dialect */
 

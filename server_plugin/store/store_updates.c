@@ -296,3 +296,13 @@ int orchard_store_os_versions(gint64 team_id, GPtrArray **out)
         SQL_PARAMS(SQL_INT(team_id), SQL_INT(team_id)), os_count_of_row,
         (GDestroyNotify)orchard_os_count_free, out);
 }
+
+int orchard_store_team_os_counts(gint64 team_id, GPtrArray **out)
+{
+    return orchard_sstore_read_list(
+        "counting a team's hosts per macOS version",
+        "SELECT os_version, count(*) FROM mdm_enrollments WHERE team_id = ? AND enabled = 1 "
+        "GROUP BY os_version",
+        SQL_PARAMS(SQL_INT(team_id)), os_count_of_row, (GDestroyNotify)orchard_os_count_free,
+        out);
+}

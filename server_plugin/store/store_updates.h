@@ -87,4 +87,9 @@ typedef struct orchard_os_count {
 void orchard_os_count_free(orchard_os_count *c);
 int orchard_store_os_versions(gint64 team_id, GPtrArray **out);
 
+/** The enabled hosts of team `team_id` (0: no team) per os_version, one row
+ * with os_version NULL for those whose version is not known yet; read from
+ * the index alone (schema step 6). */
+int orchard_store_team_os_counts(gint64 team_id, GPtrArray **out);
+
 #endif

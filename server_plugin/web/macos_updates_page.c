@@ -62,22 +62,22 @@ static int teams_json(gint64 team_id, json_t **out, char **name)
  * nudge_version_compare (the reconciler's test), how many of unknown OS. */
 static int macs_json(gint64 team_id, const char *minimum_version, json_t **out)
 {
-    g_autoptr(GPtrArray) hosts = NULL;
+    g_autoptr(GPtrArray) counts = NULL;
     gint64 total = 0, below = 0, unknown = 0;
-    int rc = orchard_store_update_hosts(&hosts);
+    /* One row per OS version the team's Macs run: a few rows, whatever the
+     * fleet's size. */
+    int rc = orchard_store_team_os_counts(team_id, &counts);
     if (rc)
         return rc;
-    for (guint i = 0; i < hosts->len; i++) {
-        const orchard_update_host *h = hosts->pdata[i];
+    for (guint i = 0; i < counts->len; i++) {
+        const orchard_os_count *c = counts->pdata[i];
         int cmp = 0;
-        if (h->team_id != team_id)
-            continue;
-        total++;
-        if (!h->os_version || nudge_version_compare(h->os_version, h->os_version, &cmp) != 0)
-            unknown++;
+        total += c->hosts;
+        if (!c->os_version || nudge_version_compare(c->os_version, c->os_version, &cmp) != 0)
+            unknown += c->hosts;
         else if (minimum_version &&
-                 nudge_version_compare(h->os_version, minimum_version, &cmp) == 0 && cmp < 0)
-            below++;
+                 nudge_version_compare(c->os_version, minimum_version, &cmp) == 0 && cmp < 0)
+            below += c->hosts;
     }
     *out = json_pack("{s:I, s:I, s:I, s:I}", "total", (json_int_t)total, "below",
                      (json_int_t)below, "unknown", (json_int_t)unknown, "known",
