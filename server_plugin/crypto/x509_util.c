@@ -90,20 +90,32 @@ int orchard_x509_key_matches(X509 *cert, EVP_PKEY *key)
     return ok;
 }
 
-char *orchard_x509_name_entry(X509 *cert, int issuer, int nid)
+char *orchard_x509_name_text(X509_NAME *name, int nid, size_t *len)
 {
-    X509_NAME *name = issuer ? X509_get_issuer_name(cert) : X509_get_subject_name(cert);
     int idx = name ? X509_NAME_get_index_by_NID(name, nid, -1) : -1;
+    if (len)
+        *len = 0;
     if (idx < 0)
         return NULL;
     ASN1_STRING *data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
     unsigned char *utf8 = NULL;
-    int len = ASN1_STRING_to_UTF8(&utf8, data);
-    if (len < 0)
+    int n = ASN1_STRING_to_UTF8(&utf8, data);
+    if (n < 0)
         return NULL;
-    char *out = g_strndup((const char *)utf8, (gsize)len);
+    char *out = g_malloc((size_t)n + 1);
+    memcpy(out, utf8, (size_t)n);
+    out[n] = '\0';
     OPENSSL_free(utf8);
+    if (len)
+        *len = (size_t)n;
     return out;
+}
+
+char *orchard_x509_name_entry(X509 *cert, int issuer, int nid)
+{
+    return orchard_x509_name_text(issuer ? X509_get_issuer_name(cert)
+                                         : X509_get_subject_name(cert),
+                                  nid, NULL);
 }
 
 char *orchard_x509_topic(X509 *cert)

@@ -30,6 +30,13 @@ int orchard_x509_load_key(const char *path, const char *pem, const char *what, E
 /** 1 when `key` is the private key of `cert`'s public key, else 0. */
 int orchard_x509_key_matches(X509 *cert, EVP_PKEY *key);
 
+/**
+ * The first value of `nid` in `name` as UTF-8 (g_free; NUL-terminated, and
+ * *len, when len is not NULL, its length in bytes, which counts any NUL
+ * inside it), or NULL when `name` has none or it does not convert.
+ */
+char *orchard_x509_name_text(X509_NAME *name, int nid, size_t *len);
+
 /** The first value of `nid` in the subject (or issuer when `issuer`), or NULL. g_free. */
 char *orchard_x509_name_entry(X509 *cert, int issuer, int nid);
 

@@ -17,25 +17,14 @@
  * not printable text (a CSR is a file anyone with access could edit). */
 static char *req_entry(X509_REQ *req, int nid)
 {
-    X509_NAME *name = X509_REQ_get_subject_name(req);
-    int i = name ? X509_NAME_get_index_by_NID(name, nid, -1) : -1;
-    if (i < 0)
+    size_t len = 0;
+    g_autofree char *text = orchard_x509_name_text(X509_REQ_get_subject_name(req), nid, &len);
+    if (!text || len == 0 || len > 256 || strlen(text) != len || !g_utf8_validate(text, -1, NULL))
         return NULL;
-    ASN1_STRING *data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
-    unsigned char *utf8 = NULL;
-    int len = ASN1_STRING_to_UTF8(&utf8, data);
-    char *out = NULL;
-    if (len > 0 && len <= 256 && !memchr(utf8, '\0', (size_t)len) &&
-        g_utf8_validate((const char *)utf8, len, NULL)) {
-        out = g_strndup((const char *)utf8, (gsize)len);
-        for (const char *p = out; *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-                g_clear_pointer(&out, g_free);
-                break;
-            }
-    }
-    OPENSSL_free(utf8);
-    return out;
+    for (const char *p = text; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return NULL;
+    return g_steal_pointer(&text);
 }
 
 /* The CSR at `path` when it is a small PEM file holding `cert`'s public key. */
