@@ -41,17 +41,24 @@ static int version_ok(const char *v)
     }
 }
 
-/* YYYY-MM-DD naming a real day of the Gregorian calendar. */
-static int date_ok(const char *d)
+int orchard_macos_updates_day(const char *d, gint64 *utc_midnight)
 {
-    if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
-        return 0;
+    if (!d || strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+        return ORCHARD_EINVAL;
     for (int i = 0; i < 10; i++)
         if (i != 4 && i != 7 && !g_ascii_isdigit(d[i]))
-            return 0;
+            return ORCHARD_EINVAL;
     int y = atoi(d), m = atoi(d + 5), day = atoi(d + 8);
-    return y >= 1 && m >= 1 && m <= 12 && day >= 1 &&
-           g_date_valid_dmy((GDateDay)day, (GDateMonth)m, (GDateYear)y);
+    if (y < 1 || m < 1 || m > 12 || day < 1 ||
+        !g_date_valid_dmy((GDateDay)day, (GDateMonth)m, (GDateYear)y))
+        return ORCHARD_EINVAL;
+    if (utc_midnight) {
+        g_autoptr(GDateTime) dt = g_date_time_new_utc(y, m, day, 0, 0, 0);
+        if (!dt)
+            return ORCHARD_EINVAL;
+        *utc_midnight = g_date_time_to_unix(dt);
+    }
+    return 0;
 }
 
 int orchard_macos_updates_validate(const char *minimum_version, const char *deadline,
@@ -71,7 +78,7 @@ int orchard_macos_updates_validate(const char *minimum_version, const char *dead
     } else if (!version_ok(minimum_version)) {
         *field = "minimum_version";
         *reason = g_strdup(MSG_VERSION_FORMAT);
-    } else if (!date_ok(deadline)) {
+    } else if (orchard_macos_updates_day(deadline, NULL) != 0) {
         *field = "deadline";
         *reason = g_strdup(MSG_DEADLINE_FORMAT);
     }

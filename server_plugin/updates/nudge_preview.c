@@ -10,25 +10,6 @@
 #define DAY_S 86400
 #define HOUR_S 3600
 
-/* 00:00 UTC of "YYYY-MM-DD" naming a real day: 0 and *start, or -1. */
-static int day_start(const char *day, gint64 *start)
-{
-    if (!day || strlen(day) != 10 || day[4] != '-' || day[7] != '-')
-        return -1;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !g_ascii_isdigit(day[i]))
-            return -1;
-    int y = atoi(day), m = atoi(day + 5), d = atoi(day + 8);
-    if (y < 1 || m < 1 || m > 12 || d < 1 ||
-        !g_date_valid_dmy((GDateDay)d, (GDateMonth)m, (GDateYear)y))
-        return -1;
-    g_autoptr(GDateTime) dt = g_date_time_new_utc(y, m, d, 0, 0, 0);
-    if (!dt)
-        return -1;
-    *start = g_date_time_to_unix(dt);
-    return 0;
-}
-
 /* A positive integer member of userExperience, else Nudge's default. */
 static gint64 ux_int(json_t *ux, const char *key, gint64 dflt)
 {
@@ -75,7 +56,7 @@ int orchard_nudge_preview_day(json_t *nudge_config, const char *day, orchard_nud
     schedule s;
     gint64 start;
     memset(out, 0, sizeof *out);
-    if (day_start(day, &start) || schedule_of(nudge_config, &s))
+    if (orchard_macos_updates_day(day, &start) || schedule_of(nudge_config, &s))
         return ORCHARD_EINVAL;
     out->start = start;
     for (int h = 0; h < 24; h++) {
@@ -208,7 +189,8 @@ json_t *orchard_nudge_preview_json(const char *minimum_version, const char *dead
                                    const char *today)
 {
     gint64 now_start, due_start;
-    if (day_start(today, &now_start) || day_start(deadline, &due_start))
+    if (orchard_macos_updates_day(today, &now_start) ||
+        orchard_macos_updates_day(deadline, &due_start))
         return NULL;
     json_t *config = orchard_nudge_config_json(minimum_version, deadline);
     json_t *out = config ? preview_of(config, now_start, due_start) : NULL;

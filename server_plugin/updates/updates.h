@@ -40,6 +40,13 @@ int orchard_macos_updates_validate(const char *minimum_version, const char *dead
                                    const char **field, char **reason);
 
 /**
+ * Whether `yyyy_mm_dd` is a deadline as Fleet takes it: YYYY-MM-DD naming a
+ * real day of the Gregorian calendar. Returns 0 and, when utc_midnight is
+ * not NULL, the unix time of that day's 00:00 UTC; else ORCHARD_EINVAL.
+ */
+int orchard_macos_updates_day(const char *yyyy_mm_dd, gint64 *utc_midnight);
+
+/**
  * Set team `team_id`'s macOS update setting (0: global; both empty: off)
  * after validating it, in one write transaction with its Nudge profile
  * (created, replaced when the setting changed, deleted when off) and the
