@@ -71,13 +71,7 @@ static int page_param(const orchard_http_request *req, gint64 *page)
 {
     const char *p = orchard_server_host->http_query(req, "page");
     *page = 0;
-    if (!p)
-        return 0;
-    size_t n = strlen(p);
-    if (n == 0 || n > PAGE_DIGITS || strspn(p, "0123456789") != n)
-        return ORCHARD_EINVAL;
-    *page = g_ascii_strtoll(p, NULL, 10);
-    return 0;
+    return p ? orchard_web_number(p, PAGE_DIGITS, page) : 0;
 }
 
 static json_t *paging_json(gint64 page, gint64 count, guint shown)

@@ -24,15 +24,10 @@ typedef struct attempt {
  * ORCHARD_EINVAL for anything but a plain decimal number that fits. */
 static int team_of(const char *s, gint64 *id)
 {
-    guint64 v = 0;
     *id = 0;
     if (!s || !*s)
         return 0;
-    if (strlen(s) > 18 || strspn(s, "0123456789") != strlen(s) ||
-        !g_ascii_string_to_unsigned(s, 10, 0, G_MAXINT64, &v, NULL))
-        return ORCHARD_EINVAL;
-    *id = (gint64)v;
-    return 0;
+    return orchard_web_number(s, 18, id);
 }
 
 /* The picker's entries, "No team" first; *name gets the scope's name. */

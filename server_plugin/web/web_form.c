@@ -138,6 +138,20 @@ int orchard_web_origin_check(const orchard_http_request *req, const char **why)
     return ORCHARD_EDENIED;
 }
 
+int orchard_web_number(const char *s, size_t max_digits, gint64 *out)
+{
+    guint64 v = 0;
+    size_t n = s ? strnlen(s, 20) : 0;
+    *out = 0;
+    if (max_digits > 18)
+        max_digits = 18;
+    if (n == 0 || n > max_digits || strspn(s, "0123456789") != n ||
+        !g_ascii_string_to_unsigned(s, 10, 0, G_MAXINT64, &v, NULL))
+        return ORCHARD_EINVAL;
+    *out = (gint64)v;
+    return 0;
+}
+
 int orchard_web_local_path(const char *path)
 {
     if (!path || path[0] != '/' || path[1] == '/' || path[1] == '\\')

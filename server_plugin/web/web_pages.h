@@ -87,6 +87,14 @@ int orchard_web_error(orchard_ctx *ctx, orchard_http_response *resp, const orcha
 int orchard_web_redirect(orchard_http_response *resp, const char *location);
 
 /**
+ * A number from a query or form value (a page, a team): decimal digits
+ * only, 1 to `max_digits` of them (at most 18, so it fits a gint64). Returns
+ * 0 and *out, or ORCHARD_EINVAL (empty, a sign, a space, an exponent, too
+ * long); *out is 0 then.
+ */
+int orchard_web_number(const char *s, size_t max_digits, gint64 *out);
+
+/**
  * Whether `path` is safe to send a browser to after sign-in: a local path
  * ("/x"), not "//host" nor "/\\host", no control characters, at most 2 KiB.
  */

@@ -371,6 +371,24 @@ static void test_forms__parser(void)
     g_hash_table_unref(f);
 }
 
+static void test_numbers(void)
+{
+    gint64 n = -1;
+    CU_ASSERT_EQUAL(orchard_web_number("0", 9, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(orchard_web_number("123456789", 9, &n), 0);
+    CU_ASSERT_EQUAL(n, 123456789);
+    CU_ASSERT_EQUAL(orchard_web_number("999999999999999999", 30, &n), 0);
+    const char *bad[] = {"", "-1", "+1", " 1", "1 ", "1e3", "0x1", "1234567890", "١"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        n = 7;
+        CU_ASSERT_EQUAL(orchard_web_number(bad[i], 9, &n), ORCHARD_EINVAL);
+        CU_ASSERT_EQUAL(n, 0);
+    }
+    CU_ASSERT_EQUAL(orchard_web_number(NULL, 9, &n), ORCHARD_EINVAL);
+    CU_ASSERT_EQUAL(orchard_web_number("9999999999999999999", 30, &n), ORCHARD_EINVAL);
+}
+
 static void test_cookies__parser(void)
 {
     char v[64];
@@ -442,5 +460,6 @@ void web_pages_suite(void)
                       {"hostile forms", test_forms__hostile},
                       {"the form parser", test_forms__parser},
                       {"the cookie parser", test_cookies__parser},
+                      {"numbers in queries and forms", test_numbers},
                       {"the stylesheet and its ETag", test_assets__etag});
 }
