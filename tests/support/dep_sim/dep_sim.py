@@ -175,7 +175,8 @@ class DepSim:
         return request(self.url + "/_sim/" + ("state" if devices else "stats")).json()
 
     def page_calls(self):
-        """Every fetch and sync call, oldest first: {endpoint, cursor, status, devices}."""
+        """Every fetch and sync call, oldest first: {endpoint, cursor (sent), status,
+        devices, issued (the answer's cursor)}."""
         return request(self.url + "/_sim/calls").json()["calls"]
 
     def token(self, cert, out, expiry=None):

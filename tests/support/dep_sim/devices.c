@@ -146,20 +146,23 @@ static void sync_page(const cursor *in, int limit, depsim_reply *r)
     reply_page(r, devices, &next, next.pos < sim->ops->len, until ? until : depsim_now());
 }
 
-/* Remember which cursor a fetch or sync call used and how it was answered. */
+/* Remember which cursor a fetch or sync call used, how it was answered
+ * and the cursor the answer issued. */
 static void log_call(int sync, const char *used, const depsim_reply *r)
 {
     if (sim->page_calls->len >= DEPSIM_PAGE_CALLS_MAX)
         g_ptr_array_remove_index(sim->page_calls, 0);
-    json_t *devices = NULL;
+    json_t *devices = NULL, *issued = NULL;
     if (r->status == 200) {
         json_t *page = json_loads(r->body, 0, NULL);
         devices = json_integer((json_int_t)json_array_size(json_object_get(page, "devices")));
+        issued = json_incref(json_object_get(page, "cursor"));
         json_decref(page);
     }
     g_ptr_array_add(sim->page_calls,
-                    json_pack("{s:s, s:s?, s:i, s:o?}", "endpoint", sync ? "sync" : "fetch",
-                              "cursor", used, "status", (int)r->status, "devices", devices));
+                    json_pack("{s:s, s:s?, s:i, s:o?, s:o?}", "endpoint", sync ? "sync" : "fetch",
+                              "cursor", used, "status", (int)r->status, "devices", devices,
+                              "issued", issued));
 }
 
 static void page_answer(int sync, json_t *req, depsim_reply *r);
