@@ -135,13 +135,20 @@ int orchard_store_device_token_update(const char *udid, const unsigned char *tok
                                       const unsigned char *unlock, size_t unlock_len,
                                       int awaiting_configuration, gint64 now)
 {
-    /* An UnlockToken comes only in some TokenUpdates: keep the last one. */
+    /* An UnlockToken comes only in some TokenUpdates: keep the last one.
+     * The TokenUpdate that turns an enrollment on (the first, or the first
+     * after enrolling again, when macOS may have been reinstalled) forgets
+     * when DeviceInformation was last asked, so the Mac is asked at once. In
+     * this one write, not in the mdm.enrolled handler: events arrive later on
+     * another thread and could undo an ask queued in between. (SET reads the
+     * row as it was, so `enabled` there is the old value.) */
     orchard_sql_param unlock_param = unlock && unlock_len ? SQL_BLOB(unlock, unlock_len)
                                                           : SQL_TEXT(NULL);
     return update_one(
         "recording a TokenUpdate",
         "UPDATE mdm_enrollments SET push_token = ?, push_magic = ?, "
-        "unlock_token = COALESCE(?, unlock_token), awaiting_configuration = ?, enabled = 1, "
+        "unlock_token = COALESCE(?, unlock_token), awaiting_configuration = ?, "
+        "device_info_asked_at = CASE WHEN enabled = 1 THEN device_info_asked_at END, enabled = 1, "
         "push_token_valid = 1, push_invalid_reason = NULL, "
         "token_update_tally = token_update_tally + 1, last_seen_at = ?, updated_at = ? "
         "WHERE udid = ?",

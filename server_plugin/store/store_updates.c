@@ -167,15 +167,6 @@ int orchard_store_device_info_asked(const char *const *udids, size_t n, gint64 n
                      n, SQL_INT(now));
 }
 
-int orchard_store_device_info_reset(const char *udid)
-{
-    gint64 n = orchard_sstore_write("forgetting a host's DeviceInformation request",
-                                    "UPDATE mdm_enrollments SET device_info_asked_at = NULL "
-                                    "WHERE udid = ?",
-                                    SQL_PARAMS(SQL_TEXT(udid)));
-    return n < 0 ? (int)n : 0;
-}
-
 int orchard_store_nudge_pkg_queued(const char *const *udids, size_t n, const char *sha256)
 {
     return each_host("recording the Nudge package queued",

@@ -43,9 +43,6 @@ int orchard_store_team_name(gint64 team_id, char **name);
  */
 int orchard_store_device_info_due(gint64 now, gint64 interval, gint64 limit, GPtrArray **out);
 
-/** Forget when a host was last asked (it enrolled again: ask it now). */
-int orchard_store_device_info_reset(const char *udid);
-
 /** Record that DeviceInformation was queued for these hosts at `now`. */
 int orchard_store_device_info_asked(const char *const *udids, size_t n, gint64 now);
 

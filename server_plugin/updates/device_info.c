@@ -14,7 +14,6 @@
 #include "server_plugin/updates/updates_priv.h"
 #include "tables/nudge_logic.h"
 
-#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,17 +112,12 @@ static int device_info_job(orchard_ctx *ctx, void *payload)
     return rc;
 }
 
-/* A host's first TokenUpdate (or its first after enrolling again, when
- * macOS may have been reinstalled): ask it at once rather than at the next
- * interval or tick. */
+/* A host's first TokenUpdate (or its first after enrolling again): the
+ * TokenUpdate's write forgot when it was last asked (store_devices.c), so
+ * this run asks it at once rather than at the next tick. */
 static void on_enrolled(orchard_ctx *ctx, const char *name, const char *json, void *payload)
 {
-    json_t *ev = json_loads(json ? json : "{}", 0, NULL);
-    const char *udid = json_string_value(json_object_get(ev, "udid"));
-    (void)name, (void)payload;
-    if (udid && *udid)
-        orchard_store_device_info_reset(udid);
-    json_decref(ev);
+    (void)name, (void)json, (void)payload;
     orchard_nudge_pkg_dirty();
     orchard_server_host->job_queue(ctx, JOB_NAME);
 }

@@ -4,6 +4,7 @@
  * facts and, only when the OS version changed, the desired-state marker;
  * hostile answers logged and never stored. */
 #include "server_plugin/server.h"
+#include "server_plugin/store/store_devices.h"
 #include "server_plugin/store/store_sql.h"
 #include "server_plugin/store/store_updates.h"
 #include "server_plugin/updates/updates.h"
@@ -86,9 +87,14 @@ static void test_queue_once_then_after_interval(void)
     CU_ASSERT_EQUAL(queued_for(H1), 2);
     CU_ASSERT_EQUAL(queued_for(H2), 2);
     CU_ASSERT_EQUAL(queued_for(H3), 1);
-    /* Enrolled again (the mdm.enrolled event): asked at once. */
-    CU_ASSERT_EQUAL(orchard_store_device_info_reset(H3), 0);
+    /* A TokenUpdate of an enrolled host (a new token) asks nothing... */
+    CU_ASSERT_EQUAL(updfx_enable(H1), 0);
     CU_ASSERT_EQUAL(orchard_updates_device_info_run(NULL, now + DAY + 1), 0);
+    CU_ASSERT_EQUAL(queued_for(H1), 2);
+    /* ...but the one enrolling again (CheckOut, then TokenUpdate) is asked at once. */
+    CU_ASSERT_EQUAL(orchard_store_device_checkout(H3, now + DAY + 1), 0);
+    CU_ASSERT_EQUAL(updfx_enable(H3), 0);
+    CU_ASSERT_EQUAL(orchard_updates_device_info_run(NULL, now + DAY + 2), 0);
     CU_ASSERT_EQUAL(queued_for(H3), 2);
     CU_ASSERT_EQUAL(queued_for(H1), 2);
     updfx_close();
