@@ -25,6 +25,22 @@ const char *orchard_http_query(const orchard_http_request *req, const char *key)
     return NULL;
 }
 
+int orchard_http_query_at(const orchard_http_request *req, size_t i, const char **name,
+                          const char **value)
+{
+    if (name)
+        *name = NULL;
+    if (value)
+        *value = NULL;
+    if (!req || i >= req->n_query)
+        return ORCHARD_ENOTFOUND;
+    if (name)
+        *name = req->query[i].name;
+    if (value)
+        *value = req->query[i].value;
+    return 0;
+}
+
 const char *orchard_http_header(const orchard_http_request *req, const char *name)
 {
     if (!req || !name)

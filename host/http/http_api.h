@@ -11,6 +11,8 @@
 const char *orchard_http_method(const orchard_http_request *req);
 const char *orchard_http_path(const orchard_http_request *req);
 const char *orchard_http_query(const orchard_http_request *req, const char *key);
+int orchard_http_query_at(const orchard_http_request *req, size_t i, const char **name,
+                          const char **value);
 const char *orchard_http_header(const orchard_http_request *req, const char *name);
 const unsigned char *orchard_http_body(const orchard_http_request *req, size_t *len);
 const char *orchard_http_remote_addr(const orchard_http_request *req);

@@ -136,6 +136,11 @@ uint32_t orchard_route_guard_of(const orchard_route *x)
     return V(orchard_route, guard) ? x->guard : ORCHARD_GUARD_NONE;
 }
 
+uint32_t orchard_route_flags_of(const orchard_route *x)
+{
+    return V(orchard_route, flags) ? x->flags : 0;
+}
+
 const char *orchard_route_gate_of(const orchard_route *x)
 {
     return V(orchard_route, gate) ? x->gate : NULL;

@@ -55,6 +55,8 @@ int orchard_call_job(orchard_ctx *ctx, const orchard_job *j);
 
 /* Fields appended in 1.2, read safely from a struct of any 1.x writer. */
 uint32_t orchard_route_guard_of(const orchard_route *r);
+/** The route's flags (1.5; 0 for an older route). */
+uint32_t orchard_route_flags_of(const orchard_route *r);
 const char *orchard_route_gate_of(const orchard_route *r);
 uint32_t orchard_job_first_run_of(const orchard_job *j);
 uint32_t orchard_job_jitter_of(const orchard_job *j);

@@ -127,6 +127,8 @@ static const orchard_host_api host_api = {
     .store_dialect = orchard_store_dialect,
     .instance_settings = orchard_instance_settings,
     .instances_view = orchard_instances_get,
+    /* since 1.5 */
+    .http_query_at = orchard_http_query_at,
 };
 
 const orchard_host_api *orchard_host_api_get(void) { return &host_api; }
@@ -377,6 +379,12 @@ static int check_plugin(orchard_registry *reg, const orchard_plugin *p, const ch
                                          orchard_route_guard_of(r));
             return ORCHARD_EINVAL;
         }
+        if (orchard_route_flags_of(r) & ~(uint32_t)ORCHARD_ROUTE_EXACT) {
+            *error_msg = g_strdup_printf("plugin '%s' (%s): route %s %s has unknown flags 0x%x",
+                                         label, origin, r->method, r->path_prefix,
+                                         orchard_route_flags_of(r));
+            return ORCHARD_EINVAL;
+        }
         if (route_taken(reg, p, i)) {
             *error_msg = g_strdup_printf("plugin '%s' (%s): route %s %s is already registered",
                                          label, origin, r->method, r->path_prefix);
@@ -620,11 +628,15 @@ const orchard_route *orchard_registry_route(const orchard_registry *reg, size_t 
     return i < reg->routes->len ? g_ptr_array_index(reg->routes, i) : NULL;
 }
 
-/* Does `prefix` cover `path`? Only at a segment boundary: "/mdm/apple/scep"
+/* Does route `r` cover `path`? Only at a segment boundary: "/mdm/apple/scep"
  * covers "/mdm/apple/scep" and "/mdm/apple/scep/x", never "/mdm/apple/scepX".
- * A prefix that ends in '/' carries its boundary and covers all below it. */
-static int prefix_covers(const char *prefix, const char *path)
+ * A prefix that ends in '/' carries its boundary and covers all below it.
+ * An exact route (1.5) covers its own path alone. */
+static int route_covers(const orchard_route *r, const char *path)
 {
+    const char *prefix = r->path_prefix;
+    if (orchard_route_flags_of(r) & ORCHARD_ROUTE_EXACT)
+        return strcmp(prefix, path) == 0;
     size_t len = strlen(prefix);
     if (strncmp(prefix, path, len) != 0)
         return 0;
@@ -659,7 +671,7 @@ const orchard_route *orchard_registry_find_route(const orchard_registry *reg, co
     for (guint i = 0; i < reg->routes->len; i++) {
         const orchard_route *r = g_ptr_array_index(reg->routes, i);
         size_t len = strlen(r->path_prefix);
-        if (!prefix_covers(r->path_prefix, path))
+        if (!route_covers(r, path))
             continue;
         if (!method_matches(r->method, method))
             allow_add(&others, r->method);

@@ -43,8 +43,8 @@ extern "C" {
 
 /** The ABI version this header describes. */
 #define ORCHARD_ABI_VERSION 1u
-/** The minor version: which appended fields this header knows (1.4). */
-#define ORCHARD_ABI_MINOR 4u
+/** The minor version: which appended fields this header knows (1.5). */
+#define ORCHARD_ABI_MINOR 5u
 
 /** Name of the symbol every plugin exports. */
 #define ORCHARD_PLUGIN_ENTRY_SYMBOL "orchard_plugin_entry"
@@ -243,7 +243,7 @@ typedef struct orchard_http_response orchard_http_response; /* opaque */
  * and response are read and written through orchard_host_api's http_*
  * functions (since 1.1). The host picks the route whose method matches and
  * whose prefix is the longest one that equals the path or ends where the
- * path continues with '/'.
+ * path continues with '/' (an ORCHARD_ROUTE_EXACT route: that equals it).
  * Returns 0, or a negative code: the host then answers 500 unless the
  * handler already set a status.
  */
@@ -304,7 +304,19 @@ typedef struct orchard_route {
      * budget (server.max_buffered_bytes) still applies.
      */
     uint64_t max_body;
+    /* since 1.5 */
+    uint32_t flags; /* orchard_route_flag bits; 0 for routes older than 1.5 */
 } orchard_route;
+
+/** orchard_route.flags (since 1.5). */
+typedef enum orchard_route_flag {
+    /**
+     * The route takes its path alone, not the paths below it: "/" with this
+     * flag answers "/" and leaves "/x" to other routes (or to 404). Among
+     * routes that cover a path, the exact one wins like the longest prefix.
+     */
+    ORCHARD_ROUTE_EXACT = 1u << 0
+} orchard_route_flag;
 
 /* ------------------------------------------------------------------------ */
 /* Jobs: tasks run by the host's scheduler while `orchard serve` runs, every
@@ -837,6 +849,16 @@ typedef struct orchard_host_api {
      */
     int (*instances_view)(orchard_ctx *ctx, const char *gate, const char *fingerprint_json,
                           orchard_instances_view *out);
+
+    /* ---- since 1.5 ---- */
+    /**
+     * The i-th query parameter of the request, in the order the client sent
+     * them, decoded (*value is "" for a bare `?flag`). Returns 0, or
+     * ORCHARD_ENOTFOUND past the last one (then both are NULL). For a page
+     * that has to hand its whole query on, e.g. to come back after sign-in.
+     */
+    int (*http_query_at)(const orchard_http_request *req, size_t i, const char **name,
+                         const char **value);
 } orchard_host_api;
 
 /**

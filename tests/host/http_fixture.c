@@ -136,10 +136,13 @@ const orchard_route routes[HTTP_FIXTURE_N_ROUTES] = {
     ROUTE("GET", "/fail", h_fail),             ROUTE("GET", "/fail-after", h_fail_after),
     ROUTE("GET", "/silent", h_silent),         ROUTE("GET", "/slow", h_slow),
     ROUTE("GET", "/cert", h_cert),
+    /* 1.5: "/" alone, not every path under it */
+    {ORCHARD_STRUCT_HEADER(orchard_route), .method = "GET", .path_prefix = "/", .handle = h_any,
+     .flags = ORCHARD_ROUTE_EXACT},
 };
 static const orchard_route *const route_ptrs[] = {
     &routes[0], &routes[1], &routes[2], &routes[3], &routes[4], &routes[5],
-    &routes[6], &routes[7], &routes[8], &routes[9], &routes[10],
+    &routes[6], &routes[7], &routes[8], &routes[9], &routes[10], &routes[11],
 };
 
 static const orchard_plugin http_plugin = {

@@ -23,7 +23,7 @@
  *    respond), 9 GET /slow (1.5 s; sets slow_started first)
  * 10 GET /cert: "cert <length> <sha256 hex>" of the request's client
  *    certificate ("cert 0 -" without one) */
-#define HTTP_FIXTURE_N_ROUTES 11
+#define HTTP_FIXTURE_N_ROUTES 12
 extern const orchard_route routes[HTTP_FIXTURE_N_ROUTES];
 
 /* Set to 1 by /slow's handler when it starts. */

@@ -36,7 +36,67 @@ static void test_http__find_route(void)
     r = FIND("PUT", "/mdm/apple/scep/x");
     CU_ASSERT_PTR_NULL(r);
     CU_ASSERT_STRING_EQUAL(allow, "GET, POST");
+    g_clear_pointer(&allow, g_free);
+    /* An exact route (1.5) takes its path alone: "/" is not a catch-all. */
+    CU_ASSERT_PTR_EQUAL(FIND("GET", "/"), &routes[11]);
+    CU_ASSERT_PTR_EQUAL(FIND("HEAD", "/"), &routes[11]);
+    CU_ASSERT_PTR_NULL(FIND("GET", "/nothing/here"));
+    CU_ASSERT_PTR_NULL(allow);
+    CU_ASSERT_PTR_NULL(FIND("GET", "//"));
+    CU_ASSERT_PTR_NULL(FIND("POST", "/"));
+    CU_ASSERT_STRING_EQUAL(allow, "GET");
 #undef FIND
+}
+
+/* A route whose flags this host does not know is refused, not half-served. */
+static int odd_handler(const orchard_http_request *req, orchard_http_response *resp, void *p)
+{
+    (void)req, (void)resp, (void)p;
+    return 0;
+}
+static const orchard_route odd_route = {ORCHARD_STRUCT_HEADER(orchard_route), .method = "GET",
+                                        .path_prefix = "/odd", .handle = odd_handler,
+                                        .flags = 1u << 7};
+static const orchard_route *const odd_ptrs[] = {&odd_route};
+static const orchard_plugin odd_plugin = {
+    ORCHARD_STRUCT_HEADER(orchard_plugin), .name = "http-odd", .version = "1.0",
+    .description = "a route with unknown flags", .routes = odd_ptrs, .n_routes = 1,
+};
+static int odd_entry(const orchard_host_api *host, const orchard_plugin **out)
+{
+    (void)host;
+    *out = &odd_plugin;
+    return 0;
+}
+
+static void test_http__unknown_route_flags_refused(void)
+{
+    g_autofree char *err = NULL;
+    CU_ASSERT_EQUAL(orchard_registry_add_builtin(http_reg, odd_entry, &err), ORCHARD_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(err ? strstr(err, "GET /odd has unknown flags 0x80") : NULL);
+    CU_ASSERT_EQUAL(orchard_registry_route_count(http_reg), G_N_ELEMENTS(routes));
+}
+
+/* http_query_at (1.5): every parameter in the client's order, then ENOTFOUND. */
+static void test_http__query_at(void)
+{
+    const orchard_http_pair q[] = {{"page", "2"}, {"team", "a b&c"}, {"flag", ""}};
+    const orchard_http_request req = {.method = "GET", .path = "/hosts", .query = q,
+                                      .n_query = G_N_ELEMENTS(q), .body = (const unsigned char *)""};
+    const char *name = "x", *value = "x";
+    CU_ASSERT_EQUAL(orchard_http_query_at(&req, 0, &name, &value), 0);
+    CU_ASSERT_STRING_EQUAL(name, "page");
+    CU_ASSERT_STRING_EQUAL(value, "2");
+    CU_ASSERT_EQUAL(orchard_http_query_at(&req, 1, &name, &value), 0);
+    CU_ASSERT_STRING_EQUAL(value, "a b&c");
+    CU_ASSERT_EQUAL(orchard_http_query_at(&req, 2, &name, &value), 0);
+    CU_ASSERT_STRING_EQUAL(name, "flag");
+    CU_ASSERT_STRING_EQUAL(value, "");
+    CU_ASSERT_EQUAL(orchard_http_query_at(&req, 3, &name, &value), ORCHARD_ENOTFOUND);
+    CU_ASSERT_PTR_NULL(name);
+    CU_ASSERT_PTR_NULL(value);
+    CU_ASSERT_EQUAL(orchard_http_query_at(NULL, 0, &name, &value), ORCHARD_ENOTFOUND);
+    CU_ASSERT_PTR_EQUAL(orchard_host_api_get()->http_query_at, orchard_http_query_at);
 }
 
 static void test_http__duplicate_route_refused(void)
@@ -90,5 +150,7 @@ void http_routes_suite(void)
     ORCHARD_ADD_SUITE("http_routes", http_fixture_init, http_fixture_cleanup,
                       {"find_route", test_http__find_route},
                       {"duplicate_route_refused", test_http__duplicate_route_refused},
+                      {"unknown_route_flags_refused", test_http__unknown_route_flags_refused},
+                      {"query_at", test_http__query_at},
                       {"response_checks", test_http__response_checks});
 }
