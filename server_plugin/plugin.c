@@ -118,6 +118,7 @@ static const orchard_route *const routes[] = {
     &orchard_route_web_login_get,
     &orchard_route_web_login_post,
     &orchard_route_web_logout,
+    &orchard_route_web_root,
     &orchard_route_web_assets,
     &orchard_route_web_mdm_settings,
     &orchard_route_web_macos_updates_get,

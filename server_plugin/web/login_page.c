@@ -1,5 +1,5 @@
 /* /login and /logout for people: the sign-in form, the session cookie, and
- * signing out. The check itself is users/login.c's, the one the API's
+ * signing out; and "/", which sends people on to them. The check itself is users/login.c's, the one the API's
  * POST /login runs, limits and activity included. */
 #include "server_plugin/server.h"
 #include "server_plugin/web/web_pages.h"
@@ -42,6 +42,21 @@ static int login_get(orchard_ctx *ctx, const orchard_http_request *req,
         return orchard_web_redirect(resp, next && orchard_web_local_path(next) ? next
                                                                              : landing(v.role));
     return show_form(ctx, resp, &v, 200, NULL, next, NULL, h->http_query(req, "signed_out") != NULL);
+}
+
+/* The server's address alone ("/"): the role's landing page, or sign-in.
+ * The route is exact (ABI 1.5); a host that matches it as a prefix would
+ * send every unknown GET here, and those get the error page's 404. */
+static int root_get(orchard_ctx *ctx, const orchard_http_request *req,
+                    orchard_http_response *resp, void *payload)
+{
+    orchard_web_visit v;
+    (void)payload;
+    if (orchard_web_begin(ctx, req, resp, ORCHARD_ROLE_NONE, &v))
+        return 0;
+    if (strcmp(orchard_server_host->http_path(req), "/") != 0)
+        return orchard_web_error(ctx, resp, &v, 404, "There is no such page.");
+    return orchard_web_redirect(resp, v.role != ORCHARD_ROLE_NONE ? landing(v.role) : "/login");
 }
 
 static int login_post(orchard_ctx *ctx, const orchard_http_request *req,
@@ -115,6 +130,15 @@ const orchard_route orchard_route_web_login_get = {
     .path_prefix = "/login",
     .handle2 = login_get,
     .guard = ORCHARD_GUARD_NONE,
+};
+
+const orchard_route orchard_route_web_root = {
+    ORCHARD_STRUCT_HEADER(orchard_route),
+    .method = "GET",
+    .path_prefix = "/",
+    .handle2 = root_get,
+    .guard = ORCHARD_GUARD_NONE,
+    .flags = ORCHARD_ROUTE_EXACT,
 };
 
 const orchard_route orchard_route_web_login_post = {

@@ -130,7 +130,7 @@ void orchard_web_cleanup(void);
 /* ---- the routes (GUARD_NONE: the pages check the cookie themselves; no
  * gate: the settings page says when MDM is off) ---- */
 extern const orchard_route orchard_route_web_login_get, orchard_route_web_login_post;
-extern const orchard_route orchard_route_web_logout;
+extern const orchard_route orchard_route_web_logout, orchard_route_web_root;
 extern const orchard_route orchard_route_web_assets;
 extern const orchard_route orchard_route_web_mdm_settings;
 extern const orchard_route orchard_route_web_macos_updates_get,

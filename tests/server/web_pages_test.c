@@ -262,6 +262,73 @@ static void test_pages__need_a_session(void)
     http_response_clear(&r);
 }
 
+/* The server's bare address sends people on: to sign in, or to their
+ * role's landing page; it is no catch-all for other paths. */
+static void test_pages__root(void)
+{
+    static const struct {
+        const char *role, *location;
+    } cases[] = {{NULL, "/login"}, {"observer", "/hosts"}, {"admin", "/settings/integrations/mdm"}};
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        http_response r;
+        g_autofree char *cookie = cases[i].role ? wfx_signin_as(cases[i].role) : NULL;
+        wfx_get("/", cookie, &r);
+        g_autofree char *location = wfx_header(&r, "Location");
+        CU_ASSERT_EQUAL(r.status, 303);
+        CU_ASSERT_STRING_EQUAL(location, cases[i].location);
+        http_response_clear(&r);
+    }
+    http_response r;
+    g_autofree char *admin = wfx_signin_as("admin");
+    wfx_get("/no/such/page", admin, &r);
+    CU_ASSERT_EQUAL(r.status, 404);
+    /* the host's own answer, not a page: no route took it */
+    CU_ASSERT(r.body && strstr(r.body->str, "not found") && !strstr(r.body->str, "<html"));
+    http_response_clear(&r);
+}
+
+/* A page asked for with a query comes back with it after sign-in, each
+ * part escaped again; hostile parameters cannot turn it into another site. */
+static void test_pages__next_keeps_the_query(void)
+{
+    http_response r;
+    wfx_get("/hosts?page=2&team=a%20b%26c&flag", NULL, &r);
+    g_autofree char *location = wfx_header(&r, "Location");
+    CU_ASSERT_EQUAL(r.status, 303);
+    CU_ASSERT_STRING_EQUAL(location, "/login?next=/hosts%3Fpage%3D2%26team%3Da%2520b%2526c%26flag");
+    http_response_clear(&r);
+
+    /* The form carries it, and signing in goes back to exactly that page. */
+    wfx_get(location, NULL, &r);
+    CU_ASSERT_EQUAL(r.status, 200);
+    CU_ASSERT(wfx_has(&r, "value=\"/hosts?page&#61;2&amp;team&#61;a%20b%26c&amp;flag\""));
+    http_response_clear(&r);
+    orchard_login_limit_reset();
+    wfx_post_form("/login", NULL, WFX_SAME_ORIGIN,
+                  "email=obs%40example.com&password=" PW_OBS
+                  "&next=%2Fhosts%3Fpage%3D2%26team%3Da%2520b%2526c%26flag",
+                  &r);
+    g_autofree char *back = wfx_header(&r, "Location");
+    CU_ASSERT_EQUAL(r.status, 303);
+    CU_ASSERT_STRING_EQUAL(back, "/hosts?page=2&team=a%20b%26c&flag");
+    http_response_clear(&r);
+
+    /* A query that would make the address too long is dropped, the page kept. */
+    g_autofree char *big = g_strnfill(3000, 'x');
+    g_autofree char *path = g_strconcat("/hosts?q=", big, NULL);
+    wfx_get(path, NULL, &r);
+    g_autofree char *short_loc = wfx_header(&r, "Location");
+    CU_ASSERT_EQUAL(r.status, 303);
+    CU_ASSERT_STRING_EQUAL(short_loc, "/login?next=/hosts");
+    http_response_clear(&r);
+
+    /* Parameters named like another site stay parameters of our path. */
+    wfx_get("/hosts?%2F%2Fevil.example=1", NULL, &r);
+    g_autofree char *odd = wfx_header(&r, "Location");
+    CU_ASSERT_STRING_EQUAL(odd, "/login?next=/hosts%3F%252F%252Fevil.example%3D1");
+    http_response_clear(&r);
+}
+
 static void test_pages__roles_and_headers(void)
 {
     g_autofree char *obs = wfx_signin_as("observer");
@@ -456,6 +523,8 @@ void web_pages_suite(void)
                       {"forms from another origin are refused", test_origin__refused},
                       {"sign-out ends the session", test_signout},
                       {"pages need a session", test_pages__need_a_session},
+                      {"the bare address sends one on", test_pages__root},
+                      {"sign-in comes back with the query", test_pages__next_keeps_the_query},
                       {"roles and security headers", test_pages__roles_and_headers},
                       {"hostile forms", test_forms__hostile},
                       {"the form parser", test_forms__parser},
