@@ -103,6 +103,8 @@ def test_nobody_signed_in(env):
         assert b.url.startswith(env.base + "/login?next="), (path, b.url)
         assert b.count(LOGIN_FORM) == 1, b.source()
     assert b.title.startswith("Sign in"), b.title
+    # The bare address leads to the form too.
+    assert b.open(env.base + "/") == 200 and b.url == env.base + "/login", b.url
     assert b.open(env.base + "/login") == 200
     shoot(env, "login")
 
@@ -131,8 +133,15 @@ def test_admin_signs_in(env):
     assert b.count('header a[href="%s"]' % SETTINGS) == 1, b.source()
     # A page asked for before signing in is where the form leads.
     assert sign_in(env, "admin", next_path="/hosts") == 200 and b.url == env.base + "/hosts", b.url
-    # Signed in, /login itself moves on.
+    # Signed in, /login itself moves on, and so does the bare address.
     assert b.open(env.base + "/login") == 200 and b.url == env.base + SETTINGS, b.url
+    assert b.open(env.base + "/") == 200 and b.url == env.base + SETTINGS, b.url
+    # A page's query survives the trip through the sign-in form.
+    b.clear_cookies()
+    assert b.open(env.base + "/hosts?page=1") == 200, b.status
+    assert b.submit_form(LOGIN_FORM, {"email": USERS["admin"][0],
+                                      "password": USERS["admin"][2]}) == 200, b.status
+    assert b.url == env.base + "/hosts?page=1", b.url
 
 
 def test_cookie_and_headers(env):
