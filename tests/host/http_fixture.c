@@ -9,9 +9,16 @@
 #include "host/http/http_module.h"
 #include "host/log.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <glib.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* ---- the test plugin */
 
@@ -342,4 +349,75 @@ int http_openssl(const char *const *argv)
         return 0;
     }
     return 1;
+}
+
+/* ---- raw sockets */
+
+unsigned url_port(const char *url)
+{
+    const char *colon = url ? strrchr(url, ':') : NULL;
+    return colon ? (unsigned)atoi(colon + 1) : 0;
+}
+
+/* A TCP connection to 127.0.0.1:port from address `from` (NULL: any); -1 on failure. */
+int raw_connect(const char *from, unsigned port)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in src = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    if (fd >= 0 && from && (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
+                            bind(fd, (struct sockaddr *)&src, sizeof src) != 0)) {
+        close(fd);
+        return -1;
+    }
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&to, sizeof to) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Send all of s (or n bytes of it); 0 when the peer is gone. */
+int raw_send_n(int fd, const char *s, size_t n)
+{
+    while (n) {
+        ssize_t k = send(fd, s, n, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return 0;
+        s += k;
+        n -= (size_t)k;
+    }
+    return 1;
+}
+
+int raw_send(int fd, const char *s) { return raw_send_n(fd, s, strlen(s)); }
+
+/* Read for up to `ms` (or until the peer closes, or `until` shows up in
+ * what was read). Returns 1 closed, 0 still open; what came is appended. */
+int raw_read(int fd, int ms, GString *got, const char *until)
+{
+    gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+    char buf[4096];
+
+    for (;;) {
+        gint64 left = (end - g_get_monotonic_time()) / 1000;
+        struct pollfd p = {fd, POLLIN, 0};
+        if (until && strstr(got->str, until))
+            return 0;
+        if (left <= 0)
+            return 0;
+        int rc = poll(&p, 1, (int)left);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0)
+            return 0;
+        ssize_t k = recv(fd, buf, sizeof buf, 0);
+        if (k <= 0)
+            return 1; /* closed (or reset) */
+        g_string_append_len(got, buf, k);
+    }
 }

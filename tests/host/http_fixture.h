@@ -22,7 +22,8 @@
  *  6 GET /fail (EIO), 7 GET /fail-after (418 then EIO), 8 GET /silent (no
  *    respond), 9 GET /slow (1.5 s; sets slow_started first)
  * 10 GET /cert: "cert <length> <sha256 hex>" of the request's client
- *    certificate ("cert 0 -" without one) */
+ *    certificate ("cert 0 -" without one)
+ * 11 GET / (ORCHARD_ROUTE_EXACT): "/" alone, answered like /any */
 #define HTTP_FIXTURE_N_ROUTES 12
 extern const orchard_route routes[HTTP_FIXTURE_N_ROUTES];
 
@@ -88,5 +89,23 @@ int http_has_header(const http_response *r, const char *line);
 /* Run `openssl` with argv (NULL-terminated, argv[0] "openssl"); 1 on success,
  * else 0 with the reason on stderr. */
 int http_openssl(const char *const *argv);
+
+/* ---- raw sockets, for what libcurl would not send */
+
+/** The port of a base URL ("http://127.0.0.1:8080" -> 8080); 0 without one. */
+unsigned url_port(const char *url);
+
+/** A TCP connection to 127.0.0.1:port from address `from` (NULL: any); -1 on failure. */
+int raw_connect(const char *from, unsigned port);
+
+/** Send all n bytes of s (raw_send: all of the string); 0 when the peer is gone. */
+int raw_send_n(int fd, const char *s, size_t n);
+int raw_send(int fd, const char *s);
+
+/**
+ * Read for up to `ms` (or until the peer closes, or `until` shows up in what
+ * was read). Returns 1 closed (or reset), 0 still open; what came is appended.
+ */
+int raw_read(int fd, int ms, GString *got, const char *until);
 
 #endif

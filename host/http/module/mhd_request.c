@@ -13,10 +13,11 @@
 #include <string.h>
 #include <strings.h>
 
-/* A chunked upload that outgrows the cap (or the budget) is read and thrown
- * away so that the client gets its 413 or 503 (MHD can only answer once the
- * upload is over); one that goes on past this many more bytes is cut off
- * instead. */
+/* An upload over its cap (or a chunked one over the budget) that the client
+ * is sending anyway is read and thrown away so that the client gets its 413
+ * or 503: MHD can only answer once the upload is over, and closing on unread
+ * bytes resets the connection before the client reads the answer. One more
+ * than this many bytes over is cut off instead. */
 #define DRAIN_LIMIT ((size_t)8 * 1024 * 1024)
 #define FIRST_CHUNK ((size_t)16 * 1024)
 
@@ -43,6 +44,7 @@ typedef struct {
     int too_big;     /* over the cap: draining for a 413 */
     int over_budget; /* a chunked body outgrew the budget: draining for a 503 */
     size_t drained;
+    size_t drain_max; /* cut the connection past this many drained bytes */
     unsigned status;
     uint64_t bytes;
 } mhd_request;
@@ -136,9 +138,18 @@ static const char *framing_error(struct MHD_Connection *conn)
     return NULL;
 }
 
-/* The declared Content-Length when it is over the cap (1), else 0 with
- * *declared set. A chunked body declares nothing and is measured as it comes;
- * a malformed length never gets here (MHD answers 400 itself). */
+/* Did the client send "Expect: 100-continue" (then it waits for an answer
+ * before it sends the body)? */
+static int expects_continue(struct MHD_Connection *conn)
+{
+    const char *e = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    return e && strcasecmp(e, "100-continue") == 0;
+}
+
+/* 1 when the declared Content-Length is over the cap, else 0; *declared is
+ * the length either way (clamped to SIZE_MAX), 0 without one. A chunked body
+ * declares nothing and is measured as it comes; a malformed length never
+ * gets here (MHD answers 400 itself). */
 static int declared_too_big(struct MHD_Connection *conn, size_t cap, size_t *declared)
 {
     const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -152,10 +163,8 @@ static int declared_too_big(struct MHD_Connection *conn, size_t cap, size_t *dec
     v = strtoull(cl, &end, 10);
     if (end == cl)
         return 0;
-    if (v > cap)
-        return 1;
-    *declared = (size_t)v;
-    return 0;
+    *declared = v > SIZE_MAX ? SIZE_MAX : (size_t)v;
+    return v > cap;
 }
 
 /* ---- answers */
@@ -337,11 +346,31 @@ static enum MHD_Result begin(orchard_http_server *srv, struct MHD_Connection *co
         return queue_text(srv, conn, r, 400, "bad request: a control character in the path\n",
                           close_conn, 1);
     r->body_cap = body_cap_of(srv->cfg, r);
-    if (declared_too_big(conn, r->body_cap, &r->declared))
-        return queue_text(srv, conn, r, 413, too_big_text, NULL, 0);
+    if (declared_too_big(conn, r->body_cap, &r->declared)) {
+        /* A client that did not wait for "100 Continue" is sending the body
+         * already: answered now, the close would reset its connection, often
+         * before it reads the 413. Such a body within DRAIN_LIMIT of the cap
+         * is read and thrown away first (no memory, no budget); only a larger
+         * one is cut short. */
+        size_t len = r->declared;
+        if (expects_continue(conn) || len - r->body_cap > DRAIN_LIMIT)
+            return queue_text(srv, conn, r, 413, too_big_text, NULL, 0);
+        r->too_big = 1;
+        r->drain_max = len;
+        r->declared = 0;
+        return MHD_YES;
+    }
     if (r->declared) {
-        if (!orchard_mhd_budget_take(srv, r->declared))
-            return queue_busy(srv, conn, r);
+        if (!orchard_mhd_budget_take(srv, r->declared)) {
+            if (expects_continue(conn))
+                return queue_busy(srv, conn, r);
+            /* Sending already: drained like the above (it fits the cap),
+             * so the 503 and its Retry-After are read, not reset. */
+            r->over_budget = 1;
+            r->drain_max = r->declared;
+            r->declared = 0;
+            return MHD_YES;
+        }
         r->charged = r->declared;
     }
     return MHD_YES;
@@ -389,7 +418,7 @@ static int take_body(orchard_http_server *srv, mhd_request *r, const char *data,
     }
     if (r->too_big || r->over_budget) {
         r->drained += n;
-        return r->drained <= DRAIN_LIMIT;
+        return r->drained <= (r->drain_max ? r->drain_max : DRAIN_LIMIT);
     }
     memcpy(r->body + r->len, data, n);
     r->len += n;
