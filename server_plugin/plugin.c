@@ -183,8 +183,9 @@ static const orchard_plugin server_plugin = {
 ORCHARD_EXPORT int orchard_plugin_entry(const orchard_host_api *host, const orchard_plugin **out)
 {
     /* Contexts, gates, jobs, route body caps, the HTTP/2 client, per-dialect
-     * migrations and instances: nothing older will do. */
-    if (!host || host->abi_version != ORCHARD_ABI_VERSION || ORCHARD_HOST_MINOR(host) < 4)
+     * migrations and instances, exact routes and whole queries (1.5): nothing
+     * older will do. */
+    if (!host || host->abi_version != ORCHARD_ABI_VERSION || ORCHARD_HOST_MINOR(host) < 5)
         return ORCHARD_EABI;
     orchard_server_host = host;
     *out = &server_plugin;

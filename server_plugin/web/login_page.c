@@ -44,9 +44,8 @@ static int login_get(orchard_ctx *ctx, const orchard_http_request *req,
     return show_form(ctx, resp, &v, 200, NULL, next, NULL, h->http_query(req, "signed_out") != NULL);
 }
 
-/* The server's address alone ("/"): the role's landing page, or sign-in.
- * The route is exact (ABI 1.5); a host that matches it as a prefix would
- * send every unknown GET here, and those get the error page's 404. */
+/* The server's address alone ("/"; an exact route, so no catch-all): the
+ * role's landing page, or sign-in. */
 static int root_get(orchard_ctx *ctx, const orchard_http_request *req,
                     orchard_http_response *resp, void *payload)
 {
@@ -54,8 +53,6 @@ static int root_get(orchard_ctx *ctx, const orchard_http_request *req,
     (void)payload;
     if (orchard_web_begin(ctx, req, resp, ORCHARD_ROLE_NONE, &v))
         return 0;
-    if (strcmp(orchard_server_host->http_path(req), "/") != 0)
-        return orchard_web_error(ctx, resp, &v, 404, "There is no such page.");
     return orchard_web_redirect(resp, v.role != ORCHARD_ROLE_NONE ? landing(v.role) : "/login");
 }
 

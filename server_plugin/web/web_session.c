@@ -69,15 +69,12 @@ int orchard_web_session_cookie(orchard_http_response *resp, const orchard_web_vi
 }
 
 /* The request's path with its query ("/hosts?page=2"), each part escaped
- * again, as the client may send it back (g_free). A host older than 1.5
- * cannot list the query: the path alone then. */
+ * again, as the client may send it back (g_free). */
 static char *path_and_query(const orchard_http_request *req)
 {
     const orchard_host_api *h = orchard_server_host;
     g_autoptr(GString) s = g_string_new(h->http_path(req));
     const char *name, *value;
-    if (!ORCHARD_HAS_FIELD(h, orchard_host_api, http_query_at))
-        return g_string_free(g_steal_pointer(&s), FALSE);
     for (size_t i = 0; h->http_query_at(req, i, &name, &value) == 0; i++) {
         g_string_append_c(s, i ? '&' : '?');
         g_string_append_uri_escaped(s, name, NULL, FALSE);

@@ -327,9 +327,34 @@ size_t orchard_mhd_unescape(void *cls, struct MHD_Connection *conn, char *s)
     return (size_t)(w - s);
 }
 
+/* The answer to a body refused (too_big or over_budget set): 413 over its
+ * cap, 503 with Retry-After over the budget. */
+static enum MHD_Result queue_refusal(orchard_http_server *srv, struct MHD_Connection *conn,
+                                     mhd_request *r)
+{
+    return r->too_big ? queue_text(srv, conn, r, 413, too_big_text, NULL, 0)
+                      : queue_busy(srv, conn, r);
+}
+
+/* A declared body refused on its headers. A client that waits for "100
+ * Continue" has not sent it: answered now. One that did not is sending it
+ * already, and answered now the close would reset its connection, often
+ * before it reads the answer: its body is read and thrown away first (no
+ * memory, no budget), unless `cut` (too much to read). */
+static enum MHD_Result refuse_declared(orchard_http_server *srv, struct MHD_Connection *conn,
+                                       mhd_request *r, int cut)
+{
+    if (cut || expects_continue(conn))
+        return queue_refusal(srv, conn, r);
+    r->drain_max = r->declared;
+    r->declared = 0;
+    return MHD_YES;
+}
+
 /* The headers are in. Answering now, before MHD sends "100 Continue" or
- * reads the body, keeps a refused upload off the wire and out of memory;
- * MHD closes a connection answered this early once the answer is out. */
+ * reads the body, keeps a refused upload off the wire and out of memory
+ * (refuse_declared says when a body is drained instead); MHD closes a
+ * connection answered this early once the answer is out. */
 static enum MHD_Result begin(orchard_http_server *srv, struct MHD_Connection *conn,
                              const char *url, const char *method, void **con_cls)
 {
@@ -347,29 +372,13 @@ static enum MHD_Result begin(orchard_http_server *srv, struct MHD_Connection *co
                           close_conn, 1);
     r->body_cap = body_cap_of(srv->cfg, r);
     if (declared_too_big(conn, r->body_cap, &r->declared)) {
-        /* A client that did not wait for "100 Continue" is sending the body
-         * already: answered now, the close would reset its connection, often
-         * before it reads the 413. Such a body within DRAIN_LIMIT of the cap
-         * is read and thrown away first (no memory, no budget); only a larger
-         * one is cut short. */
-        size_t len = r->declared;
-        if (expects_continue(conn) || len - r->body_cap > DRAIN_LIMIT)
-            return queue_text(srv, conn, r, 413, too_big_text, NULL, 0);
         r->too_big = 1;
-        r->drain_max = len;
-        r->declared = 0;
-        return MHD_YES;
+        return refuse_declared(srv, conn, r, r->declared - r->body_cap > DRAIN_LIMIT);
     }
     if (r->declared) {
         if (!orchard_mhd_budget_take(srv, r->declared)) {
-            if (expects_continue(conn))
-                return queue_busy(srv, conn, r);
-            /* Sending already: drained like the above (it fits the cap),
-             * so the 503 and its Retry-After are read, not reset. */
-            r->over_budget = 1;
-            r->drain_max = r->declared;
-            r->declared = 0;
-            return MHD_YES;
+            r->over_budget = 1; /* it fits the cap: never too much to drain */
+            return refuse_declared(srv, conn, r, 0);
         }
         r->charged = r->declared;
     }
@@ -446,10 +455,8 @@ enum MHD_Result orchard_mhd_on_request(void *cls, struct MHD_Connection *conn,
     orchard_mhd_clock_disarm(srv, conn);
     if (r->status)
         return MHD_YES; /* answered early (on the headers); MHD finishes it */
-    if (r->too_big)
-        return queue_text(srv, conn, r, 413, too_big_text, NULL, 0);
-    if (r->over_budget)
-        return queue_busy(srv, conn, r);
+    if (r->too_big || r->over_budget)
+        return queue_refusal(srv, conn, r);
     return dispatch(srv, conn, r);
 }
 
